@@ -1,0 +1,173 @@
+"""The declared vocabulary of digitised records: what each register offers, and about whom.
+
+A form binds a field to a record path ``register.field`` (``population.full_name``). The
+vocabulary is declared here, once, so that a definition can be checked before any register is
+reached: a binding to a path no register offers is a definition error, not an empty field at run
+time. Each path has a value kind, so a date field cannot be bound to a name by mistake.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Register:
+    name: str
+    title: str
+    #: what the register is looked up by: a citizen's personal ID number or a tax code
+    subject: str
+    #: record field -> (value kind, Vietnamese label); a kind is a field type of the form
+    #: language, or ``choice:LIST`` for a value from a built-in code list
+    fields: dict[str, tuple[str, str]]
+
+
+_PERSON = "personal_id"
+
+REGISTERS: dict[str, Register] = {
+    r.name: r
+    for r in (
+        Register(
+            "population",
+            "Cơ sở dữ liệu quốc gia về dân cư",
+            _PERSON,
+            {
+                "personal_id": ("personal_id", "Số định danh cá nhân"),
+                "full_name": ("text", "Họ, chữ đệm và tên"),
+                "surname": ("text", "Họ"),
+                "given_names": ("text", "Chữ đệm và tên"),
+                "birth_date": ("date", "Ngày, tháng, năm sinh"),
+                "birth_year": ("partial_date", "Năm sinh"),
+                "sex": ("choice:sex", "Giới tính"),
+                "ethnicity": ("choice:ethnicity", "Dân tộc"),
+                "religion": ("choice:religion", "Tôn giáo"),
+                "nationality": ("choice:nationality", "Quốc tịch"),
+                "marital_status": ("choice:marital_status", "Tình trạng hôn nhân"),
+                "blood_group": ("choice:blood_group", "Nhóm máu"),
+                "birth_registration_place": ("address", "Nơi đăng ký khai sinh"),
+                "birth_registration_province": ("choice:province", "Tỉnh nơi đăng ký khai sinh"),
+                "home_town": ("address", "Quê quán"),
+                "permanent_residence": ("address", "Nơi thường trú"),
+                "temporary_residence": ("address", "Nơi tạm trú"),
+                "current_residence": ("address", "Nơi ở hiện tại"),
+                "residence": ("address", "Nơi cư trú (thường trú, nếu không có thì tạm trú, "
+                                         "nếu không có thì nơi ở hiện tại)"),
+                "id_card_issue_date": ("date", "Ngày cấp thẻ căn cước"),
+                "id_card_issue_place": ("text", "Cơ quan cấp thẻ căn cước"),
+                "id_card_expiry_date": ("date", "Thẻ căn cước có giá trị đến"),
+                "household_head_name": ("text", "Họ, chữ đệm và tên chủ hộ"),
+                "household_head_personal_id": ("personal_id", "Số định danh cá nhân của chủ hộ"),
+                "relationship_to_household_head": ("choice:relationship", "Quan hệ với chủ hộ"),
+                "father_personal_id": ("personal_id", "Số định danh cá nhân của cha"),
+                "mother_personal_id": ("personal_id", "Số định danh cá nhân của mẹ"),
+                "spouse_personal_id": ("personal_id", "Số định danh cá nhân của vợ/chồng"),
+                "occupation": ("text", "Nghề nghiệp"),
+                "education_level": ("choice:education_level", "Trình độ học vấn"),
+                "other_name": ("text", "Tên gọi khác"),
+            },
+        ),
+        Register(
+            "civil_status",
+            "Cơ sở dữ liệu hộ tịch điện tử",
+            _PERSON,
+            {
+                "birth_registration_number": ("text", "Số đăng ký khai sinh"),
+                "birth_registration_date": ("date", "Ngày đăng ký khai sinh"),
+                "birth_registration_authority": ("text", "Nơi đăng ký khai sinh"),
+                "marriage_certificate_number": ("text", "Số Giấy chứng nhận kết hôn"),
+                "marriage_book_number": ("text", "Quyển số"),
+                "marriage_registration_date": ("date", "Ngày đăng ký kết hôn"),
+                "marriage_registration_authority": ("text", "Nơi đăng ký kết hôn"),
+                "marriage_count": ("integer", "Số lần đã kết hôn"),
+                "death_registration_number": ("text", "Số trích lục khai tử"),
+                "death_date": ("date", "Ngày chết"),
+            },
+        ),
+        Register(
+            "business",
+            "Cơ sở dữ liệu quốc gia về đăng ký doanh nghiệp và hộ kinh doanh",
+            "tax_code",
+            {
+                "enterprise_code": ("tax_code", "Mã số doanh nghiệp"),
+                "name": ("text", "Tên doanh nghiệp/hộ kinh doanh"),
+                "foreign_name": ("text", "Tên bằng tiếng nước ngoài"),
+                "short_name": ("text", "Tên viết tắt"),
+                "head_office": ("address", "Địa chỉ trụ sở chính"),
+                "legal_representative_name": ("text", "Người đại diện theo pháp luật"),
+                "legal_representative_personal_id": ("personal_id",
+                                                     "Số định danh cá nhân của người đại diện"),
+                "business_lines": ("long_text", "Ngành, nghề kinh doanh"),
+                "charter_capital": ("money", "Vốn điều lệ/vốn đầu tư"),
+                "registration_date": ("date", "Ngày đăng ký lần đầu"),
+            },
+        ),
+        Register(
+            "driving_licence",
+            "Cơ sở dữ liệu giấy phép lái xe",
+            _PERSON,
+            {
+                "number": ("text", "Số giấy phép lái xe"),
+                "licence_class": ("choice:driving_licence_class", "Hạng giấy phép lái xe"),
+                "issue_date": ("date", "Ngày cấp"),
+                "issued_by": ("text", "Cơ quan cấp"),
+                "expiry_date": ("date", "Có giá trị đến"),
+                "training_institution": ("text", "Cơ sở đào tạo lái xe"),
+                "training_year": ("integer", "Năm học lái xe"),
+                "revoked": ("boolean", "Đang bị tước quyền sử dụng giấy phép lái xe"),
+            },
+        ),
+        Register(
+            "passport",
+            "Cơ sở dữ liệu xuất nhập cảnh (hộ chiếu)",
+            _PERSON,
+            {
+                "number": ("text", "Số hộ chiếu"),
+                "issue_date": ("date", "Ngày cấp"),
+                "expiry_date": ("date", "Có giá trị đến"),
+                "issued_by": ("text", "Cơ quan cấp"),
+                "name_in_foreign_document": ("text", "Họ tên trong hộ chiếu nước ngoài"),
+                "foreign_nationality": ("choice:nationality", "Quốc tịch nước ngoài"),
+                "foreign_passport_number": ("text", "Số hộ chiếu nước ngoài"),
+                "foreign_passport_issue_date": ("date", "Ngày cấp hộ chiếu nước ngoài"),
+                "foreign_passport_issued_by": ("text", "Cơ quan cấp hộ chiếu nước ngoài"),
+                "foreign_passport_expiry_date": ("date", "Hộ chiếu nước ngoài có giá trị đến"),
+            },
+        ),
+        Register(
+            "social_insurance",
+            "Cơ sở dữ liệu quốc gia về bảo hiểm",
+            _PERSON,
+            {
+                "insurance_code": ("text", "Mã số bảo hiểm xã hội"),
+                "health_insurance_card_number": ("text", "Số thẻ bảo hiểm y tế"),
+                "registered_hospital": ("text", "Nơi đăng ký khám chữa bệnh ban đầu"),
+                "household_member_annex": ("boolean", "Đã kê khai phụ lục thành viên hộ gia đình"),
+            },
+        ),
+    )
+}
+
+#: People a group of fields can be about, by their link to the declarant in the registers.
+PERSONS: dict[str, str] = {
+    "declarant": "Người kê khai",
+    "father": "Cha của người kê khai",
+    "mother": "Mẹ của người kê khai",
+    "spouse": "Vợ/chồng của người kê khai",
+    "child": "Con của người kê khai",
+    "household_head": "Chủ hộ của người kê khai",
+    "household_member": "Thành viên hộ gia đình của người kê khai",
+}
+
+
+def lookup(path: str) -> tuple[Register, str, str] | None:
+    """``(register, kind, label)`` for a record path, or None when no register offers it."""
+    register_name, _, field = path.partition(".")
+    register = REGISTERS.get(register_name)
+    if register is None or field not in register.fields:
+        return None
+    kind, label = register.fields[field]
+    return register, kind, label
+
+
+def all_paths() -> list[str]:
+    return [f"{r.name}.{f}" for r in REGISTERS.values() for f in r.fields]
