@@ -11,6 +11,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -75,15 +76,17 @@ _cache: OrderedDict[tuple[str, int, str], CompiledForm] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def compile_form(definition: FormDefinition, digest: str) -> CompiledForm:
-    """The compiled form for a definition whose source has the given digest, from the cache
-    when it was compiled before."""
-    key = (definition.id, definition.version, digest)
+def compile_form(form_id: str, version: int, digest: str,
+                 load: Callable[[], FormDefinition]) -> CompiledForm:
+    """The compiled form for a version whose definition has the given digest: from the cache
+    when it was compiled before, else ``load()``-ed and compiled now."""
+    key = (form_id, version, digest)
     with _cache_lock:
         hit = _cache.get(key)
         if hit is not None:
             _cache.move_to_end(key)
             return hit
+    definition = load()
     compiled = CompiledForm(definition, compile_schema(definition),
                             compile_ui_schema(definition))
     with _cache_lock:

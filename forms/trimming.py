@@ -98,5 +98,6 @@ def _person_of(form: FormDefinition, path: tuple[str, ...]) -> dict[str, Any] | 
     if person is None:
         return None
     return {"relation": list(person.relations),
-            "label": " hoặc ".join(registers.PERSONS[r] for r in person.relations),
+            "label": " hoặc ".join(registers.PERSONS[r] for r in person.relations)
+            + {"nam": " (nam)", "nu": " (nữ)"}.get(person.sex or "", ""),
             **({"sex": person.sex} if person.sex else {})}

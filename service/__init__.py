@@ -1,0 +1,151 @@
+"""The tokhai web service: the Flask application factory.
+
+``create_app()`` builds a complete application from environment variables (see the README):
+database engine, migrations, the form catalogue, the API with its OpenAPI document, JSON logs
+with request ids, and Prometheus metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, g, request
+from flask_smorest import Api
+from prometheus_client import CollectorRegistry
+from prometheus_flask_exporter import PrometheusMetrics
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import HTTPException
+
+from schemas.common import ErrorSchema
+from service import errors
+from service.config import Settings
+from storage import db
+
+log = logging.getLogger("tokhai")
+_REQUEST_ID_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+
+class TokhaiApi(Api):
+    """flask-smorest's Api with the project's one error shape."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error: HTTPException):  # type: ignore[no-untyped-def, override]
+        return errors.from_http(error)
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
+    settings = settings or Settings.from_env(**overrides)
+    from service import logs
+
+    logs.configure(settings.log_level)
+    app = Flask(__name__)
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        API_TITLE="tokhai",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_SORT_KEYS=False,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    engine = db.make_engine(settings.database_url)
+    runtime = Runtime(settings, engine, db.session_factory(engine))
+    app.extensions["tokhai"] = runtime
+    if settings.auto_migrate or settings.load_catalogue:
+        _prepare_database(runtime)
+
+    _install_request_hooks(app, runtime)
+    api = TokhaiApi(app, spec_kwargs={
+        "info": {"description": "Tờ khai điện tử, hồ sơ và kết quả điện tử có chữ ký số."},
+    })
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    from service.api import forms as forms_api
+    from service.api import ops
+
+    api.register_blueprint(ops.health)
+    api.register_blueprint(ops.reference)
+    api.register_blueprint(forms_api.blp)
+
+    registry = CollectorRegistry()
+    PrometheusMetrics(app, registry=registry, group_by="endpoint", path=None,
+                      defaults_prefix="tokhai")
+    app.extensions["tokhai_metrics"] = registry
+
+    app.register_error_handler(errors.ApiError, errors.respond)
+    app.register_error_handler(Exception, _unexpected)
+
+    from service.cli import register
+
+    register(app)
+    return app
+
+
+def _prepare_database(runtime: Runtime) -> None:
+    from service import forms as form_ops
+
+    with db.startup_lock(runtime.engine):
+        if runtime.settings.auto_migrate:
+            db.upgrade(runtime.engine)
+        if runtime.settings.load_catalogue:
+            with runtime.sessions() as session:
+                outcomes = form_ops.load_catalogue(session)
+                session.commit()
+            published = sum(1 for _, o in outcomes if o == "published")
+            log.info("catalogue loaded", extra={"forms": len(outcomes), "published": published})
+
+
+def _install_request_hooks(app: Flask, runtime: Runtime) -> None:
+    @app.before_request
+    def _start() -> None:
+        incoming = request.headers.get("X-Request-ID", "")
+        ok = 0 < len(incoming) <= 64 and set(incoming) <= _REQUEST_ID_OK
+        g.request_id = incoming if ok else uuid.uuid4().hex
+        g.started = time.perf_counter()
+        g.db = runtime.sessions()
+
+    @app.after_request
+    def _finish(response):  # type: ignore[no-untyped-def]
+        response.headers["X-Request-ID"] = g.get("request_id", "-")
+        started = g.get("started")
+        if started is not None:
+            log.info("request", extra={
+                "method": request.method, "path": request.path, "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            })
+        return response
+
+    @app.teardown_request
+    def _close(exc: BaseException | None) -> None:
+        session = g.pop("db", None)
+        if session is not None:
+            if exc is not None:
+                session.rollback()
+            session.close()
+
+
+def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+    if isinstance(exc, HTTPException):
+        return errors.from_http(exc)
+    log.exception("unhandled error")
+    session = g.get("db")
+    if session is not None:
+        session.rollback()
+    return errors.respond(errors.ApiError(500, "internal_error",
+                                          "Lỗi hệ thống; vui lòng thử lại sau.",
+                                          "Internal server error."))

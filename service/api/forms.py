@@ -1,0 +1,205 @@
+"""Forms and their versions: public reading of published forms; designers create, edit and
+publish drafts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from schemas.common import ErrorSchema
+from schemas.forms import (
+    FormSchema,
+    FormVersionSchema,
+    SchemaQuerySchema,
+    TrimmingReportSchema,
+)
+from service import forms as ops
+from service.api.http import conditional_json, error_responses
+from service.auth import current_principal, require
+from service.errors import ApiError, not_found
+from storage.models import FormVersion
+
+blp = Blueprint("forms", __name__, url_prefix="/api/v1/forms",
+                description="Tờ khai điện tử: định nghĩa, phiên bản, JSON Schema, báo cáo cắt giảm")
+
+_DEFINITION_BODY = {
+    "required": True,
+    "description": "A form definition in the form language (docs/forms.md), as YAML or JSON.",
+    "content": {
+        "application/yaml": {"schema": {"type": "string"}},
+        "application/json": {"schema": {"type": "object"}},
+    },
+}
+_DESIGNER = [{"bearerAuth": []}]
+
+
+def _designer_view() -> bool:
+    principal = current_principal()
+    return principal is not None and principal.role == "designer"
+
+
+def _body_format() -> str:
+    mimetype = request.mimetype or ""
+    if mimetype == "application/json":
+        return "json"
+    if mimetype in ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"):
+        return "yaml"
+    raise ApiError(415, "unsupported_media_type",
+                   "Gửi định nghĩa với Content-Type application/yaml hoặc application/json.",
+                   "Send the definition as application/yaml or application/json.")
+
+
+def summary(row: FormVersion) -> dict[str, Any]:
+    d = row.definition
+    base = f"/api/v1/forms/{row.form_id}/versions/{row.version}"
+    return {
+        "form_id": row.form_id, "version": row.version, "status": row.status,
+        "title": row.title, "procedure_code": d.get("procedure_code"),
+        "legal_basis": d.get("legal_basis"), "agency_level": d.get("agency_level"),
+        "published_at": row.published_at, "updated_at": row.updated_at,
+        "links": {"self": base, "schema": f"{base}/schema", "ui_schema": f"{base}/ui-schema",
+                  "trimming_report": f"{base}/trimming-report"},
+    }
+
+
+def detail(row: FormVersion) -> dict[str, Any]:
+    return {**summary(row), "definition": row.definition, "source": row.source,
+            "source_format": row.source_format, "digest": row.digest,
+            "created_by": row.created_by, "published_by": row.published_by}
+
+
+def _group(rows: list[FormVersion]) -> list[dict[str, Any]]:
+    forms: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        f = forms.setdefault(row.form_id, {"id": row.form_id, "title": row.title,
+                                           "latest_published_version": None, "versions": []})
+        f["versions"].append(summary(row))
+        if row.status == "published":
+            f["latest_published_version"] = row.version
+            f["title"] = row.title
+    return list(forms.values())
+
+
+@blp.route("")
+class Forms(MethodView):
+    @blp.response(200, FormSchema(many=True))
+    def get(self) -> list[dict[str, Any]]:
+        """List forms and their versions
+
+        Public: published versions only. A designer's token also lists drafts."""
+        return _group(ops.list_versions(g.db, None, include_drafts=_designer_view()))
+
+    @blp.doc(requestBody=_DEFINITION_BODY, security=_DESIGNER)
+    @blp.response(201, FormVersionSchema)
+    @error_responses(400, 401, 403, 409, 413, 415, 422)
+    @require("designer")
+    def post(self) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """Create a draft version from a definition
+
+        The definition names the form id and version; a version number already used is
+        refused with 409. The draft can be edited until it is published."""
+        row = ops.create_draft(g.db, request.get_data(cache=False), _body_format(),
+                               current_principal().actor)  # type: ignore[union-attr]
+        g.db.commit()
+        return detail(row), 201, {"Location": summary(row)["links"]["self"]}
+
+
+@blp.route("/<string:form_id>")
+class FormById(MethodView):
+    @blp.response(200, FormSchema)
+    @error_responses(404)
+    def get(self, form_id: str) -> dict[str, Any]:
+        """Get a form with all its versions"""
+        grouped = _group(ops.list_versions(g.db, form_id, include_drafts=_designer_view()))
+        if not grouped:
+            raise not_found(f"tờ khai '{form_id}'", f"Form '{form_id}'")
+        return grouped[0]
+
+
+@blp.route("/<string:form_id>/versions/<int:version>")
+class FormVersionById(MethodView):
+    @blp.response(200, FormVersionSchema)
+    @error_responses(404)
+    def get(self, form_id: str, version: int) -> dict[str, Any]:
+        """Get one version of a form, with its definition"""
+        return detail(ops.get_version(g.db, form_id, version, include_drafts=_designer_view()))
+
+    @blp.doc(requestBody=_DEFINITION_BODY, security=_DESIGNER)
+    @blp.response(200, FormVersionSchema)
+    @error_responses(400, 401, 403, 404, 409, 413, 415, 422)
+    @require("designer")
+    def put(self, form_id: str, version: int) -> dict[str, Any]:
+        """Replace the definition of a draft
+
+        A published version is frozen: editing it is refused with 409."""
+        row = ops.update_draft(g.db, form_id, version, request.get_data(cache=False),
+                               _body_format(), current_principal().actor)  # type: ignore[union-attr]
+        g.db.commit()
+        return detail(row)
+
+
+@blp.route("/<string:form_id>/versions/<int:version>/publish")
+class Publish(MethodView):
+    @blp.doc(security=_DESIGNER)
+    @blp.response(200, FormVersionSchema)
+    @error_responses(401, 403, 404, 409)
+    @require("designer")
+    def post(self, form_id: str, version: int) -> dict[str, Any]:
+        """Publish a draft, freezing it for ever
+
+        Publishing twice is refused with 409."""
+        row = ops.publish(g.db, form_id, version, current_principal().actor)  # type: ignore[union-attr]
+        g.db.commit()
+        return detail(row)
+
+
+def _compiled(form_id: str, version: int) -> tuple[FormVersion, Any]:
+    row = ops.get_version(g.db, form_id, version, include_drafts=_designer_view())
+    return row, ops.compiled(row)
+
+
+@blp.route("/<string:form_id>/versions/<int:version>/schema")
+class CompiledSchema(MethodView):
+    @blp.arguments(SchemaQuerySchema, location="query", as_kwargs=True)
+    @blp.response(200, description="JSON Schema (draft 2020-12, or draft-07 with ?draft=07)")
+    @blp.alt_response(304, description="Not modified (If-None-Match)")
+    @error_responses(404, 422)
+    def get(self, form_id: str, version: int, draft: str) -> Any:
+        """Get the compiled JSON Schema of a form version
+
+        Answers `304` to an `If-None-Match` carrying the current `ETag`."""
+        row, compiled = _compiled(form_id, version)
+        if draft == "07":
+            return conditional_json(compiled.draft07, compiled.schema_etag + "-07", row.status)
+        return conditional_json(compiled.schema, compiled.schema_etag, row.status)
+
+
+@blp.route("/<string:form_id>/versions/<int:version>/ui-schema")
+class UiSchema(MethodView):
+    @blp.response(200, description="UI schema in react-jsonschema-form conventions")
+    @blp.alt_response(304, description="Not modified (If-None-Match)")
+    @error_responses(404)
+    def get(self, form_id: str, version: int) -> Any:
+        """Get the UI schema of a form version"""
+        row, compiled = _compiled(form_id, version)
+        return conditional_json(compiled.ui_schema, compiled.ui_schema_etag, row.status)
+
+
+@blp.route("/<string:form_id>/versions/<int:version>/trimming-report")
+class TrimmingReport(MethodView):
+    @blp.response(200, TrimmingReportSchema)
+    @error_responses(404)
+    def get(self, form_id: str, version: int) -> dict[str, Any]:
+        """Get the trimming report of a form version
+
+        How many of the official form's fields the citizen still types, which are prefilled
+        and from which register, which were dropped and why, and whether the directive's 20%
+        target is met."""
+        _, compiled = _compiled(form_id, version)
+        return compiled.trimming_report
+
+
+__all__ = ["blp", "ErrorSchema"]

@@ -1,0 +1,128 @@
+"""Bearer tokens and roles.
+
+A token is shown once, when it is created; the database keeps only its sha256, so a copy of the
+database grants nothing. Roles: ``designer`` (edits and publishes forms), ``officer`` (bound to
+an agency), ``citizen`` (bound to a personal ID number) and ``auditor``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from flask import current_app, g, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.errors import ApiError
+from storage.models import ApiToken, utcnow
+
+ROLES = ("designer", "officer", "citizen", "auditor")
+PERSONAL_ID = re.compile(r"^[0-9]{12}$")
+AGENCY_CODE = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
+TOKEN_PREFIX = "tk_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    token_id: int
+    role: str
+    label: str
+    agency_code: str | None
+    personal_id: str | None
+
+    @property
+    def actor(self) -> str:
+        return f"{self.role}:{self.label}"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, role: str, label: str, agency_code: str | None = None,
+                 personal_id: str | None = None) -> tuple[ApiToken, str]:
+    """Create a token; returns the row and the token itself, which is not stored."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    if role == "officer" and not (agency_code and AGENCY_CODE.match(agency_code)):
+        raise ValueError("an officer token needs --agency (letters, digits, '.', '_', '-')")
+    if role == "citizen" and not (personal_id and PERSONAL_ID.match(personal_id)):
+        raise ValueError("a citizen token needs --personal-id: a 12-digit personal ID number")
+    if role not in ("officer",) and agency_code:
+        raise ValueError("--agency applies to officer tokens only")
+    if role != "citizen" and personal_id:
+        raise ValueError("--personal-id applies to citizen tokens only")
+    if not label or len(label) > 200:
+        raise ValueError("--label is required (at most 200 characters)")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(token_hash=hash_token(token), role=role, label=label,
+                   agency_code=agency_code, personal_id=personal_id)
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def revoke_token(session: Session, token_id: int) -> bool:
+    row = session.get(ApiToken, token_id)
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = utcnow()
+    return True
+
+
+def authenticate(session: Session, header: str | None) -> Principal | None:
+    """The principal for an ``Authorization`` header; None when there is no header. A header
+    that is present but wrong is an error, never silently anonymous."""
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        raise ApiError(401, "unauthenticated",
+                       "Mã truy cập không hợp lệ: dùng 'Authorization: Bearer <mã>'.",
+                       "Invalid credentials: use 'Authorization: Bearer <token>'.")
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if row is None or row.revoked_at is not None:
+        raise ApiError(401, "unauthenticated", "Mã truy cập không đúng hoặc đã bị thu hồi.",
+                       "Unknown or revoked token.")
+    return Principal(row.id, row.role, row.label, row.agency_code, row.personal_id)
+
+
+def current_principal() -> Principal | None:
+    if "principal" not in g:
+        g.principal = authenticate(g.db, request.headers.get("Authorization"))
+    return g.principal
+
+
+def require(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Refuse with 401 when there is no valid token, 403 when its role is not in ``roles``."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            principal = current_principal()
+            if principal is None:
+                raise ApiError(401, "unauthenticated",
+                               "Cần đăng nhập: thiếu mã truy cập (Bearer token).",
+                               "Authentication required: missing bearer token.")
+            if principal.role not in roles:
+                current_app.logger.warning(
+                    "forbidden", extra={"role": principal.role, "token_id": principal.token_id,
+                                        "needs": list(roles), "path": request.path})
+                raise ApiError(403, "forbidden",
+                               f"Vai trò '{principal.role}' không được thực hiện thao tác này "
+                               f"(cần: {', '.join(roles)}).",
+                               f"Role '{principal.role}' may not do this "
+                               f"(needs: {', '.join(roles)}).")
+            return view(*args, **kwargs)
+
+        wrapper._tokhai_roles = roles  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate

@@ -1,0 +1,184 @@
+"""Application operations on forms: drafts, publication, the catalogue, compiled schemas.
+
+Views call these; these know nothing of HTTP beyond raising :class:`ApiError`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from forms.compiled import CompiledForm, canonical_json, compile_form, sha256_hex
+from forms.language import DefinitionError, load_document, normalise, parse
+from forms.model import FormDefinition
+from service.errors import ApiError, not_found
+from storage.models import Form, FormVersion, utcnow
+
+log = logging.getLogger(__name__)
+
+CATALOGUE_DIR = Path(__file__).resolve().parent.parent / "forms" / "catalogue"
+_READ_ERRORS = {"malformed", "not_a_mapping", "bad_encoding", "too_deep"}
+
+
+@dataclass(frozen=True)
+class Checked:
+    definition: FormDefinition
+    data: dict[str, Any]
+    digest: str
+
+
+def check_source(raw: bytes | str, fmt: str, file: str) -> Checked:
+    """Read and check a definition; a bad one becomes a 4xx :class:`ApiError` listing every
+    problem (400 unreadable, 413 too large, 422 wrong)."""
+    try:
+        data = normalise(load_document(raw, file, fmt))
+        definition = parse(data, file)
+    except DefinitionError as exc:
+        codes = {p.code for p in exc.problems}
+        status = 413 if "too_large" in codes else 400 if codes <= _READ_ERRORS else 422
+        problems = [{**p.as_dict(), "field": p.path, "message_en": p.code}
+                    for p in exc.problems]
+        raise ApiError(
+            status, "definition_invalid" if status == 422 else next(iter(codes)),
+            f"Định nghĩa tờ khai có {len(problems)} lỗi.",
+            f"The form definition has {len(problems)} problem(s).",
+            field=problems[0]["path"] if len(problems) == 1 else None,
+            errors=problems,
+        ) from None
+    return Checked(definition, data, sha256_hex(canonical_json(data)))
+
+
+def _get(session: Session, form_id: str, version: int) -> FormVersion | None:
+    return session.scalar(select(FormVersion).where(
+        FormVersion.form_id == form_id, FormVersion.version == version))
+
+
+def create_draft(session: Session, raw: bytes | str, fmt: str, actor: str) -> FormVersion:
+    checked = check_source(raw, fmt, f"<request>.{fmt}")
+    d = checked.definition
+    if _get(session, d.id, d.version) is not None:
+        raise ApiError(409, "version_exists",
+                       f"Tờ khai '{d.id}' đã có phiên bản {d.version}; hãy dùng số phiên bản mới.",
+                       f"Form '{d.id}' already has version {d.version}; use a new version number.",
+                       field="version")
+    row = _new_version(session, checked, raw, fmt, actor)
+    try:
+        session.flush()
+    except IntegrityError:  # a concurrent request created the same version
+        session.rollback()
+        raise ApiError(409, "version_exists", f"Tờ khai '{d.id}' đã có phiên bản {d.version}.",
+                       f"Form '{d.id}' already has version {d.version}.",
+                       field="version") from None
+    return row
+
+
+def _new_version(session: Session, checked: Checked, raw: bytes | str, fmt: str,
+                 actor: str) -> FormVersion:
+    d = checked.definition
+    if session.get(Form, d.id) is None:
+        session.add(Form(id=d.id))
+    text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    row = FormVersion(form_id=d.id, version=d.version, status="draft", title=d.title,
+                      source=text, source_format=fmt, definition=checked.data,
+                      digest=checked.digest, created_by=actor)
+    session.add(row)
+    return row
+
+
+def update_draft(session: Session, form_id: str, version: int, raw: bytes | str, fmt: str,
+                 actor: str) -> FormVersion:
+    row = get_version(session, form_id, version, include_drafts=True)
+    _refuse_if_published(row)
+    checked = check_source(raw, fmt, f"<request>.{fmt}")
+    d = checked.definition
+    if (d.id, d.version) != (form_id, version):
+        raise ApiError(422, "id_mismatch",
+                       f"Định nghĩa là của '{d.id}' phiên bản {d.version}, không khớp với "
+                       f"đường dẫn '{form_id}' phiên bản {version}.",
+                       f"The definition is '{d.id}' version {d.version}, not the "
+                       f"'{form_id}' version {version} of the URL.", field="id")
+    row.source = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    row.source_format = fmt
+    row.definition = checked.data
+    row.digest = checked.digest
+    row.title = d.title
+    row.updated_at = utcnow()
+    return row
+
+
+def _refuse_if_published(row: FormVersion) -> None:
+    if row.status == "published":
+        raise ApiError(409, "version_published",
+                       f"Phiên bản {row.version} của '{row.form_id}' đã công bố nên không sửa "
+                       "được; hãy tạo phiên bản mới.",
+                       f"Version {row.version} of '{row.form_id}' is published and frozen; "
+                       "create a new version.")
+
+
+def publish(session: Session, form_id: str, version: int, actor: str) -> FormVersion:
+    row = get_version(session, form_id, version, include_drafts=True)
+    if row.status == "published":
+        raise ApiError(409, "already_published",
+                       f"Phiên bản {version} của '{form_id}' đã được công bố.",
+                       f"Version {version} of '{form_id}' is already published.")
+    row.status = "published"
+    row.published_at = utcnow()
+    row.published_by = actor
+    return row
+
+
+def get_version(session: Session, form_id: str, version: int, *,
+                include_drafts: bool) -> FormVersion:
+    row = _get(session, form_id, version)
+    if row is None or (row.status != "published" and not include_drafts):
+        raise not_found(f"phiên bản {version} của tờ khai '{form_id}'",
+                        f"Version {version} of form '{form_id}'")
+    return row
+
+
+def list_versions(session: Session, form_id: str | None, *,
+                  include_drafts: bool) -> list[FormVersion]:
+    q = select(FormVersion).order_by(FormVersion.form_id, FormVersion.version)
+    if form_id is not None:
+        q = q.where(FormVersion.form_id == form_id)
+    if not include_drafts:
+        q = q.where(FormVersion.status == "published")
+    return list(session.scalars(q))
+
+
+def compiled(row: FormVersion) -> CompiledForm:
+    return compile_form(row.form_id, row.version, row.digest,
+                        lambda: parse(row.definition, f"{row.form_id}@{row.version}"))
+
+
+def load_catalogue(session: Session, directory: Path = CATALOGUE_DIR,
+                   ) -> list[tuple[str, str]]:
+    """Publish every catalogue form that is not in the database yet. Idempotent: a version
+    already stored is left alone, and one whose file changed is reported, never overwritten,
+    since a published version is frozen."""
+    outcomes: list[tuple[str, str]] = []
+    for path in sorted(directory.glob("*.yaml")):
+        raw = path.read_bytes()
+        checked = check_source(raw, "yaml", path.name)
+        d = checked.definition
+        row = _get(session, d.id, d.version)
+        if row is None:
+            row = _new_version(session, checked, raw, "yaml", "catalogue")
+            row.status = "published"
+            row.published_at = utcnow()
+            row.published_by = "catalogue"
+            session.flush()
+            outcomes.append((path.name, "published"))
+        elif row.digest == checked.digest:
+            outcomes.append((path.name, "unchanged"))
+        else:
+            log.warning("catalogue file differs from stored version; give it a new version",
+                        extra={"file": path.name, "form_id": d.id, "version": d.version})
+            outcomes.append((path.name, "differs: stored version kept; bump 'version'"))
+    return outcomes
