@@ -69,6 +69,13 @@ RELIGIONS = _codes(
     ]
 )
 
+ID_DOCUMENT_TYPES = _codes(
+    [
+        ("the_can_cuoc", "Thẻ căn cước/Căn cước công dân"), ("ho_chieu", "Hộ chiếu"),
+        ("khac", "Loại khác"),
+    ]
+)
+
 MARITAL_STATUS = _codes(
     [
         ("chua_ket_hon", "Chưa kết hôn"), ("dang_co_vo_chong", "Đang có vợ/chồng"),
@@ -113,6 +120,7 @@ _STATIC: dict[str, tuple[Code, ...]] = {
     "relationship": RELATIONSHIPS,
     "religion": RELIGIONS,
     "marital_status": MARITAL_STATUS,
+    "id_document_type": ID_DOCUMENT_TYPES,
     "blood_group": BLOOD_GROUPS,
     "driving_licence_class": DRIVING_LICENCE_CLASSES,
     "education_level": EDUCATION_LEVELS,

@@ -52,6 +52,7 @@ REGISTERS: dict[str, Register] = {
                 "current_residence": ("address", "Nơi ở hiện tại"),
                 "residence": ("address", "Nơi cư trú (thường trú, nếu không có thì tạm trú, "
                                          "nếu không có thì nơi ở hiện tại)"),
+                "id_document_type": ("choice:id_document_type", "Loại giấy tờ tùy thân"),
                 "id_card_issue_date": ("date", "Ngày cấp thẻ căn cước"),
                 "id_card_issue_place": ("text", "Cơ quan cấp thẻ căn cước"),
                 "id_card_expiry_date": ("date", "Thẻ căn cước có giá trị đến"),

@@ -1,0 +1,163 @@
+"""Fixtures: the application against SQLite, and against PostgreSQL when
+``TOKHAI_TEST_DATABASE_URL`` names a server (``.ci/run`` sets it)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from service import create_app
+from service.config import Settings
+from storage.db import normalise_url
+
+SHARED_FORMS = Path(__file__).resolve().parents[2] / "shared" / "forms"
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TOKHAI_TEST_DATABASE_URL") else [])
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> str:
+    return normalise_url(os.environ["TOKHAI_TEST_DATABASE_URL"])
+
+
+def _fresh_postgres(server_url: str) -> Iterator[str]:
+    """A new, empty database on the test server, dropped afterwards."""
+    name = f"tokhai_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name})
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database of the backend the test is parametrised with (default SQLite)."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'tokhai.db'}"
+    else:
+        yield from _fresh_postgres(request.getfixturevalue("postgres_server_url"))
+
+
+def make_app(url: str, data_dir: Path, **overrides: object):  # type: ignore[no-untyped-def]
+    settings = Settings.from_env(database_url=url, data_dir=str(data_dir), **overrides)
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One application (migrated, catalogue loaded) per backend and test module."""
+    data_dir = tmp_path_factory.mktemp("data")
+    if request.param == "sqlite":
+        url = f"sqlite:///{data_dir / 'tokhai.db'}"
+        yield make_app(url, data_dir)
+        return
+    server = normalise_url(os.environ["TOKHAI_TEST_DATABASE_URL"])
+    for url in _fresh_postgres(server):
+        application = make_app(url, data_dir)
+        yield application
+        application.extensions["tokhai"].engine.dispose()
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+def _token(app, role: str, **kwargs: str) -> str:  # type: ignore[no-untyped-def]
+    from service.auth import create_token
+
+    with app.extensions["tokhai"].sessions() as session:
+        _, token = create_token(session, role, f"test {role}", **kwargs)
+        session.commit()
+    return token
+
+
+@pytest.fixture
+def designer(app) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {"Authorization": f"Bearer {_token(app, 'designer')}"}
+
+
+@pytest.fixture
+def officer(app) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {"Authorization": f"Bearer {_token(app, 'officer', agency_code='UBND-XA-00004')}"}
+
+
+@pytest.fixture
+def citizen(app) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {"Authorization": f"Bearer {_token(app, 'citizen', personal_id='001090000001')}"}
+
+
+def sample_definition(form_id: str | None = None, version: int = 1) -> str:
+    """A small but complete definition: every kind of binding, a condition, a repeated group."""
+    form_id = form_id or f"mau-thu-{uuid.uuid4().hex[:8]}"
+    return f"""
+id: {form_id}
+version: {version}
+title: Tờ khai thử nghiệm
+legal_basis: Thông tư thử nghiệm 01/2026
+procedure_code: "1.000001"
+agency_level: commune
+code_lists:
+  loai_giay_to:
+    - {{code: cccd, label: Thẻ căn cước}}
+    - {{code: khac, label: Khác}}
+dropped:
+  - {{label: Kính gửi, reason: derived}}
+  - {{label: Người khai ký, reason: signature}}
+sections:
+  - id: nguoi_ke_khai
+    title: Người kê khai
+    fields:
+      - {{id: ho_ten, type: text, label: "Họ, chữ đệm và tên", prefill: {{record: population.full_name, mode: verified}}}}
+      - {{id: ngay_sinh, type: date, label: Ngày sinh, prefill: population.birth_date}}
+      - {{id: gioi_tinh, type: choice, codes: sex, label: Giới tính, prefill: {{record: population.sex, mode: verified}}}}
+      - {{id: loai, type: choice, codes: loai_giay_to, label: Loại giấy tờ}}
+      - {{id: ghi_ro, type: text, label: Ghi rõ loại giấy tờ, when: {{field: loai, equals: khac}}}}
+      - {{id: noi_o, type: address, label: Nơi ở hiện tại}}
+      - {{id: dien_thoai, type: phone, label: Số điện thoại, required: false}}
+  - id: me
+    title: Người mẹ
+    person: mother
+    fields:
+      - {{id: ho_ten, type: text, label: Họ tên mẹ, prefill: population.full_name}}
+      - {{id: nam_sinh, type: partial_date, precision: year, label: Năm sinh, prefill: population.birth_year}}
+  - id: thanh_vien
+    title: Thành viên
+    fields:
+      - id: ds
+        type: group
+        label: Danh sách thành viên
+        repeat: {{max: 5}}
+        fields:
+          - {{id: ten, type: text, label: Tên}}
+          - {{id: co_giay_to, type: boolean, label: Có giấy tờ}}
+          - {{id: so, type: personal_id, label: Số định danh, when: co_giay_to}}
+      - {{id: cam_doan, type: commitment, label: Tôi cam đoan những điều khai trên là đúng sự thật.}}
+"""
+
+
+def valid_data() -> dict:
+    return {
+        "nguoi_ke_khai": {
+            "ho_ten": "Nguyễn Văn An", "ngay_sinh": "1990-05-17", "gioi_tinh": "nam",
+            "loai": "cccd", "noi_o": {"province": "01", "commune": "00004", "detail": "Số 1"},
+        },
+        "me": {"ho_ten": "Trần Thị Bình", "nam_sinh": "1965"},
+        "thanh_vien": {"ds": [{"ten": "An", "co_giay_to": False}], "cam_doan": True},
+    }

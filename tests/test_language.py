@@ -1,0 +1,139 @@
+"""The form language: definitions are read, checked and every problem reported at once."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from forms.language import (
+    MAX_DEFINITION_BYTES,
+    MAX_GROUP_DEPTH,
+    DefinitionError,
+    parse,
+    parse_text,
+)
+from tests.conftest import sample_definition
+
+
+def problems_of(text: str, fmt: str = "yaml") -> list:
+    with pytest.raises(DefinitionError) as info:
+        parse_text(text, f"bad.{fmt}", fmt)
+    return info.value.problems
+
+
+def test_sample_parses_with_sections_groups_and_bindings() -> None:
+    form = parse_text(sample_definition("mau-thu"), "sample.yaml")
+    assert form.id == "mau-thu" and form.version == 1
+    assert [s.id for s in form.sections] == ["nguoi_ke_khai", "me", "thanh_vien"]
+    ho_ten = form.find(("nguoi_ke_khai", "ho_ten"))
+    assert ho_ten is not None and ho_ten.prefill is not None
+    assert (ho_ten.prefill.record, ho_ten.prefill.mode) == ("population.full_name", "verified")
+    assert form.find(("nguoi_ke_khai", "ngay_sinh")).prefill.mode == "suggested"
+    assert form.sections[1].person.relations == ("mother",)
+    so = form.find(("thanh_vien", "ds", "so"))
+    assert so.when.field == ("thanh_vien", "ds", "co_giay_to")
+    assert form.find(("thanh_vien", "ds")).repeat == (0, 5)
+
+
+def test_every_problem_is_listed_with_its_path() -> None:
+    data = yaml.safe_load(sample_definition("mau-thu"))
+    fields = data["sections"][0]["fields"]
+    fields[0]["type"] = "signature"  # unknown type
+    fields[1]["id"] = "gioi_tinh"  # duplicate of fields[2]
+    fields[4]["when"] = {"field": "khong_co"}  # condition on a missing field
+    fields[3]["prefill"] = "population.shoe_size"  # unknown record path
+    data["code_lists"]["rong"] = []  # empty code list
+    data["sections"][1]["fields"][0]["id"] = "Họ tên"  # not an identifier
+    with pytest.raises(DefinitionError) as info:
+        parse(data, "form.yaml")
+    found = {(p.path, p.code) for p in info.value.problems}
+    assert ("sections[0].fields[0].type", "unknown_type") in found
+    assert ("sections[0].fields[2].id", "duplicate_id") in found
+    assert ("sections[0].fields[4].when.field", "unknown_condition_field") in found
+    assert ("sections[0].fields[3].prefill.record", "unknown_record_path") in found
+    assert ("code_lists.rong", "empty_code_list") in found
+    assert ("sections[1].fields[0].id", "bad_id") in found
+    assert all(p.file == "form.yaml" and p.message for p in info.value.problems)
+
+
+def test_binding_must_fit_the_field_type() -> None:
+    data = yaml.safe_load(sample_definition("mau-thu"))
+    data["sections"][0]["fields"][1]["prefill"] = "population.full_name"  # a name into a date
+    data["sections"][0]["fields"][2]["prefill"] = "population.ethnicity"  # wrong code list
+    with pytest.raises(DefinitionError) as info:
+        parse(data)
+    codes = [(p.path, p.code) for p in info.value.problems]
+    assert ("sections[0].fields[1].prefill.record", "incompatible_record") in codes
+    assert ("sections[0].fields[2].prefill.record", "incompatible_record") in codes
+
+
+def test_group_depth_is_limited() -> None:
+    field: dict = {"id": "la", "type": "text", "label": "Lá"}
+    for i in range(MAX_GROUP_DEPTH + 1):
+        field = {"id": f"nhom_{i}", "type": "group", "label": "Nhóm", "fields": [field]}
+    data = yaml.safe_load(sample_definition("mau-thu"))
+    data["sections"][0]["fields"].append(field)
+    with pytest.raises(DefinitionError) as info:
+        parse(data)
+    assert [p.code for p in info.value.problems] == ["too_deep"]
+
+
+def test_a_group_at_the_depth_limit_is_accepted() -> None:
+    field: dict = {"id": "la", "type": "text", "label": "Lá"}
+    for i in range(MAX_GROUP_DEPTH):
+        field = {"id": f"nhom_{i}", "type": "group", "label": "Nhóm", "fields": [field]}
+    data = yaml.safe_load(sample_definition("mau-thu"))
+    data["sections"][0]["fields"].append(field)
+    assert parse(data).find(("nguoi_ke_khai", "nhom_2", "nhom_1", "nhom_0", "la")) is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "fmt", "code"),
+    [
+        ("id: [unclosed", "yaml", "malformed"),
+        ('{"id": ', "json", "malformed"),
+        ("- a\n- b\n", "yaml", "not_a_mapping"),
+        ("a: &x [1]\nb: *x\n", "yaml", "malformed"),  # aliases are refused
+        ("[" * 5000 + "]" * 5000, "json", "too_deep"),
+        ("x" * (MAX_DEFINITION_BYTES + 1), "yaml", "too_large"),
+    ],
+)
+def test_unreadable_definitions(text: str, fmt: str, code: str) -> None:
+    assert [p.code for p in problems_of(text, fmt)] == [code]
+
+
+def test_json_and_yaml_mean_the_same() -> None:
+    data = yaml.safe_load(sample_definition("mau-thu"))
+    assert parse_text(json.dumps(data), "f.json") == parse_text(sample_definition("mau-thu"),
+                                                                "f.yaml")
+
+
+def test_condition_values_are_checked_against_the_code_list() -> None:
+    data = yaml.safe_load(sample_definition("mau-thu"))
+    data["sections"][0]["fields"][4]["when"] = {"field": "loai", "equals": "hộ chiếu"}
+    with pytest.raises(DefinitionError) as info:
+        parse(data)
+    assert [p.code for p in info.value.problems] == ["bad_condition_value"]
+
+
+def test_condition_cannot_look_into_a_repeated_group_from_outside() -> None:
+    data = yaml.safe_load(sample_definition("mau-thu"))
+    data["sections"][0]["fields"][4]["when"] = {"field": "thanh_vien.ds.co_giay_to"}
+    with pytest.raises(DefinitionError) as info:
+        parse(data)
+    assert [p.code for p in info.value.problems] == ["bad_condition"]
+
+
+def test_unknown_keys_and_missing_metadata_are_reported() -> None:
+    data = yaml.safe_load(sample_definition("mau-thu"))
+    del data["legal_basis"]
+    data["agency_level"] = "district"
+    data["sections"][0]["fields"][0]["lable"] = "typo"
+    with pytest.raises(DefinitionError) as info:
+        parse(data)
+    found = {(p.path, p.code) for p in info.value.problems}
+    assert ("legal_basis", "missing") in found
+    assert ("agency_level", "bad_agency_level") in found
+    assert ("sections[0].fields[0].lable", "unknown_key") in found
