@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from forms.language import DefinitionError, parse_text
@@ -23,7 +23,7 @@ def _runtime():  # type: ignore[no-untyped-def]
     return current_app.extensions["tokhai"]
 
 
-@click.group("db", help="Database schema (Alembic migrations).")
+@click.group("db", help="Database schema (Alembic migrations).", cls=AppGroup)
 def db_cli() -> None:
     pass
 
@@ -41,7 +41,7 @@ def db_current() -> None:
     click.echo(db.current_revision(_runtime().engine) or "(empty)")
 
 
-@click.group("forms", help="Form definitions, the catalogue and trimming reports.")
+@click.group("forms", help="Form definitions, the catalogue and trimming reports.", cls=AppGroup)
 def forms_cli() -> None:
     pass
 
@@ -116,7 +116,7 @@ def _print_problems(problems: list[dict[str, str]]) -> None:
                    f"{p.get('message')}", err=True)
 
 
-@click.group("tokens", help="API bearer tokens (only their hash is stored).")
+@click.group("tokens", help="API bearer tokens (only their hash is stored).", cls=AppGroup)
 def tokens_cli() -> None:
     pass
 
@@ -161,6 +161,7 @@ def tokens_list() -> None:
 
 
 @click.command("dev-setup", help="Prepare the embedded development set-up (used by make run).")
+@with_appcontext
 def dev_setup() -> None:
     rt = _runtime()
     data_dir = Path(rt.settings.data_dir)

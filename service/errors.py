@@ -66,6 +66,8 @@ def body(status: int, code: str, message: str, message_en: str, field: str | Non
 def respond(err: ApiError):  # type: ignore[no-untyped-def]
     resp = jsonify(body(err.status, err.code, err.message, err.message_en, err.field, err.errors))
     resp.status_code = err.status
+    if err.status == 401:
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="tokhai"'
     return resp
 
 

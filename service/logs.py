@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import IO
 
 from flask import g, has_request_context
 from pythonjsonlogger.json import JsonFormatter
@@ -15,13 +16,18 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def configure(level: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+def make_handler(stream: IO[str]) -> logging.Handler:
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter(
         "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
         rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
     ))
     handler.addFilter(RequestIdFilter())
+    return handler
+
+
+def configure(level: str) -> None:
+    handler = make_handler(sys.stderr)
     root = logging.getLogger()
     for h in list(root.handlers):
         if getattr(h, "_tokhai", False):

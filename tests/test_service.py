@@ -1,0 +1,128 @@
+"""Operability, OpenAPI, tokens, migrations."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+from sqlalchemy import inspect, select
+
+from service import logs
+from service.auth import hash_token
+from storage import db
+from storage.models import ApiToken
+
+
+def test_health_and_readiness(client) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get("/readyz").get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_readiness_fails_when_the_database_is_unreachable(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import make_app
+
+    app = make_app("postgresql+psycopg://nobody@127.0.0.1:1/none", tmp_path,
+                   auto_migrate=False, load_catalogue=False)
+    resp = app.test_client().get("/readyz")
+    assert resp.status_code == 503 and resp.get_json()["code"] == "database_unavailable"
+    assert app.test_client().get("/healthz").status_code == 200
+
+
+def test_metrics_count_requests_per_endpoint(client) -> None:  # type: ignore[no-untyped-def]
+    client.get("/api/v1/forms")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'tokhai_http_request_duration_seconds_count{' in text
+    assert 'endpoint="forms.Forms"' in text
+
+
+def test_request_id_is_echoed_and_logged(client) -> None:  # type: ignore[no-untyped-def]
+    stream = io.StringIO()
+    handler = logs.make_handler(stream)
+    logging.getLogger().addHandler(handler)
+    try:
+        resp = client.get("/api/v1/forms", headers={"X-Request-ID": "abc-123"})
+        generated = client.get("/healthz").headers["X-Request-ID"]
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert resp.headers["X-Request-ID"] == "abc-123"
+    assert len(generated) == 32
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    mine = [line for line in lines if line.get("request_id") == "abc-123"]
+    assert mine and mine[-1]["message"] == "request" and mine[-1]["status"] == 200
+    assert all("request_id" in line for line in lines)
+
+
+def test_hostile_request_id_is_replaced(client) -> None:  # type: ignore[no-untyped-def]
+    resp = client.get("/healthz", headers={"X-Request-ID": "x\" injected"})
+    assert resp.headers["X-Request-ID"] != "x\" injected"
+
+
+def test_every_route_is_in_the_openapi_document(app, client) -> None:  # type: ignore[no-untyped-def]
+    spec = client.get("/api/v1/openapi.json").get_json()
+    documented = set(spec["paths"])
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in ("static", "api-docs.openapi_json"):
+            continue
+        path = rule.rule.replace("<string:", "{").replace("<int:", "{").replace(">", "}")
+        assert path in documented, path
+        assert path.startswith("/api/v1/") or path in ("/healthz", "/readyz", "/metrics")
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    error = spec["components"]["schemas"]["Error"]
+    assert {"code", "message", "message_en", "field", "errors"} <= set(error["properties"])
+
+
+def test_tokens_cli_stores_only_a_hash_and_revokes(app, client) -> None:  # type: ignore[no-untyped-def]
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["tokens", "create", "--role", "designer", "--label", "Chị Lan"])
+    assert result.exit_code == 0, result.output
+    token = result.stdout.strip().splitlines()[-1]
+    with app.extensions["tokhai"].sessions() as session:
+        row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+        assert row is not None and row.role == "designer"
+        assert token not in json.dumps([r.token_hash for r in session.scalars(select(ApiToken))])
+        token_id = row.id
+    auth = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/forms", headers=auth).status_code == 200
+    assert runner.invoke(args=["tokens", "revoke", str(token_id)]).exit_code == 0
+    assert client.get("/api/v1/forms", headers=auth).status_code == 401
+    assert runner.invoke(args=["tokens", "revoke", str(token_id)]).exit_code != 0
+
+
+def test_tokens_cli_checks_scopes(app) -> None:  # type: ignore[no-untyped-def]
+    runner = app.test_cli_runner()
+    no_id = runner.invoke(args=["tokens", "create", "--role", "citizen", "--label", "x"])
+    assert no_id.exit_code != 0 and "personal-id" in no_id.output
+    short = runner.invoke(args=["tokens", "create", "--role", "citizen", "--label", "x",
+                                "--personal-id", "12345"])
+    assert short.exit_code != 0
+    no_agency = runner.invoke(args=["tokens", "create", "--role", "officer", "--label", "x"])
+    assert no_agency.exit_code != 0 and "agency" in no_agency.output
+
+
+def test_forms_cli_report_and_check(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    runner = app.test_cli_runner()
+    report = runner.invoke(args=["forms", "report", "to-khai-dang-ky-ket-hon", "--json"])
+    assert report.exit_code == 0
+    assert json.loads(report.stdout)["form_id"] == "to-khai-dang-ky-ket-hon"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: x\nversion: 0\n")
+    checked = runner.invoke(args=["forms", "check", str(bad)])
+    assert checked.exit_code == 1
+    assert "bad.yaml: version: [bad_version]" in checked.stderr
+    loaded = runner.invoke(args=["forms", "load"])
+    assert loaded.exit_code == 0 and "unchanged" in loaded.output
+
+
+def test_migrations_go_up_and_down(database_url) -> None:  # type: ignore[no-untyped-def]
+    engine = db.make_engine(database_url)
+    db.upgrade(engine)
+    assert db.current_revision(engine) == "0001"
+    assert {"forms", "form_versions", "api_tokens"} <= set(inspect(engine).get_table_names())
+    from alembic import command
+
+    command.downgrade(db.alembic_config(engine), "base")
+    assert "forms" not in inspect(engine).get_table_names()
+    db.upgrade(engine)
+    assert db.current_revision(engine) == "0001"
+    engine.dispose()
