@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 from jsonschema.protocols import Validator
 
 from forms.compiler import compile_schema, compile_ui_schema, to_draft07
@@ -56,7 +56,7 @@ class CompiledForm:
 
     @cached_property
     def validator(self) -> Validator:
-        return Draft202012Validator(self.schema, format_checker=_FORMATS)
+        return _validator_class()(self.schema, format_checker=_FORMATS)
 
     @cached_property
     def trimming_report(self) -> dict[str, Any]:
@@ -70,6 +70,111 @@ class CompiledForm:
             out.append({"field": pointer or "/", "keyword": str(e.validator),
                         "message": e.message})
         return out
+
+
+def _string_set(items: Any, key: str | None) -> frozenset[str] | None:
+    """The strings of a code list (``[{const, title}...]`` or an enum), or None when the list
+    is not made only of distinct strings (then the standard keyword applies)."""
+    if key is not None:
+        if not all(isinstance(s, dict) and set(s) <= {"const", "title"} and "const" in s
+                   for s in items):
+            return None
+        items = [s["const"] for s in items]
+    if not all(isinstance(v, str) for v in items) or len(set(items)) != len(items):
+        return None
+    return frozenset(items)
+
+
+def _validator_class() -> type[Validator]:
+    """Draft 2020-12 with ``oneOf``/``enum`` over code lists checked by set membership.
+
+    A code list of 249 nationalities compiles to a ``oneOf`` of 249 ``const`` branches, which
+    the standard implementation tries one by one. When every branch is a distinct string
+    ``const`` and the value is a string, membership in the set of codes gives exactly the
+    same verdict: at most one branch can match. Anything else falls back to the standard
+    keyword. The memo lives with the validator, keyed by the identity of the list in the
+    schema the validator holds, so it cannot outlive that schema.
+    """
+    memo: dict[int, tuple[Any, frozenset[str] | None]] = {}
+    standard = Draft202012Validator.VALIDATORS
+
+    def lookup(items: Any, key: str | None) -> frozenset[str] | None:
+        entry = memo.get(id(items))
+        if entry is None or entry[0] is not items:
+            entry = (items, _string_set(items, key))
+            memo[id(items)] = entry
+        return entry[1]
+
+    def one_of(validator, subschemas, instance, schema):  # type: ignore[no-untyped-def]
+        codes = lookup(subschemas, "const") if isinstance(instance, str) else None
+        if codes is None:
+            yield from standard["oneOf"](validator, subschemas, instance, schema)
+        elif instance not in codes:
+            yield ValidationError(f"{instance!r} is not valid under any of the given schemas")
+
+    def enum(validator, enums, instance, schema):  # type: ignore[no-untyped-def]
+        codes = lookup(enums, None) if isinstance(instance, str) else None
+        if codes is None:
+            yield from standard["enum"](validator, enums, instance, schema)
+        elif instance not in codes:
+            yield ValidationError(f"{instance!r} is not one of {enums!r}")
+
+    def all_of(validator, subschemas, instance, schema):  # type: ignore[no-untyped-def]
+        entry = memo.get(id(subschemas))
+        if entry is None or entry[0] is not subschemas:
+            entry = (subschemas, _switch(subschemas))
+            memo[id(subschemas)] = entry
+        switch = entry[1]
+        if switch is None or not isinstance(instance, dict):
+            yield from standard["allOf"](validator, subschemas, instance, schema)
+            return
+        key, required, branches = switch
+        value = instance.get(key)
+        if isinstance(value, str) and all(k in instance for k in required):
+            found = branches.get(value)
+            if found is not None:
+                index, then = found
+                for error in validator.descend(instance, then, schema_path=index):
+                    yield error
+
+    return validators.extend(Draft202012Validator,
+                             {"oneOf": one_of, "enum": enum, "allOf": all_of})
+
+
+def _switch(subschemas: Any) -> Any:
+    """``(key, required, {const: (index, then)})`` when ``subschemas`` is a list of
+    ``{"if": {"properties": {key: {"const": c}}, "required": R}, "then": T}`` with one key,
+    one R containing the key, and distinct string constants: a switch on ``instance[key]``.
+
+    For an object holding every key of R with a string at ``key``, at most the branch whose
+    constant equals that string has a true ``if``; for any other object every ``if`` is false.
+    So evaluating that one ``then`` gives the verdict of the whole ``allOf``; non-objects take
+    the standard path. The address schema's commune-in-province rule has this shape.
+    """
+    if not isinstance(subschemas, list) or len(subschemas) < 2:
+        return None
+    key = required = None
+    branches: dict[str, tuple[int, Any]] = {}
+    for index, sub in enumerate(subschemas):
+        if not isinstance(sub, dict) or set(sub) != {"if", "then"}:
+            return None
+        cond = sub["if"]
+        if not isinstance(cond, dict) or set(cond) != {"properties", "required"}:
+            return None
+        props = cond["properties"]
+        if not isinstance(props, dict) or len(props) != 1:
+            return None
+        (k, test), = props.items()
+        if not isinstance(test, dict) or set(test) != {"const"} or \
+                not isinstance(test["const"], str):
+            return None
+        req = tuple(cond["required"])
+        if key is None:
+            key, required = k, req
+        if k != key or req != required or k not in req or test["const"] in branches:
+            return None
+        branches[test["const"]] = (index, sub["then"])
+    return key, required, branches
 
 
 _cache: OrderedDict[tuple[str, int, str], CompiledForm] = OrderedDict()
