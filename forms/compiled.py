@@ -134,8 +134,7 @@ def _validator_class() -> type[Validator]:
             found = branches.get(value)
             if found is not None:
                 index, then = found
-                for error in validator.descend(instance, then, schema_path=index):
-                    yield error
+                yield from validator.descend(instance, then, schema_path=index)
 
     return validators.extend(Draft202012Validator,
                              {"oneOf": one_of, "enum": enum, "allOf": all_of})

@@ -137,3 +137,15 @@ def test_unknown_keys_and_missing_metadata_are_reported() -> None:
     assert ("legal_basis", "missing") in found
     assert ("agency_level", "bad_agency_level") in found
     assert ("sections[0].fields[0].lable", "unknown_key") in found
+
+
+def test_the_documented_example_is_a_valid_definition() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "forms.md").read_text()
+    example = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    form = parse_text(example, "docs/forms.md")
+    types = {f.type for _, f in form.leaves()}
+    assert types >= {"text", "date", "address", "choice", "phone", "partial_date", "boolean",
+                     "personal_id", "attachment", "commitment"}
+    assert form.find(("thanh_vien", "thanh_vien")).person.relations == ("household_member",)

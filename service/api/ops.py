@@ -7,7 +7,6 @@ from typing import Any
 from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
-
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from forms import units
