@@ -16,6 +16,8 @@ from service import create_app
 from service.config import Settings
 from storage.db import normalise_url
 
+#: Field lists of the official forms (copied from ../shared/forms, checked to be identical).
+OFFICIAL_FORMS = Path(__file__).resolve().parent / "fixtures" / "official-forms"
 SHARED_FORMS = Path(__file__).resolve().parents[2] / "shared" / "forms"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TOKHAI_TEST_DATABASE_URL") else [])
 

@@ -13,7 +13,7 @@ from jsonschema import Draft7Validator, Draft202012Validator
 from forms.compiled import compile_form
 from forms.language import parse_text
 from service.forms import CATALOGUE_DIR
-from tests.conftest import SHARED_FORMS
+from tests.conftest import OFFICIAL_FORMS, SHARED_FORMS
 
 FILES = sorted(CATALOGUE_DIR.glob("*.yaml"))
 SOURCE = re.compile(r"\.\./shared/forms/([\w.-]+\.json)")
@@ -22,7 +22,15 @@ SOURCE = re.compile(r"\.\./shared/forms/([\w.-]+\.json)")
 def _source(path: Path) -> dict:
     match = SOURCE.search(path.read_text())
     assert match, f"{path.name} does not name the shared field list it transcribes"
-    return json.loads((SHARED_FORMS / match.group(1)).read_text())
+    return json.loads((OFFICIAL_FORMS / match.group(1)).read_text())
+
+
+def test_fixture_copies_match_the_shared_folder() -> None:
+    if not SHARED_FORMS.is_dir():
+        pytest.skip("../shared/forms is not beside this clone; the copies are used as they are")
+    shared = {p.name: p.read_bytes() for p in SHARED_FORMS.glob("*.json")}
+    copies = {p.name: p.read_bytes() for p in OFFICIAL_FORMS.glob("*.json")}
+    assert copies == shared
 
 
 def test_at_least_ten_official_forms() -> None:
