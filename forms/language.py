@@ -271,7 +271,7 @@ class _Checker:
                          "chính, ví dụ '1.001193') là bắt buộc.")
             procedure_code = None
         level = data.get("agency_level")
-        if level not in AGENCY_LEVELS:
+        if not _is_one_of(level, AGENCY_LEVELS):
             self.problem("agency_level", "bad_agency_level" if level else "missing",
                          f"Cấp cơ quan giải quyết phải là một trong: {', '.join(AGENCY_LEVELS)}.")
         self._code_lists(data.get("code_lists"))
@@ -372,13 +372,13 @@ class _Checker:
             return None
         ok = True
         for r in relations:
-            if r not in registers.PERSONS:
+            if not _is_one_of(r, registers.PERSONS):
                 self.problem(_join(path, "relation"), "unknown_relation",
                              f"Quan hệ '{r}' không có trong sổ sách; hợp lệ: "
                              f"{', '.join(registers.PERSONS)}.")
                 ok = False
         sex = data.get("sex")
-        if sex is not None and sex not in {c.code for c in codelists.SEX}:
+        if sex is not None and not _is_one_of(sex, {c.code for c in codelists.SEX}):
             self.problem(_join(path, "sex"), "bad_sex", "'sex' phải là 'nam' hoặc 'nu'.")
             ok = False
         return Person(tuple(relations), sex) if ok else None
@@ -413,7 +413,7 @@ class _Checker:
             self.problem(path, "too_many_fields", f"Tờ khai có quá {MAX_FIELDS} trường.")
         fid = self._ident(raw, path)
         ftype = raw.get("type")
-        if ftype not in FIELD_TYPES:
+        if not _is_one_of(ftype, FIELD_TYPES):
             self.problem(_join(path, "type"), "unknown_type" if ftype else "missing",
                          f"Kiểu trường '{ftype}' không được hỗ trợ; hợp lệ: "
                          f"{', '.join(FIELD_TYPES)}.")
@@ -435,7 +435,7 @@ class _Checker:
             opts["max_length"] = self._int(raw, "max_length", path, 1, top) or top
         elif ftype == "partial_date":
             precision = raw.get("precision", "any")
-            if precision not in ("year", "month", "any"):
+            if not _is_one_of(precision, ("year", "month", "any")):
                 self.problem(_join(path, "precision"), "bad_precision",
                              "'precision' phải là 'year', 'month' hoặc 'any'.")
             opts["precision"] = precision
@@ -449,7 +449,7 @@ class _Checker:
             opts["multiple"] = self._bool(raw, "multiple", path, False)
         elif ftype == "address":
             detail = raw.get("detail", "optional")
-            if detail not in ("required", "optional", "none"):
+            if not _is_one_of(detail, ("required", "optional", "none")):
                 self.problem(_join(path, "detail"), "bad_detail",
                              "'detail' phải là 'required', 'optional' hoặc 'none'.")
             opts["detail"] = detail
@@ -522,7 +522,7 @@ class _Checker:
             return None
         self._unknown_keys(data, {"record", "mode"}, path)
         mode = data.get("mode", "suggested")
-        if mode not in ("verified", "suggested"):
+        if not _is_one_of(mode, ("verified", "suggested")):
             self.problem(_join(path, "mode"), "bad_mode",
                          "'mode' phải là 'verified' (chỉ đọc) hoặc 'suggested' (sửa được).")
         record = data.get("record")
@@ -621,7 +621,7 @@ class _Checker:
             section = self._text(raw, "section", path, required=False)
             note = self._text(raw, "note", path, required=False, limit=2000)
             reason = raw.get("reason")
-            if reason not in DROP_REASONS:
+            if not _is_one_of(reason, DROP_REASONS):
                 self.problem(_join(path, "reason"), "bad_reason",
                              f"Lý do bỏ trường phải là một trong: {', '.join(DROP_REASONS)}.")
                 continue
@@ -630,12 +630,17 @@ class _Checker:
         return tuple(out)
 
 
+def _is_one_of(value: Any, options: Any) -> bool:
+    """``value in options`` for a value read from a definition, which may be any YAML node."""
+    return isinstance(value, str) and value in options
+
+
 def _value_fits(target: Field, value: Any, lists: dict[str, tuple[Code, ...]]) -> bool:
     if target.type == "boolean" or target.type == "commitment":
         return isinstance(value, bool)
     if target.type == "choice" and target.codes:
         codes = lists.get(target.codes) or codelists.built_in(target.codes) or ()
-        return value in {c.code for c in codes}
+        return _is_one_of(value, {c.code for c in codes})
     if target.type in ("integer", "money"):
         return isinstance(value, int) and not isinstance(value, bool)
     return isinstance(value, str)

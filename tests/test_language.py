@@ -149,3 +149,58 @@ def test_the_documented_example_is_a_valid_definition() -> None:
     assert types >= {"text", "date", "address", "choice", "phone", "partial_date", "boolean",
                      "personal_id", "attachment", "commitment"}
     assert form.find(("thanh_vien", "thanh_vien")).person.relations == ("household_member",)
+
+
+def _nodes(data, path=()):  # type: ignore[no-untyped-def]
+    yield path
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from _nodes(value, (*path, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from _nodes(value, (*path, i))
+
+
+def test_no_definition_makes_the_checker_crash() -> None:
+    """Random damage to a good definition (any YAML value at any place, extra keys) is always
+    either refused with problems or accepted and compiled to a valid schema: never an
+    exception a designer would see as a traceback. Seeded, so a failure can be replayed."""
+    import copy
+    import random
+
+    from jsonschema import Draft202012Validator
+
+    from forms.compiler import compile_schema, compile_ui_schema
+
+    values = [None, 0, -1, 10**20, 1.5, True, "", "x", "Ồ", [], [1, 2], {}, {"a": 1}, [[]],
+              [{}], {"field": 3}, "population.full_name", "khac", ["khac"], {"min": 9}]
+    keys = ["type", "when", "prefill", "person", "repeat", "fields", "codes", "id", "label",
+            "detail", "precision", "media_types", "relation", "sex", "mode", "record"]
+    base = yaml.safe_load(sample_definition("mau-thu"))
+    paths = [p for p in _nodes(base) if p]
+    rng = random.Random(20261126)
+    accepted = refused = 0
+    for _ in range(3000):
+        data = copy.deepcopy(base)
+        for _ in range(rng.randint(1, 3)):
+            path = rng.choice(paths)
+            node = data
+            try:
+                for key in path[:-1]:
+                    node = node[key]
+                if isinstance(node, dict) and rng.random() < 0.25:
+                    node[rng.choice(keys)] = rng.choice(values)
+                else:
+                    node[path[-1]] = rng.choice(values)
+            except (KeyError, IndexError, TypeError):
+                continue
+        try:
+            form = parse(data)
+        except DefinitionError as exc:
+            assert exc.problems and all(p.message for p in exc.problems)
+            refused += 1
+            continue
+        Draft202012Validator.check_schema(compile_schema(form))
+        compile_ui_schema(form)
+        accepted += 1
+    assert accepted and refused
