@@ -85,12 +85,15 @@ def _set(data, pointer, value):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
-def test_cached_validator_agrees_with_the_standard_one(path: Path) -> None:
+def test_validators_agree(path: Path) -> None:
     """The cached validator's fast paths (code lists, the province switch) give exactly the
-    verdicts of jsonschema's own Draft 2020-12 validator, on valid data and on every field
-    replaced by a wrong value of several kinds."""
+    errors of jsonschema's own Draft 2020-12 validator, and two implementations no one here
+    wrote (jsonschema-rs on the 2020-12 schema, fastjsonschema on the draft-07 rendition) give
+    the same verdicts, on valid data and on every field replaced by wrong values."""
     import copy
 
+    import fastjsonschema
+    import jsonschema_rs
     from jsonschema import FormatChecker
 
     from forms.examples import example_submission
@@ -98,9 +101,19 @@ def test_cached_validator_agrees_with_the_standard_one(path: Path) -> None:
     form = parse_text(path.read_bytes(), path.name)
     compiled = compile_form(form.id, form.version, "agree", lambda: form)
     standard = Draft202012Validator(compiled.schema, format_checker=FormatChecker())
+    rust = jsonschema_rs.Draft202012Validator(compiled.schema, validate_formats=True)
+    draft07 = fastjsonschema.compile(compiled.draft07)
+
+    def fast_ok(instance) -> bool:  # type: ignore[no-untyped-def]
+        try:
+            draft07(instance)
+        except fastjsonschema.JsonSchemaValueException:
+            return False
+        return True
+
     data = example_submission(form)
     assert compiled.errors(data) == []
-    assert standard.is_valid(data)
+    assert standard.is_valid(data) and rust.is_valid(data) and fast_ok(data)
 
     def verdict(validator, instance):  # type: ignore[no-untyped-def]
         return sorted((list(map(str, e.absolute_path)), e.validator)
@@ -115,5 +128,7 @@ def test_cached_validator_agrees_with_the_standard_one(path: Path) -> None:
             _set(mutated, pointer, wrong)
             ours = verdict(compiled.validator, mutated)
             assert ours == verdict(standard, mutated), (pointer, wrong)
+            assert rust.is_valid(mutated) == (not ours), (pointer, wrong)
+            assert fast_ok(mutated) == (not ours), (pointer, wrong)
             checked += bool(ours)
     assert checked > 0
