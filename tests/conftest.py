@@ -163,3 +163,14 @@ def valid_data() -> dict:
         "me": {"ho_ten": "Trần Thị Bình", "nam_sinh": "1965"},
         "thanh_vien": {"ds": [{"ten": "An", "co_giay_to": False}], "cam_doan": True},
     }
+
+
+def node_paths(data, path=()):  # type: ignore[no-untyped-def]
+    """The path (keys and indexes) of every node in a JSON-like value, the root included."""
+    yield path
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from node_paths(value, (*path, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from node_paths(value, (*path, i))

@@ -13,7 +13,7 @@ from jsonschema import Draft7Validator, Draft202012Validator
 from forms.compiled import compile_form
 from forms.language import parse_text
 from service.forms import CATALOGUE_DIR
-from tests.conftest import OFFICIAL_FORMS, SHARED_FORMS
+from tests.conftest import OFFICIAL_FORMS, SHARED_FORMS, node_paths
 
 FILES = sorted(CATALOGUE_DIR.glob("*.yaml"))
 SOURCE = re.compile(r"\.\./shared/forms/([\w.-]+\.json)")
@@ -67,16 +67,6 @@ def test_every_field_the_registers_hold_is_bound(path: Path) -> None:
     assert missing == []
 
 
-def _leaf_pointers(data, prefix=()):  # type: ignore[no-untyped-def]
-    if isinstance(data, dict):
-        for k, v in data.items():
-            yield from _leaf_pointers(v, (*prefix, k))
-    elif isinstance(data, list):
-        for i, v in enumerate(data):
-            yield from _leaf_pointers(v, (*prefix, i))
-    yield prefix
-
-
 def _set(data, pointer, value):  # type: ignore[no-untyped-def]
     node = data
     for part in pointer[:-1]:
@@ -120,7 +110,7 @@ def test_validators_agree(path: Path) -> None:
                       for e in validator.iter_errors(instance))
 
     checked = 0
-    for pointer in list(_leaf_pointers(data)):
+    for pointer in list(node_paths(data)):
         if not pointer:
             continue
         for wrong in ("zz", "99999", 7, None, {"province": "01", "commune": "26734"}):

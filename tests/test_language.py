@@ -14,7 +14,7 @@ from forms.language import (
     parse,
     parse_text,
 )
-from tests.conftest import sample_definition
+from tests.conftest import node_paths, sample_definition
 
 
 def problems_of(text: str, fmt: str = "yaml") -> list:
@@ -151,16 +151,6 @@ def test_the_documented_example_is_a_valid_definition() -> None:
     assert form.find(("thanh_vien", "thanh_vien")).person.relations == ("household_member",)
 
 
-def _nodes(data, path=()):  # type: ignore[no-untyped-def]
-    yield path
-    if isinstance(data, dict):
-        for key, value in data.items():
-            yield from _nodes(value, (*path, key))
-    elif isinstance(data, list):
-        for i, value in enumerate(data):
-            yield from _nodes(value, (*path, i))
-
-
 def test_no_definition_makes_the_checker_crash() -> None:
     """Random damage to a good definition (any YAML value at any place, extra keys) is always
     either refused with problems or accepted and compiled to a valid schema: never an
@@ -177,7 +167,7 @@ def test_no_definition_makes_the_checker_crash() -> None:
     keys = ["type", "when", "prefill", "person", "repeat", "fields", "codes", "id", "label",
             "detail", "precision", "media_types", "relation", "sex", "mode", "record"]
     base = yaml.safe_load(sample_definition("mau-thu"))
-    paths = [p for p in _nodes(base) if p]
+    paths = [p for p in node_paths(base) if p]
     rng = random.Random(20261126)
     accepted = refused = 0
     for _ in range(3000):
