@@ -12,7 +12,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -40,7 +40,6 @@ class CompiledForm:
     definition: FormDefinition
     schema: dict[str, Any]
     ui_schema: dict[str, Any]
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @cached_property
     def schema_etag(self) -> str:

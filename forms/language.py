@@ -419,8 +419,7 @@ class _Checker:
                          f"{', '.join(FIELD_TYPES)}.")
             return None
         self._unknown_keys(raw, _COMMON_KEYS | _TYPE_KEYS[ftype], path)
-        label_key = "label"
-        label = self._text(raw, label_key, path, limit=2000 if ftype == "commitment" else MAX_LABEL)
+        label = self._text(raw, "label", path, limit=2000 if ftype == "commitment" else MAX_LABEL)
         help_ = self._text(raw, "help", path, required=False, limit=2000)
         fpath = (*parent, fid or "?")
         opts: dict[str, Any] = {

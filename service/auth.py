@@ -54,7 +54,7 @@ def create_token(session: Session, role: str, label: str, agency_code: str | Non
         raise ValueError("an officer token needs --agency (letters, digits, '.', '_', '-')")
     if role == "citizen" and not (personal_id and PERSONAL_ID.match(personal_id)):
         raise ValueError("a citizen token needs --personal-id: a 12-digit personal ID number")
-    if role not in ("officer",) and agency_code:
+    if role != "officer" and agency_code:
         raise ValueError("--agency applies to officer tokens only")
     if role != "citizen" and personal_id:
         raise ValueError("--personal-id applies to citizen tokens only")

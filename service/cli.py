@@ -169,11 +169,8 @@ def dev_setup() -> None:
     tokens_file = data_dir / "dev-tokens.json"
     if not tokens_file.exists():
         with rt.sessions() as session:
-            created = {}
-            for role, kwargs in (("designer", {}),
-                                 ("auditor", {})):
-                _, token = auth.create_token(session, role, f"DEVELOPMENT {role}", **kwargs)
-                created[role] = token
+            created = {role: auth.create_token(session, role, f"DEVELOPMENT {role}")[1]
+                       for role in ("designer", "auditor")}
             session.commit()
         tokens_file.write_text(json.dumps(created, indent=2) + "\n")
         tokens_file.chmod(0o600)

@@ -6,12 +6,14 @@ import io
 import json
 import logging
 
+import pytest
 from sqlalchemy import inspect, select
 
 from service import logs
 from service.auth import hash_token
 from storage import db
 from storage.models import ApiToken
+from tests.conftest import BACKENDS
 
 
 def test_health_and_readiness(client) -> None:  # type: ignore[no-untyped-def]
@@ -114,6 +116,7 @@ def test_forms_cli_report_and_check(app, tmp_path) -> None:  # type: ignore[no-u
     assert loaded.exit_code == 0 and "unchanged" in loaded.output
 
 
+@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 def test_migrations_go_up_and_down(database_url) -> None:  # type: ignore[no-untyped-def]
     engine = db.make_engine(database_url)
     db.upgrade(engine)

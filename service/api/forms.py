@@ -9,7 +9,6 @@ from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from schemas.common import ErrorSchema
 from schemas.forms import (
     FormSchema,
     FormVersionSchema,
@@ -201,5 +200,3 @@ class TrimmingReport(MethodView):
         _, compiled = _compiled(form_id, version)
         return compiled.trimming_report
 
-
-__all__ = ["blp", "ErrorSchema"]

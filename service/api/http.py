@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 
 from schemas.common import ErrorSchema
 
+# alt_response only records documentation on the view; any Blueprint instance can do that
 _doc = Blueprint("_doc_helpers", __name__)
 
 
