@@ -11,6 +11,7 @@ from sqlalchemy import inspect, select
 
 from service import logs
 from service.auth import hash_token
+from service.forms import CATALOGUE_DIR
 from storage import db
 from storage.models import ApiToken
 from tests.conftest import BACKENDS
@@ -129,3 +130,29 @@ def test_migrations_go_up_and_down(database_url) -> None:  # type: ignore[no-unt
     db.upgrade(engine)
     assert db.current_revision(engine) == "0001"
     engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
+def test_concurrent_start_ups_migrate_and_load_once(database_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two workers starting at once on an empty database (gunicorn -w 2) both come up, and
+    the catalogue is published exactly once."""
+    import os
+    import subprocess
+    import sys
+
+    from sqlalchemy import func
+
+    from storage.models import FormVersion
+
+    env = {**os.environ, "DATABASE_URL": database_url, "TOKHAI_DATA_DIR": str(tmp_path)}
+    code = "from service import create_app; create_app()"
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE)
+             for _ in range(2)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()[-2000:]
+    engine = db.make_engine(database_url)
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(FormVersion)).scalar_one()
+    engine.dispose()
+    assert total == len(list(CATALOGUE_DIR.glob("*.yaml")))
