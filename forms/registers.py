@@ -15,14 +15,14 @@ from dataclasses import dataclass
 class Register:
     name: str
     title: str
-    #: what the register is looked up by: a citizen's personal ID number or a tax code
+    #: the record field that identifies the subject: a personal ID number or a tax code
     subject: str
     #: record field -> (value kind, Vietnamese label); a kind is a field type of the form
     #: language, or ``choice:LIST`` for a value from a built-in code list
     fields: dict[str, tuple[str, str]]
 
 
-_PERSON = "personal_id"
+_PERSON = "personal_id"  # the record field naming the subject of person registers
 
 REGISTERS: dict[str, Register] = {
     r.name: r
@@ -62,6 +62,10 @@ REGISTERS: dict[str, Register] = {
                 "father_personal_id": ("personal_id", "Số định danh cá nhân của cha"),
                 "mother_personal_id": ("personal_id", "Số định danh cá nhân của mẹ"),
                 "spouse_personal_id": ("personal_id", "Số định danh cá nhân của vợ/chồng"),
+                # links the register computes; no form field can be bound to a list
+                "children_personal_ids": ("personal_id_list", "Số định danh cá nhân của con"),
+                "household_member_personal_ids": ("personal_id_list",
+                                                  "Số định danh cá nhân của thành viên hộ"),
                 "occupation": ("text", "Nghề nghiệp"),
                 "education_level": ("choice:education_level", "Trình độ học vấn"),
                 "other_name": ("text", "Tên gọi khác"),
@@ -87,7 +91,7 @@ REGISTERS: dict[str, Register] = {
         Register(
             "business",
             "Cơ sở dữ liệu quốc gia về đăng ký doanh nghiệp và hộ kinh doanh",
-            "tax_code",
+            "enterprise_code",
             {
                 "enterprise_code": ("tax_code", "Mã số doanh nghiệp"),
                 "name": ("text", "Tên doanh nghiệp/hộ kinh doanh"),
@@ -158,6 +162,21 @@ PERSONS: dict[str, str] = {
     "household_head": "Chủ hộ của người kê khai",
     "household_member": "Thành viên hộ gia đình của người kê khai",
 }
+
+
+#: Links a population record carries, by relation: the field holding the linked person's (or
+#: people's) personal ID number.
+LINK_FIELDS: dict[str, str] = {
+    "father": "father_personal_id",
+    "mother": "mother_personal_id",
+    "spouse": "spouse_personal_id",
+    "household_head": "household_head_personal_id",
+    "child": "children_personal_ids",
+    "household_member": "household_member_personal_ids",
+}
+#: Links computed from the other records (the reverse of father/mother, the household), not
+#: imported.
+DERIVED_LINKS = ("children_personal_ids", "household_member_personal_ids")
 
 
 def lookup(path: str) -> tuple[Register, str, str] | None:

@@ -84,6 +84,41 @@ def trimming_report(form: FormDefinition) -> dict[str, Any]:
     }
 
 
+def actual_reduction(form: FormDefinition, filled: set[tuple[str, ...]],
+                     missing: list[dict[str, Any]]) -> dict[str, Any]:
+    """The reduction one citizen actually gets: ``filled`` holds the paths of the fields
+    prefill filled for them; ``missing`` the bound fields it could not fill, and why."""
+    typed = official = 0
+    for _, f in form.leaves():
+        official += f.official
+        typed += f.path not in filled
+    baseline = official + len(form.dropped)
+    reduction = round(100.0 * (baseline - typed) / baseline, 1) if baseline else 0.0
+    meets = reduction >= TARGET_PERCENT
+    gaps = sorted({(m["register"], m["person"], m["reason"]) for m in missing})
+    verdict = (f"Với người dân này: giảm {reduction}% số trường phải nhập"
+               + (" – đạt mục tiêu." if meets else " – CHƯA ĐẠT mục tiêu 20%."))
+    if gaps and not meets:
+        verdict += " Thiếu dữ liệu: " + "; ".join(
+            f"{registers.REGISTERS[r].title} ({who}: {_REASONS[why]})" for r, who, why in gaps)
+    return {
+        "counts": {"official_fields": baseline, "typed": typed,
+                   "prefilled": len({p for p in filled})},
+        "reduction_percent": reduction,
+        "meets_target": meets,
+        "verdict": verdict,
+        "missing": [{"register": r, "register_title": registers.REGISTERS[r].title,
+                     "person": who, "reason": why} for r, who, why in gaps],
+    }
+
+
+_REASONS = {
+    "no_linked_person": "sổ sách không ghi nhận người này liên kết với người kê khai",
+    "no_record": "không có bản ghi",
+    "source_failed": "nguồn dữ liệu không trả lời",
+}
+
+
 def _person_of(form: FormDefinition, path: tuple[str, ...]) -> dict[str, Any] | None:
     """The linked person whose records fill the field: the innermost group or section bound
     to one; None means the declarant."""

@@ -68,6 +68,8 @@ class TrimmingReportSchema(Schema):
     fields_ = fields.List(fields.Nested(TrimmingFieldSchema), data_key="fields",
                           attribute="fields")
     dropped = fields.List(fields.Nested(DroppedFieldSchema))
+    actual = fields.Dict(metadata={
+        "description": "What prefill actually fills for one citizen (with personal_id)"})
 
 
 class UnitSchema(Schema):

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, g, request
@@ -21,9 +22,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
+from forms.registers import REGISTERS
 from schemas.common import ErrorSchema
 from service import errors
 from service.config import Settings
+from service.prefill import Sources
+from service.sources import DatabaseSource, HttpSettings, HttpSource, RecordSource
 from storage import db
 
 log = logging.getLogger("tokhai")
@@ -35,6 +39,18 @@ class Runtime:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    #: external registers (their circuit breakers and connection pools live for the process)
+    remote_sources: dict[str, HttpSource] = field(default_factory=dict)
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="source"))
+
+    def sources(self, session: Session) -> Sources:
+        """The record sources for one request: external registers as configured, the others
+        from the database through ``session``."""
+        by_register: dict[str, RecordSource] = {
+            name: self.remote_sources.get(name) or DatabaseSource(name, lambda: session)
+            for name in REGISTERS}
+        return Sources(by_register, self.executor, self.settings.prefill_deadline)
 
 
 class TokhaiApi(Api):
@@ -65,6 +81,11 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     engine = db.make_engine(settings.database_url)
     runtime = Runtime(settings, engine, db.session_factory(engine))
+    http = HttpSettings(settings.source_connect_timeout, settings.source_read_timeout,
+                        settings.source_retries, settings.source_max_bytes,
+                        settings.source_breaker_failures, settings.source_breaker_reset)
+    runtime.remote_sources = {name: HttpSource(name, url, http)
+                              for name, url in settings.source_urls.items()}
     app.extensions["tokhai"] = runtime
     if settings.auto_migrate or settings.load_catalogue:
         _prepare_database(runtime)
@@ -76,10 +97,12 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     from service.api import forms as forms_api
     from service.api import ops
+    from service.api import prefill as prefill_api
 
     api.register_blueprint(ops.health)
     api.register_blueprint(ops.reference)
     api.register_blueprint(forms_api.blp)
+    api.register_blueprint(prefill_api.blp)
 
     registry = CollectorRegistry()
     PrometheusMetrics(app, registry=registry, group_by="endpoint", path=None,

@@ -12,10 +12,13 @@ from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from forms.language import DefinitionError, parse_text
-from service import auth
+from forms.records import subject_field
+from forms.registers import REGISTERS
+from service import auth, demo, importer, prefill
 from service import forms as ops
 from service.errors import ApiError
 from storage import db
+from storage import records as records_store
 from storage.models import ApiToken
 
 
@@ -82,7 +85,9 @@ def forms_check(files: tuple[str, ...]) -> None:
 @click.argument("form_id")
 @click.argument("version", type=int, required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def forms_report(form_id: str, version: int | None, as_json: bool) -> None:
+@click.option("--for", "personal_id", help="Add what prefill actually fills for this citizen.")
+def forms_report(form_id: str, version: int | None, as_json: bool,
+                 personal_id: str | None) -> None:
     rt = _runtime()
     with rt.sessions() as session:
         rows = ops.list_versions(session, form_id, include_drafts=True)
@@ -91,7 +96,13 @@ def forms_report(form_id: str, version: int | None, as_json: bool) -> None:
         if not rows:
             raise click.ClickException(f"no form {form_id!r}" +
                                        (f" version {version}" if version else ""))
-        report = ops.compiled(rows[-1]).trimming_report
+        compiled = ops.compiled(rows[-1])
+        report = dict(compiled.trimming_report)
+        if personal_id:
+            from service.api.forms import actual_report
+
+            result = prefill.prefill(compiled.definition, personal_id, rt.sources(session))
+            report["actual"] = actual_report(compiled.definition, result)
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
@@ -102,6 +113,8 @@ def forms_report(form_id: str, version: int | None, as_json: bool) -> None:
                f"{c['suggested']})  dropped: {c['dropped']}  added by e-form: "
                f"{c['added_by_eform']}")
     click.echo(f"  {report['verdict']}")
+    if "actual" in report:
+        click.echo(f"  {report['actual']['verdict']}")
     for row in report["fields"]:
         where = f" <- {row['record']}" if "record" in row else ""
         who = f" [{row['person']['label']}]" if "person" in row else ""
@@ -160,17 +173,83 @@ def tokens_list() -> None:
             click.echo(f"{row.id}\t{row.role}\t{state}\t{scope}\t{row.label}")
 
 
+@click.group("records", help="Digitised records of the embedded registers.", cls=AppGroup)
+def records_cli() -> None:
+    pass
+
+
+@records_cli.command("import", help="Import records of one register from CSV or JSON Lines.")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--register", type=click.Choice(list(REGISTERS)), required=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]),
+              help="Default: from the file name (.csv, else JSON Lines).")
+@click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the rejected rows report here (JSON).")
+def records_import(path: Path, register: str, fmt: str | None, rejects: Path | None) -> None:
+    rt = _runtime()
+    with rt.sessions() as session, click.progressbar(
+            length=path.stat().st_size, label=f"{path.name} -> {register}",
+            file=sys.stderr) as bar:
+        try:
+            report = importer.import_file(session, register, path, fmt, bar.update)
+        except importer.ImportError_ as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"read {report.read}, inserted {report.inserted}, updated {report.updated}, "
+               f"unchanged {report.unchanged}, rejected {report.rejected}")
+    for r in report.rejections:
+        click.echo(f"  line {r['line']}: {'; '.join(r['reasons'])}", err=True)
+    if report.rejected > len(report.rejections):
+        click.echo(f"  … and {report.rejected - len(report.rejections)} more", err=True)
+    if rejects:
+        rejects.write_text(json.dumps(report.rejections, ensure_ascii=False, indent=1))
+    if report.rejected:
+        sys.exit(2)
+
+
+@records_cli.command("demo", help="Generate synthetic demo records (seeded, reproducible).")
+@click.option("--households", type=click.IntRange(2, 1_000_000), default=50, show_default=True)
+@click.option("--seed", type=int, default=2026, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Write one JSON Lines file per register here instead of loading them.")
+def records_demo(households: int, seed: int, out: Path | None) -> None:
+    generated = demo.generate(households, seed)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for register, items in generated.records.items():
+            key = subject_field(register)
+            with (out / f"{register}.jsonl").open("w", encoding="utf-8") as fh:
+                for subject, data in items:
+                    fh.write(json.dumps({key: subject, **data}, ensure_ascii=False) + "\n")
+        click.echo(f"wrote {generated.count()} records to {out}")
+        return
+    click.echo(f"loaded {load_demo(generated)} demo records")
+
+
+def load_demo(generated: demo.DemoSet) -> int:
+    rt = _runtime()
+    with rt.sessions() as session:
+        for register, items in generated.records.items():
+            records_store.upsert_many(session, register, items, "demo")
+        session.commit()
+    return generated.count()
+
+
 @click.command("dev-setup", help="Prepare the embedded development set-up (used by make run).")
 @with_appcontext
 def dev_setup() -> None:
     rt = _runtime()
     data_dir = Path(rt.settings.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
+    load_demo(demo.generate(50))
     tokens_file = data_dir / "dev-tokens.json"
     if not tokens_file.exists():
         with rt.sessions() as session:
             created = {role: auth.create_token(session, role, f"DEVELOPMENT {role}")[1]
                        for role in ("designer", "auditor")}
+            for name, pid in (("citizen_father", demo.DEMO_FATHER),
+                              ("citizen_daughter", demo.DEMO_DAUGHTER)):
+                created[name] = auth.create_token(session, "citizen", f"DEVELOPMENT {name}",
+                                                  personal_id=pid)[1]
             session.commit()
         tokens_file.write_text(json.dumps(created, indent=2) + "\n")
         tokens_file.chmod(0o600)
@@ -179,7 +258,7 @@ def dev_setup() -> None:
 
 
 def register(app: Flask) -> None:
-    for command in (db_cli, forms_cli, tokens_cli, dev_setup):
+    for command in (db_cli, forms_cli, tokens_cli, records_cli, dev_setup):
         app.cli.add_command(command)
 
 

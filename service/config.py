@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from forms.registers import REGISTERS
 from storage.db import default_url
 
 
@@ -23,6 +24,15 @@ class Settings:
     auto_migrate: bool
     load_catalogue: bool
     log_level: str
+    #: registers read from an external JSON service instead of the database: register -> URL
+    source_urls: dict[str, str]
+    source_connect_timeout: float
+    source_read_timeout: float
+    source_retries: int
+    source_max_bytes: int
+    source_breaker_failures: int
+    source_breaker_reset: float
+    prefill_deadline: float
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -34,6 +44,17 @@ class Settings:
             "auto_migrate": _flag("TOKHAI_AUTO_MIGRATE", True),
             "load_catalogue": _flag("TOKHAI_LOAD_CATALOGUE", True),
             "log_level": os.environ.get("TOKHAI_LOG_LEVEL", "INFO").upper(),
+            "source_urls": {
+                name: os.environ[f"TOKHAI_SOURCE_{name.upper()}_URL"]
+                for name in REGISTERS if os.environ.get(f"TOKHAI_SOURCE_{name.upper()}_URL")
+            },
+            "source_connect_timeout": float(os.environ.get("TOKHAI_SOURCE_CONNECT_TIMEOUT", 0.5)),
+            "source_read_timeout": float(os.environ.get("TOKHAI_SOURCE_READ_TIMEOUT", 1.5)),
+            "source_retries": int(os.environ.get("TOKHAI_SOURCE_RETRIES", 1)),
+            "source_max_bytes": int(os.environ.get("TOKHAI_SOURCE_MAX_BYTES", 256 * 1024)),
+            "source_breaker_failures": int(os.environ.get("TOKHAI_SOURCE_BREAKER_FAILURES", 5)),
+            "source_breaker_reset": float(os.environ.get("TOKHAI_SOURCE_BREAKER_RESET", 30)),
+            "prefill_deadline": float(os.environ.get("TOKHAI_PREFILL_DEADLINE", 3.0)),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -74,3 +74,51 @@ class ApiToken(Base):
     personal_id: Mapped[str | None] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Record(Base):
+    """A digitised record held by one register about one subject (a personal ID number or a tax
+    code), in the register's vocabulary (``forms/registers.py``). The embedded record source
+    keeps registers here; an external register is read over HTTP instead."""
+
+    __tablename__ = "records"
+    __table_args__ = (UniqueConstraint("register", "subject", name="uq_records_register_subject"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    register: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(13), index=True)
+    data: Mapped[dict] = mapped_column(JSON)
+    #: where the record came from: "import:<file>", "demo", "digitised:<id>", "result:<doc id>"
+    provenance: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PersonLink(Base):
+    """A family or household link from the population register, kept as rows so that a
+    person's children and household members are found by index, not by scanning records."""
+
+    __tablename__ = "person_links"
+
+    subject: Mapped[str] = mapped_column(String(12), primary_key=True)
+    relation: Mapped[str] = mapped_column(String(24), primary_key=True)
+    other: Mapped[str] = mapped_column(String(12), primary_key=True, index=True)
+
+
+class DigitisedDocument(Base):
+    """Values read from a born-digital PDF of an earlier paper document. They become a record
+    only when an officer confirms them."""
+
+    __tablename__ = "digitised_documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    register: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str | None] = mapped_column(String(13))
+    sha256: Mapped[str] = mapped_column(String(64))
+    values: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | confirmed
+    uploaded_by: Mapped[str] = mapped_column(String(120))
+    confirmed_by: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

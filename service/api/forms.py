@@ -5,18 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, request
+from flask import current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from forms.trimming import actual_reduction
 from schemas.forms import (
     FormSchema,
     FormVersionSchema,
     SchemaQuerySchema,
     TrimmingReportSchema,
 )
+from schemas.prefill import ReportQuerySchema
 from service import forms as ops
+from service import prefill as pf
 from service.api.http import conditional_json, error_responses
+from service.api.prefill import own_subject
 from service.auth import current_principal, require
 from service.errors import ApiError, not_found
 from storage.models import FormVersion
@@ -189,14 +193,39 @@ class UiSchema(MethodView):
 
 @blp.route("/<string:form_id>/versions/<int:version>/trimming-report")
 class TrimmingReport(MethodView):
+    @blp.arguments(ReportQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, TrimmingReportSchema)
-    @error_responses(404)
-    def get(self, form_id: str, version: int) -> dict[str, Any]:
+    @error_responses(401, 403, 404, 422)
+    def get(self, form_id: str, version: int, personal_id: str | None = None) -> dict[str, Any]:
         """Get the trimming report of a form version
 
         How many of the official form's fields the citizen still types, which are prefilled
         and from which register, which were dropped and why, and whether the directive's 20%
-        target is met."""
+        target is met. With `personal_id` (a designer's or auditor's token, or the citizen's
+        own), `actual` adds what prefill really fills for that citizen and which registers
+        were missing."""
         _, compiled = _compiled(form_id, version)
-        return compiled.trimming_report
+        if personal_id is None:
+            return compiled.trimming_report
+        principal = current_principal()
+        if principal is None:
+            raise ApiError(401, "unauthenticated", "Cần đăng nhập để xem số liệu thực tế.",
+                           "Authentication required for actual figures.")
+        if principal.role == "citizen":
+            own_subject(principal, personal_id)
+        elif principal.role not in ("designer", "auditor"):
+            raise ApiError(403, "forbidden", "Vai trò này không xem được số liệu thực tế.",
+                           "This role may not see actual figures.")
+        result = pf.prefill(compiled.definition, personal_id,
+                            current_app.extensions["tokhai"].sources(g.db))
+        return {**compiled.trimming_report,
+                "actual": actual_report(compiled.definition, result)}
+
+
+def actual_report(form: Any, result: pf.PrefillResult) -> dict[str, Any]:
+    filled = {tuple(p for p in pointer.strip("/").split("/") if not p.isdigit())
+              for pointer in result.provenance}
+    report = actual_reduction(form, filled, result.missing)
+    report["failed_sources"] = result.failed_sources
+    return report
 

@@ -1,0 +1,94 @@
+"""Prefill and validation of form data for citizens."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import current_app, g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from schemas.prefill import (
+    PrefillQuerySchema,
+    PrefillSchema,
+    SubmissionSchema,
+    ValidationResultSchema,
+)
+from service import forms as ops
+from service import prefill as pf
+from service import submissions
+from service.api.http import error_responses
+from service.auth import Principal, current_principal, require
+from service.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+blp = Blueprint("prefill", __name__, url_prefix="/api/v1/forms",
+                description="Điền sẵn tờ khai từ dữ liệu đã số hóa; kiểm tra dữ liệu tờ khai")
+_CITIZEN = [{"bearerAuth": []}]
+
+
+def own_subject(principal: Principal, personal_id: str | None) -> str:
+    """A citizen may only ask about themself; asking for someone else is refused and logged."""
+    assert principal.personal_id is not None
+    if personal_id is not None and personal_id != principal.personal_id:
+        log.warning("citizen asked for another person's records", extra={
+            "token_id": principal.token_id, "asked_tail": personal_id[-4:]})
+        raise ApiError(403, "not_your_record",
+                       "Bạn chỉ được điền sẵn tờ khai bằng dữ liệu của chính mình.",
+                       "You may only prefill with your own records.",
+                       field="query.personal_id")
+    return principal.personal_id
+
+
+def runtime_sources() -> pf.Sources:
+    return current_app.extensions["tokhai"].sources(g.db)
+
+
+@blp.route("/<string:form_id>/versions/<int:version>/prefill")
+class Prefill(MethodView):
+    @blp.doc(security=_CITIZEN)
+    @blp.arguments(PrefillQuerySchema, location="query", as_kwargs=True)
+    @blp.response(200, PrefillSchema)
+    @error_responses(401, 403, 404, 422)
+    @require("citizen")
+    def get(self, form_id: str, version: int, personal_id: str | None = None) -> dict[str, Any]:
+        """Prefill a published form with the caller's records
+
+        Every bound field the registers can fill, each with its provenance (source, record,
+        retrieved at, verified or suggested); the fields still to type; the sources that
+        failed. Fields of people the registers link to the caller (parents, spouse, children,
+        household) are filled from their records; no one else's are read."""
+        subject = own_subject(current_principal(), personal_id)  # type: ignore[arg-type]
+        row = ops.get_version(g.db, form_id, version, include_drafts=False)
+        result = pf.prefill(ops.compiled(row).definition, subject, runtime_sources())
+        return {"form_id": form_id, "version": version, "data": result.data,
+                "provenance": result.provenance, "to_type": result.to_type,
+                "failed_sources": result.failed_sources, "missing": result.missing}
+
+
+@blp.route("/<string:form_id>/versions/<int:version>/validate")
+class Validate(MethodView):
+    @blp.doc(security=_CITIZEN)
+    @blp.arguments(SubmissionSchema)
+    @blp.response(200, ValidationResultSchema)
+    @error_responses(401, 403, 404, 413, 422)
+    @require("citizen")
+    def post(self, body: dict[str, Any], form_id: str, version: int) -> dict[str, Any]:
+        """Check form data against a published form version
+
+        All errors at once, each with a JSON pointer and a Vietnamese message: the schema,
+        and verified values, which must stay as the registers hold them (suggested values may
+        be changed). For people the registers do not link to the caller, `checks` says
+        whether what was typed matches their records, revealing nothing else."""
+        subject = own_subject(current_principal(), None)  # type: ignore[arg-type]
+        row = ops.get_version(g.db, form_id, version, include_drafts=False)
+        compiled = ops.compiled(row)
+        data = submissions.nfc(body["data"])
+        sources = runtime_sources()
+        result = pf.prefill(compiled.definition, subject, sources)
+        errors = submissions.schema_errors(compiled, data)
+        errors += submissions.verified_errors(compiled.definition, data, result)
+        checks = submissions.person_checks(compiled.definition, data, result, sources)
+        return {"valid": not errors, "errors": errors, "checks": checks}

@@ -1,0 +1,296 @@
+"""Prefill: fill every bound field the registers can, and say where each value came from.
+
+The once-only rule: a citizen is never asked again for what the state holds. Prefill reads the
+declarant's records and those of the people the population register links to the declarant
+(parents, spouse, children, household); it never reads or discloses anyone else's. A source
+that is down, slow or answering garbage leaves its fields empty and is named in the answer;
+the answer always comes within the deadline.
+
+Lookups run in three rounds, each in parallel across remote sources: the declarant's
+population record (it carries the links), the linked people's population records (sex and
+identity), then every other register needed for the people the form is about.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from typing import Any
+
+from forms import codelists, registers
+from forms.model import Field, FormDefinition, Person
+from service.sources import RecordSource, SourcedRecord, SourceError
+
+DECLARANT = Person(("declarant",))
+
+
+@dataclass
+class Sources:
+    """The record sources of a running service, one per register, and how long prefill may
+    wait for them."""
+
+    by_register: dict[str, RecordSource]
+    executor: ThreadPoolExecutor
+    deadline_seconds: float = 3.0
+
+    def fetch(self, wanted: dict[str, set[str]], deadline_at: float,
+              ) -> tuple[dict[tuple[str, str], SourcedRecord], dict[str, str]]:
+        """Records for ``{register: subjects}``, and the sources that failed with why."""
+        found: dict[tuple[str, str], SourcedRecord] = {}
+        failed: dict[str, str] = {}
+        pending: list[tuple[RecordSource, Future[dict[str, SourcedRecord]]]] = []
+        for register, subjects in wanted.items():
+            source = self.by_register.get(register)
+            if source is None or not subjects:
+                continue
+            if source.local:
+                try:
+                    result = source.lookup_many(sorted(subjects))
+                except SourceError as exc:
+                    failed[exc.source] = exc.reason
+                    continue
+                found.update({(register, s): r for s, r in result.items()})
+            else:
+                pending.append((source, self.executor.submit(source.lookup_many,
+                                                             sorted(subjects))))
+        for source, future in pending:
+            try:
+                result = future.result(timeout=max(0.0, deadline_at - time.monotonic()))
+            except FutureTimeout:
+                failed[source.name] = "timeout"
+                continue
+            except SourceError as exc:
+                failed[exc.source] = exc.reason
+                continue
+            except Exception:  # noqa: BLE001 - a broken adapter must not break prefill
+                failed[source.name] = "error"
+                continue
+            found.update({(source.register, s): r for s, r in result.items()})
+        return found, failed
+
+
+@dataclass
+class Scope:
+    """A section or group whose fields are about one person."""
+
+    person: Person
+    pointer: str
+    fields: tuple[Field, ...]
+    repeated: bool = False
+    max_items: int = 0
+
+
+@dataclass
+class PrefillResult:
+    data: dict[str, Any]
+    provenance: dict[str, dict[str, Any]]
+    to_type: list[str]
+    failed_sources: list[dict[str, str]]
+    #: bound fields left empty, and why: no linked person, no record in the register, or a
+    #: failed source
+    missing: list[dict[str, Any]]
+    #: the pointer of every field whose value is verified (authoritative)
+    verified: dict[str, Any] = field(default_factory=dict)
+
+
+def bound_fields(fields: tuple[Field, ...]) -> Iterator[Field]:
+    """Bound fields of a scope. Groups bound to a person are scopes of their own; a repeated
+    group bound to no one has no items to fill."""
+    for f in fields:
+        if f.is_group:
+            if f.person is None and not f.repeat:
+                yield from bound_fields(f.fields)
+        elif f.prefill is not None:
+            yield f
+
+
+def scopes(form: FormDefinition) -> Iterator[Scope]:
+    """Every section or group bound to a person (the declarant when nothing says otherwise),
+    innermost binding winning."""
+
+    def walk(fields: tuple[Field, ...], pointer: str) -> Iterator[Scope]:
+        for f in fields:
+            if f.is_group and f.person is not None:
+                yield Scope(f.person, f"{pointer}/{f.id}", f.fields, bool(f.repeat),
+                            f.repeat[1] if f.repeat else 1)
+                yield from walk(f.fields, f"{pointer}/{f.id}")
+            elif f.is_group:
+                yield from walk(f.fields, f"{pointer}/{f.id}")
+
+    for section in form.sections:
+        yield Scope(section.person or DECLARANT, f"/{section.id}", section.fields)
+        yield from walk(section.fields, f"/{section.id}")
+
+
+def prefill(form: FormDefinition, declarant: str, sources: Sources) -> PrefillResult:
+    deadline_at = time.monotonic() + sources.deadline_seconds
+    plan = [s for s in scopes(form) if any(True for _ in bound_fields(s.fields))]
+    records: dict[tuple[str, str], SourcedRecord] = {}
+    failed: dict[str, str] = {}
+
+    def fetch(wanted: dict[str, set[str]]) -> None:
+        found, fails = sources.fetch(wanted, deadline_at)
+        records.update(found)
+        failed.update(fails)
+
+    # 1. the declarant's population record, which carries the links
+    fetch({"population": {declarant}})
+    own = records.get(("population", declarant))
+    candidates: dict[str, list[str]] = {"declarant": [declarant]}
+    for relation, link_field in registers.LINK_FIELDS.items():
+        value = own.data.get(link_field) if own else None
+        candidates[relation] = [v for v in (value if isinstance(value, list) else [value]) if v]
+    # 2. the population records of the linked people the form is about
+    used = {r for s in plan for r in s.person.relations}
+    linked = {p for r in used if r != "declarant" for p in candidates[r]}
+    fetch({"population": linked - {declarant}})
+
+    def people(person: Person) -> list[str]:
+        out: list[str] = []
+        for relation in person.relations:
+            for subject in candidates.get(relation, []):
+                record = records.get(("population", subject))
+                if person.sex and (record is None or record.data.get("sex") != person.sex):
+                    continue
+                if subject not in out:
+                    out.append(subject)
+        return out
+
+    resolved = {id(s): people(s.person) for s in plan}
+    # 3. every other register the form needs, for the people it is about
+    wanted: dict[str, set[str]] = {}
+    for s in plan:
+        subjects = resolved[id(s)] if s.repeated else resolved[id(s)][:1]
+        for f in bound_fields(s.fields):
+            register = f.prefill.record.split(".", 1)[0]  # type: ignore[union-attr]
+            if register != "population":
+                wanted.setdefault(register, set()).update(subjects)
+    fetch(wanted)
+    names = {register: source.name for register, source in sources.by_register.items()}
+    return _fill(form, plan, resolved, records, failed, names)
+
+
+def _fill(form: FormDefinition, plan: list[Scope], resolved: dict[int, list[str]],
+          records: dict[tuple[str, str], SourcedRecord], failed: dict[str, str],
+          names: dict[str, str]) -> PrefillResult:
+    result = PrefillResult({s.id: {} for s in form.sections}, {}, [], [], [])
+    failed_registers = {r for r, name in names.items() if name in failed}
+    for scope in plan:
+        subjects = resolved[id(scope)]
+        items = subjects[: scope.max_items] if scope.repeated else subjects[:1]
+        relation_label = " hoặc ".join(registers.PERSONS[r] for r in scope.person.relations)
+        if not items:
+            for f in bound_fields(scope.fields):
+                result.missing.append({"pointer": f"{scope.pointer}/{f.id}",
+                                       "register": f.prefill.record.split(".")[0],  # type: ignore[union-attr]
+                                       "person": relation_label, "reason": "no_linked_person"})
+            continue
+        for index, subject in enumerate(items):
+            base = f"{scope.pointer}/{index}" if scope.repeated else scope.pointer
+            for f in bound_fields(scope.fields):
+                register, _, name = f.prefill.record.partition(".")  # type: ignore[union-attr]
+                pointer = f"{base}/{relative_path(scope, f)}"
+                record = records.get((register, subject))
+                if record is None:
+                    reason = "source_failed" if register in failed_registers else "no_record"
+                    result.missing.append({"pointer": pointer, "register": register,
+                                           "person": relation_label, "reason": reason})
+                    continue
+                value = convert(form, f, registers.lookup(f.prefill.record)[1],  # type: ignore[index, union-attr]
+                                record.data.get(name))
+                if value is None:
+                    continue
+                _put(result.data, pointer, value)
+                result.provenance[pointer] = {
+                    "source": names.get(register, register),
+                    "register": register,
+                    "register_title": registers.REGISTERS[register].title,
+                    "record": f.prefill.record,  # type: ignore[union-attr]
+                    "record_id": record.record_id,
+                    "retrieved_at": record.retrieved_at.isoformat(),
+                    "mode": f.prefill.mode,  # type: ignore[union-attr]
+                    "person": relation_label,
+                    **({"provenance": record.provenance} if record.provenance else {}),
+                }
+                if f.prefill.mode == "verified":  # type: ignore[union-attr]
+                    result.verified[pointer] = value
+    result.failed_sources = [{"source": name, "reason": reason}
+                             for name, reason in sorted(failed.items())]
+    result.to_type = [p for p in leaf_pointers(form, result.data) if p not in result.provenance]
+    return result
+
+
+def relative_path(scope: Scope, f: Field) -> str:
+    """The path of a bound field below its scope (fields of unbound groups nest further)."""
+    return "/".join(f.path[len(scope.pointer.strip("/").split("/")):])
+
+
+def _put(data: dict[str, Any], pointer: str, value: Any) -> None:
+    parts = pointer.strip("/").split("/")
+    node: Any = data
+    for part, nxt in zip(parts, parts[1:], strict=False):
+        key: Any = int(part) if isinstance(node, list) else part
+        if isinstance(node, list):
+            while len(node) <= key:
+                node.append({})
+            node = node[key]
+        else:
+            if key not in node:
+                node[key] = [] if nxt.isdigit() else {}
+            node = node[key]
+    node[parts[-1]] = value
+
+
+def leaf_pointers(form: FormDefinition, data: dict[str, Any]) -> list[str]:
+    """Pointers of every field to fill: repeated groups by their items, or ``-`` (a new item)
+    when they have none."""
+    out: list[str] = []
+
+    def walk(fields: tuple[Field, ...], pointer: str, node: Any) -> None:
+        for f in fields:
+            here = f"{pointer}/{f.id}"
+            if not f.is_group:
+                out.append(here)
+                continue
+            value = node.get(f.id) if isinstance(node, dict) else None
+            if f.repeat:
+                items = value if isinstance(value, list) and value else [None]
+                for i, item in enumerate(items):
+                    walk(f.fields, f"{here}/{i if item is not None else '-'}", item)
+            else:
+                walk(f.fields, here, value)
+
+    for section in form.sections:
+        walk(section.fields, f"/{section.id}", data.get(section.id))
+    return out
+
+
+def convert(form: FormDefinition, f: Field, kind: str, value: Any) -> Any:
+    """A record value as the field expects it, or None when it cannot fill the field."""
+    if value is None or value == "":
+        return None
+    if kind.startswith("choice:"):
+        list_name = kind.split(":", 1)[1]
+        if f.type == "choice":
+            codes = form.code_lists.get(f.codes or "") or codelists.built_in(f.codes or "")
+            return value if any(c.code == value for c in codes or ()) else None
+        labels = {c.code: c.label for c in codelists.built_in(list_name) or ()}
+        return labels.get(value)
+    if f.type == "partial_date":
+        text = str(value)
+        if f.precision == "year":
+            return text[:4]
+        if f.precision == "month":
+            return text[:7] if len(text) >= 7 else None
+        return text
+    if f.type == "address":
+        if not isinstance(value, dict):
+            return None
+        return {k: v for k, v in value.items() if k != "detail" or f.detail != "none"}
+    if f.type in ("text", "long_text"):
+        text = str(value)
+        return text if len(text) <= (f.max_length or 200) else None
+    return value

@@ -1,0 +1,182 @@
+"""Checking form data a citizen submits: the compiled schema, the verified values, and (without
+revealing anything) what the citizen typed about other people.
+
+Every problem is reported at once, each with a JSON pointer to the field and a Vietnamese
+message, ready for the dossier intake to reuse.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from typing import Any
+
+from jsonschema.exceptions import ValidationError
+
+from forms import registers
+from forms.compiled import CompiledForm
+from forms.model import FormDefinition
+from service import prefill as pf
+
+
+def nfc(value: Any) -> Any:
+    """NFC-normalise every string: the same letter typed two ways must compare equal."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, list):
+        return [nfc(v) for v in value]
+    if isinstance(value, dict):
+        return {nfc(k): nfc(v) for k, v in value.items()}
+    return value
+
+
+def schema_errors(compiled: CompiledForm, data: Any) -> list[dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for e in compiled.validator.iter_errors(data):
+        for item in _explain(e):
+            out.setdefault(item["field"] + item["code"], item)
+    return sorted(out.values(), key=lambda i: i["field"])
+
+
+def _pointer(parts: Any) -> str:
+    return "".join(f"/{p}" for p in parts) or "/"
+
+
+def _explain(e: ValidationError) -> list[dict[str, str]]:  # noqa: C901 - one branch per keyword
+    base = _pointer(e.absolute_path)
+    title = e.schema.get("title") if isinstance(e.schema, dict) else None
+    name = f"'{title}'" if title else "Giá trị"
+    kw = str(e.validator)
+    if kw == "required":
+        props = e.schema.get("properties", {})
+        missing = [p for p in e.validator_value
+                   if isinstance(e.instance, dict) and p not in e.instance]
+        return [_item(f"{base.rstrip('/')}/{p}", "required",
+                      f"Chưa nhập '{props.get(p, {}).get('title', p)}'.",
+                      f"'{p}' is required.") for p in missing]
+    if kw == "additionalProperties":
+        extra = [k for k in e.instance if k not in e.schema.get("properties", {})]
+        return [_item(f"{base.rstrip('/')}/{k}", "unknown_field",
+                      f"Trường '{k}' không có trên tờ khai.", f"'{k}' is not on the form.")
+                for k in extra]
+    messages = {
+        "type": ("wrong_type", f"{name} sai kiểu dữ liệu.", "Wrong type."),
+        "pattern": ("bad_format", f"{name} không đúng định dạng.", "Wrong format."),
+        "format": ("bad_format", f"{name} không đúng định dạng"
+                   + (" ngày (yyyy-mm-dd) hoặc không phải ngày có thật." if e.validator_value
+                      == "date" else "."), "Wrong format."),
+        "anyOf": ("bad_format", f"{name} phải là năm, tháng/năm hoặc ngày/tháng/năm.",
+                  "Not a year, month or date."),
+        "oneOf": ("not_in_list", f"{name} không có trong danh mục.", "Not in the code list."),
+        "enum": ("not_in_list", f"{name} không có trong danh mục"
+                 + (" (xã, phường không thuộc tỉnh, thành phố đã chọn)."
+                    if base.endswith("/commune") else "."), "Not in the code list."),
+        "const": ("commitment", "Cần xác nhận lời cam đoan." if e.validator_value is True
+                  else f"{name} không hợp lệ.", "Must be confirmed."),
+        "maxLength": ("too_long", f"{name} dài quá {e.validator_value} ký tự.", "Too long."),
+        "minLength": ("required", f"Chưa nhập {name}.", "Required."),
+        "maxItems": ("too_many", f"{name} có tối đa {e.validator_value} mục.",
+                     "Too many items."),
+        "minItems": ("too_few", f"{name} cần ít nhất {e.validator_value} mục.",
+                     "Too few items."),
+        "minimum": ("too_small", f"{name} phải từ {e.validator_value} trở lên.", "Too small."),
+        "maximum": ("too_large", f"{name} phải không quá {e.validator_value}.", "Too large."),
+        "uniqueItems": ("duplicate", f"{name} có mục lặp lại.", "Duplicate items."),
+    }
+    code, vi, en = messages.get(kw, ("invalid", f"{name} không hợp lệ.", "Invalid value."))
+    return [_item(base, code, vi, en)]
+
+
+def _item(field: str, code: str, message: str, message_en: str) -> dict[str, str]:
+    return {"field": field, "code": code, "message": message, "message_en": message_en}
+
+
+def _get(data: Any, pointer: str) -> Any:
+    node = data
+    for part in pointer.strip("/").split("/"):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+def verified_errors(form: FormDefinition, data: Any,
+                    result: pf.PrefillResult) -> list[dict[str, str]]:
+    """A verified value the registers hold must be submitted unchanged."""
+    out = []
+    for pointer, value in result.verified.items():
+        if _get(data, pointer) != value:
+            info = result.provenance[pointer]
+            label = form.find(tuple(p for p in pointer.strip("/").split("/")
+                                    if not p.isdigit()))
+            title = label.label if label else pointer
+            out.append(_item(pointer, "verified_mismatch",
+                             f"'{title}' phải giữ đúng như trong {info['register_title']}; "
+                             "không được sửa.",
+                             f"A verified value from the {info['register']} register "
+                             "cannot be changed."))
+    return out
+
+
+def person_checks(form: FormDefinition, data: Any, result: pf.PrefillResult,
+                  sources: pf.Sources) -> list[dict[str, str]]:
+    """For a person the registers do not link to the declarant, compare what the citizen typed
+    with that person's records: ``match`` or ``mismatch`` per typed field (``no_record`` when
+    the number is unknown). No record value is ever returned."""
+    deadline_at = time.monotonic() + sources.deadline_seconds
+    work: list[tuple[str, list[Any], str]] = []  # (base pointer, bound fields, typed id)
+    for scope in pf.scopes(form):
+        bound = list(pf.bound_fields(scope.fields))
+        id_field = next((f for f in bound if f.prefill and
+                         f.prefill.record == "population.personal_id"), None)
+        if id_field is None:
+            continue
+        value = _get(data, scope.pointer)
+        items = value if scope.repeated and isinstance(value, list) else [value]
+        for index, item in enumerate(items):
+            base = f"{scope.pointer}/{index}" if scope.repeated else scope.pointer
+            if f"{base}/{pf.relative_path(scope, id_field)}" in result.provenance:
+                continue  # filled from a linked person's records: nothing to check
+            typed = (_get(item, pf.relative_path(scope, id_field))
+                     if isinstance(item, dict) else None)
+            if isinstance(typed, str) and re.fullmatch(r"[0-9]{12}", typed):
+                work.append((base, [(scope, f) for f in bound], typed))
+    if not work:
+        return []
+    wanted: dict[str, set[str]] = {}
+    for _, bound, subject in work:
+        for _, f in bound:
+            wanted.setdefault(f.prefill.record.split(".")[0], set()).add(subject)
+    found, _ = sources.fetch(wanted, deadline_at)
+    checks = []
+    for base, bound, subject in work:
+        known = found.get(("population", subject))
+        for scope, f in bound:
+            pointer = f"{base}/{pf.relative_path(scope, f)}"
+            typed = _get(data, pointer)
+            if typed is None or typed == "":
+                continue
+            if known is None:
+                checks.append({"field": pointer, "result": "no_record"})
+                continue
+            register, _, name = f.prefill.record.partition(".")
+            record = found.get((register, subject))
+            expected = (pf.convert(form, f, registers.lookup(f.prefill.record)[1],
+                                   record.data.get(name)) if record else None)
+            if expected is None:
+                continue  # the register holds nothing to compare with
+            checks.append({"field": pointer,
+                           "result": "match" if _same(typed, expected) else "mismatch"})
+    return checks
+
+
+def _same(typed: Any, expected: Any) -> bool:
+    if isinstance(typed, str) and isinstance(expected, str):
+        return " ".join(typed.split()).casefold() == " ".join(expected.split()).casefold()
+    if isinstance(typed, dict) and isinstance(expected, dict):
+        return all(typed.get(k) == v for k, v in expected.items() if k != "detail")
+    return typed == expected
