@@ -159,7 +159,14 @@ def prefill(form: FormDefinition, declarant: str, sources: Sources) -> PrefillRe
                     out.append(subject)
         return out
 
+    def why_nobody(person: Person) -> str:
+        known = [c for r in person.relations for c in candidates.get(r, [])]
+        if any(("population", c) not in records for c in known):
+            return "no_record"  # a linked person the population register cannot show
+        return "no_linked_person"
+
     resolved = {id(s): people(s.person) for s in plan}
+    unresolved = {id(s): why_nobody(s.person) for s in plan if not resolved[id(s)]}
     # 3. every other register the form needs, for the people it is about
     wanted: dict[str, set[str]] = {}
     for s in plan:
@@ -170,12 +177,12 @@ def prefill(form: FormDefinition, declarant: str, sources: Sources) -> PrefillRe
                 wanted.setdefault(register, set()).update(subjects)
     fetch(wanted)
     names = {register: source.name for register, source in sources.by_register.items()}
-    return _fill(form, plan, resolved, records, failed, names)
+    return _fill(form, plan, resolved, unresolved, records, failed, names)
 
 
 def _fill(form: FormDefinition, plan: list[Scope], resolved: dict[int, list[str]],
-          records: dict[tuple[str, str], SourcedRecord], failed: dict[str, str],
-          names: dict[str, str]) -> PrefillResult:
+          unresolved: dict[int, str], records: dict[tuple[str, str], SourcedRecord],
+          failed: dict[str, str], names: dict[str, str]) -> PrefillResult:
     result = PrefillResult({s.id: {} for s in form.sections}, {}, [], [], [])
     failed_registers = {r for r, name in names.items() if name in failed}
     for scope in plan:
@@ -183,10 +190,15 @@ def _fill(form: FormDefinition, plan: list[Scope], resolved: dict[int, list[str]
         items = subjects[: scope.max_items] if scope.repeated else subjects[:1]
         relation_label = " hoặc ".join(registers.PERSONS[r] for r in scope.person.relations)
         if not items:
+            reason = unresolved[id(scope)]
+            if reason == "no_record" and "population" in failed_registers:
+                reason = "source_failed"
             for f in bound_fields(scope.fields):
-                result.missing.append({"pointer": f"{scope.pointer}/{f.id}",
-                                       "register": f.prefill.record.split(".")[0],  # type: ignore[union-attr]
-                                       "person": relation_label, "reason": "no_linked_person"})
+                register = ("population" if reason != "no_linked_person"
+                            else f.prefill.record.split(".")[0])  # type: ignore[union-attr]
+                result.missing.append({"pointer": f"{scope.pointer}/{relative_path(scope, f)}",
+                                       "register": register, "person": relation_label,
+                                       "reason": reason})
             continue
         for index, subject in enumerate(items):
             base = f"{scope.pointer}/{index}" if scope.repeated else scope.pointer

@@ -244,3 +244,35 @@ def test_records_are_stored_once_per_register_and_subject(app, people) -> None: 
         total = session.scalar(select(func.count()).select_from(Record).where(
             Record.register == "population"))
     assert total == len(people)
+
+
+def test_every_catalogue_form_meets_the_target_for_the_demo_citizens(  # type: ignore[no-untyped-def]
+        client, app, people, designer) -> None:
+    forms = [f["id"] for f in client.get("/api/v1/forms").get_json()
+             if f["id"].startswith(("ct0", "don-", "giay-", "tk1-", "to-khai-"))]
+    assert len(forms) == 13
+    for form in forms:
+        for who in (FATHER, DAUGHTER):
+            report = client.get(f"/api/v1/forms/{form}/versions/1/trimming-report",
+                                query_string={"personal_id": who}, headers=designer).get_json()
+            actual = report["actual"]
+            assert actual["meets_target"], (form, who, actual["verdict"])
+            assert actual["reduction_percent"] <= report["reduction_percent"]
+
+
+def test_actual_figures_say_which_register_is_missing(client, app, people, designer) -> None:  # type: ignore[no-untyped-def]
+    url = "/api/v1/forms/to-khai-dang-ky-ket-hon/versions/1/trimming-report"
+    report = client.get(url, query_string={"personal_id": "001099999999"},
+                        headers=designer).get_json()["actual"]
+    assert report["meets_target"] is False
+    assert {(m["register"], m["reason"]) for m in report["missing"]} >= {
+        ("population", "no_record")}
+    assert "Cơ sở dữ liệu quốc gia về dân cư" in report["verdict"]
+    assert client.get(url, query_string={"personal_id": FATHER}).status_code == 401
+    own = client.get(url, query_string={"personal_id": FATHER},
+                     headers=citizen_headers(app, FATHER))
+    assert own.status_code == 200 and "actual" in own.get_json()
+    other = client.get(url, query_string={"personal_id": DAUGHTER},
+                       headers=citizen_headers(app, FATHER))
+    assert other.status_code == 403
+    assert "actual" not in client.get(url).get_json()
