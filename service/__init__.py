@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         "info": {"description": "Tờ khai điện tử, hồ sơ và kết quả điện tử có chữ ký số."},
     })
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    from service.api import digitised as digitised_api
     from service.api import forms as forms_api
     from service.api import ops
     from service.api import prefill as prefill_api
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     api.register_blueprint(ops.reference)
     api.register_blueprint(forms_api.blp)
     api.register_blueprint(prefill_api.blp)
+    api.register_blueprint(digitised_api.blp)
 
     registry = CollectorRegistry()
     PrometheusMetrics(app, registry=registry, group_by="endpoint", path=None,

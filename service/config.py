@@ -33,6 +33,8 @@ class Settings:
     source_breaker_failures: int
     source_breaker_reset: float
     prefill_deadline: float
+    max_upload_bytes: int
+    digitised_max_pages: int
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -55,6 +57,8 @@ class Settings:
             "source_breaker_failures": int(os.environ.get("TOKHAI_SOURCE_BREAKER_FAILURES", 5)),
             "source_breaker_reset": float(os.environ.get("TOKHAI_SOURCE_BREAKER_RESET", 30)),
             "prefill_deadline": float(os.environ.get("TOKHAI_PREFILL_DEADLINE", 3.0)),
+            "max_upload_bytes": int(os.environ.get("TOKHAI_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)),
+            "digitised_max_pages": int(os.environ.get("TOKHAI_DIGITISED_MAX_PAGES", 10)),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

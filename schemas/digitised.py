@@ -1,0 +1,36 @@
+from marshmallow import Schema, fields, validate
+
+from service.digitised import TEMPLATES
+
+
+class DigitiseQuerySchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(list(TEMPLATES)), metadata={
+        "description": "The official template the document follows"})
+
+
+class ReadValueSchema(Schema):
+    value = fields.Raw(allow_none=True, metadata={"description": "In normal form, or null"})
+    text = fields.String(metadata={"description": "As printed"})
+    label = fields.String()
+    page = fields.Integer()
+
+
+class DigitisedDocumentSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    register = fields.String()
+    subject = fields.String(allow_none=True)
+    sha256 = fields.String()
+    status = fields.String(metadata={"description": "pending or confirmed"})
+    provenance = fields.String(metadata={"description": "Always 'digitised document'"})
+    values = fields.Dict(keys=fields.String(), values=fields.Nested(ReadValueSchema))
+    problems = fields.List(fields.Dict())
+    uploaded_by = fields.String()
+    confirmed_by = fields.String(allow_none=True)
+    confirmed_at = fields.DateTime(allow_none=True)
+
+
+class ConfirmSchema(Schema):
+    subject = fields.String(metadata={"description": "Correct the subject if it was misread"})
+    values = fields.Dict(load_default=dict, metadata={
+        "description": "Corrections: field -> value, in the register's vocabulary"})

@@ -1,0 +1,194 @@
+"""Digitised paper: reading a born-digital PDF of an earlier paper document into labelled values.
+
+A birth certificate or a household-business registration certificate issued on paper before the
+registers were digitised is still evidence the state holds. When its PDF has a text layer (it
+was produced by software, not scanned), the labels of the official template find the values;
+an officer checks them and confirms, and only then do they become a record, with provenance
+``digitised:<id>``. A PDF that is encrypted, has no text layer or has too many pages is refused
+with a clear message rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pdfplumber
+from pdfminer.pdfdocument import PDFDocument, PDFEncryptionError, PDFPasswordIncorrect
+from pdfminer.pdfparser import PDFParser, PDFSyntaxError
+
+from forms import registers
+from forms.records import normalise_value
+
+MAX_PAGES = 10
+
+
+class DigitisedError(Exception):
+    def __init__(self, code: str, message: str, message_en: str):
+        super().__init__(message_en)
+        self.code = code
+        self.message = message
+        self.message_en = message_en
+
+
+@dataclass(frozen=True)
+class Label:
+    field: str
+    pattern: re.Pattern[str]
+    kind_override: str | None = None
+
+
+def _label(field: str, *texts: str) -> Label:
+    alternatives = "|".join(re.escape(t) for t in texts)
+    # the official templates print "Label: value"; the colon keeps "Số:" from matching
+    # "Số định danh cá nhân: ..."
+    return Label(field, re.compile(rf"(?:{alternatives})\s*:\s*(?P<value>.+?)\s*$",
+                                   re.IGNORECASE))
+
+
+@dataclass(frozen=True)
+class Template:
+    kind: str
+    title: str
+    #: words that must appear on the first page, so that the wrong document is not misread
+    marker: str
+    register: str
+    #: the field naming the document's subject (the person or the business)
+    subject_label: Label
+    labels: tuple[Label, ...]
+
+
+TEMPLATES: dict[str, Template] = {
+    t.kind: t for t in (
+        Template(
+            "birth_certificate", "Giấy khai sinh (bản chính)", "GIẤY KHAI SINH", "civil_status",
+            _label("personal_id", "Số định danh cá nhân"),
+            (
+                _label("birth_registration_number", "Số"),
+                _label("birth_registration_authority", "Nơi đăng ký khai sinh",
+                       "Nơi đăng ký"),
+                _label("birth_registration_date", "Ngày, tháng, năm đăng ký", "Ngày đăng ký"),
+            ),
+        ),
+        Template(
+            "household_business_certificate",
+            "Giấy chứng nhận đăng ký hộ kinh doanh", "ĐĂNG KÝ HỘ KINH DOANH", "business",
+            _label("enterprise_code", "Mã số hộ kinh doanh"),
+            (
+                _label("name", "Tên hộ kinh doanh"),
+                _label("registration_date", "Đăng ký lần đầu"),
+                _label("business_lines", "Ngành, nghề kinh doanh"),
+                _label("charter_capital", "Vốn kinh doanh"),
+                _label("legal_representative_name", "Họ, chữ đệm và tên", "Họ và tên"),
+                _label("legal_representative_personal_id", "Số định danh cá nhân"),
+            ),
+        ),
+    )
+}
+
+
+@dataclass
+class Reading:
+    kind: str
+    register: str
+    subject: str | None
+    sha256: str
+    pages: int
+    #: field -> {"value": normal form or None, "text": as printed, "label": ..., "page": n}
+    values: dict[str, dict[str, Any]]
+    problems: list[dict[str, str]]
+
+
+def read(pdf: bytes, kind: str, max_pages: int = MAX_PAGES) -> Reading:
+    template = TEMPLATES.get(kind)
+    if template is None:
+        raise DigitisedError("unknown_kind", f"Không hỗ trợ loại giấy tờ '{kind}'; hỗ trợ: "
+                             f"{', '.join(TEMPLATES)}.", f"Unknown document kind '{kind}'.")
+    if not pdf.startswith(b"%PDF-"):
+        raise DigitisedError("not_pdf", "Tệp không phải PDF.", "The file is not a PDF.")
+    _refuse_encrypted(pdf)
+    try:
+        with pdfplumber.open(io.BytesIO(pdf)) as doc:
+            pages = len(doc.pages)
+            if pages > max_pages:
+                raise DigitisedError(
+                    "too_many_pages", f"Tệp có {pages} trang; tối đa {max_pages} trang.",
+                    f"The PDF has {pages} pages; at most {max_pages}.")
+            lines = [(n, line) for n, page in enumerate(doc.pages, start=1)
+                     for line in (page.extract_text() or "").splitlines()]
+    except DigitisedError:
+        raise
+    except Exception:  # noqa: BLE001 - pdfminer raises many kinds on damaged files
+        raise DigitisedError("unreadable_pdf", "Không đọc được tệp PDF (tệp hỏng).",
+                             "The PDF cannot be read.") from None
+    if not any(line.strip() for _, line in lines):
+        raise DigitisedError(
+            "no_text_layer", "PDF không có lớp văn bản (bản quét ảnh); cần bản PDF tạo từ phần "
+            "mềm hoặc nhập tay.", "The PDF has no text layer (a scanned image).")
+    if not any(template.marker in line.upper() for _, line in lines):
+        raise DigitisedError("wrong_template",
+                             f"Không nhận ra mẫu '{template.title}' trong tệp.",
+                             f"The document does not look like a {kind}.")
+    values: dict[str, dict[str, Any]] = {}
+    for label in (template.subject_label, *template.labels):
+        for page, line in lines:
+            match = label.pattern.match(line.strip())
+            if match and label.field not in values:
+                values[label.field] = {"text": match.group("value"), "page": page,
+                                       "label": line.strip()[: match.start("value")].strip()}
+    problems: list[dict[str, str]] = []
+    vocabulary = dict(registers.REGISTERS[template.register].fields)
+    vocabulary.setdefault("personal_id", ("personal_id", "Số định danh cá nhân"))
+    for name, found in values.items():
+        try:
+            found["value"] = normalise_value(vocabulary[name][0], _clean(vocabulary[name][0],
+                                                                         found["text"]))
+        except ValueError as exc:
+            found["value"] = None
+            problems.append({"field": name, "code": "bad_value", "message": str(exc)})
+    subject_name = template.subject_label.field
+    subject = values.get(subject_name, {}).get("value")
+    if subject is None:
+        problems.append({"field": subject_name, "code": "missing",
+                         "message": "Không đọc được số định danh/mã số của giấy tờ."})
+    return Reading(kind, template.register, subject, hashlib.sha256(pdf).hexdigest(), pages,
+                   values, problems)
+
+
+def _clean(kind: str, text: str) -> str:
+    if kind == "money":
+        return re.sub(r"[^0-9]", "", text)
+    if kind == "date":
+        # "ngày 05 tháng 3 năm 2018" or a plain date
+        words = re.match(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})", text,
+                         re.IGNORECASE)
+        if words:
+            return f"{words.group(1)}/{words.group(2)}/{words.group(3)}"
+    return text
+
+
+def _refuse_encrypted(pdf: bytes) -> None:
+    try:
+        document = PDFDocument(PDFParser(io.BytesIO(pdf)))
+    except (PDFPasswordIncorrect, PDFEncryptionError):
+        document = None
+        encrypted = True
+    except PDFSyntaxError:
+        raise DigitisedError("unreadable_pdf", "Không đọc được tệp PDF (tệp hỏng).",
+                             "The PDF cannot be read.") from None
+    else:
+        encrypted = document.encryption is not None
+    if encrypted:
+        raise DigitisedError("encrypted_pdf", "PDF được mã hóa; hãy gửi bản không đặt mật khẩu.",
+                             "The PDF is encrypted.")
+
+
+def record_values(reading_values: dict[str, dict[str, Any]], register: str) -> dict[str, Any]:
+    """The values that belong in the register's record (the subject field excluded unless the
+    register stores it)."""
+    fields = registers.REGISTERS[register].fields
+    return {k: v["value"] for k, v in reading_values.items()
+            if k in fields and v.get("value") is not None}
