@@ -192,6 +192,7 @@ def _flush(session: Session, register: str, batch: list[tuple[str, dict[str, Any
            source: str, report: ImportReport) -> None:
     counts = store.upsert_many(session, register, batch, source)
     session.commit()
+    session.expunge_all()  # keep memory bounded: nothing from a written batch is needed again
     report.inserted += counts["inserted"]
     report.updated += counts["updated"]
     report.unchanged += counts["unchanged"]

@@ -48,7 +48,11 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # psycopg prepares a statement after a few executions; PostgreSQL may then keep a generic
+    # plan made while a table was still small (a sequential scan), which turns batched imports
+    # quadratic. Custom plans per execution keep the index in use; parsing is still saved.
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
+                         connect_args={"options": "-c plan_cache_mode=force_custom_plan"})
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
