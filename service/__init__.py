@@ -39,6 +39,7 @@ class Runtime:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]
     #: external registers (their circuit breakers and connection pools live for the process)
     remote_sources: dict[str, HttpSource] = field(default_factory=dict)
     executor: ThreadPoolExecutor = field(
@@ -80,7 +81,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     engine = db.make_engine(settings.database_url)
-    runtime = Runtime(settings, engine, db.session_factory(engine))
+    runtime = Runtime(settings, engine, db.session_factory(engine),
+                      db.session_factory(engine.execution_options(isolation_level="AUTOCOMMIT")))
     http = HttpSettings(settings.source_connect_timeout, settings.source_read_timeout,
                         settings.source_retries, settings.source_max_bytes,
                         settings.source_breaker_failures, settings.source_breaker_reset)
@@ -141,7 +143,9 @@ def _install_request_hooks(app: Flask, runtime: Runtime) -> None:
         ok = 0 < len(incoming) <= 64 and set(incoming) <= _REQUEST_ID_OK
         g.request_id = incoming if ok else uuid.uuid4().hex
         g.started = time.perf_counter()
-        g.db = runtime.sessions()
+        # reads need no transaction: no BEGIN and ROLLBACK round trips for GET and HEAD
+        g.db = (runtime.read_sessions() if request.method in ("GET", "HEAD")
+                else runtime.sessions())
 
     @app.after_request
     def _finish(response):  # type: ignore[no-untyped-def]

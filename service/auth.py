@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -73,7 +74,14 @@ def revoke_token(session: Session, token_id: int) -> bool:
     if row is None or row.revoked_at is not None:
         return False
     row.revoked_at = utcnow()
+    _recent.clear()
     return True
+
+
+#: Principals recently authenticated, by token hash, with when to look again. Other processes
+#: (gunicorn workers) see a revocation within this many seconds.
+CACHE_SECONDS = 5.0
+_recent: dict[str, tuple[Principal, float]] = {}
 
 
 def authenticate(session: Session, header: str | None) -> Principal | None:
@@ -87,11 +95,20 @@ def authenticate(session: Session, header: str | None) -> Principal | None:
         raise ApiError(401, "unauthenticated",
                        "Mã truy cập không hợp lệ: dùng 'Authorization: Bearer <mã>'.",
                        "Invalid credentials: use 'Authorization: Bearer <token>'.")
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    digest = hash_token(token)
+    cached = _recent.get(digest)
+    if cached is not None and cached[1] > time.monotonic():
+        return cached[0]
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
     if row is None or row.revoked_at is not None:
+        _recent.pop(digest, None)
         raise ApiError(401, "unauthenticated", "Mã truy cập không đúng hoặc đã bị thu hồi.",
                        "Unknown or revoked token.")
-    return Principal(row.id, row.role, row.label, row.agency_code, row.personal_id)
+    principal = Principal(row.id, row.role, row.label, row.agency_code, row.personal_id)
+    if len(_recent) > 10_000:
+        _recent.clear()
+    _recent[digest] = (principal, time.monotonic() + CACHE_SECONDS)
+    return principal
 
 
 def current_principal() -> Principal | None:

@@ -152,6 +152,20 @@ def list_versions(session: Session, form_id: str | None, *,
     return list(session.scalars(q))
 
 
+_published: dict[tuple[str, str, int], CompiledForm] = {}
+
+
+def published_form(session: Session, form_id: str, version: int) -> CompiledForm:
+    """The compiled form of a published version. A published version never changes, so it is
+    looked up in each database once per process."""
+    key = (str(session.get_bind().url), form_id, version)
+    found = _published.get(key)
+    if found is None:
+        found = compiled(get_version(session, form_id, version, include_drafts=False))
+        _published[key] = found
+    return found
+
+
 def compiled(row: FormVersion) -> CompiledForm:
     return compile_form(row.form_id, row.version, row.digest,
                         lambda: parse(row.definition, f"{row.form_id}@{row.version}"))

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from forms import registers
 from forms.records import RecordInvalid, check_subject, normalise_record, subject_field
 from storage import records as store
+from storage.db import prefer_custom_plans
 
 BATCH = 1000
 MAX_LINE_BYTES = 64 * 1024
@@ -190,6 +191,7 @@ def import_records(session: Session, register: str, stream: BinaryIO, fmt: str, 
 
 def _flush(session: Session, register: str, batch: list[tuple[str, dict[str, Any]]],
            source: str, report: ImportReport) -> None:
+    prefer_custom_plans(session)
     counts = store.upsert_many(session, register, batch, source)
     session.commit()
     session.expunge_all()  # keep memory bounded: nothing from a written batch is needed again

@@ -22,7 +22,7 @@ from typing import Any
 
 from forms import codelists, registers
 from forms.model import Field, FormDefinition, Person
-from service.sources import RecordSource, SourcedRecord, SourceError
+from service.sources import DatabaseSource, RecordSource, SourcedRecord, SourceError
 
 DECLARANT = Person(("declarant",))
 
@@ -36,26 +36,29 @@ class Sources:
     executor: ThreadPoolExecutor
     deadline_seconds: float = 3.0
 
-    def fetch(self, wanted: dict[str, set[str]], deadline_at: float,
+    def fetch(self, wanted: dict[str, set[str]], deadline_at: float, *, links: bool = False,
               ) -> tuple[dict[tuple[str, str], SourcedRecord], dict[str, str]]:
-        """Records for ``{register: subjects}``, and the sources that failed with why."""
+        """Records for ``{register: subjects}``, and the sources that failed with why. Remote
+        sources run in parallel within the deadline; embedded registers share one query."""
         found: dict[tuple[str, str], SourcedRecord] = {}
         failed: dict[str, str] = {}
         pending: list[tuple[RecordSource, Future[dict[str, SourcedRecord]]]] = []
+        embedded: list[DatabaseSource] = []
+        subjects_needed: set[str] = set()
         for register, subjects in wanted.items():
             source = self.by_register.get(register)
             if source is None or not subjects:
                 continue
-            if source.local:
-                try:
-                    result = source.lookup_many(sorted(subjects))
-                except SourceError as exc:
-                    failed[exc.source] = exc.reason
-                    continue
-                found.update({(register, s): r for s, r in result.items()})
+            if isinstance(source, DatabaseSource):
+                embedded.append(source)
+                subjects_needed |= subjects
             else:
-                pending.append((source, self.executor.submit(source.lookup_many,
-                                                             sorted(subjects))))
+                pending.append((source, self.executor.submit(
+                    source.lookup_many, sorted(subjects), links=links)))
+        if embedded:
+            together = DatabaseSource.lookup_together(embedded, sorted(subjects_needed),
+                                                      links=links)
+            found.update({k: r for k, r in together.items() if k[1] in wanted[k[0]]})
         for source, future in pending:
             try:
                 result = future.result(timeout=max(0.0, deadline_at - time.monotonic()))
@@ -131,22 +134,38 @@ def prefill(form: FormDefinition, declarant: str, sources: Sources) -> PrefillRe
     records: dict[tuple[str, str], SourcedRecord] = {}
     failed: dict[str, str] = {}
 
-    def fetch(wanted: dict[str, set[str]]) -> None:
-        found, fails = sources.fetch(wanted, deadline_at)
+    def fetch(wanted: dict[str, set[str]], links: bool = False) -> None:
+        found, fails = sources.fetch(wanted, deadline_at, links=links)
         records.update(found)
         failed.update(fails)
 
-    # 1. the declarant's population record, which carries the links
-    fetch({"population": {declarant}})
-    own = records.get(("population", declarant))
-    candidates: dict[str, list[str]] = {"declarant": [declarant]}
-    for relation, link_field in registers.LINK_FIELDS.items():
-        value = own.data.get(link_field) if own else None
-        candidates[relation] = [v for v in (value if isinstance(value, list) else [value]) if v]
-    # 2. the population records of the linked people the form is about
     used = {r for s in plan for r in s.person.relations}
-    linked = {p for r in used if r != "declarant" for p in candidates[r]}
-    fetch({"population": linked - {declarant}})
+    population = sources.by_register.get("population")
+    candidates: dict[str, list[str]] = {"declarant": [declarant]}
+    if isinstance(population, DatabaseSource):
+        # embedded register: the links are indexed rows, so one query finds everyone linked,
+        # and one more reads every record the form needs for them (steps 1 to 3 at once)
+        if used - {"declarant"}:
+            candidates.update(population.neighbourhood(declarant))
+        everyone = {p for r in used for p in candidates.get(r, [])}
+        wanted: dict[str, set[str]] = {"population": set(everyone)}
+        for s in plan:
+            subjects = {p for r in s.person.relations for p in candidates.get(r, [])}
+            for f in bound_fields(s.fields):
+                wanted.setdefault(f.prefill.record.split(".", 1)[0],  # type: ignore[union-attr]
+                                  set()).update(subjects)
+        fetch(wanted)
+    else:
+        # 1. the declarant's population record, which carries the links
+        fetch({"population": {declarant}}, links=True)
+        own = records.get(("population", declarant))
+        for relation, link_field in registers.LINK_FIELDS.items():
+            value = own.data.get(link_field) if own else None
+            candidates[relation] = [v for v in (value if isinstance(value, list) else [value])
+                                    if v]
+        # 2. the population records of the linked people the form is about
+        linked = {p for r in used if r != "declarant" for p in candidates[r]}
+        fetch({"population": linked - {declarant}})
 
     def people(person: Person) -> list[str]:
         out: list[str] = []
@@ -167,15 +186,16 @@ def prefill(form: FormDefinition, declarant: str, sources: Sources) -> PrefillRe
 
     resolved = {id(s): people(s.person) for s in plan}
     unresolved = {id(s): why_nobody(s.person) for s in plan if not resolved[id(s)]}
-    # 3. every other register the form needs, for the people it is about
-    wanted: dict[str, set[str]] = {}
-    for s in plan:
-        subjects = resolved[id(s)] if s.repeated else resolved[id(s)][:1]
-        for f in bound_fields(s.fields):
-            register = f.prefill.record.split(".", 1)[0]  # type: ignore[union-attr]
-            if register != "population":
-                wanted.setdefault(register, set()).update(subjects)
-    fetch(wanted)
+    if not isinstance(population, DatabaseSource):
+        # 3. every other register the form needs, for the people it is about
+        rest: dict[str, set[str]] = {}
+        for s in plan:
+            subjects = resolved[id(s)] if s.repeated else resolved[id(s)][:1]
+            for f in bound_fields(s.fields):
+                register = f.prefill.record.split(".", 1)[0]  # type: ignore[union-attr]
+                if register != "population":
+                    rest.setdefault(register, set()).update(subjects)
+        fetch(rest)
     names = {register: source.name for register, source in sources.by_register.items()}
     return _fill(form, plan, resolved, unresolved, records, failed, names)
 

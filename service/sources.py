@@ -62,8 +62,6 @@ class SourceError(Exception):
 class RecordSource(ABC):
     #: the register this source serves (``population``, ``business``…)
     register: str
-    #: True when lookups are local and fast enough to run inline (no thread, no deadline)
-    local: bool = False
 
     @property
     def name(self) -> str:
@@ -73,33 +71,50 @@ class RecordSource(ABC):
         return [f"{self.register}.{f}" for f in registers.REGISTERS[self.register].fields]
 
     @abstractmethod
-    def lookup_many(self, subjects: Sequence[str]) -> dict[str, SourcedRecord]:
+    def lookup_many(self, subjects: Sequence[str], *, links: bool = False,
+                    ) -> dict[str, SourcedRecord]:
         """Records of the subjects the register knows; a subject it does not know is simply
-        absent. Raises :class:`SourceError` when the source cannot answer."""
+        absent. ``links`` asks the population register for the computed links (children,
+        household members) too. Raises :class:`SourceError` when the source cannot answer."""
 
     def lookup(self, subject: str) -> SourcedRecord | None:
-        return self.lookup_many([subject]).get(subject)
+        return self.lookup_many([subject], links=True).get(subject)
 
 
 class DatabaseSource(RecordSource):
-    """A register kept in tokhai's own database (the embedded default)."""
-
-    local = True
+    """A register kept in tokhai's own database (the embedded default). Lookups run inline on
+    the request's session: they are as fast as any other query of the request."""
 
     def __init__(self, register: str, session: Callable[[], Session]):
         self.register = register
         self._session = session
 
-    def lookup_many(self, subjects: Sequence[str]) -> dict[str, SourcedRecord]:
-        session = self._session()
-        rows = store.fetch(session, self.register, subjects)
-        links = (store.derived_links(session, list(rows)) if self.register == "population"
-                 else {})
+    def lookup_many(self, subjects: Sequence[str], *, links: bool = False,
+                    ) -> dict[str, SourcedRecord]:
+        found = self.lookup_together([self], subjects, links=links)
+        return {s: r for (_, s), r in found.items()}
+
+    def neighbourhood(self, subject: str) -> dict[str, list[str]]:
+        """Everyone the population register links to ``subject``, by relation."""
+        return store.neighbourhood(self._session(), subject)
+
+    @staticmethod
+    def lookup_together(sources: Sequence[DatabaseSource], subjects: Sequence[str], *,
+                        links: bool = False) -> dict[tuple[str, str], SourcedRecord]:
+        """Several embedded registers in one query (they share the database)."""
+        if not sources or not subjects:
+            return {}
+        session = sources[0]._session()
+        rows = store.fetch_many(session, [s.register for s in sources], subjects)
+        population = [subject for (register, subject) in rows if register == "population"]
+        derived = store.derived_links(session, population) if links and population else {}
         now = datetime.now(UTC)
         return {
-            s: SourcedRecord(self.register, s, f"{self.register}:{row.id}",
-                             {**row.data, **links.get(s, {})}, now, row.provenance)
-            for s, row in rows.items()
+            (register, subject): SourcedRecord(
+                register, subject, f"{register}:{row.id}",
+                {**row.data, **derived.get(subject, {})} if register == "population"
+                else row.data, now, row.provenance)
+            for (register, subject), row in rows.items()
         }
 
 
@@ -134,7 +149,8 @@ class HttpSource(RecordSource):
     def name(self) -> str:
         return f"{self.register}@{httpx.URL(self.base_url).host}"
 
-    def lookup_many(self, subjects: Sequence[str]) -> dict[str, SourcedRecord]:
+    def lookup_many(self, subjects: Sequence[str], *, links: bool = False,
+                    ) -> dict[str, SourcedRecord]:
         out: dict[str, SourcedRecord] = {}
         for subject in subjects:
             try:

@@ -48,11 +48,20 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    # psycopg prepares a statement after a few executions; PostgreSQL may then keep a generic
-    # plan made while a table was still small (a sequential scan), which turns batched imports
-    # quadratic. Custom plans per execution keep the index in use; parsing is still saved.
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
-                         connect_args={"options": "-c plan_cache_mode=force_custom_plan"})
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def prefer_custom_plans(session: Session) -> None:
+    """For the current transaction, plan every statement afresh.
+
+    psycopg prepares a statement after a few executions, and PostgreSQL may then keep a
+    generic plan made while a table was still small (a sequential scan) until the table is
+    next analysed: a bulk import that fills the table would turn quadratic. Reads of a table
+    that is already populated are better served by the cached plan, so only writers that grow
+    tables ask for this.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select, union_all
 from sqlalchemy.orm import Session
 
-from forms import registers
 from storage.models import PersonLink, Record, utcnow
 
 #: the population fields that are stored as links
@@ -67,63 +66,82 @@ def _relink(session: Session, changed: Iterable[tuple[str, dict[str, Any]]]) -> 
 
 
 def fetch(session: Session, register: str, subjects: Sequence[str]) -> dict[str, Record]:
-    if not subjects:
+    return {s: r for (_, s), r in fetch_many(session, [register], subjects).items()}
+
+
+def fetch_many(session: Session, register_names: Sequence[str], subjects: Sequence[str],
+               ) -> dict[tuple[str, str], Record]:
+    """Records of several registers for several subjects, in one query."""
+    if not subjects or not register_names:
         return {}
-    rows = session.scalars(select(Record).where(Record.register == register,
+    rows = session.scalars(select(Record).where(Record.register.in_(list(register_names)),
                                                 Record.subject.in_(list(subjects))))
-    return {r.subject: r for r in rows}
+    return {(r.register, r.subject): r for r in rows}
 
 
 def derived_links(session: Session, subjects: Sequence[str]) -> dict[str, dict[str, list[str]]]:
     """Children (people whose father or mother is the subject) and household members (people
-    with the same household head, the head included) of each subject."""
+    with the same household head, the head included) of each subject, in one query."""
     out: dict[str, dict[str, list[str]]] = {
         s: {"children_personal_ids": [], "household_member_personal_ids": []} for s in subjects}
     if not subjects:
         return out
-    for link in session.scalars(select(PersonLink).where(
-            PersonLink.other.in_(list(subjects)), PersonLink.relation.in_(["father", "mother"]))):
-        out[link.other]["children_personal_ids"].append(link.subject)
-    heads: dict[str, str] = {}
-    for link in session.scalars(select(PersonLink).where(
-            PersonLink.subject.in_(list(subjects)), PersonLink.relation == "household_head")):
-        heads[link.subject] = link.other
+    wanted = list(subjects)
+    heads_of = select(PersonLink.other).where(PersonLink.subject.in_(wanted),
+                                              PersonLink.relation == "household_head")
+    # two index scans in one round trip (an OR of them would scan the whole table)
+    links = session.scalars(select(PersonLink).from_statement(union_all(
+        select(PersonLink).where(PersonLink.other.in_(wanted), PersonLink.relation.in_(
+            ["father", "mother", "household_head"])),
+        select(PersonLink).where(PersonLink.relation == "household_head",
+                                 PersonLink.other.in_(heads_of)),
+    ))).all()
+    heads = {s: s for s in subjects}  # no head link: the person may head the household
+    members: dict[str, set[str]] = {}
+    for link in links:
+        if link.relation == "household_head":
+            members.setdefault(link.other, {link.other}).add(link.subject)
+            if link.subject in heads:
+                heads[link.subject] = link.other
+        else:
+            out[link.other]["children_personal_ids"].append(link.subject)
     for s in subjects:
-        heads.setdefault(s, s)  # a person with no head link may head the household
-    members: dict[str, set[str]] = {h: {h} for h in heads.values()}
-    for link in session.scalars(select(PersonLink).where(
-            PersonLink.relation == "household_head", PersonLink.other.in_(list(members)))):
-        members[link.other].add(link.subject)
-    for s in subjects:
-        group = members[heads[s]]
-        # a lone person with no household head link and no members has no household
-        if len(group) > 1:
+        group = members.get(heads[s], set())
+        if len(group) > 1:  # a lone person with no head and no members has no household
             out[s]["household_member_personal_ids"] = sorted(group - {s})
-    for s in subjects:
         out[s]["children_personal_ids"].sort()
     return out
 
 
-def count(session: Session, register: str | None = None) -> int:
-    from sqlalchemy import func
-
-    q = select(func.count()).select_from(Record)
-    if register:
-        q = q.where(Record.register == register)
-    return session.scalar(q) or 0
-
-
-def registers_of(session: Session, subject: str) -> list[str]:
-    return sorted(session.scalars(select(Record.register).where(Record.subject == subject)))
-
-
-def linked_any(session: Session, subject: str, others: Sequence[str]) -> bool:
-    """Whether the population register links ``subject`` to any of ``others`` directly."""
-    return session.scalar(select(PersonLink.subject).where(or_(
-        (PersonLink.subject == subject) & PersonLink.other.in_(list(others)),
-        (PersonLink.other == subject) & PersonLink.subject.in_(list(others))),
-    ).limit(1)) is not None
-
-
-def known_registers() -> list[str]:
-    return list(registers.REGISTERS)
+def neighbourhood(session: Session, subject: str) -> dict[str, list[str]]:
+    """Everyone the population register links to ``subject``, by relation (father, mother,
+    spouse, household head, children, household members), in one query."""
+    heads_of = select(PersonLink.other).where(PersonLink.subject == subject,
+                                              PersonLink.relation == "household_head")
+    links = session.scalars(select(PersonLink).from_statement(union_all(
+        select(PersonLink).where(PersonLink.subject == subject),
+        select(PersonLink).where(PersonLink.other == subject, PersonLink.relation.in_(
+            ["father", "mother", "household_head"])),
+        select(PersonLink).where(PersonLink.relation == "household_head",
+                                 PersonLink.other.in_(heads_of),
+                                 PersonLink.subject != subject),
+    ))).all()
+    out: dict[str, list[str]] = {r: [] for r in
+                                 ("father", "mother", "spouse", "household_head", "child",
+                                  "household_member")}
+    head = subject
+    for link in links:
+        if link.subject == subject:
+            out[link.relation].append(link.other)
+            if link.relation == "household_head":
+                head = link.other
+    for link in links:
+        if link.subject == subject:
+            continue
+        if link.relation in ("father", "mother") and link.other == subject:
+            out["child"].append(link.subject)
+        elif link.relation == "household_head" and link.other in (head, subject):
+            out["household_member"].append(link.subject)
+    if head != subject:
+        out["household_member"].append(head)
+    return {r: sorted(set(v)) for r, v in out.items()}
