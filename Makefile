@@ -35,6 +35,8 @@ lint: $(DEV_STAMP)
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/compile_forms.py
 	$(BIN)/python bench/validate_submission.py
+	$(BIN)/python bench/import_records.py
+	$(BIN)/python bench/prefill.py
 
 clean:
 	rm -rf $(VENV) var

@@ -23,6 +23,20 @@ LICENCE = {"number": "790123456789", "licence_class": "B", "issue_date": "2015-0
            "training_year": 2015, "revoked": False}
 
 
+SPOUSE, CHILD = "001188000002", "001222000003"
+FAMILY = {
+    FATHER: {"personal_id": FATHER, "full_name": "Nguyễn Văn An", "sex": "nam",
+             "birth_date": "1985-03-14", "spouse_personal_id": SPOUSE,
+             "children_personal_ids": [CHILD],
+             "household_member_personal_ids": [SPOUSE, CHILD]},
+    SPOUSE: {"personal_id": SPOUSE, "full_name": "Trần Thị Bình", "sex": "nu",
+             "birth_date": "1988-09-02", "spouse_personal_id": FATHER},
+    CHILD: {"personal_id": CHILD, "full_name": "Nguyễn Minh Khôi", "sex": "nam",
+            "birth_date": "2022-06-01", "father_personal_id": FATHER,
+            "mother_personal_id": SPOUSE},
+}
+
+
 class Handler(BaseHTTPRequestHandler):
     """/good/ID answers a record; /slow sleeps; /garbage, /huge, /bad-values, /error misbehave;
     anything for an unknown subject is 404."""
@@ -35,6 +49,12 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
         mode, _, subject = self.path.strip("/").partition("/")
         Handler.calls[mode] = Handler.calls.get(mode, 0) + 1
+        if mode == "population":
+            found = FAMILY.get(subject)
+            if found is None:
+                return self._send(404, b"{}")
+            return self._send(200, json.dumps({"record_id": f"DC-{subject}",
+                                               "data": found}).encode())
         if mode == "slow":
             time.sleep(2.0)
         if subject != FATHER:
@@ -144,3 +164,27 @@ def test_unknown_subjects_and_retries(server) -> None:  # type: ignore[no-untype
         source.lookup(FATHER)
     assert Handler.calls["error"] - before == 3  # one try and two bounded retries
     assert HttpSource("driving_licence", f"{server}/good").lookup("001099999999") is None
+
+
+def test_a_remote_population_register_links_the_family(tmp_path, server) -> None:  # type: ignore[no-untyped-def]
+    """With the population register behind HTTP, the links come in the declarant's record and
+    the linked people are looked up there too; nobody else is asked for."""
+    from tests.conftest import _token
+
+    app = make_app(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path,
+                   source_urls={"population": f"{server}/population"}, **FAST)
+    token = _token(app, "citizen", personal_id=FATHER)
+    before = Handler.calls.get("population", 0)
+    resp = app.test_client().get("/api/v1/forms/to-khai-dang-ky-khai-sinh/versions/1/prefill",
+                                 headers={"Authorization": f"Bearer {token}"})
+    body = resp.get_json()
+    assert resp.status_code == 200 and body["failed_sources"] == []
+    assert body["data"]["nguoi_cha"]["ho_ten"] == "Nguyễn Văn An"
+    assert body["data"]["nguoi_me"]["ho_ten"] == "Trần Thị Bình"
+    assert body["provenance"]["/nguoi_me/ho_ten"]["record_id"] == f"DC-{SPOUSE}"
+    assert Handler.calls["population"] - before == 2  # the declarant, then the spouse
+    u14 = app.test_client().get(
+        "/api/v1/forms/to-khai-cap-ho-chieu-nguoi-chua-du-14-tuoi/versions/1/prefill",
+        headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert u14["data"]["tre_em"]["so_dinh_danh"] == CHILD
+    assert u14["data"]["tre_em"]["me"]["ho_ten"] == "Trần Thị Bình"
