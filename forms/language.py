@@ -170,7 +170,8 @@ def parse(data: dict[str, Any], file: str = "<definition>") -> FormDefinition:
 
 
 def normalise(value: Any) -> Any:
-    """NFC-normalise every string, so that labels compare and render the same everywhere."""
+    """NFC-normalise every string of a JSON-like value, so that text typed or stored in two
+    Unicode forms compares and renders the same everywhere."""
     if isinstance(value, str):
         return unicodedata.normalize("NFC", value)
     if isinstance(value, list):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import time
-import unicodedata
 from typing import Any
 
 from jsonschema.exceptions import ValidationError
@@ -18,17 +17,6 @@ from forms import registers
 from forms.compiled import CompiledForm
 from forms.model import FormDefinition
 from service import prefill as pf
-
-
-def nfc(value: Any) -> Any:
-    """NFC-normalise every string: the same letter typed two ways must compare equal."""
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", value)
-    if isinstance(value, list):
-        return [nfc(v) for v in value]
-    if isinstance(value, dict):
-        return {nfc(k): nfc(v) for k, v in value.items()}
-    return value
 
 
 def schema_errors(compiled: CompiledForm, data: Any) -> list[dict[str, str]]:

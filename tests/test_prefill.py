@@ -276,3 +276,14 @@ def test_actual_figures_say_which_register_is_missing(client, app, people, desig
                        headers=citizen_headers(app, FATHER))
     assert other.status_code == 403
     assert "actual" not in client.get(url).get_json()
+
+
+def test_text_is_compared_after_nfc_normalisation(client, app, people) -> None:  # type: ignore[no-untyped-def]
+    import unicodedata
+
+    form = "don-de-nghi-doi-cap-lai-gplx"
+    data = valid_submission(client, app, form)
+    decomposed = unicodedata.normalize("NFD", data["nguoi_de_nghi"]["ho_ten"])
+    assert decomposed != data["nguoi_de_nghi"]["ho_ten"]
+    data["nguoi_de_nghi"]["ho_ten"] = decomposed  # the same name, typed on another keyboard
+    assert validate(client, app, form, data)["valid"] is True

@@ -9,6 +9,7 @@ from flask import Response, current_app, g, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from forms.language import normalise
 from schemas.prefill import (
     PrefillQuerySchema,
     PrefillSchema,
@@ -85,7 +86,7 @@ class Validate(MethodView):
         whether what was typed matches their records, revealing nothing else."""
         subject = own_subject(current_principal(), None)  # type: ignore[arg-type]
         compiled = ops.published_form(g.db, form_id, version)
-        data = submissions.nfc(body["data"])
+        data = normalise(body["data"])  # NFC: the same letter typed two ways compares equal
         sources = runtime_sources()
         result = pf.prefill(compiled.definition, subject, sources)
         errors = submissions.schema_errors(compiled, data)
