@@ -47,7 +47,7 @@ MEDIA_TYPES = ("application/pdf", "image/jpeg", "image/png")
 
 _FORM_KEYS = {
     "id", "version", "title", "legal_basis", "procedure_code", "procedure_name", "agency_level",
-    "description", "code_lists", "sections", "dropped",
+    "description", "code_lists", "sections", "dropped", "processing_days",
 }
 _SECTION_KEYS = {"id", "title", "help", "person", "fields"}
 _COMMON_KEYS = {"id", "type", "label", "help", "required", "official", "prefill", "when"}
@@ -275,6 +275,7 @@ class _Checker:
         if not _is_one_of(level, AGENCY_LEVELS):
             self.problem("agency_level", "bad_agency_level" if level else "missing",
                          f"Cấp cơ quan giải quyết phải là một trong: {', '.join(AGENCY_LEVELS)}.")
+        processing_days = self._int(data, "processing_days", "", 0, 365)
         self._code_lists(data.get("code_lists"))
         sections = self._sections(data.get("sections"))
         dropped = self._dropped(data.get("dropped"))
@@ -286,6 +287,7 @@ class _Checker:
             procedure_code=procedure_code, agency_level=level,  # type: ignore[arg-type]
             sections=sections, code_lists=self.code_lists, dropped=dropped,
             description=description, procedure_name=procedure_name,
+            processing_days=processing_days,
         )
 
     def _code_lists(self, data: Any) -> None:

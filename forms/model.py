@@ -134,6 +134,8 @@ class FormDefinition:
     dropped: tuple[Dropped, ...] = ()
     description: str | None = None
     procedure_name: str | None = None
+    #: the procedure's processing time in working days, from acceptance
+    processing_days: int | None = None
 
     def leaves(self) -> Iterator[tuple[Section, Field]]:
         """Every field a person fills (groups are walked, not counted), in printed order."""

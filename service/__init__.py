@@ -28,6 +28,7 @@ from service import errors
 from service.config import Settings
 from service.prefill import Sources
 from service.sources import DatabaseSource, HttpSettings, HttpSource, RecordSource
+from service.worktime import WorkCalendar, parse_dates, parse_periods
 from storage import db
 
 log = logging.getLogger("tokhai")
@@ -42,6 +43,7 @@ class Runtime:
     read_sessions: sessionmaker[Session]
     #: external registers (their circuit breakers and connection pools live for the process)
     remote_sources: dict[str, HttpSource] = field(default_factory=dict)
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="source"))
 
@@ -88,6 +90,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
                         settings.source_breaker_failures, settings.source_breaker_reset)
     runtime.remote_sources = {name: HttpSource(name, url, http)
                               for name, url in settings.source_urls.items()}
+    runtime.calendar = WorkCalendar(parse_periods(settings.office_hours),
+                                    days_off=parse_dates(settings.days_off),
+                                    make_up_days=parse_dates(settings.make_up_days))
     app.extensions["tokhai"] = runtime
     if settings.auto_migrate or settings.load_catalogue:
         _prepare_database(runtime)
@@ -98,6 +103,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     })
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     from service.api import digitised as digitised_api
+    from service.api import dossiers as dossiers_api
     from service.api import forms as forms_api
     from service.api import ops
     from service.api import prefill as prefill_api
@@ -107,6 +113,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     api.register_blueprint(forms_api.blp)
     api.register_blueprint(prefill_api.blp)
     api.register_blueprint(digitised_api.blp)
+    api.register_blueprint(dossiers_api.blp)
 
     registry = CollectorRegistry()
     PrometheusMetrics(app, registry=registry, group_by="endpoint", path=None,

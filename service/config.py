@@ -35,6 +35,10 @@ class Settings:
     prefill_deadline: float
     max_upload_bytes: int
     digitised_max_pages: int
+    office_hours: str
+    days_off: str
+    make_up_days: str
+    default_processing_days: int
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -59,6 +63,10 @@ class Settings:
             "prefill_deadline": float(os.environ.get("TOKHAI_PREFILL_DEADLINE", 3.0)),
             "max_upload_bytes": int(os.environ.get("TOKHAI_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)),
             "digitised_max_pages": int(os.environ.get("TOKHAI_DIGITISED_MAX_PAGES", 10)),
+            "office_hours": os.environ.get("TOKHAI_OFFICE_HOURS", "07:30-11:30,13:30-17:30"),
+            "days_off": os.environ.get("TOKHAI_DAYS_OFF", ""),
+            "make_up_days": os.environ.get("TOKHAI_MAKEUP_DAYS", ""),
+            "default_processing_days": int(os.environ.get("TOKHAI_DEFAULT_PROCESSING_DAYS", 5)),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -9,7 +9,9 @@ from sqlalchemy import (
     JSON,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -122,3 +124,88 @@ class DigitisedDocument(Base):
     confirmed_by: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Dossier(Base):
+    """A dossier (hồ sơ): one submission of a form to an agency, followed through its round
+    trip. ``row_version`` is the optimistic lock behind the ETag."""
+
+    __tablename__ = "dossiers"
+    __table_args__ = (
+        UniqueConstraint("citizen_id", "idempotency_key", name="uq_dossiers_idempotency"),
+        Index("ix_dossiers_agency_status_deadline", "agency_code", "status", "due_at"),
+        Index("ix_dossiers_citizen_submitted", "citizen_id", "submitted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(60), unique=True)
+    agency_code: Mapped[str] = mapped_column(String(40))
+    form_id: Mapped[str] = mapped_column(String(80))
+    form_version: Mapped[int] = mapped_column(Integer)
+    procedure_code: Mapped[str] = mapped_column(String(40))
+    citizen_id: Mapped[str] = mapped_column(String(12))
+    data: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(24))
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+    receipt_secret_hash: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    processing_days: Mapped[int] = mapped_column(Integer)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    accept_deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    process_deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: the deadline that matters now (acceptance, then processing), for the officers' queue
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    late_explanation: Mapped[str | None] = mapped_column(Text)
+    late_explained_by: Mapped[str | None] = mapped_column(String(120))
+    late_explained_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    promised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DossierEvent(Base):
+    """The ordered log of status changes. ``position`` is gapless and committed in order (it
+    is taken from a counter row locked until commit), so a reader following the cursor never
+    skips an event; ``event_id`` is stable, so a consumer can de-duplicate."""
+
+    __tablename__ = "dossier_events"
+
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    dossier_code: Mapped[str] = mapped_column(String(60))
+    agency_code: Mapped[str] = mapped_column(String(40))
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str] = mapped_column(String(24))
+    action: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Counter(Base):
+    """Gapless counters: dossier codes per agency and day, and event positions. A counter row
+    is incremented inside the transaction that uses the number, so a rollback gives it back
+    and concurrent transactions queue on the row lock."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class DossierDocument(Base):
+    """Documents tokhai generates for a dossier (apology letters now; results later)."""
+
+    __tablename__ = "dossier_documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    media_type: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

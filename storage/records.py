@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, select, union_all
 from sqlalchemy.orm import Session
 
-from storage.models import PersonLink, Record, utcnow
+from storage.models import Counter, PersonLink, Record, utcnow
 
 #: the population fields that are stored as links
 _STORED_LINKS = {"father": "father_personal_id", "mother": "mother_personal_id",
@@ -145,3 +145,18 @@ def neighbourhood(session: Session, subject: str) -> dict[str, list[str]]:
     if head != subject:
         out["household_member"].append(head)
     return {r: sorted(set(v)) for r, v in out.items()}
+
+
+def next_value(session: Session, name: str) -> int:
+    """The next value of a gapless counter, taken inside the caller's transaction: the row
+    stays locked until commit (so numbers are handed out in commit order), and a rollback
+    gives the number back."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(Counter).values(name=name, last=1)
+    stmt = stmt.on_conflict_do_update(index_elements=[Counter.name],
+                                      set_={"last": Counter.last + 1}).returning(Counter.last)
+    return session.execute(stmt).scalar_one()

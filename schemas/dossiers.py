@@ -1,0 +1,118 @@
+from marshmallow import Schema, fields, validate
+
+from service.dossiers import STATES, TRANSITIONS
+
+AGENCY = validate.Regexp(r"^[A-Za-z0-9._-]{1,40}$",
+                         error="Mã cơ quan gồm chữ, số, '.', '_' hoặc '-', tối đa 40 ký tự.")
+
+
+class SubmitSchema(Schema):
+    form_id = fields.String(required=True)
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    agency_code = fields.String(required=True, validate=AGENCY, metadata={
+        "description": "The receiving agency"})
+    data = fields.Dict(required=True, metadata={"description": "The form data"})
+
+
+class SupplementSchema(Schema):
+    data = fields.Dict(required=True)
+
+
+class ActionSchema(Schema):
+    action = fields.String(required=True, validate=validate.OneOf(list(TRANSITIONS)))
+    reason = fields.String(validate=validate.Length(max=4000))
+
+
+class ExplanationSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+    promised_at = fields.AwareDateTime(required=True, metadata={
+        "description": "The new promised date (ISO 8601 with offset)"})
+
+
+class DeadlinesSchema(Schema):
+    accept_by = fields.DateTime()
+    process_by = fields.DateTime(allow_none=True)
+    promised_at = fields.DateTime(allow_none=True)
+
+
+class LatenessSchema(Schema):
+    late = fields.Boolean()
+    acceptance_late = fields.Boolean()
+    processing_late = fields.Boolean()
+
+
+class DossierSchema(Schema):
+    code = fields.String()
+    status = fields.String(validate=validate.OneOf(list(STATES)))
+    status_label = fields.String()
+    agency_code = fields.String()
+    form_id = fields.String()
+    form_version = fields.Integer()
+    procedure_code = fields.String()
+    citizen_id = fields.String()
+    submitted_at = fields.DateTime()
+    accepted_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+    deadlines = fields.Nested(DeadlinesSchema)
+    lateness = fields.Nested(LatenessSchema)
+    explanation = fields.String(allow_none=True)
+    version = fields.Integer(metadata={"description": "Also the ETag, for If-Match"})
+    data = fields.Dict()
+    receipt_secret = fields.String(metadata={
+        "description": "Shown once, at submission: with the code, it lets anyone holding the "
+                       "receipt see the status"})
+
+
+class EventSchema(Schema):
+    position = fields.Integer(metadata={"description": "Cursor: ordered, gapless"})
+    event_id = fields.String(metadata={"description": "Stable id for de-duplication"})
+    dossier_code = fields.String()
+    agency_code = fields.String()
+    action = fields.String()
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String()
+    actor = fields.String()
+    role = fields.String()
+    reason = fields.String(allow_none=True)
+    at = fields.DateTime()
+
+
+class EventPageSchema(Schema):
+    events = fields.List(fields.Nested(EventSchema))
+    next_cursor = fields.Integer()
+
+
+class EventQuerySchema(Schema):
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class QueueQuerySchema(Schema):
+    status = fields.String(validate=validate.OneOf(list(STATES)))
+    late = fields.Boolean()
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class DossierPageSchema(Schema):
+    items = fields.List(fields.Nested(DossierSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class ReceiptQuerySchema(Schema):
+    secret = fields.String(required=True, validate=validate.Length(min=8, max=64))
+
+
+class ReceiptSchema(Schema):
+    code = fields.String()
+    status = fields.String()
+    status_label = fields.String()
+    deadlines = fields.Nested(DeadlinesSchema)
+
+
+class LateReportQuerySchema(Schema):
+    month = fields.String(required=True, validate=validate.Regexp(
+        r"^[0-9]{4}-(0[1-9]|1[0-2])$", error="Tháng theo dạng YYYY-MM."))
+    agency_code = fields.String(validate=AGENCY)

@@ -1,0 +1,361 @@
+"""Dossiers over HTTP: submission, tracking, officers' actions, receipts, the event log and the
+monthly list of late dossiers."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Response, current_app, g, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import func, select
+
+from forms.language import normalise
+from schemas.dossiers import (
+    ActionSchema,
+    DossierPageSchema,
+    DossierSchema,
+    EventPageSchema,
+    EventQuerySchema,
+    EventSchema,
+    ExplanationSchema,
+    LateReportQuerySchema,
+    QueueQuerySchema,
+    ReceiptQuerySchema,
+    ReceiptSchema,
+    SubmitSchema,
+    SupplementSchema,
+)
+from service import dossiers as ops
+from service import forms as form_ops
+from service import letters
+from service.api.http import error_responses
+from service.auth import Principal, current_principal, require
+from service.errors import ApiError, not_found
+from storage.models import Dossier, DossierDocument, DossierEvent
+
+blp = Blueprint("dossiers", __name__, url_prefix="/api/v1",
+                description="Hồ sơ: nộp trực tuyến, theo dõi, tiếp nhận và xử lý, trễ hạn")
+_AUTH = [{"bearerAuth": []}]
+_IDEMPOTENCY = re.compile(r"^[\x21-\x7e]{1,100}$")
+
+
+def _runtime():  # type: ignore[no-untyped-def]
+    return current_app.extensions["tokhai"]
+
+
+def etag(d: Dossier) -> str:
+    return f"v{d.row_version}"
+
+
+def out(d: Dossier, secret: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "code": d.code, "status": d.status, "status_label": ops.STATES[d.status],
+        "agency_code": d.agency_code, "form_id": d.form_id, "form_version": d.form_version,
+        "procedure_code": d.procedure_code, "citizen_id": d.citizen_id,
+        "submitted_at": d.submitted_at, "accepted_at": d.accepted_at,
+        "finished_at": d.finished_at,
+        "deadlines": {"accept_by": d.accept_deadline, "process_by": d.process_deadline,
+                      "promised_at": d.promised_at},
+        "lateness": ops.lateness(d, ops.now()), "explanation": d.late_explanation,
+        "version": d.row_version, "data": d.data,
+    }
+    if secret is not None:
+        body["receipt_secret"] = secret
+    return body
+
+
+def _with_etag(body: dict[str, Any], d: Dossier, status: int = 200):  # type: ignore[no-untyped-def]
+    return body, status, {"ETag": f'"{etag(d)}"'}
+
+
+def load(code: str, principal: Principal) -> Dossier:
+    """The dossier, if the caller may see it: its citizen, an officer of its agency, or an
+    auditor. Others get 403 (and an unknown code 404)."""
+    dossier = g.db.scalar(select(Dossier).where(Dossier.code == code))
+    if dossier is None:
+        raise not_found(f"hồ sơ {code}", f"Dossier {code}")
+    allowed = (principal.role == "auditor"
+               or (principal.role == "citizen" and principal.personal_id == dossier.citizen_id)
+               or (principal.role == "officer" and principal.agency_code == dossier.agency_code))
+    if not allowed:
+        current_app.logger.warning("dossier access refused", extra={
+            "token_id": principal.token_id, "role": principal.role, "dossier": code})
+        raise ApiError(403, "forbidden", "Bạn không có quyền với hồ sơ này.",
+                       "You may not access this dossier.")
+    return dossier
+
+
+@blp.route("/dossiers")
+class Dossiers(MethodView):
+    @blp.doc(security=_AUTH, parameters=[{
+        "in": "header", "name": "Idempotency-Key", "required": False,
+        "schema": {"type": "string", "maxLength": 100},
+        "description": "A retried submission with the same key and body returns the same "
+                       "dossier; with another body it is refused (422)."}])
+    @blp.arguments(SubmitSchema)
+    @blp.response(201, DossierSchema)
+    @blp.alt_response(200, schema=DossierSchema, description="A retry: the same dossier")
+    @error_responses(401, 403, 404, 413, 422)
+    @require("citizen")
+    def post(self, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+        """Submit a dossier
+
+        The form data is checked against the published form version: every error at once,
+        each with a JSON pointer and a Vietnamese message; verified values must be as the
+        registers hold them. Returns the dossier with its code and, once, the receipt
+        secret."""
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not _IDEMPOTENCY.match(key):
+            raise ApiError(422, "bad_idempotency_key",
+                           "Idempotency-Key gồm 1-100 ký tự in được, không có khoảng trắng.",
+                           "Idempotency-Key must be 1-100 printable characters.",
+                           field="header.Idempotency-Key")
+        rt = _runtime()
+        compiled = form_ops.published_form(g.db, body["form_id"], body["version"])
+        data = normalise(body["data"])  # NFC, so that text typed two ways compares equal
+        dossier, created, secret = ops.submit(
+            g.db, compiled, current_principal(), data, body["agency_code"], key,  # type: ignore[arg-type]
+            rt.sources(g.db), rt.calendar, rt.settings.default_processing_days)
+        g.db.commit()
+        return _with_etag(out(dossier, secret), dossier, 201 if created else 200)
+
+    @blp.doc(security=_AUTH)
+    @blp.arguments(QueueQuerySchema, location="query", as_kwargs=True)
+    @blp.response(200, DossierPageSchema)
+    @error_responses(401, 403, 422)
+    @require("citizen", "officer")
+    def get(self, page: int, per_page: int, status: str | None = None,
+            late: bool | None = None) -> dict[str, Any]:
+        """List dossiers: a citizen's own, or an officer's agency queue
+
+        Citizens see their dossiers, newest first. Officers see their agency's queue sorted by
+        the deadline that matters now, filterable by status and lateness."""
+        principal = current_principal()
+        q = select(Dossier)
+        if principal.role == "citizen":  # type: ignore[union-attr]
+            q = q.where(Dossier.citizen_id == principal.personal_id)  # type: ignore[union-attr]
+            order = [Dossier.submitted_at.desc(), Dossier.id.desc()]
+        else:
+            q = q.where(Dossier.agency_code == principal.agency_code)  # type: ignore[union-attr]
+            order = [Dossier.due_at.asc().nulls_last(), Dossier.id.asc()]
+        if status is not None:
+            q = q.where(Dossier.status == status)
+        if late is not None:
+            at = ops.now()
+            overdue = Dossier.due_at.is_not(None) & (Dossier.due_at < at)
+            q = q.where(overdue if late else ~overdue | Dossier.due_at.is_(None))
+        total = g.db.scalar(select(func.count()).select_from(q.subquery()))
+        rows = g.db.scalars(q.order_by(*order).limit(per_page).offset((page - 1) * per_page))
+        return {"items": [out(d) for d in rows], "page": page, "per_page": per_page,
+                "total": total}
+
+
+@blp.route("/dossiers/<string:code>")
+class DossierByCode(MethodView):
+    @blp.doc(security=_AUTH)
+    @blp.response(200, DossierSchema)
+    @error_responses(401, 403, 404)
+    @require("citizen", "officer", "auditor")
+    def get(self, code: str):  # type: ignore[no-untyped-def]
+        """Get a dossier, with its deadlines and lateness (ETag for If-Match)"""
+        dossier = load(code, current_principal())  # type: ignore[arg-type]
+        return _with_etag(out(dossier), dossier)
+
+
+@blp.route("/dossiers/<string:code>/history")
+class History(MethodView):
+    @blp.doc(security=_AUTH)
+    @blp.response(200, EventSchema(many=True))
+    @error_responses(401, 403, 404)
+    @require("citizen", "officer", "auditor")
+    def get(self, code: str) -> list[DossierEvent]:
+        """The dossier's history: every status change, who, when and why"""
+        dossier = load(code, current_principal())  # type: ignore[arg-type]
+        return list(g.db.scalars(select(DossierEvent).where(
+            DossierEvent.dossier_id == dossier.id).order_by(DossierEvent.position)))
+
+
+def _expected_version(required: bool) -> int | None:
+    header = request.headers.get("If-Match")
+    if header is None:
+        if required:
+            raise ApiError(428, "if_match_required",
+                           "Cần gửi If-Match với ETag của hồ sơ vừa đọc.",
+                           "Send If-Match with the dossier's ETag.", field="header.If-Match")
+        return None
+    match = re.fullmatch(r'\s*(?:W/)?"v([0-9]{1,9})"\s*', header)
+    if match is None:
+        raise ApiError(412, "stale_version", "If-Match không khớp phiên bản hồ sơ.",
+                       "If-Match does not name a version of the dossier.",
+                       field="header.If-Match")
+    return int(match.group(1))
+
+
+@blp.route("/dossiers/<string:code>/actions")
+class Actions(MethodView):
+    @blp.doc(security=_AUTH, parameters=[{
+        "in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
+        "description": "The ETag read with the dossier; required for officers"}])
+    @blp.arguments(ActionSchema)
+    @blp.response(200, DossierSchema)
+    @error_responses(401, 403, 404, 409, 412, 422, 428)
+    @require("citizen", "officer")
+    def post(self, body: dict[str, Any], code: str):  # type: ignore[no-untyped-def]
+        """Move a dossier to its next status
+
+        Officers: accept, request_supplement, reject, start_processing, complete, deliver.
+        Citizens: withdraw. Refused with 409 when the current status does not allow it, or
+        when the dossier is late and has no explanation yet; 412 when If-Match names an older
+        version."""
+        principal: Principal = current_principal()  # type: ignore[assignment]
+        dossier = load(code, principal)
+        expected = _expected_version(required=principal.role == "officer")
+        ops.act(g.db, dossier, body["action"], principal, body.get("reason"), expected,
+                _runtime().calendar)
+        g.db.commit()
+        return _with_etag(out(dossier), dossier)
+
+
+@blp.route("/dossiers/<string:code>/supplement")
+class Supplement(MethodView):
+    @blp.doc(security=_AUTH)
+    @blp.arguments(SupplementSchema)
+    @blp.response(200, DossierSchema)
+    @error_responses(401, 403, 404, 409, 413, 422)
+    @require("citizen")
+    def post(self, body: dict[str, Any], code: str):  # type: ignore[no-untyped-def]
+        """Send the corrected form data a supplement request asked for"""
+        principal: Principal = current_principal()  # type: ignore[assignment]
+        dossier = load(code, principal)
+        rt = _runtime()
+        compiled = form_ops.published_form(g.db, dossier.form_id, dossier.form_version)
+        ops.supplement(g.db, dossier, compiled, principal, normalise(body["data"]),
+                       rt.sources(g.db), rt.calendar)
+        g.db.commit()
+        return _with_etag(out(dossier), dossier)
+
+
+@blp.route("/dossiers/<string:code>/explanation")
+class Explanation(MethodView):
+    @blp.doc(security=_AUTH)
+    @blp.arguments(ExplanationSchema)
+    @blp.response(200, DossierSchema)
+    @error_responses(401, 403, 404, 409, 422)
+    @require("officer")
+    def post(self, body: dict[str, Any], code: str):  # type: ignore[no-untyped-def]
+        """Explain a late dossier and issue the apology letter with a new promised date
+
+        Required before any further action on a late dossier. The letter (PDF) is at
+        `/dossiers/{code}/apology-letter`."""
+        principal: Principal = current_principal()  # type: ignore[assignment]
+        dossier = load(code, principal)
+        ops.explain(g.db, dossier, principal, body["reason"], body["promised_at"])
+        pdf = letters.apology_letter(dossier, f"Cơ quan {dossier.agency_code}", ops.now())
+        g.db.add(DossierDocument(dossier_id=dossier.id, kind="apology_letter",
+                                 media_type="application/pdf",
+                                 sha256=hashlib.sha256(pdf).hexdigest(), content=pdf))
+        g.db.commit()
+        return _with_etag(out(dossier), dossier)
+
+
+@blp.route("/dossiers/<string:code>/apology-letter")
+class ApologyLetter(MethodView):
+    @blp.doc(security=_AUTH)
+    @blp.response(200, description="The apology letter (PDF)", content_type="application/pdf")
+    @error_responses(401, 403, 404)
+    @require("citizen", "officer", "auditor")
+    def get(self, code: str) -> Response:
+        """Download the latest apology letter of a late dossier"""
+        dossier = load(code, current_principal())  # type: ignore[arg-type]
+        doc = g.db.scalar(select(DossierDocument).where(
+            DossierDocument.dossier_id == dossier.id, DossierDocument.kind == "apology_letter",
+        ).order_by(DossierDocument.id.desc()).limit(1))
+        if doc is None:
+            raise not_found("thư xin lỗi của hồ sơ này", "Apology letter")
+        return Response(doc.content, mimetype="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="thu-xin-loi-{dossier.code}.pdf"'})
+
+
+@blp.route("/receipts/<string:code>")
+class Receipt(MethodView):
+    @blp.arguments(ReceiptQuerySchema, location="query", as_kwargs=True)
+    @blp.response(200, ReceiptSchema)
+    @error_responses(404, 422)
+    def get(self, code: str, secret: str) -> dict[str, Any]:
+        """Status of a dossier for whoever holds its receipt (code and secret), no login
+
+        Only the status and deadlines: nothing of the form data. A wrong secret is answered
+        like an unknown code."""
+        dossier = g.db.scalar(select(Dossier).where(Dossier.code == code))
+        if dossier is None or not ops.receipt_matches(dossier, secret):
+            raise not_found(f"hồ sơ {code} với mã bí mật này", "Receipt")
+        return {"code": dossier.code, "status": dossier.status,
+                "status_label": ops.STATES[dossier.status],
+                "deadlines": {"accept_by": dossier.accept_deadline,
+                              "process_by": dossier.process_deadline,
+                              "promised_at": dossier.promised_at}}
+
+
+@blp.route("/events")
+class Events(MethodView):
+    @blp.doc(security=_AUTH)
+    @blp.arguments(EventQuerySchema, location="query", as_kwargs=True)
+    @blp.response(200, EventPageSchema)
+    @error_responses(401, 403, 422)
+    @require("auditor")
+    def get(self, after: int, limit: int) -> dict[str, Any]:
+        """Read the ordered event log from a cursor (for the national portal)
+
+        Positions are gapless and appear in order, so reading `after` the last position seen
+        never skips an event; delivery is at-least-once, and `event_id` lets a consumer
+        de-duplicate. Format: docs/dossiers.md."""
+        events = list(g.db.scalars(select(DossierEvent).where(DossierEvent.position > after)
+                                   .order_by(DossierEvent.position).limit(limit)))
+        return {"events": events, "next_cursor": events[-1].position if events else after}
+
+
+@blp.route("/reports/late-dossiers")
+class LateReport(MethodView):
+    @blp.doc(security=_AUTH)
+    @blp.arguments(LateReportQuerySchema, location="query", as_kwargs=True)
+    @blp.response(200, description="Late dossiers of the month, by agency and officer")
+    @error_responses(401, 403, 422)
+    @require("auditor")
+    def get(self, month: str, agency_code: str | None = None) -> dict[str, Any]:
+        """The monthly list of late dossiers, per agency and officer, for publication
+
+        A dossier counts in the month its missed deadline fell in; the officer is the one who
+        explained it (or, if unexplained, the agency's queue)."""
+        year, mon = (int(p) for p in month.split("-"))
+        start = datetime(year, mon, 1, tzinfo=UTC)
+        end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=UTC)
+        q = select(Dossier).where(
+            ((Dossier.accept_deadline >= start) & (Dossier.accept_deadline < end))
+            | ((Dossier.process_deadline >= start) & (Dossier.process_deadline < end)))
+        if agency_code:
+            q = q.where(Dossier.agency_code == agency_code)
+        at = ops.now()
+        agencies: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        for d in g.db.scalars(q.order_by(Dossier.agency_code, Dossier.code)):
+            late = ops.lateness(d, at)
+            if not late["late"]:
+                continue
+            officer = d.late_explained_by or "(chưa giải trình)"
+            agencies.setdefault(d.agency_code, {}).setdefault(officer, []).append({
+                "code": d.code, "procedure_code": d.procedure_code, "status": d.status,
+                "acceptance_late": late["acceptance_late"],
+                "processing_late": late["processing_late"],
+                "accept_by": d.accept_deadline.isoformat(),
+                "process_by": d.process_deadline.isoformat() if d.process_deadline else None,
+                "explanation": d.late_explanation,
+                "promised_at": d.promised_at.isoformat() if d.promised_at else None,
+            })
+        return {"month": month, "agencies": [
+            {"agency_code": a, "officers": [{"officer": o, "dossiers": ds}
+                                            for o, ds in officers.items()],
+             "count": sum(len(ds) for ds in officers.values())}
+            for a, officers in agencies.items()]}

@@ -1,0 +1,295 @@
+"""Dossiers: intake, the status machine, deadlines, lateness and the event log.
+
+An online dossier must be checked and accepted within 8 working hours of submission and
+processed within the procedure's time (Decree 61/2018). Lateness is computed from the
+deadlines whenever it is asked for, never by a nightly job that could be missed. Every status
+change is one transition of the machine below, recorded with who, when and why, and appended
+to the ordered event log that the national portal reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from forms.compiled import CompiledForm, canonical_json
+from service import prefill as pf
+from service import submissions
+from service.auth import Principal
+from service.errors import ApiError
+from service.worktime import VIETNAM, WorkCalendar
+from storage import records as store
+from storage.models import Dossier, DossierEvent
+
+ACCEPT_WITHIN_HOURS = 8
+
+STATES: dict[str, str] = {
+    "submitted": "Đã nộp, chờ tiếp nhận",
+    "accepted": "Đã tiếp nhận",
+    "supplement_requested": "Yêu cầu bổ sung",
+    "rejected": "Từ chối",
+    "in_processing": "Đang xử lý",
+    "result_ready": "Đã có kết quả",
+    "delivered": "Đã trả kết quả",
+    "withdrawn": "Đã rút hồ sơ",
+}
+FINISHED = {"rejected", "result_ready", "delivered", "withdrawn"}
+
+
+@dataclass(frozen=True)
+class Transition:
+    sources: tuple[str, ...]
+    target: str
+    role: str
+    needs_reason: bool = False
+
+
+TRANSITIONS: dict[str, Transition] = {
+    "accept": Transition(("submitted",), "accepted", "officer"),
+    "request_supplement": Transition(("submitted", "accepted", "in_processing"),
+                                     "supplement_requested", "officer", needs_reason=True),
+    "reject": Transition(("submitted", "accepted", "in_processing"), "rejected", "officer",
+                         needs_reason=True),
+    "start_processing": Transition(("accepted",), "in_processing", "officer"),
+    "complete": Transition(("in_processing",), "result_ready", "officer"),
+    "deliver": Transition(("result_ready",), "delivered", "officer"),
+    "withdraw": Transition(("submitted", "accepted", "supplement_requested"), "withdrawn",
+                           "citizen", needs_reason=True),
+}
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- lateness ---------------------------------------------------------------------------------
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything here is stored in UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+def lateness(d: Dossier, at: datetime) -> dict[str, Any]:
+    """Which deadline the dossier missed, if any, as of ``at``."""
+    accept_deadline = _aware(d.accept_deadline)
+    accepted_at = _aware(d.accepted_at)
+    process_deadline = _aware(d.process_deadline)
+    finished_at = _aware(d.finished_at)
+    acceptance_late = False
+    if d.status != "withdrawn" or accepted_at is not None:
+        accepted_or_now = accepted_at or (finished_at if d.status in FINISHED else at)
+        acceptance_late = accepted_or_now is not None and accepted_or_now > accept_deadline
+    processing_late = bool(process_deadline and (finished_at or at) > process_deadline)
+    return {"late": acceptance_late or processing_late, "acceptance_late": acceptance_late,
+            "processing_late": processing_late}
+
+
+# -- intake -----------------------------------------------------------------------------------
+
+def control_character_errors(data: Any, pointer: str = "") -> list[dict[str, str]]:
+    if isinstance(data, str):
+        if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in data):
+            return [{"field": pointer or "/", "code": "control_character",
+                     "message": "Có ký tự điều khiển không hợp lệ.",
+                     "message_en": "Contains control characters."}]
+        return []
+    if isinstance(data, dict):
+        items = data.items()
+    elif isinstance(data, list):
+        items = enumerate(data)  # type: ignore[assignment]
+    else:
+        return []
+    return [e for k, v in items for e in control_character_errors(v, f"{pointer}/{k}")]
+
+
+def check(compiled: CompiledForm, data: Any, declarant: str,
+          sources: pf.Sources) -> list[dict[str, str]]:
+    """Every problem of the data, at once: control characters, the schema, verified values."""
+    errors = control_character_errors(data)
+    errors += submissions.schema_errors(compiled, data)
+    result = pf.prefill(compiled.definition, declarant, sources)
+    errors += submissions.verified_errors(compiled.definition, data, result)
+    return errors
+
+
+def refuse(errors: list[dict[str, str]]) -> ApiError:
+    return ApiError(422, "invalid_submission",
+                    f"Tờ khai có {len(errors)} lỗi; hãy sửa rồi nộp lại.",
+                    f"The form data has {len(errors)} problem(s).",
+                    field=errors[0]["field"] if len(errors) == 1 else None, errors=errors)
+
+
+def submit(session: Session, compiled: CompiledForm, principal: Principal, data: Any,
+           agency_code: str, idempotency_key: str | None, sources: pf.Sources,
+           calendar: WorkCalendar, default_processing_days: int,
+           ) -> tuple[Dossier, bool, str | None]:
+    """File a dossier. Returns it, whether it was created now, and the receipt secret (only
+    when created: it is shown once, and only its hash is kept). A retry with the same
+    Idempotency-Key and body returns the first dossier; with another body it is refused."""
+    citizen = principal.personal_id
+    assert citizen is not None
+    request_hash = _sha256(canonical_json({"form": [compiled.definition.id,
+                                                    compiled.definition.version],
+                                           "agency": agency_code, "data": data}))
+    if idempotency_key is not None:
+        earlier = session.scalar(select(Dossier).where(
+            Dossier.citizen_id == citizen, Dossier.idempotency_key == idempotency_key))
+        if earlier is not None:
+            if earlier.request_hash != request_hash:
+                raise ApiError(422, "idempotency_key_reused",
+                               "Khóa Idempotency-Key đã dùng cho một hồ sơ khác nội dung.",
+                               "This Idempotency-Key was used with a different request.",
+                               field="header.Idempotency-Key")
+            return earlier, False, None
+    errors = check(compiled, data, citizen, sources)
+    if errors:
+        raise refuse(errors)
+    submitted_at = now()
+    day = submitted_at.astimezone(VIETNAM).strftime("%y%m%d")
+    sequence = store.next_value(session, f"dossier:{agency_code}:{day}")
+    secret = secrets.token_urlsafe(12)
+    accept_deadline = calendar.add_working_hours(submitted_at, ACCEPT_WITHIN_HOURS)
+    dossier = Dossier(
+        code=f"{agency_code}-{day}-{sequence:04d}", agency_code=agency_code,
+        form_id=compiled.definition.id, form_version=compiled.definition.version,
+        procedure_code=compiled.definition.procedure_code, citizen_id=citizen, data=data,
+        status="submitted", row_version=1, receipt_secret_hash=_sha256(secret),
+        idempotency_key=idempotency_key, request_hash=request_hash,
+        processing_days=(compiled.definition.processing_days
+                         if compiled.definition.processing_days is not None
+                         else default_processing_days),
+        submitted_at=submitted_at, accept_deadline=accept_deadline, due_at=accept_deadline,
+        updated_at=submitted_at,
+    )
+    session.add(dossier)
+    try:
+        session.flush()
+    except IntegrityError:  # the same Idempotency-Key, committed by a concurrent request
+        session.rollback()
+        earlier = session.scalar(select(Dossier).where(
+            Dossier.citizen_id == citizen, Dossier.idempotency_key == idempotency_key))
+        if earlier is None or earlier.request_hash != request_hash:
+            raise
+        return earlier, False, None
+    _event(session, dossier, None, "submit", principal, None, submitted_at)
+    return dossier, True, secret
+
+
+# -- transitions ------------------------------------------------------------------------------
+
+def act(session: Session, dossier: Dossier, action: str, principal: Principal,
+        reason: str | None, expected_version: int | None, calendar: WorkCalendar) -> Dossier:
+    """Apply one transition, or refuse it: 409 when the current state does not allow it (or
+    a late dossier has no explanation yet), 412 when the caller saw an older version."""
+    transition = TRANSITIONS[action]
+    if transition.role != principal.role:
+        raise ApiError(403, "forbidden", "Vai trò này không thực hiện được thao tác này.",
+                       f"Only a {transition.role} may {action}.")
+    if expected_version is not None and expected_version != dossier.row_version:
+        raise ApiError(412, "stale_version",
+                       "Hồ sơ đã được người khác cập nhật; hãy tải lại rồi thực hiện lại.",
+                       "The dossier changed since you read it; reload and retry.",
+                       field="header.If-Match")
+    if dossier.status not in transition.sources:
+        raise ApiError(409, "transition_not_allowed",
+                       f"Không thể '{action}' hồ sơ đang ở trạng thái "
+                       f"'{STATES[dossier.status]}'.",
+                       f"'{action}' is not allowed from status '{dossier.status}'.")
+    if transition.needs_reason and not (reason and reason.strip()):
+        raise ApiError(422, "reason_required", "Cần ghi rõ lý do.", "A reason is required.",
+                       field="reason")
+    moment = now()
+    if principal.role == "officer" and lateness(dossier, moment)["late"] \
+            and not dossier.late_explanation:
+        raise ApiError(409, "explanation_required",
+                       "Hồ sơ đã quá hạn: cần ghi giải trình và gửi thư xin lỗi trước.",
+                       "The dossier is late: record an explanation first.")
+    previous = dossier.status
+    dossier.status = transition.target
+    dossier.row_version += 1
+    dossier.updated_at = moment
+    if action == "accept":
+        dossier.accepted_at = moment
+        dossier.process_deadline = calendar.add_working_days(moment, dossier.processing_days)
+        dossier.due_at = dossier.process_deadline
+    if transition.target in FINISHED:
+        dossier.finished_at = moment
+        dossier.due_at = None
+    if transition.target == "supplement_requested":
+        dossier.due_at = None
+    _event(session, dossier, previous, action, principal, reason, moment)
+    return dossier
+
+
+def supplement(session: Session, dossier: Dossier, compiled: CompiledForm,
+               principal: Principal, data: Any, sources: pf.Sources,
+               calendar: WorkCalendar) -> Dossier:
+    """The citizen's corrected data after a supplement request: checked again, and the
+    8-hour acceptance clock starts again from now."""
+    if dossier.status != "supplement_requested":
+        raise ApiError(409, "transition_not_allowed",
+                       "Hồ sơ không ở trạng thái yêu cầu bổ sung.",
+                       "The dossier is not waiting for a supplement.")
+    errors = check(compiled, data, principal.personal_id or "", sources)
+    if errors:
+        raise refuse(errors)
+    moment = now()
+    dossier.data = data
+    dossier.status = "submitted"
+    dossier.row_version += 1
+    dossier.accepted_at = None
+    dossier.process_deadline = None
+    dossier.accept_deadline = calendar.add_working_hours(moment, ACCEPT_WITHIN_HOURS)
+    dossier.due_at = dossier.accept_deadline
+    dossier.updated_at = moment
+    _event(session, dossier, "supplement_requested", "supplement", principal, None, moment)
+    return dossier
+
+
+def explain(session: Session, dossier: Dossier, principal: Principal, reason: str,
+            promised_at: datetime) -> Dossier:
+    if not lateness(dossier, now())["late"]:
+        raise ApiError(409, "not_late", "Hồ sơ chưa quá hạn.", "The dossier is not late.")
+    if not reason.strip():
+        raise ApiError(422, "reason_required", "Cần ghi rõ lý do chậm.",
+                       "An explanation is required.", field="reason")
+    if promised_at <= now():
+        raise ApiError(422, "promised_date_past", "Ngày hẹn mới phải ở tương lai.",
+                       "The new promised date must be in the future.", field="promised_at")
+    dossier.late_explanation = reason.strip()
+    dossier.late_explained_by = principal.actor
+    dossier.late_explained_at = now()
+    dossier.promised_at = promised_at
+    dossier.row_version += 1
+    return dossier
+
+
+def _event(session: Session, dossier: Dossier, previous: str | None, action: str,
+           principal: Principal, reason: str | None, at: datetime) -> None:
+    # the position comes last in the transaction, so the counter row is locked only briefly
+    session.flush()
+    session.add(DossierEvent(
+        position=store.next_value(session, "dossier_events"), event_id=str(uuid.uuid4()),
+        dossier_id=dossier.id, dossier_code=dossier.code, agency_code=dossier.agency_code,
+        from_status=previous, to_status=dossier.status, action=action,
+        actor=principal.actor, role=principal.role, reason=reason, at=at))
+
+
+def receipt_matches(dossier: Dossier, secret: str) -> bool:
+    return secrets.compare_digest(dossier.receipt_secret_hash, _sha256(secret))
+
