@@ -174,3 +174,36 @@ def node_paths(data, path=()):  # type: ignore[no-untyped-def]
     elif isinstance(data, list):
         for i, value in enumerate(data):
             yield from node_paths(value, (*path, i))
+
+
+DEMO_FATHER = "001085012345"
+
+
+def citizen_headers(app, personal_id: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {"Authorization": f"Bearer {_token(app, 'citizen', personal_id=personal_id)}"}
+
+
+def prefill(client, app, form: str, who: str = DEMO_FATHER):  # type: ignore[no-untyped-def]
+    resp = client.get(f"/api/v1/forms/{form}/versions/1/prefill",
+                      headers=citizen_headers(app, who))
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()
+
+
+def valid_submission(client, app, form: str, who: str = DEMO_FATHER) -> dict:  # type: ignore[no-untyped-def]
+    """Prefilled data completed with example values for the fields still to type."""
+    from forms.examples import example_submission
+    from service import forms as ops
+
+    with app.extensions["tokhai"].sessions() as session:
+        definition = ops.compiled(ops.get_version(session, form, 1,
+                                                  include_drafts=False)).definition
+    data = example_submission(definition)
+    body = prefill(client, app, form, who)
+
+    def merge(base, top):  # type: ignore[no-untyped-def]
+        if isinstance(base, dict) and isinstance(top, dict):
+            return {**base, **{k: merge(base.get(k), v) for k, v in top.items()}}
+        return top
+
+    return merge(data, body["data"])

@@ -11,6 +11,7 @@ import pytest
 from service import demo
 from service.cli import load_demo
 from storage.models import Record
+from tests.conftest import citizen_headers, prefill, valid_submission
 
 FATHER = demo.DEMO_FATHER
 DAUGHTER = demo.DEMO_DAUGHTER
@@ -23,19 +24,6 @@ def people(app):  # type: ignore[no-untyped-def]
     with app.app_context():
         load_demo(generated)
     return dict(generated.records["population"])
-
-
-def citizen_headers(app, personal_id: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    from tests.conftest import _token
-
-    return {"Authorization": f"Bearer {_token(app, 'citizen', personal_id=personal_id)}"}
-
-
-def prefill(client, app, form: str, who: str = FATHER):  # type: ignore[no-untyped-def]
-    resp = client.get(f"/api/v1/forms/{form}/versions/1/prefill",
-                      headers=citizen_headers(app, who))
-    assert resp.status_code == 200, resp.get_json()
-    return resp.get_json()
 
 
 def test_own_records_fill_with_provenance(client, app, people) -> None:  # type: ignore[no-untyped-def]
@@ -151,25 +139,6 @@ def test_only_ones_own_records(client, app, caplog) -> None:  # type: ignore[no-
     designer_like = {"Authorization": citizen_headers(app, FATHER)["Authorization"]}
     assert client.get("/api/v1/forms/khong-co/versions/1/prefill",
                       headers=designer_like).status_code == 404
-
-
-def valid_submission(client, app, form: str, who: str = FATHER) -> dict:  # type: ignore[no-untyped-def]
-    """Prefilled data completed with example values for the fields still to type."""
-    from forms.examples import example_submission
-    from service import forms as ops
-
-    with app.extensions["tokhai"].sessions() as session:
-        definition = ops.compiled(ops.get_version(session, form, 1,
-                                                  include_drafts=False)).definition
-    data = example_submission(definition)
-    body = prefill(client, app, form, who)
-
-    def merge(base, top):  # type: ignore[no-untyped-def]
-        if isinstance(base, dict) and isinstance(top, dict):
-            return {**base, **{k: merge(base.get(k), v) for k, v in top.items()}}
-        return top
-
-    return merge(data, body["data"])
 
 
 def validate(client, app, form, data, who=FATHER):  # type: ignore[no-untyped-def]

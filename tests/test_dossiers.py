@@ -1,0 +1,295 @@
+"""Dossiers: intake, the status machine, deadlines, lateness, tracking and the event log."""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pdfplumber
+import pytest
+from sqlalchemy import select
+
+from service import demo
+from service.cli import load_demo
+from storage.models import Dossier
+from tests.conftest import DEMO_FATHER, _token, citizen_headers, valid_submission
+
+FORM = "don-de-nghi-doi-cap-lai-gplx"
+AGENCY = "CA-HN"
+
+
+@pytest.fixture(scope="module")
+def people(app):  # type: ignore[no-untyped-def]
+    generated = demo.generate(10)
+    with app.app_context():
+        load_demo(generated)
+    return dict(generated.records["population"])
+
+
+@pytest.fixture
+def father(app, people) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return citizen_headers(app, DEMO_FATHER)
+
+
+@pytest.fixture
+def clerk(app) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {"Authorization": f"Bearer {_token(app, 'officer', agency_code=AGENCY)}"}
+
+
+def submit(client, app, headers, data=None, key=None, form=FORM):  # type: ignore[no-untyped-def]
+    body = {"form_id": form, "version": 1, "agency_code": AGENCY,
+            "data": data if data is not None else valid_submission(client, app, form)}
+    extra = {"Idempotency-Key": key} if key else {}
+    return client.post("/api/v1/dossiers", json=body, headers={**headers, **extra})
+
+
+def act(client, headers, code, action, etag=None, reason=None):  # type: ignore[no-untyped-def]
+    body = {"action": action, **({"reason": reason} if reason else {})}
+    extra = {"If-Match": etag} if etag else {}
+    return client.post(f"/api/v1/dossiers/{code}/actions", json=body,
+                       headers={**headers, **extra})
+
+
+def test_submission_gets_a_code_a_receipt_and_deadlines(client, app, father) -> None:  # type: ignore[no-untyped-def]
+    resp = submit(client, app, father)
+    assert resp.status_code == 201, resp.get_json()
+    body = resp.get_json()
+    today = datetime.now(UTC).astimezone(demo_tz()).strftime("%y%m%d")
+    assert body["code"].startswith(f"{AGENCY}-{today}-") and len(body["code"].split("-")[-1]) == 4
+    assert body["status"] == "submitted" and body["status_label"] == "Đã nộp, chờ tiếp nhận"
+    assert len(body["receipt_secret"]) >= 16
+    assert resp.headers["ETag"] == '"v1"'
+    submitted = datetime.fromisoformat(body["submitted_at"])
+    expected = app.extensions["tokhai"].calendar.add_working_hours(submitted, 8)
+    assert datetime.fromisoformat(body["deadlines"]["accept_by"]) == expected
+    assert body["lateness"] == {"late": False, "acceptance_late": False,
+                                "processing_late": False}
+    receipt = client.get(f"/api/v1/receipts/{body['code']}",
+                         query_string={"secret": body["receipt_secret"]}).get_json()
+    assert receipt == {"code": body["code"], "status": "submitted",
+                       "status_label": "Đã nộp, chờ tiếp nhận",
+                       "deadlines": receipt["deadlines"]}
+    wrong = client.get(f"/api/v1/receipts/{body['code']}",
+                       query_string={"secret": "x" * 16})
+    assert wrong.status_code == 404
+    assert client.get(f"/api/v1/dossiers/{body['code']}").status_code == 401
+
+
+def demo_tz():  # type: ignore[no-untyped-def]
+    from service.worktime import VIETNAM
+
+    return VIETNAM
+
+
+def test_bad_submissions_get_every_error_and_store_nothing(client, app, father) -> None:  # type: ignore[no-untyped-def]
+    def count() -> int:
+        with app.extensions["tokhai"].sessions() as s:
+            return len(s.scalars(select(Dossier)).all())
+
+    before = count()
+    data = valid_submission(client, app, FORM)
+    data["nguoi_de_nghi"]["ho_ten"] = "Người Khác"  # verified
+    data["de_nghi"]["ly_do"] = "Mất\x00 giấy"  # control character
+    data["de_nghi"]["thua"] = 1  # not on the form
+    data["gplx_hien_co"]["nam_hoc"] = "hai nghìn"  # wrong type
+    resp = submit(client, app, father, data)
+    assert resp.status_code == 422
+    got = {(e["field"], e["code"]) for e in resp.get_json()["errors"]}
+    assert got == {("/nguoi_de_nghi/ho_ten", "verified_mismatch"),
+                   ("/de_nghi/ly_do", "control_character"),
+                   ("/de_nghi/thua", "unknown_field"),
+                   ("/gplx_hien_co/nam_hoc", "wrong_type")}
+    assert all(e["message"] for e in resp.get_json()["errors"])
+    unknown = client.post("/api/v1/dossiers", json={"form_id": "khong-co", "version": 1,
+                                                    "agency_code": AGENCY, "data": {}},
+                          headers=father)
+    assert unknown.status_code == 404
+    bad_agency = client.post("/api/v1/dossiers", json={"form_id": FORM, "version": 1,
+                                                       "agency_code": "../x", "data": {}},
+                             headers=father)
+    assert bad_agency.status_code == 422 and bad_agency.get_json()["field"] == "json.agency_code"
+    huge = client.post("/api/v1/dossiers", data=b"{" + b" " * (5 * 1024 * 1024) + b"}",
+                       headers={**father, "Content-Type": "application/json"})
+    assert huge.status_code == 413
+    assert count() == before
+
+
+def test_text_is_stored_in_nfc(client, app, father) -> None:  # type: ignore[no-untyped-def]
+    data = valid_submission(client, app, FORM)
+    data["de_nghi"]["ly_do"] = unicodedata.normalize("NFD", "Mất giấy phép lái xe")
+    body = submit(client, app, father, data).get_json()
+    assert body["data"]["de_nghi"]["ly_do"] == unicodedata.normalize("NFC",
+                                                                     "Mất giấy phép lái xe")
+
+
+def test_idempotency_key(client, app, father) -> None:  # type: ignore[no-untyped-def]
+    data = valid_submission(client, app, FORM)
+    first = submit(client, app, father, data, key="retry-abc-1")
+    again = submit(client, app, father, data, key="retry-abc-1")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.get_json()["code"] == again.get_json()["code"]
+    assert "receipt_secret" not in again.get_json()
+    data["de_nghi"]["ly_do"] = "Lý do khác"
+    other = submit(client, app, father, data, key="retry-abc-1")
+    assert other.status_code == 422 and other.get_json()["code"] == "idempotency_key_reused"
+
+
+def test_status_machine_with_optimistic_locking(client, app, father, clerk) -> None:  # type: ignore[no-untyped-def]
+    code = submit(client, app, father).get_json()["code"]
+    seen = client.get(f"/api/v1/dossiers/{code}", headers=clerk)
+    etag = seen.headers["ETag"]
+    assert act(client, clerk, code, "accept").status_code == 428  # no If-Match
+    out_of_order = act(client, clerk, code, "deliver", etag)
+    assert out_of_order.status_code == 409
+    assert out_of_order.get_json()["code"] == "transition_not_allowed"
+    accepted = act(client, clerk, code, "accept", etag)
+    assert accepted.status_code == 200 and accepted.get_json()["status"] == "accepted"
+    assert accepted.get_json()["deadlines"]["process_by"]
+    stale = act(client, clerk, code, "start_processing", etag)  # a colleague's old copy
+    assert stale.status_code == 412 and stale.get_json()["code"] == "stale_version"
+    etag = accepted.headers["ETag"]
+    assert act(client, clerk, code, "reject", etag).get_json()["code"] == "reason_required"
+    processing = act(client, clerk, code, "start_processing", etag)
+    assert processing.get_json()["status"] == "in_processing"
+    done = act(client, clerk, code, "complete", processing.headers["ETag"])
+    delivered = act(client, clerk, code, "deliver", done.headers["ETag"])
+    assert delivered.get_json()["status"] == "delivered"
+    history = client.get(f"/api/v1/dossiers/{code}/history", headers=father).get_json()
+    assert [(h["action"], h["to_status"]) for h in history] == [
+        ("submit", "submitted"), ("accept", "accepted"), ("start_processing", "in_processing"),
+        ("complete", "result_ready"), ("deliver", "delivered")]
+    assert all(h["actor"] and h["at"] for h in history)
+    assert act(client, father, code, "withdraw", reason="Không cần nữa").status_code == 409
+
+
+def test_supplement_round_trip_and_withdrawal(client, app, father, clerk) -> None:  # type: ignore[no-untyped-def]
+    code = submit(client, app, father).get_json()["code"]
+    etag = client.get(f"/api/v1/dossiers/{code}", headers=clerk).headers["ETag"]
+    asked = act(client, clerk, code, "request_supplement", etag, reason="Bổ sung lý do")
+    assert asked.get_json()["status"] == "supplement_requested"
+    data = valid_submission(client, app, FORM)
+    data["de_nghi"]["ly_do"] = "Giấy phép bị hỏng"
+    again = client.post(f"/api/v1/dossiers/{code}/supplement", json={"data": data},
+                        headers=father)
+    assert again.status_code == 200 and again.get_json()["status"] == "submitted"
+    withdrawn = act(client, father, code, "withdraw", reason="Tôi nộp nhầm")
+    assert withdrawn.get_json()["status"] == "withdrawn"
+
+
+def test_others_are_refused(client, app, father, clerk) -> None:  # type: ignore[no-untyped-def]
+    code = submit(client, app, father).get_json()["code"]
+    stranger = citizen_headers(app, "079199054321")
+    assert client.get(f"/api/v1/dossiers/{code}", headers=stranger).status_code == 403
+    assert act(client, stranger, code, "withdraw", reason="x").status_code == 403
+    elsewhere = {"Authorization": f"Bearer {_token(app, 'officer', agency_code='UBND-XA')}"}
+    assert client.get(f"/api/v1/dossiers/{code}", headers=elsewhere).status_code == 403
+    etag = client.get(f"/api/v1/dossiers/{code}", headers=clerk).headers["ETag"]
+    assert act(client, elsewhere, code, "accept", etag).status_code == 403
+    assert act(client, father, code, "accept", etag).status_code == 403  # not a citizen's act
+
+
+def make_late(app, code: str, hours: int = 30) -> None:  # type: ignore[no-untyped-def]
+    with app.extensions["tokhai"].sessions() as session:
+        d = session.scalar(select(Dossier).where(Dossier.code == code))
+        past = datetime.now(UTC) - timedelta(hours=hours)
+        d.submitted_at = past - timedelta(hours=1)
+        d.accept_deadline = past
+        d.due_at = past
+        session.commit()
+
+
+def test_late_dossiers_need_an_explanation_and_an_apology(client, app, father, clerk) -> None:  # type: ignore[no-untyped-def]
+    code = submit(client, app, father).get_json()["code"]
+    make_late(app, code)
+    late = client.get(f"/api/v1/dossiers/{code}", headers=clerk)
+    assert late.get_json()["lateness"]["acceptance_late"] is True
+    refused = act(client, clerk, code, "accept", late.headers["ETag"])
+    assert refused.status_code == 409 and refused.get_json()["code"] == "explanation_required"
+    promised = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    explained = client.post(f"/api/v1/dossiers/{code}/explanation",
+                            json={"reason": "Hệ thống mạng gián đoạn", "promised_at": promised},
+                            headers=clerk)
+    assert explained.status_code == 200, explained.get_json()
+    letter = client.get(f"/api/v1/dossiers/{code}/apology-letter", headers=father)
+    assert letter.status_code == 200 and letter.mimetype == "application/pdf"
+    with pdfplumber.open(io.BytesIO(letter.data)) as pdf:
+        text = pdf.pages[0].extract_text()
+    assert "XIN LỖI" in text and code in text and "Nguyễn Văn An" in text
+    assert "Hệ thống mạng gián đoạn" in text
+    accepted = act(client, clerk, code, "accept", explained.headers["ETag"])
+    assert accepted.status_code == 200
+    queue = client.get("/api/v1/dossiers", query_string={"late": "true"},
+                       headers=clerk).get_json()
+    assert code not in {d["code"] for d in queue["items"]}  # accepted: now due later
+    month = datetime.now(UTC).strftime("%Y-%m")
+    auditor = {"Authorization": f"Bearer {_token(app, 'auditor')}"}
+    report = client.get("/api/v1/reports/late-dossiers", query_string={"month": month},
+                        headers=auditor).get_json()
+    listed = {d["code"]: (o["officer"], d) for a in report["agencies"]
+              for o in a["officers"] for d in o["dossiers"]}
+    assert code in listed and listed[code][1]["acceptance_late"] is True
+    assert listed[code][0].startswith("officer:")
+    assert client.get("/api/v1/reports/late-dossiers", query_string={"month": month},
+                      headers=clerk).status_code == 403
+
+
+def test_queue_and_tracking(client, app, father, clerk) -> None:  # type: ignore[no-untyped-def]
+    codes = [submit(client, app, father).get_json()["code"] for _ in range(3)]
+    make_late(app, codes[1])
+    late = client.get("/api/v1/dossiers", query_string={"late": "true", "status": "submitted"},
+                      headers=clerk).get_json()
+    assert codes[1] in {d["code"] for d in late["items"]}
+    assert codes[0] not in {d["code"] for d in late["items"]}
+    queue = client.get("/api/v1/dossiers", query_string={"per_page": 200},
+                       headers=clerk).get_json()
+    due = [d["deadlines"]["process_by"] or d["deadlines"]["accept_by"]
+           for d in queue["items"] if d["status"] == "submitted"]
+    assert due == sorted(due)
+    page = client.get("/api/v1/dossiers", query_string={"per_page": 2, "page": 2},
+                      headers=clerk).get_json()
+    assert page["per_page"] == 2 and page["total"] == queue["total"] and len(page["items"]) <= 2
+    mine = client.get("/api/v1/dossiers", headers=father).get_json()
+    assert set(codes) <= {d["code"] for d in mine["items"]}
+    other = client.get("/api/v1/dossiers", headers=citizen_headers(app, "079199054321"))
+    assert not set(codes) & {d["code"] for d in other.get_json()["items"]}
+    assert client.get("/api/v1/dossiers", query_string={"per_page": 1000},
+                      headers=clerk).status_code == 422
+
+
+def test_event_log_is_ordered_and_gapless(client, app, father) -> None:  # type: ignore[no-untyped-def]
+    auditor = {"Authorization": f"Bearer {_token(app, 'auditor')}"}
+    for _ in range(3):
+        submit(client, app, father)
+    seen: list[dict] = []
+    cursor = 0
+    while True:
+        page = client.get("/api/v1/events", query_string={"after": cursor, "limit": 2},
+                          headers=auditor).get_json()
+        if not page["events"]:
+            break
+        seen += page["events"]
+        cursor = page["next_cursor"]
+    positions = [e["position"] for e in seen]
+    assert positions == list(range(1, len(positions) + 1))
+    assert len({e["event_id"] for e in seen}) == len(seen)
+    assert client.get("/api/v1/events", headers=father).status_code == 403
+
+
+def test_concurrent_submissions_get_gapless_unique_codes(client, app, father) -> None:  # type: ignore[no-untyped-def]
+    data = valid_submission(client, app, FORM)
+    agency = f"CA-{datetime.now(UTC).microsecond}"
+
+    def one(_: int) -> str:
+        with app.test_client() as c:
+            resp = c.post("/api/v1/dossiers", json={"form_id": FORM, "version": 1,
+                                                    "agency_code": agency, "data": data},
+                          headers=father)
+            assert resp.status_code == 201, resp.get_json()
+            return resp.get_json()["code"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = list(pool.map(one, range(40)))
+    numbers = sorted(int(c.rsplit("-", 1)[1]) for c in codes)
+    assert numbers == list(range(1, 41))
