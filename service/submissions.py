@@ -18,13 +18,46 @@ from forms.compiled import CompiledForm
 from forms.model import FormDefinition
 from service import prefill as pf
 
+#: at most this many errors are listed; a count says how many more there were
+MAX_ERRORS = 100
+
 
 def schema_errors(compiled: CompiledForm, data: Any) -> list[dict[str, str]]:
+    oversized = _oversized_lists(compiled.schema, data, "")
+    if oversized:  # refuse before validating thousands of items one by one
+        return oversized
     out: dict[str, dict[str, str]] = {}
     for e in compiled.validator.iter_errors(data):
         for item in _explain(e):
             out.setdefault(item["field"] + item["code"], item)
-    return sorted(out.values(), key=lambda i: i["field"])
+    errors = sorted(out.values(), key=lambda i: i["field"])
+    if len(errors) > MAX_ERRORS:
+        extra = len(errors) - MAX_ERRORS
+        errors = errors[:MAX_ERRORS] + [_item("/", "more_errors", f"… và {extra} lỗi khác.",
+                                              f"… and {extra} more errors.")]
+    return errors
+
+
+def _oversized_lists(schema: Any, data: Any, pointer: str) -> list[dict[str, str]]:
+    """Repeated groups (and multiple choices) longer than the form allows, found by following
+    the schema's properties without validating anything else."""
+    if not isinstance(schema, dict):
+        return []
+    if isinstance(data, list):
+        limit = schema.get("maxItems")
+        if isinstance(limit, int) and len(data) > limit:
+            title = schema.get("title")
+            return [_item(pointer or "/", "too_many",
+                          f"'{title}' có tối đa {limit} mục." if title else
+                          f"Tối đa {limit} mục.", f"At most {limit} items.")]
+        item_schema = schema.get("items")
+        return [e for i, v in enumerate(data)
+                for e in _oversized_lists(item_schema, v, f"{pointer}/{i}")]
+    if isinstance(data, dict):
+        props = schema.get("properties", {})
+        return [e for k, v in data.items() if k in props
+                for e in _oversized_lists(props[k], v, f"{pointer}/{k}")]
+    return []
 
 
 def _pointer(parts: Any) -> str:

@@ -293,3 +293,20 @@ def test_concurrent_submissions_get_gapless_unique_codes(client, app, father) ->
         codes = list(pool.map(one, range(40)))
     numbers = sorted(int(c.rsplit("-", 1)[1]) for c in codes)
     assert numbers == list(range(1, 41))
+
+
+def test_huge_repeated_groups_are_refused_quickly(client, app, father) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    form = "ct01-thay-doi-thong-tin-cu-tru"
+    data = valid_submission(client, app, form)
+    data["thanh_vien"]["thanh_vien"] = [{}] * 10_000
+    started = time.monotonic()
+    resp = submit(client, app, father, data, form=form)
+    assert time.monotonic() - started < 2
+    assert resp.status_code == 422
+    assert [(e["field"], e["code"]) for e in resp.get_json()["errors"]] == [
+        ("/thanh_vien/thanh_vien", "too_many")]
+    data["thanh_vien"]["thanh_vien"] = [{}] * 25  # allowed count, every item incomplete
+    errors = submit(client, app, father, data, form=form).get_json()["errors"]
+    assert len(errors) == 101 and errors[-1]["code"] == "more_errors"
