@@ -31,6 +31,7 @@ from storage import records as store
 from storage.models import Dossier, DossierEvent
 
 ACCEPT_WITHIN_HOURS = 8
+EVENTS = "dossier_events"  # the counter of event positions; always taken last
 
 STATES: dict[str, str] = {
     "submitted": "Đã nộp, chờ tiếp nhận",
@@ -122,7 +123,7 @@ def check(compiled: CompiledForm, data: Any, declarant: str,
     """Every problem of the data, at once: control characters, the schema, verified values."""
     errors = control_character_errors(data)
     errors += submissions.schema_errors(compiled, data)
-    result = pf.prefill(compiled.definition, declarant, sources)
+    result = pf.prefill(compiled.definition, declarant, sources, verified_only=True)
     errors += submissions.verified_errors(compiled.definition, data, result)
     return errors
 
@@ -161,7 +162,9 @@ def submit(session: Session, compiled: CompiledForm, principal: Principal, data:
         raise refuse(errors)
     submitted_at = now()
     day = submitted_at.astimezone(VIETNAM).strftime("%y%m%d")
-    sequence = store.next_value(session, f"dossier:{agency_code}:{day}")
+    counter = f"dossier:{agency_code}:{day}"
+    numbers = store.next_values(session, [counter, EVENTS])
+    sequence = numbers[counter]
     secret = secrets.token_urlsafe(12)
     accept_deadline = calendar.add_working_hours(submitted_at, ACCEPT_WITHIN_HOURS)
     dossier = Dossier(
@@ -186,7 +189,8 @@ def submit(session: Session, compiled: CompiledForm, principal: Principal, data:
         if earlier is None or earlier.request_hash != request_hash:
             raise
         return earlier, False, None
-    _event(session, dossier, None, "submit", principal, None, submitted_at)
+    _event(session, dossier, None, "submit", principal, None, submitted_at,
+           position=numbers[EVENTS])
     return dossier, True, secret
 
 
@@ -280,11 +284,13 @@ def explain(session: Session, dossier: Dossier, principal: Principal, reason: st
 
 
 def _event(session: Session, dossier: Dossier, previous: str | None, action: str,
-           principal: Principal, reason: str | None, at: datetime) -> None:
-    # the position comes last in the transaction, so the counter row is locked only briefly
+           principal: Principal, reason: str | None, at: datetime,
+           position: int | None = None) -> None:
+    """Append to the event log. The position is taken late in the transaction (or with the
+    dossier code, in one statement), so the counter row is locked only briefly."""
     session.flush()
     session.add(DossierEvent(
-        position=store.next_value(session, "dossier_events"), event_id=str(uuid.uuid4()),
+        position=position or store.next_value(session, EVENTS), event_id=str(uuid.uuid4()),
         dossier_id=dossier.id, dossier_code=dossier.code, agency_code=dossier.agency_code,
         from_status=previous, to_status=dossier.status, action=action,
         actor=principal.actor, role=principal.role, reason=reason, at=at))

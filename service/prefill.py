@@ -128,9 +128,14 @@ def scopes(form: FormDefinition) -> Iterator[Scope]:
         yield from walk(section.fields, f"/{section.id}")
 
 
-def prefill(form: FormDefinition, declarant: str, sources: Sources) -> PrefillResult:
+def prefill(form: FormDefinition, declarant: str, sources: Sources, *,
+            verified_only: bool = False) -> PrefillResult:
+    """Prefill ``form`` for ``declarant``. With ``verified_only``, only the verified fields:
+    what checking a submission needs, and no more lookups than that."""
     deadline_at = time.monotonic() + sources.deadline_seconds
-    plan = [s for s in scopes(form) if any(True for _ in bound_fields(s.fields))]
+    plan = [s for s in scopes(form) if any(
+        not verified_only or f.prefill.mode == "verified"  # type: ignore[union-attr]
+        for f in bound_fields(s.fields))]
     records: dict[tuple[str, str], SourcedRecord] = {}
     failed: dict[str, str] = {}
 

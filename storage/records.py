@@ -148,15 +148,21 @@ def neighbourhood(session: Session, subject: str) -> dict[str, list[str]]:
 
 
 def next_value(session: Session, name: str) -> int:
-    """The next value of a gapless counter, taken inside the caller's transaction: the row
-    stays locked until commit (so numbers are handed out in commit order), and a rollback
-    gives the number back."""
+    return next_values(session, [name])[name]
+
+
+def next_values(session: Session, names: Sequence[str]) -> dict[str, int]:
+    """The next values of gapless counters, taken inside the caller's transaction, in one
+    statement: each counter row stays locked until commit (so numbers are handed out in commit
+    order), and a rollback gives the numbers back. Callers list counters in a fixed order, so
+    that two transactions never wait for each other's rows crosswise."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(Counter).values(name=name, last=1)
+    stmt = insert(Counter).values([{"name": n, "last": 1} for n in names])
     stmt = stmt.on_conflict_do_update(index_elements=[Counter.name],
-                                      set_={"last": Counter.last + 1}).returning(Counter.last)
-    return session.execute(stmt).scalar_one()
+                                      set_={"last": Counter.last + 1})
+    rows = session.execute(stmt.returning(Counter.name, Counter.last)).all()
+    return {name: last for name, last in rows}
