@@ -44,8 +44,13 @@ class Runtime:
     #: external registers (their circuit breakers and connection pools live for the process)
     remote_sources: dict[str, HttpSource] = field(default_factory=dict)
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
+    agency_calendars: dict[str, WorkCalendar] = field(default_factory=dict)
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="source"))
+
+    def calendar_for(self, agency_code: str) -> WorkCalendar:
+        """The agency's working time: its own office hours if configured, the default else."""
+        return self.agency_calendars.get(agency_code, self.calendar)
 
     def sources(self, session: Session) -> Sources:
         """The record sources for one request: external registers as configured, the others
@@ -90,9 +95,12 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
                         settings.source_breaker_failures, settings.source_breaker_reset)
     runtime.remote_sources = {name: HttpSource(name, url, http)
                               for name, url in settings.source_urls.items()}
-    runtime.calendar = WorkCalendar(parse_periods(settings.office_hours),
-                                    days_off=parse_dates(settings.days_off),
-                                    make_up_days=parse_dates(settings.make_up_days))
+    days_off, make_up = parse_dates(settings.days_off), parse_dates(settings.make_up_days)
+    runtime.calendar = WorkCalendar(parse_periods(settings.office_hours), days_off=days_off,
+                                    make_up_days=make_up)
+    runtime.agency_calendars = {
+        code.strip(): WorkCalendar(parse_periods(hours), days_off=days_off, make_up_days=make_up)
+        for code, hours in settings.agency_office_hours.items()}
     app.extensions["tokhai"] = runtime
     if settings.auto_migrate or settings.load_catalogue:
         _prepare_database(runtime)

@@ -36,6 +36,8 @@ class Settings:
     max_upload_bytes: int
     digitised_max_pages: int
     office_hours: str
+    #: agency code -> office hours, for agencies whose hours differ from the default
+    agency_office_hours: dict[str, str]
     days_off: str
     make_up_days: str
     default_processing_days: int
@@ -64,6 +66,10 @@ class Settings:
             "max_upload_bytes": int(os.environ.get("TOKHAI_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)),
             "digitised_max_pages": int(os.environ.get("TOKHAI_DIGITISED_MAX_PAGES", 10)),
             "office_hours": os.environ.get("TOKHAI_OFFICE_HOURS", "07:30-11:30,13:30-17:30"),
+            "agency_office_hours": dict(
+                item.strip().split("=", 1)
+                for item in os.environ.get("TOKHAI_AGENCY_OFFICE_HOURS", "").split(";")
+                if "=" in item),
             "days_off": os.environ.get("TOKHAI_DAYS_OFF", ""),
             "make_up_days": os.environ.get("TOKHAI_MAKEUP_DAYS", ""),
             "default_processing_days": int(os.environ.get("TOKHAI_DEFAULT_PROCESSING_DAYS", 5)),

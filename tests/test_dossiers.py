@@ -310,3 +310,36 @@ def test_huge_repeated_groups_are_refused_quickly(client, app, father) -> None: 
     data["thanh_vien"]["thanh_vien"] = [{}] * 25  # allowed count, every item incomplete
     errors = submit(client, app, father, data, form=form).get_json()["errors"]
     assert len(errors) == 101 and errors[-1]["code"] == "more_errors"
+
+
+def test_agency_office_hours_set_the_deadline(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import make_app
+
+    app = make_app(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path,
+                   agency_office_hours={"CA-DEM": "19:00-23:00"})
+    rt = app.extensions["tokhai"]
+    assert rt.calendar_for("CA-DEM").periods != rt.calendar_for(AGENCY).periods
+    with app.app_context():
+        load_demo(demo.generate(3))
+    client = app.test_client()
+    father = citizen_headers(app, DEMO_FATHER)
+    data = valid_submission(client, app, FORM)
+    resp = client.post("/api/v1/dossiers", json={"form_id": FORM, "version": 1,
+                                                 "agency_code": "CA-DEM", "data": data},
+                       headers=father).get_json()
+    submitted = datetime.fromisoformat(resp["submitted_at"])
+    assert datetime.fromisoformat(resp["deadlines"]["accept_by"]) == \
+        rt.calendar_for("CA-DEM").add_working_hours(submitted, 8)
+    assert datetime.fromisoformat(resp["deadlines"]["accept_by"]).astimezone(demo_tz()).hour \
+        in range(19, 24)
+
+
+def test_drafts_take_no_dossiers(client, app, father, designer) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import sample_definition
+
+    client.post("/api/v1/forms", data=sample_definition("ban-nhap-hs"),
+                headers={**designer, "Content-Type": "application/yaml"})
+    resp = client.post("/api/v1/dossiers", json={"form_id": "ban-nhap-hs", "version": 1,
+                                                 "agency_code": AGENCY, "data": {}},
+                       headers=father)
+    assert resp.status_code == 404

@@ -119,7 +119,8 @@ class Dossiers(MethodView):
         data = normalise(body["data"])  # NFC, so that text typed two ways compares equal
         dossier, created, secret = ops.submit(
             g.db, compiled, current_principal(), data, body["agency_code"], key,  # type: ignore[arg-type]
-            rt.sources(g.db), rt.calendar, rt.settings.default_processing_days)
+            rt.sources(g.db), rt.calendar_for(body["agency_code"]),
+            rt.settings.default_processing_days)
         g.db.commit()
         return _with_etag(out(dossier, secret), dossier, 201 if created else 200)
 
@@ -215,7 +216,7 @@ class Actions(MethodView):
         dossier = load(code, principal)
         expected = _expected_version(required=principal.role == "officer")
         ops.act(g.db, dossier, body["action"], principal, body.get("reason"), expected,
-                _runtime().calendar)
+                _runtime().calendar_for(dossier.agency_code))
         g.db.commit()
         return _with_etag(out(dossier), dossier)
 
@@ -234,7 +235,7 @@ class Supplement(MethodView):
         rt = _runtime()
         compiled = form_ops.published_form(g.db, dossier.form_id, dossier.form_version)
         ops.supplement(g.db, dossier, compiled, principal, normalise(body["data"]),
-                       rt.sources(g.db), rt.calendar)
+                       rt.sources(g.db), rt.calendar_for(dossier.agency_code))
         g.db.commit()
         return _with_etag(out(dossier), dossier)
 
