@@ -37,6 +37,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/validate_submission.py
 	$(BIN)/python bench/import_records.py
 	$(BIN)/python bench/prefill.py
+	$(BIN)/python bench/dossiers.py
 
 clean:
 	rm -rf $(VENV) var
