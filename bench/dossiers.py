@@ -14,47 +14,21 @@ Usage: python bench/dossiers.py [DOSSIERS]   (TOKHAI_BENCH_DATABASE_URL: a Postg
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
-import multiprocessing
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
 import yaml
-from _common import ROOT
+from _common import ROOT, Load, fresh_postgres, gunicorn_load, percentile
 
-SERVER = os.environ.get("TOKHAI_BENCH_DATABASE_URL",
-                        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 SECONDS = 10
 CLIENTS = int(os.environ.get("TOKHAI_BENCH_CLIENTS", 3))
-
-
-def fresh_postgres(name: str) -> str:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from storage.db import normalise_url
-
-    admin = create_engine(normalise_url(SERVER), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(normalise_url(SERVER)).set(database=name).render_as_string(
-        hide_password=False)
-
-
-def percentile(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))]
 
 
 def prepare(url: str):  # type: ignore[no-untyped-def]
@@ -93,61 +67,11 @@ def prepare(url: str):  # type: ignore[no-untyped-def]
     return token, body
 
 
-def client_loop(port: int, token: str, body: bytes, deadline: float, queue) -> None:  # type: ignore[no-untyped-def]
-    latencies: list[float] = []
-    errors = 0
-    while time.time() < deadline:
-        start = time.perf_counter()
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        conn.request("POST", "/api/v1/dossiers", body=body, headers={
-            "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-        resp = conn.getresponse()
-        resp.read()
-        conn.close()
-        latencies.append(time.perf_counter() - start)
-        errors += resp.status != 201
-    queue.put((latencies, errors))
-
-
 def intake(label: str, url: str) -> None:
     token, body = prepare(url)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": url, "TOKHAI_LOG_LEVEL": "WARNING",
-           "TOKHAI_LOAD_CATALOGUE": "0"}
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b",
-                               f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
-                              cwd=ROOT, env=env)
-    try:
-        for _ in range(100):
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                conn.request("GET", "/readyz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
-        queue: multiprocessing.Queue = multiprocessing.Queue()
-        client_loop(port, token, body, time.time() + 2, queue)  # warm up
-        queue.get()
-        deadline = time.time() + SECONDS
-        procs = [multiprocessing.Process(target=client_loop,
-                                         args=(port, token, body, deadline, queue))
-                 for _ in range(CLIENTS)]
-        started = time.time()
-        for p in procs:
-            p.start()
-        results = [queue.get() for _ in procs]
-        for p in procs:
-            p.join()
-        elapsed = time.time() - started
-    finally:
-        server.terminate()
-        server.wait()
-    latencies = [x for lat, _ in results for x in lat]
-    errors = sum(e for _, e in results)
-    rate = len(latencies) / elapsed
+    load = Load("POST", ["/api/v1/dossiers"], {"Authorization": f"Bearer {token}",
+                                              "Content-Type": "application/json"}, body, 201)
+    rate, latencies, errors = gunicorn_load(url, load, SECONDS, CLIENTS)
     p99 = percentile(latencies, 0.99) * 1e3
     print(f"intake, {label}, gunicorn -w 2, {CLIENTS} clients on the same 2 cores: "
           f"{rate:.0f} submissions/s (target >= 300: {'met' if rate >= 300 else 'MISSED'}), "

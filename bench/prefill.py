@@ -11,71 +11,23 @@ the local server, database tokhai_bench_prefill, created afresh)
 
 from __future__ import annotations
 
-import http.client
 import logging
-import multiprocessing
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 
-from _common import ROOT
+from _common import ROOT, Load, fresh_postgres, gunicorn_load, percentile
 
-SERVER = os.environ.get("TOKHAI_BENCH_DATABASE_URL",
-                        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 DB_NAME = "tokhai_bench_prefill"
 HOUSEHOLDS = 3000
 SECONDS = 10
 CLIENTS = 4
-#: extra gunicorn options; the default sync workers did better here than gthread ones
-GUNICORN: list[str] = []
-
-
-def fresh_database() -> str:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from storage.db import normalise_url
-
-    admin = create_engine(normalise_url(SERVER), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}"'))
-        conn.execute(text(f'CREATE DATABASE "{DB_NAME}"'))
-    admin.dispose()
-    return make_url(normalise_url(SERVER)).set(database=DB_NAME).render_as_string(
-        hide_password=False)
-
-
-def percentile(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))]
-
-
-def client_loop(port: int, token: str, urls: list[str], deadline: float, queue) -> None:  # type: ignore[no-untyped-def]
-    latencies: list[float] = []
-    errors = 0
-    i = 0
-    while time.time() < deadline:
-        url = urls[i % len(urls)]
-        i += 1
-        start = time.perf_counter()
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        conn.request("GET", url, headers={"Authorization": f"Bearer {token}"})
-        resp = conn.getresponse()
-        resp.read()
-        conn.close()
-        latencies.append(time.perf_counter() - start)
-        errors += resp.status != 200
-    queue.put((latencies, errors))
 
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))
     logging.disable(logging.INFO)
-    url = fresh_database()
-    os.environ["TOKHAI_LOG_LEVEL"] = "WARNING"
+    url = fresh_postgres(DB_NAME)
     from service import create_app, demo
     from service.auth import create_token
     from service.cli import load_demo
@@ -110,46 +62,9 @@ def main() -> None:
     print(f"worst p99 through the test client: {worst:.2f} ms (target < 20 ms: "
           f"{'met' if worst < 20 else 'MISSED'})")
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": url, "TOKHAI_LOG_LEVEL": "WARNING",
-           "TOKHAI_LOAD_CATALOGUE": "0"}
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", *GUNICORN, "-b",
-                               f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
-                              cwd=ROOT, env=env)
-    try:
-        for _ in range(100):
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                conn.request("GET", "/readyz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
-        warm = time.time() + 2
-        queue: multiprocessing.Queue = multiprocessing.Queue()
-        client_loop(port, token, urls, warm, queue)
-        queue.get()
-        deadline = time.time() + SECONDS
-        procs = [multiprocessing.Process(target=client_loop,
-                                         args=(port, token, urls, deadline, queue))
-                 for _ in range(CLIENTS)]
-        started = time.time()
-        for p in procs:
-            p.start()
-        results = [queue.get() for _ in procs]
-        for p in procs:
-            p.join()
-        elapsed = time.time() - started
-    finally:
-        server.terminate()
-        server.wait()
-    latencies = [x for lat, _ in results for x in lat]
-    errors = sum(e for _, e in results)
-    rate = len(latencies) / elapsed
-    print(f"gunicorn -w 2{''.join(' ' + o for o in GUNICORN)}, {CLIENTS} client processes on "
-          f"the same "
+    load = Load("GET", urls, {"Authorization": f"Bearer {token}"}, None, 200)
+    rate, latencies, errors = gunicorn_load(url, load, SECONDS, CLIENTS)
+    print(f"gunicorn -w 2, {CLIENTS} client processes on the same "
           f"2 cores, {SECONDS} s: "
           f"{rate:.0f} prefills/s (target >= 500: {'met' if rate >= 500 else 'MISSED'}), "
           f"client-side p50 {statistics.median(latencies) * 1e3:.1f} ms, "

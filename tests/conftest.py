@@ -76,6 +76,18 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         application.extensions["tokhai"].engine.dispose()
 
 
+@pytest.fixture(scope="module")
+def people(app):  # type: ignore[no-untyped-def]
+    """The demo records (30 households), loaded once per module; population records by ID."""
+    from service import demo
+    from service.cli import load_demo
+
+    generated = demo.generate(30)
+    with app.app_context():
+        load_demo(generated)
+    return dict(generated.records["population"])
+
+
 @pytest.fixture
 def client(app):  # type: ignore[no-untyped-def]
     return app.test_client()

@@ -20,14 +20,6 @@ FORM = "don-de-nghi-doi-cap-lai-gplx"
 AGENCY = "CA-HN"
 
 
-@pytest.fixture(scope="module")
-def people(app):  # type: ignore[no-untyped-def]
-    generated = demo.generate(10)
-    with app.app_context():
-        load_demo(generated)
-    return dict(generated.records["population"])
-
-
 @pytest.fixture
 def father(app, people) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return citizen_headers(app, DEMO_FATHER)

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import logging
 
-import pytest
-
 from service import demo
 from service.cli import load_demo
 from storage.models import Record
@@ -15,15 +13,6 @@ from tests.conftest import citizen_headers, prefill, valid_submission
 
 FATHER = demo.DEMO_FATHER
 DAUGHTER = demo.DEMO_DAUGHTER
-
-
-@pytest.fixture(scope="module")
-def people(app):  # type: ignore[no-untyped-def]
-    """The demo set, loaded once per module; returns its population records by ID."""
-    generated = demo.generate(30)
-    with app.app_context():
-        load_demo(generated)
-    return dict(generated.records["population"])
 
 
 def test_own_records_fill_with_provenance(client, app, people) -> None:  # type: ignore[no-untyped-def]

@@ -51,6 +51,11 @@ def etag(d: Dossier) -> str:
     return f"v{d.row_version}"
 
 
+def deadlines(d: Dossier) -> dict[str, Any]:
+    return {"accept_by": d.accept_deadline, "process_by": d.process_deadline,
+            "promised_at": d.promised_at}
+
+
 def out(d: Dossier, secret: str | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "code": d.code, "status": d.status, "status_label": ops.STATES[d.status],
@@ -58,8 +63,7 @@ def out(d: Dossier, secret: str | None = None) -> dict[str, Any]:
         "procedure_code": d.procedure_code, "citizen_id": d.citizen_id,
         "submitted_at": d.submitted_at, "accepted_at": d.accepted_at,
         "finished_at": d.finished_at,
-        "deadlines": {"accept_by": d.accept_deadline, "process_by": d.process_deadline,
-                      "promised_at": d.promised_at},
+        "deadlines": deadlines(d),
         "lateness": ops.lateness(d, ops.now()), "explanation": d.late_explanation,
         "version": d.row_version, "data": d.data,
     }
@@ -295,10 +299,7 @@ class Receipt(MethodView):
         if dossier is None or not ops.receipt_matches(dossier, secret):
             raise not_found(f"hồ sơ {code} với mã bí mật này", "Receipt")
         return {"code": dossier.code, "status": dossier.status,
-                "status_label": ops.STATES[dossier.status],
-                "deadlines": {"accept_by": dossier.accept_deadline,
-                              "process_by": dossier.process_deadline,
-                              "promised_at": dossier.promised_at}}
+                "status_label": ops.STATES[dossier.status], "deadlines": deadlines(dossier)}
 
 
 @blp.route("/events")
