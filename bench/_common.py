@@ -97,7 +97,7 @@ def _client(port: int, load: Load, deadline: float, queue) -> None:  # type: ign
 
 
 def gunicorn_load(database_url: str, load: Load, seconds: float, clients: int,
-                  ) -> tuple[float, list[float], int]:
+                  worker_args: tuple[str, ...] = ()) -> tuple[float, list[float], int]:
     """Serve the app with gunicorn (2 workers) on a free loopback port and load it from
     ``clients`` processes for ``seconds``: (requests per second, latencies, errors)."""
     with socket.socket() as s:
@@ -105,7 +105,7 @@ def gunicorn_load(database_url: str, load: Load, seconds: float, clients: int,
         port = s.getsockname()[1]
     env = {**os.environ, "DATABASE_URL": database_url, "TOKHAI_LOG_LEVEL": "WARNING",
            "TOKHAI_LOAD_CATALOGUE": "0"}
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b",
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", *worker_args, "-b",
                                f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
                               cwd=ROOT, env=env)
     try:
