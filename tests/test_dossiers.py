@@ -335,3 +335,19 @@ def test_drafts_take_no_dossiers(client, app, father, designer) -> None:  # type
                                                  "agency_code": AGENCY, "data": {}},
                        headers=father)
     assert resp.status_code == 404
+
+
+def test_an_officer_prefills_on_a_dossier_of_the_agency(client, app, father, clerk, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    code = submit(client, app, father).get_json()["code"]
+    with caplog.at_level(logging.INFO):
+        resp = client.get(f"/api/v1/dossiers/{code}/prefill", headers=clerk)
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert body["data"]["nguoi_de_nghi"]["so_dinh_danh"] == DEMO_FATHER
+    assert body["provenance"]["/nguoi_de_nghi/ho_ten"]["mode"] == "verified"
+    assert any("officer prefill" in r.getMessage() for r in caplog.records)
+    elsewhere = {"Authorization": f"Bearer {_token(app, 'officer', agency_code='UBND-KHAC')}"}
+    assert client.get(f"/api/v1/dossiers/{code}/prefill", headers=elsewhere).status_code == 403
+    assert client.get(f"/api/v1/dossiers/{code}/prefill", headers=father).status_code == 403

@@ -29,10 +29,13 @@ from schemas.dossiers import (
     SubmitSchema,
     SupplementSchema,
 )
+from schemas.prefill import PrefillSchema
 from service import dossiers as ops
 from service import forms as form_ops
 from service import letters
+from service import prefill as pf
 from service.api.http import error_responses
+from service.api.prefill import prefill_response
 from service.auth import Principal, current_principal, require
 from service.errors import ApiError, not_found
 from storage.models import Dossier, DossierDocument, DossierEvent
@@ -169,6 +172,27 @@ class DossierByCode(MethodView):
         """Get a dossier, with its deadlines and lateness (ETag for If-Match)"""
         dossier = load(code, current_principal())  # type: ignore[arg-type]
         return _with_etag(out(dossier), dossier)
+
+
+@blp.route("/dossiers/<string:code>/prefill")
+class DossierPrefill(MethodView):
+    @blp.doc(security=_AUTH)
+    @blp.response(200, PrefillSchema)
+    @error_responses(401, 403, 404)
+    @require("officer")
+    def get(self, code: str) -> Response:
+        """Prefill the dossier's form from its citizen's records, for an officer of its agency
+
+        What the registers hold now for the citizen who filed it (and the people linked to
+        them), with provenance: the officer checks the dossier against it. The access is
+        logged."""
+        principal: Principal = current_principal()  # type: ignore[assignment]
+        dossier = load(code, principal)
+        current_app.logger.info("officer prefill on a dossier", extra={
+            "token_id": principal.token_id, "dossier": code})
+        compiled = form_ops.published_form(g.db, dossier.form_id, dossier.form_version)
+        result = pf.prefill(compiled.definition, dossier.citizen_id, _runtime().sources(g.db))
+        return prefill_response(dossier.form_id, dossier.form_version, result)
 
 
 @blp.route("/dossiers/<string:code>/history")

@@ -43,6 +43,13 @@ def own_subject(principal: Principal, personal_id: str | None) -> str:
     return principal.personal_id
 
 
+def prefill_response(form_id: str, version: int, result: pf.PrefillResult) -> Response:
+    # built here in the documented shape; a Response skips re-serialising ~200 values
+    return jsonify({"form_id": form_id, "version": version, "data": result.data,
+                    "provenance": result.provenance, "to_type": result.to_type,
+                    "failed_sources": result.failed_sources, "missing": result.missing})
+
+
 def runtime_sources() -> pf.Sources:
     return current_app.extensions["tokhai"].sources(g.db)
 
@@ -63,11 +70,7 @@ class Prefill(MethodView):
         household) are filled from their records; no one else's are read."""
         subject = own_subject(current_principal(), personal_id)  # type: ignore[arg-type]
         form = ops.published_form(g.db, form_id, version).definition
-        result = pf.prefill(form, subject, runtime_sources())
-        # built here in the documented shape; a Response skips re-serialising ~200 values
-        return jsonify({"form_id": form_id, "version": version, "data": result.data,
-                        "provenance": result.provenance, "to_type": result.to_type,
-                        "failed_sources": result.failed_sources, "missing": result.missing})
+        return prefill_response(form_id, version, pf.prefill(form, subject, runtime_sources()))
 
 
 @blp.route("/<string:form_id>/versions/<int:version>/validate")
