@@ -78,19 +78,10 @@ def now() -> datetime:
 
 # -- lateness ---------------------------------------------------------------------------------
 
-def _aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything here is stored in UTC."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
-
-
 def lateness(d: Dossier, at: datetime) -> dict[str, Any]:
     """Which deadline the dossier missed, if any, as of ``at``."""
-    accept_deadline = _aware(d.accept_deadline)
-    accepted_at = _aware(d.accepted_at)
-    process_deadline = _aware(d.process_deadline)
-    finished_at = _aware(d.finished_at)
+    accept_deadline, accepted_at = d.accept_deadline, d.accepted_at
+    process_deadline, finished_at = d.process_deadline, d.finished_at
     acceptance_late = False
     if d.status != "withdrawn" or accepted_at is not None:
         accepted_or_now = accepted_at or (finished_at if d.status in FINISHED else at)

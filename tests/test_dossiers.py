@@ -58,6 +58,10 @@ def test_submission_gets_a_code_a_receipt_and_deadlines(client, app, father) -> 
     assert datetime.fromisoformat(body["deadlines"]["accept_by"]) == expected
     assert body["lateness"] == {"late": False, "acceptance_late": False,
                                 "processing_late": False}
+    # read back from the database (SQLite keeps no offset): the same moments, with their zone
+    stored = client.get(f"/api/v1/dossiers/{body['code']}", headers=father).get_json()
+    assert datetime.fromisoformat(stored["deadlines"]["accept_by"]) == expected
+    assert datetime.fromisoformat(stored["submitted_at"]) == submitted
     receipt = client.get(f"/api/v1/receipts/{body['code']}",
                          query_string={"secret": body["receipt_secret"]}).get_json()
     assert receipt == {"code": body["code"], "status": "submitted",
