@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import Response, current_app, g, request
@@ -38,6 +38,7 @@ from service.api.http import error_responses
 from service.api.prefill import prefill_response
 from service.auth import Principal, current_principal, require
 from service.errors import ApiError, not_found
+from service.worktime import VIETNAM
 from storage.models import Dossier, DossierDocument, DossierEvent
 
 blp = Blueprint("dossiers", __name__, url_prefix="/api/v1",
@@ -357,8 +358,8 @@ class LateReport(MethodView):
         A dossier counts in the month its missed deadline fell in; the officer is the one who
         explained it (or, if unexplained, the agency's queue)."""
         year, mon = (int(p) for p in month.split("-"))
-        start = datetime(year, mon, 1, tzinfo=UTC)
-        end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=UTC)
+        start = datetime(year, mon, 1, tzinfo=VIETNAM)  # the month as the agency lives it
+        end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=VIETNAM)
         q = select(Dossier).where(
             ((Dossier.accept_deadline >= start) & (Dossier.accept_deadline < end))
             | ((Dossier.process_deadline >= start) & (Dossier.process_deadline < end)))
