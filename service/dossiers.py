@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -158,21 +158,22 @@ def submit(session: Session, compiled: CompiledForm, principal: Principal, data:
     sequence = numbers[counter]
     secret = secrets.token_urlsafe(12)
     accept_deadline = calendar.add_working_hours(submitted_at, ACCEPT_WITHIN_HOURS)
-    dossier = Dossier(
-        code=f"{agency_code}-{day}-{sequence:04d}", agency_code=agency_code,
-        form_id=compiled.definition.id, form_version=compiled.definition.version,
-        procedure_code=compiled.definition.procedure_code, citizen_id=citizen, data=data,
-        status="submitted", row_version=1, receipt_secret_hash=_sha256(secret),
-        idempotency_key=idempotency_key, request_hash=request_hash,
-        processing_days=(compiled.definition.processing_days
-                         if compiled.definition.processing_days is not None
-                         else default_processing_days),
-        submitted_at=submitted_at, accept_deadline=accept_deadline, due_at=accept_deadline,
-        updated_at=submitted_at,
-    )
-    session.add(dossier)
+    values = {
+        "code": f"{agency_code}-{day}-{sequence:04d}", "agency_code": agency_code,
+        "form_id": compiled.definition.id, "form_version": compiled.definition.version,
+        "procedure_code": compiled.definition.procedure_code, "citizen_id": citizen,
+        "data": data, "status": "submitted", "row_version": 1,
+        "receipt_secret_hash": _sha256(secret), "idempotency_key": idempotency_key,
+        "request_hash": request_hash,
+        "processing_days": (compiled.definition.processing_days
+                            if compiled.definition.processing_days is not None
+                            else default_processing_days),
+        "submitted_at": submitted_at, "accept_deadline": accept_deadline,
+        "due_at": accept_deadline, "updated_at": submitted_at,
+    }
+    # plain inserts, not the ORM's unit of work: this is the hot path of intake
     try:
-        session.flush()
+        dossier_id = session.execute(_INSERT_DOSSIER, values).scalar_one()
     except IntegrityError:  # the same Idempotency-Key, committed by a concurrent request
         session.rollback()
         earlier = session.scalar(select(Dossier).where(
@@ -180,9 +181,13 @@ def submit(session: Session, compiled: CompiledForm, principal: Principal, data:
         if earlier is None or earlier.request_hash != request_hash:
             raise
         return earlier, False, None
-    _event(session, dossier, None, "submit", principal, None, submitted_at,
-           position=numbers[EVENTS])
+    dossier = Dossier(id=dossier_id, **values)
+    session.execute(insert(DossierEvent.__table__), _event_values(
+        dossier, None, "submit", principal, None, submitted_at, numbers[EVENTS]))
     return dossier, True, secret
+
+
+_INSERT_DOSSIER = insert(Dossier.__table__).returning(Dossier.__table__.c.id)
 
 
 # -- transitions ------------------------------------------------------------------------------
@@ -274,17 +279,21 @@ def explain(session: Session, dossier: Dossier, principal: Principal, reason: st
     return dossier
 
 
+def _event_values(dossier: Dossier, previous: str | None, action: str, principal: Principal,
+                  reason: str | None, at: datetime, position: int) -> dict[str, Any]:
+    return {"position": position, "event_id": str(uuid.uuid4()), "dossier_id": dossier.id,
+            "dossier_code": dossier.code, "agency_code": dossier.agency_code,
+            "from_status": previous, "to_status": dossier.status, "action": action,
+            "actor": principal.actor, "role": principal.role, "reason": reason, "at": at}
+
+
 def _event(session: Session, dossier: Dossier, previous: str | None, action: str,
-           principal: Principal, reason: str | None, at: datetime,
-           position: int | None = None) -> None:
-    """Append to the event log. The position is taken late in the transaction (or with the
-    dossier code, in one statement), so the counter row is locked only briefly."""
+           principal: Principal, reason: str | None, at: datetime) -> None:
+    """Append to the event log. The position is taken last in the transaction, so the
+    counter row is locked only briefly."""
     session.flush()
-    session.add(DossierEvent(
-        position=position or store.next_value(session, EVENTS), event_id=str(uuid.uuid4()),
-        dossier_id=dossier.id, dossier_code=dossier.code, agency_code=dossier.agency_code,
-        from_status=previous, to_status=dossier.status, action=action,
-        actor=principal.actor, role=principal.role, reason=reason, at=at))
+    session.add(DossierEvent(**_event_values(dossier, previous, action, principal, reason, at,
+                                             store.next_value(session, EVENTS))))
 
 
 def receipt_matches(dossier: Dossier, secret: str) -> bool:
