@@ -10,8 +10,8 @@ to the ordered event log that the national portal reads.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
-import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -93,9 +93,13 @@ def lateness(d: Dossier, at: datetime) -> dict[str, Any]:
 
 # -- intake -----------------------------------------------------------------------------------
 
+# Unicode category Cc, except tab, line feed and carriage return (text areas send CR LF)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def control_character_errors(data: Any, pointer: str = "") -> list[dict[str, str]]:
     if isinstance(data, str):
-        if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in data):
+        if _CONTROL.search(data):
             return [{"field": pointer or "/", "code": "control_character",
                      "message": "Có ký tự điều khiển không hợp lệ.",
                      "message_en": "Contains control characters."}]
@@ -135,10 +139,11 @@ def submit(session: Session, compiled: CompiledForm, principal: Principal, data:
     Idempotency-Key and body returns the first dossier; with another body it is refused."""
     citizen = principal.personal_id
     assert citizen is not None
-    request_hash = _sha256(canonical_json({"form": [compiled.definition.id,
-                                                    compiled.definition.version],
-                                           "agency": agency_code, "data": data}))
+    request_hash = None
     if idempotency_key is not None:
+        request_hash = _sha256(canonical_json({"form": [compiled.definition.id,
+                                                        compiled.definition.version],
+                                               "agency": agency_code, "data": data}))
         earlier = session.scalar(select(Dossier).where(
             Dossier.citizen_id == citizen, Dossier.idempotency_key == idempotency_key))
         if earlier is not None:

@@ -355,3 +355,12 @@ def test_an_officer_prefills_on_a_dossier_of_the_agency(client, app, father, cle
     elsewhere = {"Authorization": f"Bearer {_token(app, 'officer', agency_code='UBND-KHAC')}"}
     assert client.get(f"/api/v1/dossiers/{code}/prefill", headers=elsewhere).status_code == 403
     assert client.get(f"/api/v1/dossiers/{code}/prefill", headers=father).status_code == 403
+
+
+def test_line_breaks_are_not_control_characters(client, app, father) -> None:  # type: ignore[no-untyped-def]
+    data = valid_submission(client, app, FORM)
+    data["de_nghi"]["ly_do"] = "Dòng một\r\nDòng hai\tcó tab"
+    assert submit(client, app, father, data).status_code == 201
+    data["de_nghi"]["ly_do"] = "Chuông\x07"
+    assert submit(client, app, father, data).get_json()["errors"][0]["code"] == \
+        "control_character"
