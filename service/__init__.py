@@ -19,6 +19,7 @@ from flask_smorest import Api
 from prometheus_client import CollectorRegistry
 from prometheus_flask_exporter import PrometheusMetrics
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
@@ -185,6 +186,17 @@ def _install_request_hooks(app: Flask, runtime: Runtime) -> None:
 def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
     if isinstance(exc, HTTPException):
         return errors.from_http(exc)
+    if isinstance(exc, DBAPIError) and (exc.connection_invalidated
+                                        or isinstance(exc, OperationalError)):
+        log.warning("database connection lost", extra={"error": str(exc.orig)[:200]})
+        session = g.get("db")
+        if session is not None:
+            session.rollback()
+        resp = errors.respond(errors.ApiError(
+            503, "database_unavailable", "Cơ sở dữ liệu tạm thời không phản hồi; vui lòng thử "
+            "lại sau ít giây.", "The database is temporarily unavailable; retry shortly."))
+        resp.headers["Retry-After"] = "2"
+        return resp
     log.exception("unhandled error")
     session = g.get("db")
     if session is not None:

@@ -156,3 +156,21 @@ def test_concurrent_start_ups_migrate_and_load_once(database_url, tmp_path) -> N
         total = conn.execute(select(func.count()).select_from(FormVersion)).scalar_one()
     engine.dispose()
     assert total == len(list(CATALOGUE_DIR.glob("*.yaml")))
+
+
+def test_a_lost_database_connection_is_a_503_to_retry(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """After a database restart the first request on a dropped connection fails; it must say
+    'retry' in the error shape, not 500."""
+    from sqlalchemy.exc import OperationalError
+
+    from tests.conftest import make_app
+
+    app = make_app(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path)
+
+    @app.get("/boom")
+    def boom():  # type: ignore[no-untyped-def]
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    resp = app.test_client().get("/boom")
+    assert resp.status_code == 503 and resp.headers["Retry-After"] == "2"
+    assert resp.get_json()["code"] == "database_unavailable"
