@@ -8,7 +8,7 @@ AGENCY = validate.Regexp(r"^[A-Za-z0-9._-]{1,40}$",
 
 class SubmitSchema(Schema):
     form_id = fields.String(required=True)
-    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    version = fields.Integer(required=True, validate=validate.Range(min=1, max=9999))
     agency_code = fields.String(required=True, validate=AGENCY, metadata={
         "description": "The receiving agency"})
     data = fields.Dict(required=True, metadata={"description": "The form data"})
@@ -83,7 +83,7 @@ class EventPageSchema(Schema):
 
 
 class EventQuerySchema(Schema):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**53))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 

@@ -19,7 +19,7 @@ from flask_smorest import Api
 from prometheus_client import CollectorRegistry
 from prometheus_flask_exporter import PrometheusMetrics
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
@@ -186,6 +186,16 @@ def _install_request_hooks(app: Flask, runtime: Runtime) -> None:
 def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
     if isinstance(exc, HTTPException):
         return errors.from_http(exc)
+    if isinstance(exc, DataError | OverflowError):
+        # a value the database cannot hold (a number too large...): the caller's input, which
+        # validation should have caught; say so rather than 500
+        log.warning("value out of range for the database", extra={"error": str(exc)[:200]})
+        session = g.get("db")
+        if session is not None:
+            session.rollback()
+        return errors.respond(errors.ApiError(400, "value_out_of_range",
+                                              "Giá trị nằm ngoài phạm vi cho phép.",
+                                              "A value is out of range."))
     if isinstance(exc, DBAPIError) and (exc.connection_invalidated
                                         or isinstance(exc, OperationalError)):
         log.warning("database connection lost", extra={"error": str(exc.orig)[:200]})

@@ -23,6 +23,7 @@ from storage.models import Form, FormVersion, utcnow
 log = logging.getLogger(__name__)
 
 CATALOGUE_DIR = Path(__file__).resolve().parent.parent / "forms" / "catalogue"
+MAX_VERSION = 9999  # as the form language allows
 _READ_ERRORS = {"malformed", "not_a_mapping", "bad_encoding", "too_deep"}
 
 
@@ -55,6 +56,8 @@ def check_source(raw: bytes | str, fmt: str, file: str) -> Checked:
 
 
 def _get(session: Session, form_id: str, version: int) -> FormVersion | None:
+    if not 1 <= version <= MAX_VERSION:  # no such version, and no query with a huge number
+        return None
     return session.scalar(select(FormVersion).where(
         FormVersion.form_id == form_id, FormVersion.version == version))
 

@@ -218,3 +218,10 @@ def test_unknown_forms_are_404_in_the_error_shape(client) -> None:  # type: igno
         assert resp.status_code == 404, url
         assert set(resp.get_json()) == {"code", "message", "message_en", "field", "errors",
                                         "request_id"}
+
+
+def test_huge_numbers_in_paths_are_not_found(client) -> None:  # type: ignore[no-untyped-def]
+    for url in ("/api/v1/forms/to-khai-dang-ky-ket-hon/versions/844272288279232249856",
+                "/api/v1/forms/to-khai-dang-ky-ket-hon/versions/0/schema",
+                "/api/v1/forms/to-khai-dang-ky-ket-hon/versions/99999999999/trimming-report"):
+        assert client.get(url).status_code == 404, url

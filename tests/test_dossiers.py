@@ -364,3 +364,13 @@ def test_line_breaks_are_not_control_characters(client, app, father) -> None:  #
     data["de_nghi"]["ly_do"] = "Chuông\x07"
     assert submit(client, app, father, data).get_json()["errors"][0]["code"] == \
         "control_character"
+
+
+def test_huge_numbers_are_refused_not_crashed(client, app, father) -> None:  # type: ignore[no-untyped-def]
+    resp = client.post("/api/v1/dossiers", json={"form_id": FORM, "version": 10**21,
+                                                 "agency_code": AGENCY, "data": {}},
+                       headers=father)
+    assert resp.status_code == 422 and resp.get_json()["field"] == "json.version"
+    auditor = {"Authorization": f"Bearer {_token(app, 'auditor')}"}
+    events = client.get("/api/v1/events", query_string={"after": 10**21}, headers=auditor)
+    assert events.status_code == 422

@@ -34,7 +34,7 @@ def _out(row: DigitisedDocument) -> dict[str, Any]:
 
 
 def _get(doc_id: int) -> DigitisedDocument:
-    row = g.db.get(DigitisedDocument, doc_id)
+    row = g.db.get(DigitisedDocument, doc_id) if 0 < doc_id < 2**31 else None
     if row is None:
         raise not_found(f"giấy tờ số hóa {doc_id}", f"Digitised document {doc_id}")
     return row
