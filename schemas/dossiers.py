@@ -114,5 +114,5 @@ class ReceiptSchema(Schema):
 
 class LateReportQuerySchema(Schema):
     month = fields.String(required=True, validate=validate.Regexp(
-        r"^[0-9]{4}-(0[1-9]|1[0-2])$", error="Tháng theo dạng YYYY-MM."))
+        r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$", error="Tháng theo dạng YYYY-MM (1900-2999)."))
     agency_code = fields.String(validate=AGENCY)

@@ -374,3 +374,11 @@ def test_huge_numbers_are_refused_not_crashed(client, app, father) -> None:  # t
     auditor = {"Authorization": f"Bearer {_token(app, 'auditor')}"}
     events = client.get("/api/v1/events", query_string={"after": 10**21}, headers=auditor)
     assert events.status_code == 422
+
+
+@pytest.mark.parametrize("month", ["0000-01", "9999-12", "2026-13", "2026-1"])
+def test_late_report_months_are_checked(client, app, month) -> None:  # type: ignore[no-untyped-def]
+    auditor = {"Authorization": f"Bearer {_token(app, 'auditor')}"}
+    resp = client.get("/api/v1/reports/late-dossiers", query_string={"month": month},
+                      headers=auditor)
+    assert resp.status_code == 422 and resp.get_json()["field"] == "query.month"
