@@ -178,39 +178,30 @@ def _install_request_hooks(app: Flask, runtime: Runtime) -> None:
     def _close(exc: BaseException | None) -> None:
         session = g.pop("db", None)
         if session is not None:
-            if exc is not None:
-                session.rollback()
-            session.close()
+            session.close()  # rolls back whatever a failed request left uncommitted
 
 
 def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+    """Errors no view turned into an ApiError, still in the one error shape. The request's
+    session is closed (and its transaction rolled back) by the teardown."""
     if isinstance(exc, HTTPException):
         return errors.from_http(exc)
     if isinstance(exc, DataError | OverflowError):
         # a value the database cannot hold (a number too large...): the caller's input, which
         # validation should have caught; say so rather than 500
         log.warning("value out of range for the database", extra={"error": str(exc)[:200]})
-        session = g.get("db")
-        if session is not None:
-            session.rollback()
         return errors.respond(errors.ApiError(400, "value_out_of_range",
                                               "Giá trị nằm ngoài phạm vi cho phép.",
                                               "A value is out of range."))
     if isinstance(exc, DBAPIError) and (exc.connection_invalidated
                                         or isinstance(exc, OperationalError)):
         log.warning("database connection lost", extra={"error": str(exc.orig)[:200]})
-        session = g.get("db")
-        if session is not None:
-            session.rollback()
         resp = errors.respond(errors.ApiError(
             503, "database_unavailable", "Cơ sở dữ liệu tạm thời không phản hồi; vui lòng thử "
             "lại sau ít giây.", "The database is temporarily unavailable; retry shortly."))
         resp.headers["Retry-After"] = "2"
         return resp
     log.exception("unhandled error")
-    session = g.get("db")
-    if session is not None:
-        session.rollback()
     return errors.respond(errors.ApiError(500, "internal_error",
                                           "Lỗi hệ thống; vui lòng thử lại sau.",
                                           "Internal server error."))
