@@ -187,7 +187,3 @@ def lookup(path: str) -> tuple[Register, str, str] | None:
         return None
     kind, label = register.fields[field]
     return register, kind, label
-
-
-def all_paths() -> list[str]:
-    return [f"{r.name}.{f}" for r in REGISTERS.values() for f in r.fields]

@@ -103,7 +103,7 @@ def actual_reduction(form: FormDefinition, filled: set[tuple[str, ...]],
             f"{registers.REGISTERS[r].title} ({who}: {_REASONS[why]})" for r, who, why in gaps)
     return {
         "counts": {"official_fields": baseline, "typed": typed,
-                   "prefilled": len({p for p in filled})},
+                   "prefilled": len(filled)},
         "reduction_percent": reduction,
         "meets_target": meets,
         "verdict": verdict,

@@ -99,10 +99,8 @@ def forms_report(form_id: str, version: int | None, as_json: bool,
         compiled = ops.compiled(rows[-1])
         report = dict(compiled.trimming_report)
         if personal_id:
-            from service.api.forms import actual_report
-
             result = prefill.prefill(compiled.definition, personal_id, rt.sources(session))
-            report["actual"] = actual_report(compiled.definition, result)
+            report["actual"] = prefill.actual_report(compiled.definition, result)
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return

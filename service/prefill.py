@@ -22,6 +22,7 @@ from typing import Any
 
 from forms import codelists, registers
 from forms.model import Field, FormDefinition, Person
+from forms.trimming import actual_reduction
 from service.sources import DatabaseSource, RecordSource, SourcedRecord, SourceError
 
 DECLARANT = Person(("declarant",))
@@ -331,3 +332,13 @@ def convert(form: FormDefinition, f: Field, kind: str, value: Any) -> Any:
         text = str(value)
         return text if len(text) <= (f.max_length or 200) else None
     return value
+
+
+def actual_report(form: FormDefinition, result: PrefillResult) -> dict[str, Any]:
+    """The trimming figures one citizen really gets: fields counted by definition (an item of
+    a repeated group filled once counts its field as filled), with what was missing."""
+    filled = {tuple(p for p in pointer.strip("/").split("/") if not p.isdigit())
+              for pointer in result.provenance}
+    report = actual_reduction(form, filled, result.missing)
+    report["failed_sources"] = result.failed_sources
+    return report

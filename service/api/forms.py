@@ -9,7 +9,6 @@ from flask import current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from forms.trimming import actual_reduction
 from schemas.forms import (
     FormSchema,
     FormVersionSchema,
@@ -219,13 +218,5 @@ class TrimmingReport(MethodView):
         result = pf.prefill(compiled.definition, personal_id,
                             current_app.extensions["tokhai"].sources(g.db))
         return {**compiled.trimming_report,
-                "actual": actual_report(compiled.definition, result)}
-
-
-def actual_report(form: Any, result: pf.PrefillResult) -> dict[str, Any]:
-    filled = {tuple(p for p in pointer.strip("/").split("/") if not p.isdigit())
-              for pointer in result.provenance}
-    report = actual_reduction(form, filled, result.missing)
-    report["failed_sources"] = result.failed_sources
-    return report
+                "actual": pf.actual_report(compiled.definition, result)}
 
