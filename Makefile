@@ -7,7 +7,11 @@ DEV_STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint bench clean
+#: tools the suite runs against signed PDFs and the PKCS#11 token (Debian packages)
+SYSTEM_TOOLS := qpdf pdfsig softhsm2-util pkcs11-tool
+SYSTEM_PACKAGES := qpdf poppler-utils softhsm2 opensc
+
+.PHONY: run test lint bench clean system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,10 +26,20 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	touch $@ $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/tokhai dev-setup
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/tokhai dev-setup
 	$(BIN)/flask --app wsgi:app run --host $(HOST) --port $(PORT)
 
-test: $(DEV_STAMP)
+# the independent PDF checkers and SoftHSM2; installed with apt when missing (CI runs as root)
+system-packages:
+	@missing=""; for t in $(SYSTEM_TOOLS); do command -v $$t >/dev/null 2>&1 || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing $(SYSTEM_PACKAGES) from Debian"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+	fi
+
+test: $(DEV_STAMP) system-packages
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
@@ -38,6 +52,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/import_records.py
 	$(BIN)/python bench/prefill.py
 	$(BIN)/python bench/dossiers.py
+	$(BIN)/python bench/issuance.py
 
 clean:
 	rm -rf $(VENV) var

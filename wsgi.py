@@ -1,5 +1,10 @@
 """WSGI entry point: ``gunicorn wsgi:app`` or ``flask --app wsgi:app run``."""
 
 from service import create_app
+from service.signing import SigningSetupError
 
-app = create_app()
+try:
+    app = create_app()
+except SigningSetupError as e:
+    # a configuration mistake, not a bug: one clear line, no traceback
+    raise SystemExit(f"tokhai cannot start: {e}") from None

@@ -19,7 +19,8 @@ class SupplementSchema(Schema):
 
 
 class ActionSchema(Schema):
-    action = fields.String(required=True, validate=validate.OneOf(list(TRANSITIONS)))
+    action = fields.String(required=True, validate=validate.OneOf(
+        [name for name, t in TRANSITIONS.items() if t.direct]))
     reason = fields.String(validate=validate.Length(max=4000))
 
 

@@ -28,6 +28,7 @@ from schemas.common import ErrorSchema
 from service import errors
 from service.config import Settings
 from service.prefill import Sources
+from service.signing import Signing
 from service.sources import DatabaseSource, HttpSettings, HttpSource, RecordSource
 from service.worktime import WorkCalendar, parse_dates, parse_periods
 from storage import db
@@ -48,6 +49,8 @@ class Runtime:
     agency_calendars: dict[str, WorkCalendar] = field(default_factory=dict)
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="source"))
+    #: the agencies' keys; None when no signing configuration is given
+    signing: Signing | None = None
 
     def calendar_for(self, agency_code: str) -> WorkCalendar:
         """The agency's working time: its own office hours if configured, the default else."""
@@ -102,6 +105,12 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     runtime.agency_calendars = {
         code.strip(): WorkCalendar(parse_periods(hours), days_off=days_off, make_up_days=make_up)
         for code, hours in settings.agency_office_hours.items()}
+    if settings.signing_config:
+        # keys are opened now: a wrong password or PIN stops the start-up, naming the agency
+        runtime.signing = Signing.from_file(settings.signing_config)
+        log.info("signing keys loaded", extra={
+            "agencies": sorted(runtime.signing.agencies),
+            "development": runtime.signing.config.development})
     app.extensions["tokhai"] = runtime
     if settings.auto_migrate or settings.load_catalogue:
         _prepare_database(runtime)
@@ -112,6 +121,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     })
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     from service.api import digitised as digitised_api
+    from service.api import documents as documents_api
     from service.api import dossiers as dossiers_api
     from service.api import forms as forms_api
     from service.api import ops
@@ -123,6 +133,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     api.register_blueprint(prefill_api.blp)
     api.register_blueprint(digitised_api.blp)
     api.register_blueprint(dossiers_api.blp)
+    api.register_blueprint(documents_api.blp)
 
     registry = CollectorRegistry()
     PrometheusMetrics(app, registry=registry, group_by="endpoint", path=None,

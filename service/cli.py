@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -232,38 +233,100 @@ def load_demo(generated: demo.DemoSet) -> int:
     return generated.count()
 
 
+#: the demo agency of the development set-up: Phường Ba Đình, Hà Nội (commune 00004)
+DEV_AGENCY = "UBND-00004"
+
+
 @click.command("dev-setup", help="Prepare the embedded development set-up (used by make run).")
 @with_appcontext
 def dev_setup() -> None:
+    from forms import units
+    from service import devpki
+
     rt = _runtime()
     data_dir = Path(rt.settings.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     load_demo(demo.generate(50))
     tokens_file = data_dir / "dev-tokens.json"
-    if not tokens_file.exists():
+    tokens = json.loads(tokens_file.read_text()) if tokens_file.exists() else {}
+    wanted = [("designer", "designer", {}), ("auditor", "auditor", {}),
+              ("citizen_father", "citizen", {"personal_id": demo.DEMO_FATHER}),
+              ("citizen_daughter", "citizen", {"personal_id": demo.DEMO_DAUGHTER}),
+              (f"officer_{DEV_AGENCY}", "officer", {"agency_code": DEV_AGENCY})]
+    missing = [w for w in wanted if w[0] not in tokens]
+    if missing:
         with rt.sessions() as session:
-            created = {role: auth.create_token(session, role, f"DEVELOPMENT {role}")[1]
-                       for role in ("designer", "auditor")}
-            for name, pid in (("citizen_father", demo.DEMO_FATHER),
-                              ("citizen_daughter", demo.DEMO_DAUGHTER)):
-                created[name] = auth.create_token(session, "citizen", f"DEVELOPMENT {name}",
-                                                  personal_id=pid)[1]
+            for name, role, extra in missing:
+                tokens[name] = auth.create_token(session, role, f"DEVELOPMENT {name}",
+                                                 **extra)[1]
             session.commit()
-        tokens_file.write_text(json.dumps(created, indent=2) + "\n")
+        tokens_file.write_text(json.dumps(tokens, indent=2) + "\n")
         tokens_file.chmod(0o600)
+    pki_config = data_dir / "dev-pki" / "signing.yaml"
+    if not pki_config.exists():
+        commune = {u.code: u.name for u in units.communes("01") or ()}["00004"]
+        devpki.create(pki_config.parent,
+                      {DEV_AGENCY: (f"Ủy ban nhân dân {commune}", "Hà Nội")},
+                      f"http://{os.environ.get('HOST', '127.0.0.1')}:"
+                      f"{os.environ.get('PORT', '5000')}")
     click.echo(f"database: {rt.settings.database_url}")
     click.echo(f"development tokens (not for production): {tokens_file}")
+    click.echo(f"development signing keys (NOT legally valid): {pki_config}")
+
+
+@click.command("verify", help="Verify a signed PDF: integrity, signer, trust, revocation, "
+                                "timestamp, PAdES level, changes after signing, and whether "
+                                "it is the original tokhai issued. Exit 0 valid, 1 not valid, "
+                                "2 not verifiable.")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
+@with_appcontext
+def verify_cli(path: Path, as_json: bool) -> None:
+    from service import issuance, verification
+
+    rt = _runtime()
+    if path.stat().st_size > rt.settings.verify_max_bytes:
+        raise click.ClickException(f"file_too_large: over {rt.settings.verify_max_bytes} bytes")
+    with rt.sessions() as session:
+        try:
+            report = verification.verify(path.read_bytes(), verification.trust_of(rt.signing),
+                                         max_pages=rt.settings.verify_max_pages,
+                                         original=issuance.original_finder(session))
+        except verification.VerificationRefused as e:
+            click.echo(f"{e.code}: {e.message} ({e.message_en})", err=True)
+            sys.exit(2)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        verdict = "HỢP LỆ" if report["valid"] else "KHÔNG HỢP LỆ"
+        legal = "có giá trị pháp lý" if report["legally_valid"] else "không có giá trị pháp lý"
+        click.echo(f"{path.name}: {verdict} ({legal}); sha256 {report['sha256']}")
+        for sig in report["signatures"]:
+            signer = (sig["signer"] or {}).get("common_name")
+            click.echo(f"  {sig['field']}: {signer}; level {sig['level']}; "
+                       f"trusted {sig['trusted']}; revocation {sig['revocation']}; "
+                       f"signed {sig['signing_time']}; changes {sig['changes_after_signing']}")
+        if report["issued_by_tokhai"]:
+            click.echo(f"  issued by tokhai as {report['document_id']}; matches original: "
+                       f"{report['matches_original']}")
+        for problem in report["problems"]:
+            click.echo(f"  {problem['code']}: {problem['message']}")
+    sys.exit(0 if report["valid"] else 1)
 
 
 def register(app: Flask) -> None:
-    for command in (db_cli, forms_cli, tokens_cli, records_cli, dev_setup):
+    for command in (db_cli, forms_cli, tokens_cli, records_cli, dev_setup, verify_cli):
         app.cli.add_command(command)
 
 
 def _create_app() -> Flask:
     from service import create_app
+    from service.signing import SigningSetupError
 
-    return create_app()
+    try:
+        return create_app()
+    except SigningSetupError as e:
+        raise SystemExit(f"tokhai cannot start: {e}") from None
 
 
 main = FlaskGroup(create_app=_create_app, add_default_commands=True,

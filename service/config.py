@@ -16,6 +16,10 @@ def _flag(name: str, default: bool) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
+def _existing(path: str) -> str | None:
+    return path if os.path.exists(path) else None
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -41,6 +45,10 @@ class Settings:
     days_off: str
     make_up_days: str
     default_processing_days: int
+    #: the agencies' signing keys (YAML, docs/signing.md); None: results cannot be issued
+    signing_config: str | None
+    verify_max_bytes: int
+    verify_max_pages: int
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -73,6 +81,10 @@ class Settings:
             "days_off": os.environ.get("TOKHAI_DAYS_OFF", ""),
             "make_up_days": os.environ.get("TOKHAI_MAKEUP_DAYS", ""),
             "default_processing_days": int(os.environ.get("TOKHAI_DEFAULT_PROCESSING_DAYS", 5)),
+            "signing_config": os.environ.get("TOKHAI_SIGNING_CONFIG") or _existing(
+                os.path.join(data_dir, "dev-pki", "signing.yaml")),
+            "verify_max_bytes": int(os.environ.get("TOKHAI_VERIFY_MAX_BYTES", 20 * 1024 * 1024)),
+            "verify_max_pages": int(os.environ.get("TOKHAI_VERIFY_MAX_PAGES", 500)),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

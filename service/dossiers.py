@@ -52,6 +52,8 @@ class Transition:
     target: str
     role: str
     needs_reason: bool = False
+    #: False for transitions that only an operation makes (issuing the signed result)
+    direct: bool = True
 
 
 TRANSITIONS: dict[str, Transition] = {
@@ -61,7 +63,8 @@ TRANSITIONS: dict[str, Transition] = {
     "reject": Transition(("submitted", "accepted", "in_processing"), "rejected", "officer",
                          needs_reason=True),
     "start_processing": Transition(("accepted",), "in_processing", "officer"),
-    "complete": Transition(("in_processing",), "result_ready", "officer"),
+    # only by issuing the signed result (service.issuance), never by a bare status change
+    "issue_result": Transition(("in_processing",), "result_ready", "officer", direct=False),
     "deliver": Transition(("result_ready",), "delivered", "officer"),
     "withdraw": Transition(("submitted", "accepted", "supplement_requested"), "withdrawn",
                            "citizen", needs_reason=True),
@@ -197,10 +200,11 @@ _INSERT_DOSSIER = insert(Dossier.__table__).returning(Dossier.__table__.c.id)
 
 # -- transitions ------------------------------------------------------------------------------
 
-def act(session: Session, dossier: Dossier, action: str, principal: Principal,
-        reason: str | None, expected_version: int | None, calendar: WorkCalendar) -> Dossier:
-    """Apply one transition, or refuse it: 409 when the current state does not allow it (or
-    a late dossier has no explanation yet), 412 when the caller saw an older version."""
+def check_transition(dossier: Dossier, action: str, principal: Principal, reason: str | None,
+                     expected_version: int | None) -> Transition:
+    """Refuse a transition that may not happen now: 403 for the wrong role, 412 when the
+    caller saw an older version, 409 when the current state does not allow it (or a late
+    dossier has no explanation yet), 422 when a reason is missing."""
     transition = TRANSITIONS[action]
     if transition.role != principal.role:
         raise ApiError(403, "forbidden", "Vai trò này không thực hiện được thao tác này.",
@@ -218,12 +222,19 @@ def act(session: Session, dossier: Dossier, action: str, principal: Principal,
     if transition.needs_reason and not (reason and reason.strip()):
         raise ApiError(422, "reason_required", "Cần ghi rõ lý do.", "A reason is required.",
                        field="reason")
-    moment = now()
-    if principal.role == "officer" and lateness(dossier, moment)["late"] \
+    if principal.role == "officer" and lateness(dossier, now())["late"] \
             and not dossier.late_explanation:
         raise ApiError(409, "explanation_required",
                        "Hồ sơ đã quá hạn: cần ghi giải trình và gửi thư xin lỗi trước.",
                        "The dossier is late: record an explanation first.")
+    return transition
+
+
+def act(session: Session, dossier: Dossier, action: str, principal: Principal,
+        reason: str | None, expected_version: int | None, calendar: WorkCalendar) -> Dossier:
+    """Apply one transition, or refuse it (see ``check_transition``)."""
+    transition = check_transition(dossier, action, principal, reason, expected_version)
+    moment = now()
     previous = dossier.status
     dossier.status = transition.target
     dossier.row_version += 1

@@ -1,21 +1,23 @@
 """Letters tokhai writes: the apology letter for a late dossier (Decree 61/2018, Article 19).
 
-The PDF is laid out like an administrative letter, in Vietnamese, with the Noto Sans font that
-travels with the ``fontpkg-noto-sans`` dependency (never a font of the host). It is signed once
-the signed-results issue lands.
+Laid out like an administrative letter, in Vietnamese, with the fonts that travel with the
+project, and signed with the agency's key like a result (``service.issuance``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-import fontpkg_noto_sans
-from fpdf import FPDF
-
+from service.rendering import (
+    Rendered,
+    Stamp,
+    document,
+    heading,
+    place_and_date,
+    signature_block,
+)
 from service.worktime import VIETNAM
 from storage.models import Dossier
-
-FONT = fontpkg_noto_sans.ROOT / "files" / "NotoSans[wdth,wght].ttf"
 
 
 def paper_date(moment: datetime) -> str:
@@ -30,28 +32,17 @@ def declarant_name(data: dict) -> str | None:
     return None
 
 
-def apology_letter(dossier: Dossier, agency_name: str, today: datetime) -> bytes:
-    pdf = FPDF(format="A4")
-    pdf.set_title(f"Thư xin lỗi – hồ sơ {dossier.code}")
-    pdf.set_creator("tokhai")
-    pdf.add_font("Noto", "", str(FONT))
-    pdf.add_page()
-    pdf.set_margins(25, 20, 20)
-    pdf.set_font("Noto", size=11)
-    pdf.cell(80, 6, agency_name.upper(), align="C")
-    pdf.cell(0, 6, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", align="C", new_x="LMARGIN",
-             new_y="NEXT")
-    pdf.cell(80, 6, "")
-    pdf.cell(0, 6, "Độc lập - Tự do - Hạnh phúc", align="C", new_x="LMARGIN", new_y="NEXT")
-    local = today.astimezone(VIETNAM)
-    pdf.ln(4)
-    pdf.cell(0, 6, f"ngày {local.day:02d} tháng {local.month:02d} năm {local.year}",
-             align="R", new_x="LMARGIN", new_y="NEXT")
+def apology_letter(dossier: Dossier, agency_name: str, place: str, document_id: str,
+                   verify_url: str, stamp: Stamp) -> Rendered:
+    pdf = document(f"Thư xin lỗi – hồ sơ {dossier.code}")
+    pdf.set_author(agency_name)
+    heading(pdf, agency_name, None)
+    place_and_date(pdf, place, stamp.signed_at)
     pdf.ln(6)
-    pdf.set_font("Noto", size=14)
+    pdf.set_font("Noto", "B", 14)
     pdf.cell(0, 8, "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ", align="C", new_x="LMARGIN",
              new_y="NEXT")
-    pdf.set_font("Noto", size=11)
+    pdf.set_font("Noto", "", 11)
     pdf.ln(4)
     who = declarant_name(dossier.data) or f"người có số định danh {dossier.citizen_id}"
     promised = paper_date(dossier.promised_at) if dossier.promised_at else "…"
@@ -65,10 +56,9 @@ def apology_letter(dossier: Dossier, agency_name: str, today: datetime) -> bytes
         f"{promised}.",
         "",
         "Trân trọng.",
+        f"Người giải trình: {dossier.late_explained_by}",
     ]
     for line in body:
         pdf.multi_cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(10)
-    pdf.cell(0, 6, f"Người giải trình: {dossier.late_explained_by}", align="R",
-             new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
+    page, box = signature_block(pdf, agency_name, stamp, document_id, verify_url)
+    return Rendered(bytes(pdf.output()), page, box)

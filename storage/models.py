@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -16,8 +17,13 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def _uuid() -> str:
+    return str(uuid.uuid4())
 
 
 def utcnow() -> datetime:
@@ -223,14 +229,31 @@ class Counter(Base):
 
 
 class DossierDocument(Base):
-    """Documents tokhai generates for a dossier (apology letters now; results later)."""
+    """Documents tokhai issues for a dossier: its signed result (one per dossier) and apology
+    letters. ``document_id`` is the public id printed on the document and in its QR code;
+    ``sha256`` is of the signed bytes as issued, which verification compares uploads with."""
 
     __tablename__ = "dossier_documents"
+    __table_args__ = (
+        Index("uq_dossier_documents_document_id", "document_id", unique=True),
+        Index("uq_dossier_documents_one_result", "dossier_id", unique=True,
+              sqlite_where=text("kind = 'result'"), postgresql_where=text("kind = 'result'")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    document_id: Mapped[str] = mapped_column(String(36), default=_uuid)
     kind: Mapped[str] = mapped_column(String(32))
     media_type: Mapped[str] = mapped_column(String(64))
-    sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
     content: Mapped[bytes] = mapped_column(LargeBinary)
+    agency_code: Mapped[str | None] = mapped_column(String(40))
+    #: the personal ID number or tax code of the person or organisation the document is for
+    owner_id: Mapped[str | None] = mapped_column(String(13))
+    template: Mapped[str | None] = mapped_column(String(40))
+    number: Mapped[str | None] = mapped_column(String(60))
+    signer: Mapped[str | None] = mapped_column(String(400))
+    level: Mapped[str | None] = mapped_column(String(8))
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    timestamp_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from service import create_app
 from service.config import Settings
 from storage.db import normalise_url
+from tests import pki
 
 #: Field lists of the official forms (copied from ../shared/forms, checked to be identical).
 OFFICIAL_FORMS = Path(__file__).resolve().parent / "fixtures" / "official-forms"
@@ -54,7 +55,23 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield from _fresh_postgres(request.getfixturevalue("postgres_server_url"))
 
 
+@pytest.fixture(scope="session")
+def test_pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[pki.TestPki]:
+    """The certomancer PKI (CAs, agency signers, TSA, OCSP, CRLs) served on loopback."""
+    served = pki.start(tmp_path_factory.mktemp("pki"))
+    os.environ[pki.PASSWORD_ENV] = pki.P12_PASSWORD
+    yield served
+    served.close()
+
+
+@pytest.fixture(scope="session")
+def signing_config(test_pki: pki.TestPki) -> str:
+    """A signing configuration for the test agencies: PKCS#12 keys, the loopback TSA."""
+    return str(pki.write_signing_config(test_pki))
+
+
 def make_app(url: str, data_dir: Path, **overrides: object):  # type: ignore[no-untyped-def]
+    overrides.setdefault("signing_config", None)
     settings = Settings.from_env(database_url=url, data_dir=str(data_dir), **overrides)
     app = create_app(settings)
     app.config["TESTING"] = True
@@ -62,16 +79,18 @@ def make_app(url: str, data_dir: Path, **overrides: object):  # type: ignore[no-
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """One application (migrated, catalogue loaded) per backend and test module."""
+def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,  # type: ignore[no-untyped-def]
+        signing_config: str):
+    """One application (migrated, catalogue loaded, test agencies' keys) per backend and
+    test module."""
     data_dir = tmp_path_factory.mktemp("data")
     if request.param == "sqlite":
         url = f"sqlite:///{data_dir / 'tokhai.db'}"
-        yield make_app(url, data_dir)
+        yield make_app(url, data_dir, signing_config=signing_config)
         return
     server = normalise_url(os.environ["TOKHAI_TEST_DATABASE_URL"])
     for url in _fresh_postgres(server):
-        application = make_app(url, data_dir)
+        application = make_app(url, data_dir, signing_config=signing_config)
         yield application
         application.extensions["tokhai"].engine.dispose()
 

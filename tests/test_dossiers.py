@@ -149,13 +149,16 @@ def test_status_machine_with_optimistic_locking(client, app, father, clerk) -> N
     assert act(client, clerk, code, "reject", etag).get_json()["code"] == "reason_required"
     processing = act(client, clerk, code, "start_processing", etag)
     assert processing.get_json()["status"] == "in_processing"
-    done = act(client, clerk, code, "complete", processing.headers["ETag"])
+    done = client.post(f"/api/v1/dossiers/{code}/result", json={},
+                       headers={**clerk, "If-Match": processing.headers["ETag"]})
+    assert done.status_code == 201, done.get_json()
+    done = client.get(f"/api/v1/dossiers/{code}", headers=clerk)
     delivered = act(client, clerk, code, "deliver", done.headers["ETag"])
     assert delivered.get_json()["status"] == "delivered"
     history = client.get(f"/api/v1/dossiers/{code}/history", headers=father).get_json()
     assert [(h["action"], h["to_status"]) for h in history] == [
         ("submit", "submitted"), ("accept", "accepted"), ("start_processing", "in_processing"),
-        ("complete", "result_ready"), ("deliver", "delivered")]
+        ("issue_result", "result_ready"), ("deliver", "delivered")]
     assert all(h["actor"] and h["at"] for h in history)
     assert act(client, father, code, "withdraw", reason="Không cần nữa").status_code == 409
 

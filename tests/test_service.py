@@ -124,15 +124,57 @@ def test_forms_cli_report_and_check(app, tmp_path) -> None:  # type: ignore[no-u
 def test_migrations_go_up_and_down(database_url) -> None:  # type: ignore[no-untyped-def]
     engine = db.make_engine(database_url)
     db.upgrade(engine)
-    assert db.current_revision(engine) == "0003"
+    assert db.current_revision(engine) == "0004"
     assert {"forms", "form_versions", "api_tokens"} <= set(inspect(engine).get_table_names())
     from alembic import command
 
     command.downgrade(db.alembic_config(engine), "base")
     assert "forms" not in inspect(engine).get_table_names()
     db.upgrade(engine)
-    assert db.current_revision(engine) == "0003"
+    assert db.current_revision(engine) == "0004"
     engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
+def test_the_models_match_the_migrations(database_url) -> None:  # type: ignore[no-untyped-def]
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from storage.models import Base
+
+    engine = db.make_engine(database_url)
+    db.upgrade(engine)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": False})
+        differences = compare_metadata(context, Base.metadata)
+    engine.dispose()
+    assert differences == []
+
+
+@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
+def test_letters_issued_before_signing_get_a_document_id(database_url) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    engine = db.make_engine(database_url)
+    db.upgrade(engine, "0003")
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO dossiers (code, agency_code, form_id, form_version, procedure_code, "
+            "citizen_id, data, status, row_version, receipt_secret_hash, processing_days, "
+            "submitted_at, accept_deadline, updated_at) VALUES ('X-1', 'A', 'f', 1, 'p', "
+            "'001085012345', '{}', 'submitted', 1, 'h', 5, :t, :t, :t)"), {"t": now})
+        conn.execute(text(
+            "INSERT INTO dossier_documents (dossier_id, kind, media_type, sha256, content, "
+            "created_at) SELECT id, 'apology_letter', 'application/pdf', 'abc', :c, :t "
+            "FROM dossiers"), {"c": b"%PDF-", "t": now})
+    db.upgrade(engine)
+    with engine.connect() as conn:
+        (document_id,) = conn.execute(text("SELECT document_id FROM dossier_documents")).one()
+    engine.dispose()
+    assert document_id and len(document_id) == 36
 
 
 @pytest.mark.parametrize("database_url", BACKENDS, indirect=True)

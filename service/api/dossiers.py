@@ -3,7 +3,6 @@ monthly list of late dossiers."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import datetime
 from typing import Any
@@ -32,7 +31,7 @@ from schemas.dossiers import (
 from schemas.prefill import PrefillSchema
 from service import dossiers as ops
 from service import forms as form_ops
-from service import letters
+from service import issuance
 from service import prefill as pf
 from service.api.http import error_responses
 from service.api.prefill import prefill_response
@@ -237,7 +236,8 @@ class Actions(MethodView):
     def post(self, body: dict[str, Any], code: str):  # type: ignore[no-untyped-def]
         """Move a dossier to its next status
 
-        Officers: accept, request_supplement, reject, start_processing, complete, deliver.
+        Officers: accept, request_supplement, reject, start_processing, deliver (a dossier
+        reaches `result_ready` only by issuing its signed result, `POST .../result`).
         Citizens: withdraw. Refused with 409 when the current status does not allow it, or
         when the dossier is late and has no explanation yet; 412 when If-Match names an older
         version."""
@@ -274,20 +274,17 @@ class Explanation(MethodView):
     @blp.doc(security=_AUTH)
     @blp.arguments(ExplanationSchema)
     @blp.response(200, DossierSchema)
-    @error_responses(401, 403, 404, 409, 422)
+    @error_responses(401, 403, 404, 409, 422, 503)
     @require("officer")
     def post(self, body: dict[str, Any], code: str):  # type: ignore[no-untyped-def]
         """Explain a late dossier and issue the apology letter with a new promised date
 
-        Required before any further action on a late dossier. The letter (PDF) is at
-        `/dossiers/{code}/apology-letter`."""
+        Required before any further action on a late dossier. The letter (PDF, signed with
+        the agency's key like a result) is at `/dossiers/{code}/apology-letter`."""
         principal: Principal = current_principal()  # type: ignore[assignment]
         dossier = load(code, principal)
         ops.explain(g.db, dossier, principal, body["reason"], body["promised_at"])
-        pdf = letters.apology_letter(dossier, f"Cơ quan {dossier.agency_code}", ops.now())
-        g.db.add(DossierDocument(dossier_id=dossier.id, kind="apology_letter",
-                                 media_type="application/pdf",
-                                 sha256=hashlib.sha256(pdf).hexdigest(), content=pdf))
+        issuance.issue_apology_letter(g.db, dossier, _runtime().signing)
         g.db.commit()
         return _with_etag(out(dossier), dossier)
 

@@ -1,0 +1,87 @@
+"""Signed documents (results and letters) and verification reports."""
+
+from marshmallow import Schema, fields, validate
+
+from service.signing import LEVELS
+
+
+class IssueSchema(Schema):
+    level = fields.String(validate=validate.OneOf(LEVELS), metadata={
+        "description": "PAdES baseline level; default the configured one (B-LT). B-LTA adds "
+                       "a document timestamp."})
+
+
+class DocumentSchema(Schema):
+    document_id = fields.String(metadata={"description": "Public id, printed and in the QR"})
+    kind = fields.String(metadata={"description": "result or apology_letter"})
+    dossier_code = fields.String()
+    agency_code = fields.String(allow_none=True)
+    owner_id = fields.String(allow_none=True)
+    template = fields.String(allow_none=True)
+    number = fields.String(allow_none=True, metadata={"description": "Số văn bản"})
+    sha256 = fields.String()
+    signer = fields.String(allow_none=True)
+    level = fields.String(allow_none=True)
+    signed_at = fields.DateTime(allow_none=True)
+    timestamp_at = fields.DateTime(allow_none=True)
+    download_url = fields.String()
+    verification_url = fields.String()
+
+
+class FindingSchema(Schema):
+    code = fields.String()
+    message = fields.String()
+    message_en = fields.String()
+
+
+class SignerSchema(Schema):
+    common_name = fields.String(allow_none=True)
+    organisation = fields.String(allow_none=True)
+    subject = fields.String()
+    issuer = fields.String()
+    serial_number = fields.String()
+    valid_from = fields.String()
+    valid_to = fields.String()
+
+
+class TimestampSchema(Schema):
+    time = fields.String(allow_none=True)
+    valid = fields.Boolean()
+    trusted = fields.Boolean()
+    authority = fields.String(allow_none=True)
+
+
+class SignatureReportSchema(Schema):
+    field = fields.String()
+    intact = fields.Boolean(metadata={"description": "The signed bytes are unchanged"})
+    valid = fields.Boolean(metadata={"description": "The cryptographic signature checks"})
+    signer = fields.Nested(SignerSchema, allow_none=True)
+    trusted = fields.Boolean(metadata={"description": "The chain reaches a trust anchor"})
+    trust_anchor = fields.String(allow_none=True)
+    development = fields.Boolean()
+    revocation = fields.String(metadata={"description": "good, revoked or unknown (judged "
+                                                        "from the document's own data)"})
+    signing_time = fields.String(allow_none=True)
+    timestamp = fields.Nested(TimestampSchema, allow_none=True)
+    level = fields.String(allow_none=True, metadata={
+        "description": "B-B, B-T, B-LT, B-LTA (PAdES), PKCS7, or null when invalid"})
+    covers = fields.String(metadata={"description": "entire_file, entire_revision, partial"})
+    changes_after_signing = fields.String(metadata={
+        "description": "none, signatures_and_validation_data, form_filling, annotations, "
+                       "other_edits"})
+    problems = fields.List(fields.Nested(FindingSchema))
+
+
+class VerificationSchema(Schema):
+    valid = fields.Boolean(metadata={"description": "Intact, trusted, not revoked, not edited"
+                                                    " after signing, and the original when "
+                                                    "tokhai issued it"})
+    legally_valid = fields.Boolean(metadata={
+        "description": "Valid, timestamped, revocation proven, and not a development key"})
+    sha256 = fields.String()
+    pages = fields.Integer()
+    issued_by_tokhai = fields.Boolean()
+    document_id = fields.String(allow_none=True)
+    matches_original = fields.Boolean(allow_none=True)
+    signatures = fields.List(fields.Nested(SignatureReportSchema))
+    problems = fields.List(fields.Nested(FindingSchema))

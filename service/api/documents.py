@@ -1,0 +1,135 @@
+"""Signed documents over HTTP: issuing a dossier's result, downloading it, and verifying
+signed PDFs (anyone may verify: an upload, or a document id from a QR code)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, g, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from schemas.documents import DocumentSchema, IssueSchema, VerificationSchema
+from service import forms as form_ops
+from service import issuance, verification
+from service.api.dossiers import _expected_version, load
+from service.api.http import error_responses
+from service.auth import Principal, current_principal, require
+from service.errors import ApiError, not_found
+from storage.models import DossierDocument
+
+blp = Blueprint("documents", __name__, url_prefix="/api/v1",
+                description="Kết quả điện tử có chữ ký số: phát hành, tải về, xác thực")
+_AUTH = [{"bearerAuth": []}]
+_PDF_BODY = {"required": True, "content": {"application/pdf": {
+    "schema": {"type": "string", "format": "binary"}}}}
+
+
+def _runtime():  # type: ignore[no-untyped-def]
+    return current_app.extensions["tokhai"]
+
+
+def document_out(doc: DossierDocument, dossier_code: str) -> dict[str, Any]:
+    return {
+        "document_id": doc.document_id, "kind": doc.kind, "dossier_code": dossier_code,
+        "agency_code": doc.agency_code, "owner_id": doc.owner_id, "template": doc.template,
+        "number": doc.number, "sha256": doc.sha256, "signer": doc.signer, "level": doc.level,
+        "signed_at": doc.signed_at, "timestamp_at": doc.timestamp_at,
+        "download_url": f"/api/v1/dossiers/{dossier_code}/result" if doc.kind == "result"
+        else f"/api/v1/dossiers/{dossier_code}/apology-letter",
+        "verification_url": f"/api/v1/documents/{doc.document_id}/verification",
+    }
+
+
+@blp.route("/dossiers/<string:code>/result")
+class Result(MethodView):
+    @blp.doc(security=_AUTH, parameters=[{
+        "in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
+        "description": "The ETag read with the dossier"}])
+    @blp.arguments(IssueSchema)
+    @blp.response(201, DocumentSchema)
+    @blp.alt_response(200, schema=DocumentSchema, description="Already issued: the same one")
+    @error_responses(401, 403, 404, 409, 412, 422, 428, 503)
+    @require("officer")
+    def post(self, body: dict[str, Any], code: str):  # type: ignore[no-untyped-def]
+        """Issue the signed result of a dossier in processing
+
+        Renders the procedure's result template, signs it with the agency's key (PAdES
+        B-LT by default) and moves the dossier to `result_ready`. Issuing again returns the
+        first document (200). 409 when the dossier is not in processing (or is late and
+        unexplained); 503 when the time-stamping authority does not answer in time, in which
+        case nothing is issued and the dossier is unchanged."""
+        principal: Principal = current_principal()  # type: ignore[assignment]
+        dossier = load(code, principal)
+        rt = _runtime()
+        earlier = issuance.existing_result(g.db, dossier)
+        if earlier is not None:
+            return document_out(earlier, dossier.code), 200
+        expected = _expected_version(required=True)
+        compiled = form_ops.published_form(g.db, dossier.form_id, dossier.form_version)
+        doc, created = issuance.issue_result(
+            g.db, dossier, principal, compiled.definition, rt.signing,
+            rt.calendar_for(dossier.agency_code), expected_version=expected,
+            level=body.get("level"))
+        g.db.commit()
+        return document_out(doc, dossier.code), 201 if created else 200
+
+    @blp.doc(security=_AUTH)
+    @blp.response(200, description="The signed result (PDF)", content_type="application/pdf")
+    @error_responses(401, 403, 404)
+    @require("citizen", "officer", "auditor")
+    def get(self, code: str) -> Response:
+        """Download the signed result of a dossier"""
+        dossier = load(code, current_principal())  # type: ignore[arg-type]
+        doc = issuance.existing_result(g.db, dossier)
+        if doc is None:
+            raise not_found("kết quả của hồ sơ này", "Result")
+        return pdf_response(doc, f"ket-qua-{dossier.code}.pdf")
+
+
+def pdf_response(doc: DossierDocument, filename: str) -> Response:
+    return Response(doc.content, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "ETag": f'"{doc.sha256}"', "Cache-Control": "private, max-age=3600"})
+
+
+def _verify(data: bytes) -> dict[str, Any]:
+    rt = _runtime()
+    try:
+        return verification.verify(data, verification.trust_of(rt.signing),
+                                   max_pages=rt.settings.verify_max_pages,
+                                   original=issuance.original_finder(g.db))
+    except verification.VerificationRefused as e:
+        raise ApiError(422, e.code, e.message, e.message_en, field="body") from None
+
+
+@blp.route("/verifications")
+class Verifications(MethodView):
+    @blp.doc(requestBody=_PDF_BODY)
+    @blp.response(200, VerificationSchema)
+    @error_responses(413, 415, 422)
+    def post(self) -> dict[str, Any]:
+        """Verify a signed PDF (anyone, no token)
+
+        The report says whether the bytes are intact, who signed, whether the chain reaches
+        a trusted anchor, the revocation status, the timestamp, the PAdES level, what changed
+        after signing, and whether these are the bytes tokhai issued. Refused (422): not a
+        PDF, encrypted, no signature, too many pages; 413 over the size limit."""
+        request.max_content_length = _runtime().settings.verify_max_bytes
+        if request.mimetype != "application/pdf":
+            raise ApiError(415, "unsupported_media_type", "Gửi tệp với Content-Type "
+                           "application/pdf.", "Send the file as application/pdf.",
+                           field="header.Content-Type")
+        return _verify(request.get_data(cache=False))
+
+
+@blp.route("/documents/<string:document_id>/verification")
+class DocumentVerification(MethodView):
+    @blp.response(200, VerificationSchema)
+    @error_responses(404)
+    def get(self, document_id: str) -> dict[str, Any]:
+        """Verify a document tokhai issued, by its id (the QR code leads here; no token)"""
+        doc = issuance.find_document(g.db, document_id)
+        if doc is None:
+            raise not_found(f"tài liệu {document_id[:40]}", "Document")
+        return _verify(doc.content)

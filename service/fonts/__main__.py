@@ -1,0 +1,3 @@
+from service.fonts import derive
+
+derive()

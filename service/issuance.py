@@ -1,0 +1,248 @@
+"""Issuing signed results and letters.
+
+Issuing a result takes a dossier "in processing" to "result ready" in one transaction: the
+dossier's data is printed on the procedure's result template with a document number, signed
+with the agency's key, recorded (id, sha256, signer, level, times) and the transition logged.
+If signing fails (the time-stamping authority is down, say) nothing is recorded and the
+dossier stays as it was. Issuing again returns the document issued the first time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from pyhanko.pdf_utils.reader import PdfFileReader
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from forms import codelists, units
+from forms.model import Field, FormDefinition
+from forms.results import ResultTemplate, template_for
+from service import dossiers, letters, rendering
+from service.auth import Principal
+from service.errors import ApiError
+from service.signing import AgencySigner, SignedPdf, Signing, TimestampUnavailable
+from service.verification import Original
+from service.worktime import VIETNAM, WorkCalendar
+from storage import records as store
+from storage.models import Dossier, DossierDocument
+
+# -- values on paper --------------------------------------------------------------------------
+
+
+def _lookup(data: Any, pointer: str) -> Any:
+    value = data
+    for part in pointer.strip("/").split("/"):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _address(value: dict[str, Any]) -> str:
+    province = {u.code: u.name for u in units.provinces()}.get(str(value.get("province")))
+    communes = units.communes(str(value.get("province", ""))) or ()
+    commune = {u.code: u.name for u in communes}.get(str(value.get("commune")))
+    return ", ".join(p for p in (value.get("detail"), commune, province) if p)
+
+
+def paper_text(value: Any, field: Field | None, definition: FormDefinition | None) -> str:
+    """A value as printed: dd/mm/yyyy dates, code labels, addresses in words."""
+    if value is None or value == "":
+        return "…"
+    if isinstance(value, bool):
+        return "Có" if value else "Không"
+    if isinstance(value, list):
+        return "; ".join(paper_text(v, field, definition) for v in value)
+    if isinstance(value, dict):
+        if {"province", "commune"} & set(value):
+            return _address(value)
+        return "; ".join(f"{k}: {paper_text(v, None, definition)}" for k, v in value.items())
+    if field is not None and field.codes:
+        codes = (definition.code_lists.get(field.codes) if definition else None) \
+            or codelists.built_in(field.codes) or ()
+        label = {c.code: c.label for c in codes}.get(str(value))
+        if label:
+            return label
+    if isinstance(value, str) and len(value) in (4, 7, 10) and value[:4].isdigit():
+        parts = value.split("-")
+        if len(parts) == 3 and all(p.isdigit() for p in parts):
+            return date.fromisoformat(value).strftime("%d/%m/%Y")
+        if len(parts) == 2 and all(p.isdigit() for p in parts):
+            return f"{parts[1]}/{parts[0]}"
+    return str(value)
+
+
+def result_rows(template: ResultTemplate, definition: FormDefinition | None,
+                data: dict[str, Any]) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+    """The printed rows and the structured data of a result. A template's rows name their
+    sources; the decision letter prints every field the citizen's form holds."""
+    printed: list[tuple[str, str]] = []
+    structured: dict[str, Any] = {}
+    if template.rows:
+        for row in template.rows:
+            for pointer in row.sources:
+                value = _lookup(data, pointer)
+                if value not in (None, ""):
+                    path = tuple(pointer.strip("/").split("/"))
+                    field = definition.find(path) if definition else None
+                    structured[row.key] = value
+                    printed.append((row.label, paper_text(value, field, definition)))
+                    break
+        return printed, structured
+    if definition is not None:
+        for section, field in definition.leaves():
+            if field.type in ("commitment", "attachment"):
+                continue
+            value = _lookup(data, "/".join(field.path))
+            if value in (None, "", []):
+                continue
+            structured.setdefault(section.id, {})[field.id] = value
+            printed.append((field.label.rstrip(":"), paper_text(value, field, definition)))
+    return printed, structured
+
+
+# -- issuing ----------------------------------------------------------------------------------
+
+def _agency(signing: Signing | None, agency_code: str) -> AgencySigner:
+    agency = signing.agency(agency_code) if signing else None
+    if agency is None:
+        raise ApiError(503, "signing_unavailable",
+                       f"Cơ quan {agency_code} chưa được cấu hình khóa ký số; chưa thể phát "
+                       "hành văn bản điện tử.",
+                       f"No signing key is configured for agency {agency_code}.")
+    return agency
+
+
+def _sign(signing: Signing, agency: AgencySigner, rendered: rendering.Rendered,
+          signed_at: datetime, level: str | None) -> SignedPdf:
+    try:
+        return signing.sign(agency, rendered.pdf, page=rendered.page, box=rendered.box,
+                            signing_time=signed_at, level=level)
+    except TimestampUnavailable as e:
+        raise ApiError(503, "timestamp_unavailable",
+                       "Không lấy được dấu thời gian từ tổ chức cấp dấu thời gian; văn bản "
+                       "chưa được phát hành, hồ sơ giữ nguyên trạng thái. Hãy thử lại sau.",
+                       f"The time-stamping authority did not answer: {e}. Nothing was "
+                       "issued; the dossier is unchanged.") from e
+
+
+def timestamp_time(pdf: bytes) -> datetime | None:
+    """The time in the signature timestamp of the (last) signature of ``pdf``."""
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    signatures = reader.embedded_regular_signatures
+    if not signatures:
+        return None
+    for attribute in signatures[-1].signer_info["unsigned_attrs"] or ():
+        if attribute["type"].native == "signature_time_stamp_token":
+            token = attribute["values"][0]["content"]
+            return token["encap_content_info"]["content"].parsed["gen_time"].native
+    return None
+
+
+DOCUMENT_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def find_document(session: Session, document_id: str) -> DossierDocument | None:
+    """An issued document by its public id (anything not shaped like one is unknown)."""
+    if not DOCUMENT_ID.match(document_id):
+        return None
+    return session.scalar(select(DossierDocument).where(
+        DossierDocument.document_id == document_id))
+
+
+def original_finder(session: Session) -> Callable[[str | None, str], Original | None]:
+    """For verification: what tokhai issued, by the document id embedded in an upload, or
+    else by the upload's hash."""
+
+    def find(document_id: str | None, sha256: str) -> Original | None:
+        columns = select(DossierDocument.document_id, DossierDocument.sha256)
+        row = None
+        if document_id and DOCUMENT_ID.match(document_id):
+            row = session.execute(columns.where(
+                DossierDocument.document_id == document_id)).first()
+        if row is None:
+            row = session.execute(columns.where(DossierDocument.sha256 == sha256)
+                                  .limit(1)).first()
+        return Original(row[0], row[1]) if row else None
+
+    return find
+
+
+def existing_result(session: Session, dossier: Dossier) -> DossierDocument | None:
+    return session.scalar(select(DossierDocument).where(
+        DossierDocument.dossier_id == dossier.id, DossierDocument.kind == "result"))
+
+
+def issue_result(session: Session, dossier: Dossier, principal: Principal,
+                 definition: FormDefinition | None, signing: Signing | None,
+                 calendar: WorkCalendar, *, expected_version: int | None,
+                 level: str | None = None) -> tuple[DossierDocument, bool]:
+    """Issue the dossier's signed result. Returns it and whether it was issued now."""
+    earlier = existing_result(session, dossier)
+    if earlier is not None:
+        return earlier, False
+    dossiers.check_transition(dossier, "issue_result", principal, None, expected_version)
+    agency = _agency(signing, dossier.agency_code)
+    assert signing is not None
+    template = template_for(dossier.procedure_code)
+    signed_at = dossiers.now()
+    year = signed_at.astimezone(VIETNAM).year
+    sequence = store.next_value(session, f"result:{dossier.agency_code}:{year}")
+    number = f"{sequence}/{year}/{template.symbol}"
+    document_id = str(uuid.uuid4())
+    rows, structured = result_rows(template, definition, dossier.data)
+    rendered = rendering.render_result(rendering.Result(
+        template=template, agency_name=agency.name, place=agency.place or "Việt Nam",
+        number=number, document_id=document_id, verify_url=signing.verify_url(document_id),
+        dossier_code=dossier.code, procedure_code=dossier.procedure_code,
+        owner_id=dossier.citizen_id, rows=rows, data=structured,
+        stamp=rendering.Stamp(agency.name, signed_at, agency.seal_png, agency.development),
+        procedure_name=definition.procedure_name if definition else None))
+    signed = _sign(signing, agency, rendered, signed_at, level)
+    document = _record(dossier, "result", signed, document_id, agency, template.code, number)
+    session.add(document)
+    try:
+        session.flush()
+    except IntegrityError:  # issued by a concurrent request: that one stands
+        session.rollback()
+        earlier = existing_result(session, dossier)
+        if earlier is None:
+            raise
+        return earlier, False
+    dossiers.act(session, dossier, "issue_result", principal, None, expected_version, calendar)
+    return document, True
+
+
+def _record(dossier: Dossier, kind: str, signed: SignedPdf, document_id: str,
+            agency: AgencySigner, template: str | None, number: str | None) -> DossierDocument:
+    return DossierDocument(
+        dossier_id=dossier.id, document_id=document_id, kind=kind,
+        media_type="application/pdf", sha256=hashlib.sha256(signed.pdf).hexdigest(),
+        content=signed.pdf, agency_code=agency.code, owner_id=dossier.citizen_id,
+        template=template, number=number, signer=signed.signer, level=signed.level,
+        signed_at=signed.signed_at, timestamp_at=timestamp_time(signed.pdf))
+
+
+def issue_apology_letter(session: Session, dossier: Dossier, signing: Signing | None,
+                         ) -> DossierDocument:
+    """The signed apology letter for a late dossier that has just been explained."""
+    agency = _agency(signing, dossier.agency_code)
+    assert signing is not None
+    signed_at = dossiers.now()
+    document_id = str(uuid.uuid4())
+    rendered = letters.apology_letter(
+        dossier, agency.name, agency.place or "Việt Nam", document_id,
+        signing.verify_url(document_id),
+        rendering.Stamp(agency.name, signed_at, agency.seal_png, agency.development))
+    signed = _sign(signing, agency, rendered, signed_at, None)
+    document = _record(dossier, "apology_letter", signed, document_id, agency, None, None)
+    session.add(document)
+    return document

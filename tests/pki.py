@@ -1,0 +1,277 @@
+"""A test PKI built with certomancer and served on loopback.
+
+Root and intermediate CA, one signer per test agency (and a revoked one), a time-stamping
+authority, an OCSP responder for the intermediate and CRLs for both CAs; beside it an unrelated
+"rogue" root with its own signer, which no tokhai configuration trusts. Keys are generated
+afresh for every test session, so nothing here is a secret and nothing reaches the network.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from certomancer.integrations.animator import Animator, AnimatorArchStore
+from certomancer.registry import CertomancerConfig, PKIArchitecture
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from service.seals import development_seal
+
+#: agency code -> (the agency's name, the label of its key and certificate)
+AGENCIES = {
+    "UBND-XA-00004": ("Ủy ban nhân dân xã thử nghiệm số 4", "signer-a"),
+    "UBND-XA-00005": ("Ủy ban nhân dân xã thử nghiệm số 5", "signer-b"),
+    "CA-HN": ("Công an thành phố Hà Nội (thử nghiệm)", "signer-c"),
+}
+KEYS = ["root", "interm", "interm-ocsp", "tsa", "signer-a", "signer-b", "signer-c",
+        "signer-revoked", "rogue-root", "rogue-signer"]
+P12_PASSWORD = "mat-khau-thu-nghiem"
+PASSWORD_ENV = "TOKHAI_TEST_P12_PASSWORD"
+
+_CONFIG = """
+keysets:
+  test:
+    keys: {keys}
+pki-architectures:
+  tokhai-test:
+    keyset: test
+    entity-defaults:
+      country-name: VN
+      organization-name: Tổ chức chứng thực thử nghiệm
+    entities:
+      root: {{common-name: Root CA thử nghiệm}}
+      interm: {{common-name: Intermediate CA thử nghiệm}}
+      interm-ocsp: {{common-name: OCSP thử nghiệm}}
+      tsa: {{common-name: TSA thử nghiệm}}
+      signer-a: {{common-name: "{agency_a}", organization-name: "{agency_a}"}}
+      signer-b: {{common-name: "{agency_b}", organization-name: "{agency_b}"}}
+      signer-c: {{common-name: "{agency_c}", organization-name: "{agency_c}"}}
+      signer-revoked: {{common-name: Cơ quan đã bị thu hồi chứng thư}}
+      rogue-root: {{common-name: Rogue root, organization-name: Not trusted}}
+      rogue-signer: {{common-name: "{agency_a}", organization-name: Not trusted}}
+    certs:
+      root:
+        subject: root
+        issuer: root
+        validity: {{valid-from: "2020-01-01T00:00:00+0000", valid-to: "2050-01-01T00:00:00+0000"}}
+        extensions:
+          - {{id: basic_constraints, critical: true, value: {{ca: true}}}}
+          - id: key_usage
+            critical: true
+            smart-value: {{schema: key-usage, params: [digital_signature, key_cert_sign, crl_sign]}}
+      interm:
+        issuer: root
+        validity: {{valid-from: "2020-01-01T00:00:00+0000", valid-to: "2045-01-01T00:00:00+0000"}}
+        extensions:
+          - {{id: basic_constraints, critical: true, value: {{ca: true, path-len-constraint: 0}}}}
+          - id: key_usage
+            critical: true
+            smart-value: {{schema: key-usage, params: [digital_signature, key_cert_sign, crl_sign]}}
+          - id: crl_distribution_points
+            smart-value: {{schema: crl-dist-url, params: {{crl-repo-names: [root]}}}}
+      interm-ocsp:
+        issuer: interm
+        validity: {{valid-from: "2020-01-01T00:00:00+0000", valid-to: "2045-01-01T00:00:00+0000"}}
+        extensions:
+          - id: key_usage
+            critical: true
+            smart-value: {{schema: key-usage, params: [digital_signature]}}
+          - {{id: extended_key_usage, critical: true, value: [ocsp_signing]}}
+          - id: ocsp_no_check
+      tsa:
+        issuer: root
+        validity: {{valid-from: "2020-01-01T00:00:00+0000", valid-to: "2045-01-01T00:00:00+0000"}}
+        extensions:
+          - id: key_usage
+            critical: true
+            smart-value: {{schema: key-usage, params: [digital_signature]}}
+          - {{id: extended_key_usage, critical: true, value: [time_stamping]}}
+          - id: crl_distribution_points
+            smart-value: {{schema: crl-dist-url, params: {{crl-repo-names: [root]}}}}
+      signer-a:
+        issuer: interm
+        validity: {{valid-from: "2020-01-01T00:00:00+0000", valid-to: "2040-01-01T00:00:00+0000"}}
+        extensions:
+          - id: key_usage
+            critical: true
+            smart-value: {{schema: key-usage, params: [digital_signature, non_repudiation]}}
+          - id: crl_distribution_points
+            smart-value: {{schema: crl-dist-url, params: {{crl-repo-names: [interm]}}}}
+          - id: authority_information_access
+            smart-value: {{schema: aia-urls, params: {{ocsp-responder-names: [interm]}}}}
+      signer-b:
+        template: signer-a
+        subject: signer-b
+        subject-key: signer-b
+      signer-c:
+        template: signer-a
+        subject: signer-c
+        subject-key: signer-c
+      signer-revoked:
+        template: signer-a
+        subject: signer-revoked
+        subject-key: signer-revoked
+        revocation: {{revoked-since: "2021-01-01T00:00:00+0000", reason: key_compromise}}
+      rogue-root:
+        subject: rogue-root
+        issuer: rogue-root
+        validity: {{valid-from: "2020-01-01T00:00:00+0000", valid-to: "2050-01-01T00:00:00+0000"}}
+        extensions:
+          - {{id: basic_constraints, critical: true, value: {{ca: true}}}}
+          - id: key_usage
+            critical: true
+            smart-value: {{schema: key-usage, params: [digital_signature, key_cert_sign, crl_sign]}}
+      rogue-signer:
+        issuer: rogue-root
+        validity: {{valid-from: "2020-01-01T00:00:00+0000", valid-to: "2040-01-01T00:00:00+0000"}}
+        extensions:
+          - id: key_usage
+            critical: true
+            smart-value: {{schema: key-usage, params: [digital_signature, non_repudiation]}}
+    services:
+      ocsp:
+        interm: {{for-issuer: interm, responder-cert: interm-ocsp, signing-key: interm-ocsp}}
+      crl-repo:
+        root: {{for-issuer: root, signing-key: root, simulated-update-schedule: "P90D"}}
+        interm: {{for-issuer: interm, signing-key: interm, simulated-update-schedule: "P30D"}}
+      time-stamping:
+        tsa: {{signing-key: tsa, signing-cert: tsa}}
+"""
+
+
+@dataclass
+class TestPki:
+    """The PKI on disk (PEM certificates, PKCS#12 bundles) and its services' URLs."""
+
+    directory: Path
+    url: str
+    arch: PKIArchitecture
+    server: Any
+
+    @property
+    def tsa_url(self) -> str:
+        return f"{self.url}/tokhai-test/tsa/tsa"
+
+    def cert_file(self, label: str) -> Path:
+        return self.directory / f"{label}.cert.pem"
+
+    def p12_file(self, label: str) -> Path:
+        return self.directory / f"{label}.p12"
+
+    def key_file(self, label: str) -> Path:
+        return self.directory / "keys" / f"{label}.key.pem"
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def start(directory: Path) -> TestPki:
+    """Generate keys, build the PKI, write certificates and PKCS#12 bundles, serve it."""
+    keys = directory / "keys"
+    keys.mkdir(parents=True, exist_ok=True)
+    for label in KEYS:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        (keys / f"{label}.key.pem").write_bytes(key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()))
+    box: dict[str, Any] = {}
+
+    def app(environ: dict, start_response: Any) -> Any:
+        return box["animator"](environ, start_response)
+
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+    url = f"http://127.0.0.1:{server.server_port}"
+    key_config = "{" + ", ".join(f"{k}: {{path: {k}.key.pem}}" for k in KEYS) + "}"
+    names = [name for name, _ in AGENCIES.values()]
+    config = CertomancerConfig.from_yaml(
+        _CONFIG.format(keys=key_config, agency_a=names[0], agency_b=names[1],
+                       agency_c=names[2]),
+        key_search_dir=str(keys), external_url_prefix=url)
+    arch = config.get_pki_arch("tokhai-test")
+    box["animator"] = Animator(AnimatorArchStore({"tokhai-test": arch}), with_web_ui=False)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    for label in ["root", "interm", "tsa", "signer-a", "signer-b", "signer-c",
+                  "signer-revoked", "rogue-root", "rogue-signer"]:
+        cert = arch.get_cert(label)
+        (directory / f"{label}.cert.pem").write_bytes(
+            b"-----BEGIN CERTIFICATE-----\n" + _b64(cert.dump()) + b"-----END CERTIFICATE-----\n")
+    for label in ["signer-a", "signer-b", "signer-c", "signer-revoked", "rogue-signer"]:
+        (directory / f"{label}.p12").write_bytes(
+            arch.package_pkcs12(label, password=P12_PASSWORD.encode()))
+    return TestPki(directory, url, arch, server)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+def write_signing_config(served: TestPki, *, tsa_url: str | None = None,
+                         level: str = "B-LT", agencies: dict[str, Any] | None = None,
+                         name: str = "signing.yaml") -> Path:
+    """A tokhai signing configuration: agency A and B with their PKCS#12 files (password in
+    ``PASSWORD_ENV``), the loopback TSA, root and intermediate trusted."""
+    import yaml
+
+    d = served.directory
+    entries = agencies or {}
+    if agencies is None:
+        for code, (agency_name, label) in AGENCIES.items():
+            seal = d / f"{code}-seal.png"
+            if not seal.exists():
+                seal.write_bytes(development_seal(agency_name))
+            entries[code] = {"name": agency_name, "place": "Hà Nội", "seal": seal.name,
+                             "pkcs12": served.p12_file(label).name,
+                             "password_env": PASSWORD_ENV}
+    config = {"public_url": "http://tokhai.test", "level": level,
+              "tsa": {"url": tsa_url or served.tsa_url, "timeout": 2},
+              "trust_anchors": [served.cert_file("root").name],
+              "intermediates": [served.cert_file("interm").name],
+              "agencies": entries}
+    path = d / name
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def _b64(data: bytes) -> bytes:
+    import base64
+
+    text = base64.b64encode(data)
+    return b"".join(text[i:i + 64] + b"\n" for i in range(0, len(text), 64))
+
+
+SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+TOKEN_LABEL = "tokhai-test"
+TOKEN_PIN = "123456"
+
+
+def softhsm_token(served: TestPki, label: str) -> Path:
+    """A SoftHSM2 token holding ``label``'s key and certificate (the certificate written with
+    OpenSC's pkcs11-tool). Returns the SoftHSM2 configuration file, for ``SOFTHSM2_CONF``."""
+    import os
+    import subprocess
+
+    d = served.directory / "softhsm"
+    (d / "tokens").mkdir(parents=True, exist_ok=True)
+    conf = d / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {d / 'tokens'}\nobjectstore.backend = file\n"
+                    "log.level = ERROR\n")
+    env = {**os.environ, "SOFTHSM2_CONF": str(conf)}
+    cert_der = served.directory / f"{label}.cert.der"
+    cert_der.write_bytes(served.arch.get_cert(label).dump())
+
+    def run(*args: str) -> None:
+        subprocess.run(args, env=env, check=True, capture_output=True)
+
+    run("softhsm2-util", "--init-token", "--free", "--label", TOKEN_LABEL, "--pin", TOKEN_PIN,
+        "--so-pin", "654321")
+    run("softhsm2-util", "--import", str(served.key_file(label)), "--token", TOKEN_LABEL,
+        "--label", label, "--id", "01", "--pin", TOKEN_PIN)
+    run("pkcs11-tool", "--module", SOFTHSM_MODULE, "--token-label", TOKEN_LABEL, "--login",
+        "--pin", TOKEN_PIN, "--write-object", str(cert_der), "--type", "cert", "--label", label,
+        "--id", "01")
+    return conf
