@@ -7,9 +7,9 @@ DEV_STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-#: tools the suite runs against signed PDFs and the PKCS#11 token (Debian packages)
-SYSTEM_TOOLS := qpdf pdfsig softhsm2-util pkcs11-tool
-SYSTEM_PACKAGES := qpdf poppler-utils softhsm2 opensc
+#: tools the suite runs against signed PDFs, their QR codes and the PKCS#11 token (Debian)
+SYSTEM_TOOLS := qpdf pdfsig pdftoppm softhsm2-util pkcs11-tool zbarimg
+SYSTEM_PACKAGES := qpdf poppler-utils softhsm2 opensc zbar-tools
 
 .PHONY: run test lint bench clean system-packages
 

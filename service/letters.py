@@ -13,6 +13,7 @@ from service.rendering import (
     Stamp,
     document,
     heading,
+    paragraph,
     place_and_date,
     signature_block,
 )
@@ -59,6 +60,6 @@ def apology_letter(dossier: Dossier, agency_name: str, place: str, document_id: 
         f"Người giải trình: {dossier.late_explained_by}",
     ]
     for line in body:
-        pdf.multi_cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
+        paragraph(pdf, line, 6)
     page, box = signature_block(pdf, agency_name, stamp, document_id, verify_url)
     return Rendered(bytes(pdf.output()), page, box)

@@ -13,17 +13,23 @@ procedure reads it without reading text.
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import io
 import json
+import threading
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
 import fpdf.output
+import fpdf.syntax
 import qrcode
 from fontTools import subset as _fonttools_subset
 from fpdf import FPDF
+from fpdf.fonts import SubsetMap
 
 from forms.results import ResultTemplate
 from service import fonts
@@ -106,7 +112,30 @@ class _WholeFontSubsetting:
             real.subset(font)
 
 
+class _RepeatedStreamCompression:
+    """Stands in for ``zlib`` inside fpdf2's stream objects: the same large stream (our
+    fonts, embedded whole in every document) is compressed once per process, not for every
+    PDF. Small and unique streams go straight to zlib."""
+
+    _cache: dict[bytes, bytes] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(zlib, name)
+
+    def compress(self, data: bytes, level: int = -1) -> bytes:
+        if len(data) < 16384:
+            return zlib.compress(data, level=level)
+        key = hashlib.blake2b(data, digest_size=16).digest() + bytes([level & 0xFF])
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = zlib.compress(data, level=level)
+            if len(self._cache) < 16:
+                self._cache[key] = cached
+        return cached
+
+
 fpdf.output.ftsubset = _WholeFontSubsetting  # type: ignore[assignment]
+fpdf.syntax.zlib = _RepeatedStreamCompression()  # type: ignore[assignment]
 _FONT_BYTES = {style: path.read_bytes() for style, path in (("", fonts.REGULAR),
                                                               ("B", fonts.BOLD))}
 
@@ -116,16 +145,39 @@ def paper_date(moment: datetime) -> str:
     return f"ngày {local.day:02d} tháng {local.month:02d} năm {local.year}"
 
 
+_PARSED_FONTS: dict[str, Any] = {}
+_PARSED_LOCK = threading.Lock()
+
+
+def _add_fonts(pdf: FPDF) -> None:
+    """Noto regular and bold, parsed once per process: each document gets a copy of the
+    parsed font with its own glyph usage, instead of parsing the file again."""
+    with _PARSED_LOCK:
+        if not _PARSED_FONTS:
+            scratch = FPDF()
+            for style, path in (("", fonts.REGULAR), ("B", fonts.BOLD)):
+                scratch.add_font("Noto", style, str(path))
+                parsed = scratch.fonts[f"noto{style}"]
+                parsed.ttfont._tokhai_whole = True
+                parsed.ttfont.save = lambda out, data=_FONT_BYTES[style]: out.write(data)
+                _PARSED_FONTS[style] = parsed
+    for style, parsed in _PARSED_FONTS.items():
+        # widths, glyph ids and the fontTools object are read-only: shared; what a document
+        # changes (the glyphs it uses) is its own
+        font = copy.copy(parsed)
+        font.i = len(pdf.fonts) + 1
+        font.subset = SubsetMap(font)
+        font.missing_glyphs = []
+        font.biggest_size_pt = 0
+        pdf.fonts[f"noto{style}"] = font
+
+
 def document(title: str) -> FPDF:
     pdf = FPDF(format="A4")
     pdf.set_title(title)
     pdf.set_creator("tokhai")
     pdf.set_producer("tokhai (fpdf2)")
-    for style, path in (("", fonts.REGULAR), ("B", fonts.BOLD)):
-        pdf.add_font("Noto", style, str(path))
-        ttfont = pdf.fonts[f"noto{style}"].ttfont
-        ttfont._tokhai_whole = True
-        ttfont.save = lambda out, data=_FONT_BYTES[style]: out.write(data)
+    _add_fonts(pdf)
     pdf.set_margins(25, 20, 20)
     pdf.set_auto_page_break(True, margin=20)
     pdf.add_page()
@@ -137,7 +189,7 @@ def heading(pdf: FPDF, agency_name: str, number: str | None) -> None:
     number on the left, the national name and motto on the right."""
     top = pdf.get_y()
     pdf.set_font("Noto", "B", 11)
-    pdf.multi_cell(70, 5.5, agency_name.upper(), align="C", new_x="LMARGIN", new_y="NEXT")
+    paragraph(pdf, agency_name.upper(), 5.5, 70, align="C")
     left_bottom = pdf.get_y()
     pdf.line(pdf.l_margin + 22, left_bottom + 1, pdf.l_margin + 48, left_bottom + 1)
     if number:
@@ -154,6 +206,58 @@ def heading(pdf: FPDF, agency_name: str, number: str | None) -> None:
     middle = pdf.l_margin + 68 + (pdf.w - pdf.r_margin - pdf.l_margin - 68) / 2
     pdf.line(middle - 28, pdf.get_y() + 0.5, middle + 28, pdf.get_y() + 0.5)
     pdf.set_y(max(left_bottom, pdf.get_y()) + 3)
+
+
+def wrap(pdf: FPDF, text: str, width: float) -> list[str]:
+    """Greedy word wrap with the current font. fpdf2's ``multi_cell`` measures the whole
+    line again for every character; measuring each word once is what makes a result cheap
+    to render. A word wider than the line (a URL) is cut between characters."""
+    lines: list[str] = []
+    widths = pdf.current_font.cw
+    scale = pdf.font_size_pt * 0.001 / pdf.k
+
+    def width_of(text: str) -> float:
+        return sum(widths[ord(c)] for c in text) * scale
+
+    space = width_of(" ")
+    for raw in text.split("\n"):
+        current, used = "", 0.0
+        for word in raw.split(" "):
+            w = width_of(word)
+            while w > width:  # cut an over-long word
+                cut = len(word)
+                while cut > 1 and width_of(word[:cut]) > width - (
+                        used + space if current else 0):
+                    cut -= 1
+                piece = word[:cut]
+                lines.append(f"{current} {piece}" if current else piece)
+                current, used = "", 0.0
+                word = word[cut:]
+                w = width_of(word)
+            if current and used + space + w <= width:
+                current, used = f"{current} {word}", used + space + w
+            elif current:
+                lines.append(current)
+                current, used = word, w
+            else:
+                current, used = word, w
+        lines.append(current)
+    return lines
+
+
+def paragraph(pdf: FPDF, text: str, height: float, width: float = 0, align: str = "L",
+              ) -> None:
+    """``text`` wrapped to ``width`` (0: to the right margin) from the current position;
+    the position ends at the left margin below it."""
+    x = pdf.get_x()
+    width = width or pdf.w - pdf.r_margin - x
+    for line in wrap(pdf, text, width - 0.5):
+        pdf.set_x(x)
+        pdf.cell(width, height, line, align=align, new_x="LMARGIN", new_y="NEXT")
+
+
+def line(pdf: FPDF, text: str, height: float) -> None:
+    paragraph(pdf, text, height)
 
 
 def place_and_date(pdf: FPDF, place: str, moment: datetime) -> None:
@@ -173,20 +277,18 @@ def render_result(result: Result) -> Rendered:
     place_and_date(pdf, result.place, result.stamp.signed_at)
     pdf.ln(6)
     pdf.set_font("Noto", "B", 14)
-    pdf.multi_cell(0, 7, t.title, align="C", new_x="LMARGIN", new_y="NEXT")
+    paragraph(pdf, t.title, 7, align="C")
     pdf.set_font("Noto", "", 10)
-    pdf.multi_cell(0, 5, f"({t.legal_basis})", align="C", new_x="LMARGIN", new_y="NEXT")
+    paragraph(pdf, f"({t.legal_basis})", 5, align="C")
     if result.procedure_name:
-        pdf.multi_cell(0, 5, f"Thủ tục: {result.procedure_name}", align="C",
-                       new_x="LMARGIN", new_y="NEXT")
+        paragraph(pdf, f"Thủ tục: {result.procedure_name}", 5, align="C")
     pdf.ln(5)
     pdf.set_font("Noto", "", 11)
     for label, text in result.rows:
-        pdf.set_font("Noto", "", 11)
-        pdf.multi_cell(0, 6.5, f"{label}: {text}", new_x="LMARGIN", new_y="NEXT")
+        line(pdf, f"{label}: {text}", 6.5)
     if t.closing:
         pdf.ln(3)
-        pdf.multi_cell(0, 6, t.closing, new_x="LMARGIN", new_y="NEXT")
+        paragraph(pdf, t.closing, 6)
     page, box = signature_block(pdf, result.agency_name, result.stamp, result.document_id,
                                 result.verify_url)
     _footer(pdf, result)
@@ -207,32 +309,30 @@ def signature_block(pdf: FPDF, agency_name: str, stamp: Stamp, document_id: str,
     x = right - STAMP_WIDTH
     pdf.set_font("Noto", "B", 11)
     pdf.set_x(x)
-    pdf.multi_cell(STAMP_WIDTH, 5, f"TM. {agency_name.upper()}", align="C",
-                   new_x="LMARGIN", new_y="NEXT")
+    paragraph(pdf, f"TM. {agency_name.upper()}", 5, STAMP_WIDTH, align="C")
     y = pdf.get_y() + 1
     pdf.set_draw_color(200, 0, 0)
     pdf.rect(x, y, STAMP_WIDTH, STAMP_HEIGHT)
-    pdf.image(io.BytesIO(stamp.seal_png), x + 1, y + 1, SEAL_SIZE, SEAL_SIZE)
+    _image(pdf, stamp.seal_png, x + 1, y + 1, SEAL_SIZE)
     pdf.set_text_color(200, 0, 0)
     pdf.set_xy(x + SEAL_SIZE * 0.66, y + 3)
     pdf.set_font("Noto", "B", 8)
-    pdf.multi_cell(STAMP_WIDTH - SEAL_SIZE * 0.66 - 1, 4, f"Ký bởi: {stamp.agency_name}",
-                   new_x="LEFT", new_y="NEXT")
+    text_x, text_width = x + SEAL_SIZE * 0.66, STAMP_WIDTH - SEAL_SIZE * 0.66 - 1
+    paragraph(pdf, f"Ký bởi: {stamp.agency_name}", 4, text_width)
+    pdf.set_x(text_x)
     pdf.set_font("Noto", "", 8)
-    pdf.multi_cell(STAMP_WIDTH - SEAL_SIZE * 0.66 - 1, 4,
-                   f"Thời gian ký: {stamp.time_text}", new_x="LEFT", new_y="NEXT")
+    paragraph(pdf, f"Thời gian ký: {stamp.time_text}", 4, text_width)
     if stamp.development:
         pdf.set_font("Noto", "B", 7)
-        pdf.multi_cell(STAMP_WIDTH - SEAL_SIZE * 0.66 - 1, 3.5, DEVELOPMENT_NOTICE,
-                       new_x="LEFT", new_y="NEXT")
+        pdf.set_x(text_x)
+        paragraph(pdf, DEVELOPMENT_NOTICE, 3.5, text_width)
     pdf.set_text_color(0, 0, 0)
     pdf.set_draw_color(0, 0, 0)
     _qr(pdf, verify_url, pdf.l_margin, y, STAMP_HEIGHT)
     pdf.set_font("Noto", "", 7)
     pdf.set_xy(pdf.l_margin + STAMP_HEIGHT + 2, y + 2)
-    pdf.multi_cell(x - pdf.l_margin - STAMP_HEIGHT - 4, 3.5,
-                   f"Mã tài liệu: {document_id}\nXác thực tại: {verify_url}",
-                   align="L", new_x="LMARGIN", new_y="NEXT")
+    paragraph(pdf, f"Mã tài liệu: {document_id}\nXác thực tại: {verify_url}", 3.5,
+              x - pdf.l_margin - STAMP_HEIGHT - 4)
     pdf.set_y(y + STAMP_HEIGHT + 2)
     k = PT_PER_MM
     box = (round(x * k), round((A4_HEIGHT_MM - y - STAMP_HEIGHT) * k),
@@ -240,30 +340,62 @@ def signature_block(pdf: FPDF, agency_name: str, stamp: Stamp, document_id: str,
     return pdf.page - 1, box
 
 
+_DECODED_IMAGES: dict[str, Any] = {}
+
+
+def _image(pdf: FPDF, png: bytes, x: float, y: float, size: float) -> None:
+    """A PNG (the seal) decoded and compressed once per process: fpdf2 looks images up in
+    the document's cache by the MD5 of their bytes, so the document gets a copy of the
+    decoded image under that name before drawing it."""
+    from fpdf.image_parsing import get_img_info
+
+    name = hashlib.md5(png.strip(), usedforsecurity=False).hexdigest()
+    decoded = _DECODED_IMAGES.get(name)
+    if decoded is None:
+        decoded = get_img_info(name, io.BytesIO(png), pdf.image_cache.image_filter)
+        if len(_DECODED_IMAGES) < 64:
+            _DECODED_IMAGES[name] = decoded
+    info = copy.copy(decoded)
+    info["i"] = len(pdf.image_cache.images) + 1
+    info["usages"] = 0
+    info["iccp_i"] = None
+    pdf.image_cache.images[name] = info
+    pdf.image(png, x, y, size, size)
+
+
 def _qr(pdf: FPDF, text: str, x: float, y: float, size: float) -> None:
     """A QR code drawn as vector squares (sharp at any zoom, no image to decode)."""
-    code = qrcode.QRCode(border=0, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    # a fixed mask: choosing the best of eight costs more than the rest of the page, and
+    # any mask is a valid code (ISO/IEC 18004)
+    # the quiet zone (4 modules) is part of the square: decoders need it
+    code = qrcode.QRCode(border=4, error_correction=qrcode.constants.ERROR_CORRECT_M,
+                         mask_pattern=2)
     code.add_data(text)
     matrix = code.get_matrix()
     cell = size / len(matrix)
-    pdf.set_fill_color(0, 0, 0)
-    for row, line in enumerate(matrix):
+    k, top = pdf.k, pdf.h
+    # one path of rectangles (a run of dark modules each), filled once: fpdf2's rect() per
+    # run would save and restore the graphics state thousands of times
+    ops = ["0 g"]
+    for row, modules in enumerate(matrix):
         start = None
-        for col, dark in enumerate([*line, False]):
+        for col, dark in enumerate([*modules, False]):
             if dark and start is None:
                 start = col
             elif not dark and start is not None:
-                pdf.rect(x + start * cell, y + row * cell, (col - start) * cell, cell,
-                         style="F")
+                ops.append(f"{(x + start * cell) * k:.2f} {(top - y - (row + 1) * cell) * k:.2f}"
+                           f" {(col - start) * cell * k:.2f} {cell * k:.2f} re")
                 start = None
+    ops.append("f")
+    pdf._out("q " + "\n".join(ops) + " Q")
 
 
 def _footer(pdf: FPDF, result: Result) -> None:
     pdf.set_font("Noto", "", 7)
     pdf.set_text_color(90, 90, 90)
-    pdf.multi_cell(0, 3.5, f"Hồ sơ {result.dossier_code} - thủ tục {result.procedure_code}. "
-                   "Văn bản điện tử có chữ ký số của cơ quan, có giá trị pháp lý như bản giấy "
-                   "(Luật Giao dịch điện tử 2023).", new_x="LMARGIN", new_y="NEXT")
+    paragraph(pdf, f"Hồ sơ {result.dossier_code} - thủ tục {result.procedure_code}. "
+              "Văn bản điện tử có chữ ký số của cơ quan, có giá trị pháp lý như bản giấy "
+              "(Luật Giao dịch điện tử 2023).", 3.5)
     pdf.set_text_color(0, 0, 0)
 
 

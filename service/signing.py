@@ -30,22 +30,34 @@ from typing import Any
 
 import httpx
 import yaml
-from asn1crypto import keys, tsp, x509
+from asn1crypto import cms, core, keys, tsp, x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers, timestamps
-from pyhanko.sign.general import SigningError, load_cert_from_pemder, load_certs_from_pemder
+from pyhanko.sign.general import (
+    SigningError,
+    as_signing_certificate,
+    load_cert_from_pemder,
+    load_certs_from_pemder,
+    simple_cms_attribute,
+)
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError, set_tsp_headers
+from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko.stamp import NoOpStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from service import pdfhex  # noqa: F401 - installs the fast hex-string reader
+
 LEVELS = ("B-T", "B-LT", "B-LTA")
 FIELD_NAME = "ChuKyCoQuan"
-#: bytes reserved for the CMS container: chain, signature timestamp and room to spare
-SIGNATURE_RESERVE = 24 * 1024
+#: room for the CMS container beyond the certificates and the timestamp token: signed
+#: attributes, the signature value, structure (bytes)
+CMS_OVERHEAD = 3072
+#: a timestamp token's size before the TSA has answered once (bytes)
+TOKEN_GUESS = 6144
 #: how long fetched OCSP responses and CRLs are reused for B-LT embedding (seconds)
 REVOCATION_REFRESH = 600.0
 
@@ -249,6 +261,8 @@ class KeptAliveTimeStamper(timestamps.TimeStamper):
         super().__init__()
         self.url = url
         self.client = httpx.Client(timeout=httpx.Timeout(timeout), headers=set_tsp_headers({}))
+        #: the largest response seen, which sizes the room reserved for signatures
+        self.largest = 0
 
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
         try:
@@ -259,7 +273,47 @@ class KeptAliveTimeStamper(timestamps.TimeStamper):
                 response.headers.get("content-type") != "application/timestamp-reply":
             raise TimestampUnavailable(
                 f"time-stamping authority {self.url} answered {response.status_code}")
+        self.largest = max(self.largest, len(response.content))
         return tsp.TimeStampResp.load(response.content)
+
+
+class LocalTimeStamper(DummyTimeStamper):
+    """An in-process RFC 3161 authority (development set-up, benchmarks): pyHanko's
+    ``DummyTimeStamper`` with its key parsed once instead of for every token."""
+
+    def __init__(self, tsa_cert: x509.Certificate, tsa_key: Any,
+                 certs_to_embed: SimpleCertificateStore | None = None) -> None:
+        der = tsa_key.private_bytes(serialization.Encoding.DER,
+                                    serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+        super().__init__(tsa_cert, keys.PrivateKeyInfo.load(der), certs_to_embed)
+        self._key = tsa_key
+
+    def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str,
+                       dt: datetime) -> tuple[bytes, cms.CMSAttributes]:
+        digest = hashes.Hash(getattr(hashes, md_algorithm.upper())())
+        digest.update(tst_info_data)
+        signed_attrs = cms.CMSAttributes([
+            simple_cms_attribute("content_type", "tst_info"),
+            simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(dt)})),
+            simple_cms_attribute("signing_certificate", as_signing_certificate(self.tsa_cert)),
+            simple_cms_attribute("message_digest", digest.finalize()),
+        ])
+        signature = self._key.sign(signed_attrs.dump(), padding.PKCS1v15(),
+                                   getattr(hashes, md_algorithm.upper())())
+        return signature, signed_attrs
+
+    def request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
+        response = super().request_tsa_response(req)
+        self.largest = max(getattr(self, "largest", 0), len(response.dump()))
+        return response
+
+    @classmethod
+    def from_files(cls, key_file: Path, cert_file: Path,
+                   chain: list[x509.Certificate]) -> LocalTimeStamper:
+        key = serialization.load_pem_private_key(key_file.read_bytes(), None)
+        return cls(load_cert_from_pemder(str(cert_file)), key,
+                   SimpleCertificateStore.from_certs(chain))
 
 
 # -- agencies ---------------------------------------------------------------------------------
@@ -301,6 +355,12 @@ class AgencySigner:
             else signer
 
     @property
+    def chain_size(self) -> int:
+        """Bytes of the certificates a signature embeds (the signer's and its chain)."""
+        certs = [self.signer.signing_cert, *self.signer.cert_registry]
+        return sum(len(c.dump()) for c in certs if c is not None)
+
+    @property
     def subject(self) -> str:
         cert = self.signer.signing_cert
         assert cert is not None
@@ -335,16 +395,7 @@ class Signing:
         if c.tsa_url:
             return KeptAliveTimeStamper(c.tsa_url, c.tsa_timeout)
         if c.development and c.dev_tsa_key and c.dev_tsa_cert:
-            from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
-
-            key = serialization.load_pem_private_key(c.dev_tsa_key.read_bytes(), None)
-            der = key.private_bytes(serialization.Encoding.DER,
-                                    serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption())
-            return DummyTimeStamper(load_cert_from_pemder(str(c.dev_tsa_cert)),
-                                    keys.PrivateKeyInfo.load(der),
-                                    certs_to_embed=SimpleCertificateStore.from_certs(
-                                        self.anchors))
+            return LocalTimeStamper.from_files(c.dev_tsa_key, c.dev_tsa_cert, self.anchors)
         raise SigningSetupError("signing configuration: 'tsa.url' is missing (a signature "
                                 "timestamp is required from level B-T up)")
 
@@ -391,20 +442,38 @@ class Signing:
             stamp_style=NoOpStampStyle(),
             new_field_spec=fields.SigFieldSpec(FIELD_NAME, on_page=page, box=box),
             signing_time=signing_time)
+        try:
+            out = self._sign_reserving(agency, pdf_signer, pdf, self._reserve(agency))
+        except SigningError as e:
+            if "larger than expected" not in str(e):
+                raise
+            # the TSA's token grew (a longer chain, say): once more with ample room
+            out = self._sign_reserving(agency, pdf_signer, pdf, 4 * self._reserve(agency))
+        except (TimestampRequestError, TimestampUnavailable) as e:
+            raise TimestampUnavailable(str(e)) from e
+        return SignedPdf(out.getvalue(), level, agency.subject, signing_time)
+
+    def _reserve(self, agency: AgencySigner) -> int:
+        """Hex digits to reserve for the signature container: its certificates, the largest
+        timestamp token seen, and the rest, with a quarter to spare. A tight reserve keeps
+        documents small and quick to verify (every digit is parsed)."""
+        token = getattr(self.timestamper, "largest", 0) or TOKEN_GUESS
+        size = (agency.chain_size + token + CMS_OVERHEAD) * 5 // 4
+        return 2 * (size + 1023) // 1024 * 1024
+
+    @staticmethod
+    def _sign_reserving(agency: AgencySigner, pdf_signer: signers.PdfSigner, pdf: bytes,
+                        reserve: int) -> io.BytesIO:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
         try:
             if agency._token is not None:
                 with agency._token.lock:
-                    out = pdf_signer.sign_pdf(writer, bytes_reserved=SIGNATURE_RESERVE)
-            else:
-                out = pdf_signer.sign_pdf(writer, bytes_reserved=SIGNATURE_RESERVE)
-        except (TimestampRequestError, TimestampUnavailable) as e:
-            raise TimestampUnavailable(str(e)) from e
+                    return pdf_signer.sign_pdf(writer, bytes_reserved=reserve)
+            return pdf_signer.sign_pdf(writer, bytes_reserved=reserve)
         except SigningError as e:
             if isinstance(e.__cause__, (TimestampRequestError, TimestampUnavailable)):
                 raise TimestampUnavailable(str(e.__cause__)) from e
             raise
-        return SignedPdf(out.getvalue(), level, agency.subject, signing_time)
 
     def close(self) -> None:
         if isinstance(self.timestamper, KeptAliveTimeStamper):

@@ -31,6 +31,7 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from service import pdfhex  # noqa: F401 - installs the fast hex-string reader
 from service.rendering import DATA_FILE
 from service.worktime import VIETNAM
 

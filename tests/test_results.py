@@ -115,6 +115,12 @@ def test_every_template_renders_vietnamese_with_data_inside(template: str, tmp_p
     fonts = subprocess.run(["pdffonts", str(tmp_path / "r.pdf")], capture_output=True,
                            text=True).stdout
     assert "NotoSans" in fonts and " no " not in fonts.split("\n", 2)[2]  # all embedded
+    # the QR code, read by a decoder no one here wrote, leads to the verification URL
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1",
+                    str(tmp_path / "r.pdf"), str(tmp_path / "page")], check=True)
+    decoded = subprocess.run(["zbarimg", "-q", "--raw", str(tmp_path / "page-1.png")],
+                             capture_output=True, text=True).stdout.strip()
+    assert decoded == "http://tokhai.test/v/doc-id-1"
 
 
 def test_birth_extract_prints_the_childs_data_on_paper_terms() -> None:
@@ -469,3 +475,46 @@ def test_development_keys_say_so_and_are_not_legally_valid(tmp_path, people) -> 
     assert report["valid"] and not report["legally_valid"]
     assert "development_key" in codes(report) and report["signatures"][0]["development"]
     assert report["signatures"][0]["level"] == "B-LT"
+
+
+def test_too_little_room_for_the_signature_is_retried_with_more(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from service import signing as signing_module
+
+    signing = app.extensions["tokhai"].signing
+    agency = signing.agency(AGENCY)
+    monkeypatch.setattr(signing_module, "CMS_OVERHEAD", -agency.chain_size)  # far too small
+    monkeypatch.setattr(signing.timestamper, "largest", 16)
+    now = datetime.now(UTC)
+    rendered = rendering.render_result(rendering.Result(
+        TEMPLATES["decision"], agency.name, "Hà Nội", "2/2026/QĐ", "doc-room", "http://t/r",
+        "UBND-XA-00004-261127-0002", "local.x", "001085012345", [("Nội dung", "Đồng ý")], {},
+        rendering.Stamp(agency.name, now, agency.seal_png)))
+    assert signing._reserve(agency) < 4096
+    signed = signing.sign(agency, rendered.pdf, page=rendered.page, box=rendered.box,
+                          signing_time=now, level="B-T")
+    report = verification.verify(signed.pdf, verification.trust_of(signing), max_pages=10,
+                                 original=lambda *_: None)
+    assert report["valid"] and report["signatures"][0]["level"] == "B-T"
+
+
+def test_the_fast_hex_reader_reads_as_pyhanko_does() -> None:
+    import random
+
+    from pyhanko.pdf_utils.misc import PdfStreamError
+
+    from service import pdfhex
+
+    rng = random.Random(7)
+    for _ in range(300):
+        digits = "".join(rng.choice("0123456789abcdefABCDEF \n\t") for _ in range(
+            rng.randint(0, 40000 if rng.random() < 0.05 else 60)))
+        tail = rng.choice([">", "> /Next", ">>", ">\n"])
+        source = f"<{digits}{tail}".encode()
+        ours, theirs = io.BytesIO(source), io.BytesIO(source)
+        assert pdfhex.read_hex_string_from_stream(ours) == pdfhex.original(theirs)
+        assert ours.tell() == theirs.tell()
+    for bad in (b"<12zz>", b"<12", b"<12 ( >"):
+        with pytest.raises(PdfStreamError):
+            pdfhex.read_hex_string_from_stream(io.BytesIO(bad))
+        with pytest.raises(PdfStreamError):
+            pdfhex.original(io.BytesIO(bad))
