@@ -2,9 +2,10 @@
 
 from service import create_app
 from service.signing import SigningSetupError
+from storage.documents import StoreMisconfigured
 
 try:
     app = create_app()
-except SigningSetupError as e:
+except (SigningSetupError, StoreMisconfigured) as e:
     # a configuration mistake, not a bug: one clear line, no traceback
     raise SystemExit(f"tokhai cannot start: {e}") from None

@@ -124,3 +124,14 @@ PROCEDURE_RESULTS: dict[str, str] = {
 
 def template_for(procedure_code: str) -> ResultTemplate:
     return TEMPLATES[PROCEDURE_RESULTS.get(procedure_code, "decision")]
+
+
+#: procedure code -> (register, {register field: what of the result}) written when the result
+#: is issued: ``number``, ``issued_date`` (ISO, Vietnam time) or ``agency_name``
+RESULT_RECORDS: dict[str, tuple[str, dict[str, str]]] = {
+    "1.000894": ("civil_status", {                # Đăng ký kết hôn
+        "marriage_certificate_number": "number",
+        "marriage_registration_date": "issued_date",
+        "marriage_registration_authority": "agency_name",
+    }),
+}

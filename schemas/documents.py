@@ -26,6 +26,9 @@ class DocumentSchema(Schema):
     timestamp_at = fields.DateTime(allow_none=True)
     download_url = fields.String()
     verification_url = fields.String()
+    archiving = fields.String(metadata={"description": "stored, or pending (the document "
+                                                       "waits in the outbox for the store)"})
+    stored_at = fields.DateTime(allow_none=True)
 
 
 class FindingSchema(Schema):

@@ -46,6 +46,8 @@ class DossierSchema(Schema):
     code = fields.String()
     status = fields.String(validate=validate.OneOf(list(STATES)))
     status_label = fields.String()
+    archiving = fields.String(allow_none=True, metadata={
+        "description": "For a dossier with a result: stored (in the repository) or pending"})
     agency_code = fields.String()
     form_id = fields.String()
     form_version = fields.Integer()

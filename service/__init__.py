@@ -51,6 +51,8 @@ class Runtime:
         default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="source"))
     #: the agencies' keys; None when no signing configuration is given
     signing: Signing | None = None
+    #: the document store of the repository
+    store: Any = None
 
     def calendar_for(self, agency_code: str) -> WorkCalendar:
         """The agency's working time: its own office hours if configured, the default else."""
@@ -111,6 +113,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         log.info("signing keys loaded", extra={
             "agencies": sorted(runtime.signing.agencies),
             "development": runtime.signing.config.development})
+    runtime.store = _document_store(settings)
     app.extensions["tokhai"] = runtime
     if settings.auto_migrate or settings.load_catalogue:
         _prepare_database(runtime)
@@ -126,6 +129,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from service.api import forms as forms_api
     from service.api import ops
     from service.api import prefill as prefill_api
+    from service.api import repository as repository_api
 
     api.register_blueprint(ops.health)
     api.register_blueprint(ops.reference)
@@ -134,6 +138,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     api.register_blueprint(digitised_api.blp)
     api.register_blueprint(dossiers_api.blp)
     api.register_blueprint(documents_api.blp)
+    api.register_blueprint(repository_api.blp)
 
     registry = CollectorRegistry()
     PrometheusMetrics(app, registry=registry, group_by="endpoint", path=None,
@@ -147,6 +152,22 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     register(app)
     return app
+
+
+def _document_store(settings: Settings) -> Any:
+    """The repository's store, checked: in production mode a bucket without versioning and
+    object lock stops the start-up. A store that does not answer does not: issued documents
+    wait in the database until it is back."""
+    from service.repository import make_store
+    from storage.documents import StoreUnavailable
+
+    store = make_store(settings)
+    try:
+        store.ensure_ready(production=settings.production)
+    except StoreUnavailable as e:
+        log.warning("document store unavailable at start-up; documents will wait in the "
+                    "outbox", extra={"error": str(e)[:300]})
+    return store
 
 
 def _prepare_database(runtime: Runtime) -> None:

@@ -314,18 +314,97 @@ def verify_cli(path: Path, as_json: bool) -> None:
     sys.exit(0 if report["valid"] else 1)
 
 
+@click.command("worker", help="Archive documents waiting in the outbox into the document "
+                              "store, again and again (or once with --once).")
+@click.option("--once", is_flag=True, help="One pass, then exit (status 1 if any is left).")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
+@click.option("--batch", default=100, show_default=True, help="Documents per pass.")
+@with_appcontext
+def worker_cli(once: bool, interval: float, batch: int) -> None:
+    import time
+
+    from service import repository
+    from storage.documents import StoreUnavailable
+
+    rt = _runtime()
+    while True:
+        try:
+            rt.store.ensure_ready(production=rt.settings.production)
+            stored, failed = repository.archive_pending(rt.sessions, rt.store, batch)
+        except StoreUnavailable as e:
+            stored, failed = 0, -1
+            click.echo(f"store unavailable: {e}", err=True)
+        if stored or failed:
+            click.echo(f"archived {stored}, still pending {max(failed, 0)}")
+        if once:
+            sys.exit(0 if failed == 0 else 1)
+        time.sleep(interval)
+
+
+repository_cli = AppGroup("repository", help="The document repository.")
+
+
+@repository_cli.command("verify", help="Compare the store with the index: recompute every "
+                                       "stored object's sha256 and list missing, extra and "
+                                       "altered objects. Exit 1 when anything is wrong.")
+@click.option("--repair", is_flag=True,
+              help="Upload missing objects again from the database's copies.")
+def repository_verify(repair: bool) -> None:
+    from service import repository
+    from storage.documents import sha256_of
+    from storage.models import DossierDocument
+
+    rt = _runtime()
+    store = rt.store
+    problems = 0
+    indexed: dict[str, tuple[int, str, bool]] = {}
+    with rt.sessions() as session:
+        for doc_id, key, sha, stored in session.execute(select(
+                DossierDocument.id, DossierDocument.storage_key, DossierDocument.sha256,
+                DossierDocument.stored_at.is_not(None)).where(
+                DossierDocument.storage_key.is_not(None))):
+            indexed[key] = (doc_id, sha, stored)
+    keys = set(store.keys())
+    for key, (doc_id, sha, stored) in sorted(indexed.items()):
+        if key not in keys:
+            if stored:
+                problems += 1
+                click.echo(f"missing: {key}")
+                if repair:
+                    with rt.sessions() as session:
+                        row = session.get(DossierDocument, doc_id)
+                        row.stored_at = None  # type: ignore[union-attr]
+                        session.commit()
+                        ok = repository.archive(session, store, doc_id)
+                    click.echo(f"  re-uploaded: {ok}")
+            continue
+        actual = sha256_of(store.get(key))
+        if actual != sha:
+            problems += 1
+            click.echo(f"altered: {key} (index {sha[:12]}…, store {actual[:12]}…)")
+    for key in sorted(keys - set(indexed)):
+        problems += 1
+        click.echo(f"extra: {key} (in the store, not in the index)")
+    pending = sum(1 for _, _, stored in indexed.values() if not stored)
+    click.echo(f"{len(indexed)} indexed, {len(keys)} stored, {pending} pending, "
+               f"{problems} problem(s)")
+    sys.exit(1 if problems else 0)
+
+
 def register(app: Flask) -> None:
-    for command in (db_cli, forms_cli, tokens_cli, records_cli, dev_setup, verify_cli):
+    for command in (db_cli, forms_cli, tokens_cli, records_cli, dev_setup, verify_cli,
+                    worker_cli, repository_cli):
         app.cli.add_command(command)
 
 
 def _create_app() -> Flask:
     from service import create_app
     from service.signing import SigningSetupError
+    from storage.documents import StoreMisconfigured
 
     try:
         return create_app()
-    except SigningSetupError as e:
+    except (SigningSetupError, StoreMisconfigured) as e:
         raise SystemExit(f"tokhai cannot start: {e}") from None
 
 

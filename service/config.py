@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 
 from forms.registers import REGISTERS
+from service.retention import parse_retention
 from storage.db import default_url
 
 
@@ -49,6 +50,21 @@ class Settings:
     signing_config: str | None
     verify_max_bytes: int
     verify_max_pages: int
+    #: the document store: ``local`` (a folder under the data directory) or ``s3``
+    store: str
+    s3_endpoint: str
+    s3_access_key: str
+    s3_secret_key: str
+    s3_bucket: str
+    s3_secure: bool
+    s3_region: str
+    s3_timeout: float
+    s3_public_endpoint: str | None
+    #: production mode: refuse to start on a store that cannot keep documents legally
+    production: bool
+    #: document class -> retention (``permanent`` or an ISO 8601 period such as ``P10Y``)
+    retention: dict[str, str]
+    presign_seconds: int
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -85,6 +101,18 @@ class Settings:
                 os.path.join(data_dir, "dev-pki", "signing.yaml")),
             "verify_max_bytes": int(os.environ.get("TOKHAI_VERIFY_MAX_BYTES", 20 * 1024 * 1024)),
             "verify_max_pages": int(os.environ.get("TOKHAI_VERIFY_MAX_PAGES", 500)),
+            "store": os.environ.get("TOKHAI_STORE", "local").strip().lower(),
+            "s3_endpoint": os.environ.get("TOKHAI_S3_ENDPOINT", ""),
+            "s3_access_key": os.environ.get("TOKHAI_S3_ACCESS_KEY", ""),
+            "s3_secret_key": os.environ.get("TOKHAI_S3_SECRET_KEY", ""),
+            "s3_bucket": os.environ.get("TOKHAI_S3_BUCKET", "tokhai-documents"),
+            "s3_secure": _flag("TOKHAI_S3_SECURE", True),
+            "s3_region": os.environ.get("TOKHAI_S3_REGION", "us-east-1"),
+            "s3_timeout": float(os.environ.get("TOKHAI_S3_TIMEOUT", 5)),
+            "s3_public_endpoint": os.environ.get("TOKHAI_S3_PUBLIC_ENDPOINT") or None,
+            "production": _flag("TOKHAI_PRODUCTION", False),
+            "retention": parse_retention(os.environ.get("TOKHAI_RETENTION", "")),
+            "presign_seconds": int(os.environ.get("TOKHAI_PRESIGN_SECONDS", 300)),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

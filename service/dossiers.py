@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from forms.compiled import CompiledForm, canonical_json
 from service import prefill as pf
-from service import submissions
+from service import repository, submissions
 from service.auth import Principal
 from service.errors import ApiError
 from service.worktime import VIETNAM, WorkCalendar
@@ -116,13 +116,16 @@ def control_character_errors(data: Any, pointer: str = "") -> list[dict[str, str
     return [e for k, v in items for e in control_character_errors(v, f"{pointer}/{k}")]
 
 
-def check(compiled: CompiledForm, data: Any, declarant: str,
+def check(session: Session, compiled: CompiledForm, data: Any, declarant: str,
           sources: pf.Sources) -> list[dict[str, str]]:
-    """Every problem of the data, at once: control characters, the schema, verified values."""
+    """Every problem of the data, at once: control characters, the schema, verified values,
+    and attachments that name a document the declarant's repository does not hold."""
     errors = control_character_errors(data)
     errors += submissions.schema_errors(compiled, data)
     result = pf.prefill(compiled.definition, declarant, sources, verified_only=True)
     errors += submissions.verified_errors(compiled.definition, data, result)
+    if not errors:
+        errors += repository.attachment_errors(session, compiled.definition, data, declarant)
     return errors
 
 
@@ -156,7 +159,7 @@ def submit(session: Session, compiled: CompiledForm, principal: Principal, data:
                                "This Idempotency-Key was used with a different request.",
                                field="header.Idempotency-Key")
             return earlier, False, None
-    errors = check(compiled, data, citizen, sources)
+    errors = check(session, compiled, data, citizen, sources)
     if errors:
         raise refuse(errors)
     submitted_at = now()
@@ -261,7 +264,7 @@ def supplement(session: Session, dossier: Dossier, compiled: CompiledForm,
         raise ApiError(409, "transition_not_allowed",
                        "Hồ sơ không ở trạng thái yêu cầu bổ sung.",
                        "The dossier is not waiting for a supplement.")
-    errors = check(compiled, data, principal.personal_id or "", sources)
+    errors = check(session, compiled, data, principal.personal_id or "", sources)
     if errors:
         raise refuse(errors)
     moment = now()

@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from forms import codelists, units
 from forms.model import Field, FormDefinition
-from forms.results import ResultTemplate, template_for
-from service import dossiers, letters, rendering
+from forms.results import RESULT_RECORDS, ResultTemplate, template_for
+from service import dossiers, letters, rendering, repository
 from service.auth import Principal
 from service.errors import ApiError
 from service.signing import AgencySigner, SignedPdf, Signing, TimestampUnavailable
@@ -184,7 +184,8 @@ def existing_result(session: Session, dossier: Dossier) -> DossierDocument | Non
 def issue_result(session: Session, dossier: Dossier, principal: Principal,
                  definition: FormDefinition | None, signing: Signing | None,
                  calendar: WorkCalendar, *, expected_version: int | None,
-                 level: str | None = None) -> tuple[DossierDocument, bool]:
+                 retention: dict[str, str], level: str | None = None,
+                 ) -> tuple[DossierDocument, bool]:
     """Issue the dossier's signed result. Returns it and whether it was issued now."""
     earlier = existing_result(session, dossier)
     if earlier is not None:
@@ -208,6 +209,8 @@ def issue_result(session: Session, dossier: Dossier, principal: Principal,
         procedure_name=definition.procedure_name if definition else None))
     signed = _sign(signing, agency, rendered, signed_at, level)
     document = _record(dossier, "result", signed, document_id, agency, template.code, number)
+    repository.prepare(document, retention, template.document_class, dossier.procedure_code,
+                       template.title, rendered.embedded, dossier.code)
     session.add(document)
     try:
         session.flush()
@@ -218,7 +221,26 @@ def issue_result(session: Session, dossier: Dossier, principal: Principal,
             raise
         return earlier, False
     dossiers.act(session, dossier, "issue_result", principal, None, expected_version, calendar)
+    record_result(session, dossier, document, agency)
     return document, True
+
+
+def record_result(session: Session, dossier: Dossier, document: DossierDocument,
+                  agency: AgencySigner) -> None:
+    """Once-only: what a result establishes becomes a record of the register it belongs to
+    (provenance ``result:<document id>``), so no later form asks for it again."""
+    mapping = RESULT_RECORDS.get(dossier.procedure_code)
+    if mapping is None or document.signed_at is None:
+        return
+    register, fields = mapping
+    values = {"number": document.number,
+              "issued_date": document.signed_at.astimezone(VIETNAM).date().isoformat(),
+              "agency_name": agency.name}
+    subject = dossier.citizen_id
+    existing = store.fetch(session, register, [subject]).get(subject)
+    merged = {**(existing.data if existing else {}),
+              **{name: values[source] for name, source in fields.items()}}
+    store.upsert_many(session, register, [(subject, merged)], f"result:{document.document_id}")
 
 
 def _record(dossier: Dossier, kind: str, signed: SignedPdf, document_id: str,
@@ -232,7 +254,7 @@ def _record(dossier: Dossier, kind: str, signed: SignedPdf, document_id: str,
 
 
 def issue_apology_letter(session: Session, dossier: Dossier, signing: Signing | None,
-                         ) -> DossierDocument:
+                         retention: dict[str, str]) -> DossierDocument:
     """The signed apology letter for a late dossier that has just been explained."""
     agency = _agency(signing, dossier.agency_code)
     assert signing is not None
@@ -244,5 +266,7 @@ def issue_apology_letter(session: Session, dossier: Dossier, signing: Signing | 
         rendering.Stamp(agency.name, signed_at, agency.seal_png, agency.development))
     signed = _sign(signing, agency, rendered, signed_at, None)
     document = _record(dossier, "apology_letter", signed, document_id, agency, None, None)
+    repository.prepare(document, retention, "letter", dossier.procedure_code, "Thư xin lỗi",
+                       None, dossier.code)
     session.add(document)
     return document

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -238,6 +240,9 @@ class DossierDocument(Base):
         Index("uq_dossier_documents_document_id", "document_id", unique=True),
         Index("uq_dossier_documents_one_result", "dossier_id", unique=True,
               sqlite_where=text("kind = 'result'"), postgresql_where=text("kind = 'result'")),
+        Index("ix_dossier_documents_owner_signed", "owner_id", "signed_at"),
+        Index("ix_dossier_documents_pending", "id", sqlite_where=text("stored_at IS NULL"),
+              postgresql_where=text("stored_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -257,3 +262,59 @@ class DossierDocument(Base):
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     timestamp_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    procedure_code: Mapped[str | None] = mapped_column(String(40))
+    document_class: Mapped[str | None] = mapped_column(String(32))
+    #: the name a download gets, in Vietnamese
+    file_name: Mapped[str | None] = mapped_column(String(200))
+    #: the structured data embedded in the PDF (for listing and reuse without reading it)
+    data: Mapped[dict | None] = mapped_column(JSON)
+    # -- the repository: ``content`` is the durable outbox copy; ``stored_at`` is set once
+    # the document store holds the bytes (NULL: archiving pending)
+    storage_key: Mapped[str | None] = mapped_column(String(80))
+    stored_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    archive_attempts: Mapped[int] = mapped_column(Integer, default=0,
+                                                  server_default=text("0"))
+    archive_error: Mapped[str | None] = mapped_column(Text)
+    retain_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False,
+                                             server_default=false())
+
+
+class Consent(Base):
+    """An owner's consent that an agency may retrieve their documents for a stated purpose
+    (a dossier, or a procedure), until it expires or is revoked."""
+
+    __tablename__ = "consents"
+    __table_args__ = (Index("ix_consents_agency_owner", "agency_code", "owner_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    owner_id: Mapped[str] = mapped_column(String(13), index=True)
+    agency_code: Mapped[str] = mapped_column(String(40))
+    #: ``dossier`` or ``procedure``
+    purpose_kind: Mapped[str] = mapped_column(String(16))
+    purpose: Mapped[str] = mapped_column(String(60))
+    #: one document, or None for every document of the owner
+    document_id: Mapped[str | None] = mapped_column(String(36))
+    granted_by: Mapped[str] = mapped_column(String(120))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AccessLog(Base):
+    """Every access to a repository document, allowed or not. Append-only: database
+    triggers refuse updates and deletes."""
+
+    __tablename__ = "access_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))
+    agency_code: Mapped[str | None] = mapped_column(String(40))
+    purpose: Mapped[str | None] = mapped_column(String(80))
+    document_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    owner_id: Mapped[str | None] = mapped_column(String(13))
+    action: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(200))

@@ -65,6 +65,31 @@ def test_pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[pki.TestPki]:
 
 
 @pytest.fixture(scope="session")
+def s3_server() -> Iterator[dict[str, object]]:
+    """moto's S3 server on a free loopback port (object lock enforced), unless
+    ``TOKHAI_TEST_S3_ENDPOINT`` names a real one (MinIO)."""
+    endpoint = os.environ.get("TOKHAI_TEST_S3_ENDPOINT")
+    if endpoint:
+        yield {"endpoint": endpoint, "access_key": os.environ["TOKHAI_TEST_S3_ACCESS_KEY"],
+               "secret_key": os.environ["TOKHAI_TEST_S3_SECRET_KEY"], "server": None}
+        return
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield {"endpoint": f"{host}:{port}", "access_key": "tokhai-test",
+           "secret_key": "tokhai-test-secret", "server": server}
+    server.stop()
+
+
+def s3_overrides(s3: dict[str, object], bucket: str) -> dict[str, object]:
+    return {"store": "s3", "s3_endpoint": s3["endpoint"], "s3_access_key": s3["access_key"],
+            "s3_secret_key": s3["secret_key"], "s3_bucket": bucket, "s3_secure": False,
+            "s3_timeout": 2.0}
+
+
+@pytest.fixture(scope="session")
 def signing_config(test_pki: pki.TestPki) -> str:
     """A signing configuration for the test agencies: PKCS#12 keys, the loopback TSA."""
     return str(pki.write_signing_config(test_pki))

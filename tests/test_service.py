@@ -124,14 +124,14 @@ def test_forms_cli_report_and_check(app, tmp_path) -> None:  # type: ignore[no-u
 def test_migrations_go_up_and_down(database_url) -> None:  # type: ignore[no-untyped-def]
     engine = db.make_engine(database_url)
     db.upgrade(engine)
-    assert db.current_revision(engine) == "0004"
+    assert db.current_revision(engine) == "0005"
     assert {"forms", "form_versions", "api_tokens"} <= set(inspect(engine).get_table_names())
     from alembic import command
 
     command.downgrade(db.alembic_config(engine), "base")
     assert "forms" not in inspect(engine).get_table_names()
     db.upgrade(engine)
-    assert db.current_revision(engine) == "0004"
+    assert db.current_revision(engine) == "0005"
     engine.dispose()
 
 

@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 
 from schemas.documents import DocumentSchema, IssueSchema, VerificationSchema
 from service import forms as form_ops
-from service import issuance, verification
+from service import issuance, repository, verification
 from service.api.dossiers import _expected_version, load
 from service.api.http import error_responses
 from service.auth import Principal, current_principal, require
@@ -38,6 +38,8 @@ def document_out(doc: DossierDocument, dossier_code: str) -> dict[str, Any]:
         "download_url": f"/api/v1/dossiers/{dossier_code}/result" if doc.kind == "result"
         else f"/api/v1/dossiers/{dossier_code}/apology-letter",
         "verification_url": f"/api/v1/documents/{doc.document_id}/verification",
+        "archiving": "stored" if doc.stored_at else "pending",
+        "stored_at": doc.stored_at,
     }
 
 
@@ -70,8 +72,10 @@ class Result(MethodView):
         doc, created = issuance.issue_result(
             g.db, dossier, principal, compiled.definition, rt.signing,
             rt.calendar_for(dossier.agency_code), expected_version=expected,
-            level=body.get("level"))
-        g.db.commit()
+            retention=rt.settings.retention, level=body.get("level"))
+        g.db.commit()  # the signed bytes are safe in the outbox before any upload
+        archive_now(doc.id)
+        g.db.refresh(doc)
         return document_out(doc, dossier.code), 201 if created else 200
 
     @blp.doc(security=_AUTH)
@@ -85,6 +89,14 @@ class Result(MethodView):
         if doc is None:
             raise not_found("kết quả của hồ sơ này", "Result")
         return pdf_response(doc, f"ket-qua-{dossier.code}.pdf")
+
+
+def archive_now(document_id: int) -> bool:
+    """Hand a just-issued document to the store; if the store fails it stays pending for
+    ``tokhai worker``."""
+    rt = _runtime()
+    with rt.sessions() as session:
+        return repository.archive(session, rt.store, document_id)
 
 
 def pdf_response(doc: DossierDocument, filename: str) -> Response:

@@ -59,9 +59,22 @@ def deadlines(d: Dossier) -> dict[str, Any]:
             "promised_at": d.promised_at}
 
 
+def _archiving(d: Dossier) -> str | None:
+    """For a dossier with a result: whether the repository holds it yet."""
+    if d.status not in ("result_ready", "delivered"):
+        return None
+    stored = g.db.scalar(select(DossierDocument.stored_at).where(
+        DossierDocument.dossier_id == d.id, DossierDocument.kind == "result"))
+    return "stored" if stored else "pending"
+
+
 def out(d: Dossier, secret: str | None = None) -> dict[str, Any]:
+    archiving = _archiving(d)
+    label = ops.STATES[d.status]
+    if archiving == "pending":
+        label += ", đang chờ lưu vào kho dữ liệu"
     body: dict[str, Any] = {
-        "code": d.code, "status": d.status, "status_label": ops.STATES[d.status],
+        "code": d.code, "status": d.status, "status_label": label, "archiving": archiving,
         "agency_code": d.agency_code, "form_id": d.form_id, "form_version": d.form_version,
         "procedure_code": d.procedure_code, "citizen_id": d.citizen_id,
         "submitted_at": d.submitted_at, "accepted_at": d.accepted_at,
@@ -284,8 +297,12 @@ class Explanation(MethodView):
         principal: Principal = current_principal()  # type: ignore[assignment]
         dossier = load(code, principal)
         ops.explain(g.db, dossier, principal, body["reason"], body["promised_at"])
-        issuance.issue_apology_letter(g.db, dossier, _runtime().signing)
+        letter = issuance.issue_apology_letter(g.db, dossier, _runtime().signing,
+                                               _runtime().settings.retention)
         g.db.commit()
+        from service.api.documents import archive_now
+
+        archive_now(letter.id)
         return _with_etag(out(dossier), dossier)
 
 

@@ -1,0 +1,262 @@
+"""The document repository over HTTP: citizens list and download their documents and manage
+consents; agencies retrieve documents they issued or were allowed to; auditors read the access
+log. Every access to a document is logged, refusals included."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from flask import Response, current_app, g, redirect
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from schemas.repository import (
+    AccessPageSchema,
+    AccessQuerySchema,
+    AuditQuerySchema,
+    ConsentInputSchema,
+    ConsentSchema,
+    ContentQuerySchema,
+    RepositoryDocumentSchema,
+    RepositoryPageSchema,
+    RepositoryQuerySchema,
+)
+from service import repository
+from service.api.documents import document_out
+from service.api.http import error_responses
+from service.auth import Principal, current_principal, require
+from service.errors import ApiError, not_found
+from service.worktime import VIETNAM
+from storage.documents import DOCUMENT_ID, StoreError, content_disposition
+from storage.models import AccessLog, Consent, Dossier, DossierDocument
+
+blp = Blueprint("repository", __name__, url_prefix="/api/v1",
+                description="Kho dữ liệu của công dân, tổ chức: tài liệu, đồng ý chia sẻ, "
+                            "nhật ký truy cập")
+_AUTH = [{"bearerAuth": []}]
+MAX_CONSENT = timedelta(days=366)
+
+
+def _runtime():  # type: ignore[no-untyped-def]
+    return current_app.extensions["tokhai"]
+
+
+def _out(doc: DossierDocument) -> dict[str, Any]:
+    code = g.db.scalar(select(Dossier.code).where(Dossier.id == doc.dossier_id))
+    body = document_out(doc, code or "")
+    body.update({
+        "title": (doc.data or {}).get("title") if doc.data else None,
+        "procedure_code": doc.procedure_code, "document_class": doc.document_class,
+        "file_name": doc.file_name, "retain_until": doc.retain_until,
+        "legal_hold": doc.legal_hold, "data": (doc.data or {}).get("data") if doc.data else None,
+        "content_url": f"/api/v1/repository/documents/{doc.document_id}/content",
+    })
+    return body
+
+
+@blp.route("/repository/documents")
+class Documents(MethodView):
+    @blp.doc(security=_AUTH)
+    @blp.arguments(RepositoryQuerySchema, location="query", as_kwargs=True)
+    @blp.response(200, RepositoryPageSchema)
+    @error_responses(401, 403, 422)
+    @require("citizen")
+    def get(self, page: int, per_page: int, procedure_code: str | None = None,
+            issued_from: Any = None, issued_to: Any = None) -> dict[str, Any]:
+        """The citizen's documents, and those of organisations they represent
+
+        Newest first; filter by procedure and by issue date (Vietnam dates)."""
+        principal: Principal = current_principal()  # type: ignore[assignment]
+        owners = repository.owners_of(g.db, principal)
+
+        def start(day: Any) -> datetime | None:
+            return datetime.combine(day, time(), tzinfo=VIETNAM) if day else None
+
+        rows, total = repository.list_documents(g.db, owners, procedure_code,
+                                                start(issued_from), start(issued_to),
+                                                page, per_page)
+        repository.log(g.db, principal, "list", "allowed", owner_id=principal.personal_id)
+        return {"items": [_out(d) for d in rows], "page": page, "per_page": per_page,
+                "total": total}
+
+
+def _load(document_id: str, action: str, purpose: str | None) -> DossierDocument:
+    """The document if the caller may read it; every attempt is logged. An unknown id, and a
+    citizen's attempt at another's document, both answer 404 (ids cannot be probed)."""
+    principal: Principal = current_principal()  # type: ignore[assignment]
+    doc = None
+    if DOCUMENT_ID.match(document_id):
+        doc = g.db.scalar(select(DossierDocument).where(
+            DossierDocument.document_id == document_id))
+    if doc is None:
+        repository.log(g.db, principal, action, "not_found", document_id=document_id,
+                       purpose=purpose, reason="unknown document id")
+        raise not_found("tài liệu", "Document")
+    decision = repository.decide(g.db, principal, doc, purpose, datetime.now(UTC))
+    repository.log(g.db, principal, action, "allowed" if decision.allowed else "denied",
+                   document_id=doc.document_id, owner_id=doc.owner_id, purpose=purpose,
+                   reason=decision.reason)
+    if decision.hide:
+        raise not_found("tài liệu", "Document")
+    if not decision.allowed:
+        raise ApiError(403, "consent_required",
+                       "Cơ quan chỉ được lấy tài liệu do mình cấp, hoặc khi chủ sở hữu đã "
+                       "đồng ý cho mục đích này và sự đồng ý còn hiệu lực.",
+                       "An agency may read a document it issued, or one whose owner consented "
+                       "for this purpose (not expired, not revoked).", field="query.purpose")
+    return doc
+
+
+@blp.route("/repository/documents/<string:document_id>")
+class Document(MethodView):
+    @blp.doc(security=_AUTH)
+    @blp.arguments(AccessQuerySchema, location="query", as_kwargs=True)
+    @blp.response(200, RepositoryDocumentSchema)
+    @error_responses(401, 403, 404, 422)
+    @require("citizen", "officer")
+    def get(self, document_id: str, purpose: str | None = None) -> dict[str, Any]:
+        """A document's record: number, signer, level, retention, its structured data"""
+        return _out(_load(document_id, "metadata", purpose))
+
+
+@blp.route("/repository/documents/<string:document_id>/content")
+class Content(MethodView):
+    @blp.doc(security=_AUTH)
+    @blp.arguments(ContentQuerySchema, location="query", as_kwargs=True)
+    @blp.response(200, description="The signed PDF", content_type="application/pdf")
+    @blp.alt_response(302, description="Redirect to a short-lived presigned URL")
+    @error_responses(401, 403, 404, 422, 503)
+    @require("citizen", "officer")
+    def get(self, document_id: str, redirect: bool = False,  # noqa: A002 - query name
+            purpose: str | None = None) -> Response:
+        """Download a document (streamed, or by a presigned URL)
+
+        While a document is still waiting for the store (archiving pending), it is served
+        from the durable copy kept until then. The file name is Vietnamese (RFC 5987)."""
+        doc = _load(document_id, "download", purpose)
+        rt = _runtime()
+        name = doc.file_name or f"{doc.document_id}.pdf"
+        headers = {"Content-Disposition": content_disposition(name),
+                   "ETag": f'"{doc.sha256}"', "Cache-Control": "private, no-store"}
+        if doc.stored_at is None:
+            return Response(doc.content, mimetype=doc.media_type, headers=headers)
+        try:
+            if redirect and rt.settings.presign_seconds > 0:
+                url = rt.store.presigned_url(doc.storage_key,
+                                             timedelta(seconds=rt.settings.presign_seconds),
+                                             name)
+                if url:
+                    return _redirect(url)
+            chunks = rt.store.stream(doc.storage_key)
+        except StoreError as e:
+            current_app.logger.warning("document store unavailable", extra={
+                "error": str(e)[:200]})
+            raise ApiError(503, "store_unavailable",
+                           "Kho dữ liệu tạm thời không phản hồi; vui lòng thử lại sau.",
+                           "The document store is unavailable; retry later.") from None
+        return Response(chunks, mimetype=doc.media_type,
+                        headers={**headers, "Content-Length": str(len(doc.content))})
+
+
+def _redirect(url: str) -> Response:
+    response = redirect(url, code=302)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _consent_out(c: Consent) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {"id": c.id, "owner_id": c.owner_id, "agency_code": c.agency_code,
+            "purpose_kind": c.purpose_kind, "purpose": c.purpose,
+            "document_id": c.document_id, "granted_at": c.granted_at,
+            "expires_at": c.expires_at, "revoked_at": c.revoked_at,
+            "active": c.revoked_at is None and c.expires_at > now}
+
+
+@blp.route("/consents")
+class Consents(MethodView):
+    @blp.doc(security=_AUTH)
+    @blp.arguments(ConsentInputSchema)
+    @blp.response(201, ConsentSchema)
+    @error_responses(401, 403, 404, 422)
+    @require("citizen")
+    def post(self, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        """Allow an agency to retrieve your documents for one purpose, until a date"""
+        principal: Principal = current_principal()  # type: ignore[assignment]
+        now = datetime.now(UTC)
+        if not now < body["expires_at"] <= now + MAX_CONSENT:
+            raise ApiError(422, "bad_expiry", "Thời hạn đồng ý phải ở tương lai và không quá "
+                           "một năm.", "expires_at must be in the future and within a year.",
+                           field="expires_at")
+        owners = repository.owners_of(g.db, principal)
+        if body.get("document_id"):
+            owner = g.db.scalar(select(DossierDocument.owner_id).where(
+                DossierDocument.document_id == body["document_id"]))
+            if owner not in owners:
+                raise not_found("tài liệu", "Document")
+        else:
+            owner = principal.personal_id
+        consent = Consent(owner_id=owner, agency_code=body["agency_code"],
+                          purpose_kind=body["purpose_kind"], purpose=body["purpose"],
+                          document_id=body.get("document_id"), granted_by=principal.actor,
+                          granted_at=now, expires_at=body["expires_at"])
+        g.db.add(consent)
+        g.db.commit()
+        return _consent_out(consent), 201
+
+    @blp.doc(security=_AUTH)
+    @blp.response(200, ConsentSchema(many=True))
+    @error_responses(401, 403)
+    @require("citizen")
+    def get(self) -> list[dict[str, Any]]:
+        """Your consents, the revoked and expired ones too"""
+        principal: Principal = current_principal()  # type: ignore[assignment]
+        owners = repository.owners_of(g.db, principal)
+        rows = g.db.scalars(select(Consent).where(Consent.owner_id.in_(owners))
+                            .order_by(Consent.id.desc()).limit(1000))
+        return [_consent_out(c) for c in rows]
+
+
+@blp.route("/consents/<int:consent_id>")
+class ConsentItem(MethodView):
+    @blp.doc(security=_AUTH)
+    @blp.response(200, ConsentSchema)
+    @error_responses(401, 403, 404)
+    @require("citizen")
+    def delete(self, consent_id: int) -> dict[str, Any]:
+        """Revoke a consent (it stays listed, as revoked)"""
+        principal: Principal = current_principal()  # type: ignore[assignment]
+        consent = g.db.get(Consent, consent_id) if consent_id < 2**62 else None
+        if consent is None or consent.owner_id not in repository.owners_of(g.db, principal):
+            raise not_found("sự đồng ý", "Consent")
+        if consent.revoked_at is None:
+            consent.revoked_at = datetime.now(UTC)
+            g.db.commit()
+        return _consent_out(consent)
+
+
+@blp.route("/audit/access")
+class Audit(MethodView):
+    @blp.doc(security=_AUTH)
+    @blp.arguments(AuditQuerySchema, location="query", as_kwargs=True)
+    @blp.response(200, AccessPageSchema)
+    @error_responses(401, 403, 422)
+    @require("auditor")
+    def get(self, after: int, limit: int, document_id: str | None = None,
+            actor: str | None = None, outcome: str | None = None) -> dict[str, Any]:
+        """The access log, oldest first from a cursor (who, role, agency, purpose, document,
+        time, outcome)"""
+        query = select(AccessLog).where(AccessLog.id > after)
+        if document_id:
+            query = query.where(AccessLog.document_id == document_id)
+        if actor:
+            query = query.where(AccessLog.actor == actor)
+        if outcome:
+            query = query.where(AccessLog.outcome == outcome)
+        entries = list(g.db.scalars(query.order_by(AccessLog.id).limit(limit)))
+        return {"entries": [{c: getattr(e, c) for c in (
+            "id", "at", "actor", "role", "agency_code", "purpose", "document_id", "owner_id",
+            "action", "outcome", "reason")} for e in entries],
+            "next_after": entries[-1].id if entries else after}

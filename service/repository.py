@@ -1,0 +1,255 @@
+"""The citizen and organisation document repository: archiving issued documents in the
+document store, retention, who may read what, and the access log.
+
+Hand-over is durable: issuing commits the signed bytes to the database first (the outbox, in
+``dossier_documents``) and only then uploads them. If the store is down or slow the document
+stays "archiving pending" and is uploaded later by ``tokhai worker`` or the next attempt; the
+store refuses a second object for the same key, so retries never duplicate a document.
+
+Access: owners read their documents (and those of organisations they represent); an agency
+reads a document it issued, or one whose owner consented for a stated purpose that has not
+expired or been revoked. Every access, allowed or refused, is written to the append-only access
+log, in its own transaction so that a refusal is logged even though the request fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, insert, or_, select
+from sqlalchemy.orm import Session
+
+from forms.model import FormDefinition
+from service.auth import Principal
+from service.retention import retention_for
+from storage.documents import (
+    DocumentStore,
+    LocalStore,
+    ObjectExists,
+    Retention,
+    S3Settings,
+    S3Store,
+    StoreError,
+    StoreUnavailable,
+    object_key,
+)
+from storage.models import AccessLog, Consent, Dossier, DossierDocument, Record
+
+
+def make_store(settings: Any) -> DocumentStore:
+    if settings.store == "s3":
+        return S3Store(S3Settings(
+            endpoint=settings.s3_endpoint, access_key=settings.s3_access_key,
+            secret_key=settings.s3_secret_key, bucket=settings.s3_bucket,
+            secure=settings.s3_secure, region=settings.s3_region,
+            timeout=settings.s3_timeout, public_endpoint=settings.s3_public_endpoint))
+    from pathlib import Path
+
+    return LocalStore(Path(settings.data_dir) / "documents")
+
+
+# -- archiving --------------------------------------------------------------------------------
+
+def file_name(title: str, number: str | None, dossier_code: str) -> str:
+    """``Trích lục khai sinh 12-2026-TLKS.pdf``: what the citizen sees when saving it."""
+    label = title[:1].upper() + title[1:].lower()
+    suffix = (number or dossier_code).replace("/", "-")
+    return f"{label} {suffix}.pdf"
+
+
+def prepare(document: DossierDocument, periods: dict[str, str], document_class: str,
+            procedure_code: str, title: str, data: dict[str, Any] | None,
+            dossier_code: str) -> None:
+    """Fill in what archiving needs, at issuance, in the issuing transaction."""
+    assert document.owner_id and document.signed_at
+    retention = retention_for(periods, document_class, document.signed_at)
+    document.document_class = document_class
+    document.procedure_code = procedure_code
+    document.data = data
+    document.file_name = file_name(title, document.number, dossier_code)
+    document.storage_key = object_key(document.owner_id, document.document_id)
+    document.retain_until = retention.until
+    document.legal_hold = retention.legal_hold
+
+
+def object_metadata(document: DossierDocument, dossier_code: str) -> dict[str, str]:
+    return {
+        "document-id": document.document_id, "media-type": document.media_type,
+        "dossier-code": dossier_code, "procedure": document.procedure_code or "",
+        "issuing-agency": document.agency_code or "", "kind": document.kind,
+        "document-class": document.document_class or "",
+        "issued-at": document.signed_at.isoformat() if document.signed_at else "",
+        "owner": document.owner_id or "",
+    }
+
+
+def archive(session: Session, store: DocumentStore, document_id: int) -> bool:
+    """Upload one pending document, holding its row locked (a worker running at the same
+    time skips it). Returns whether it is stored; a failure is recorded on the row."""
+    query = (select(DossierDocument, Dossier.code)
+             .join(Dossier, Dossier.id == DossierDocument.dossier_id)
+             .where(DossierDocument.id == document_id, DossierDocument.stored_at.is_(None)))
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(of=DossierDocument, skip_locked=True)
+    row = session.execute(query).first()
+    if row is None:
+        session.rollback()
+        return True  # stored meanwhile, or being stored by someone else
+    return _upload(session, store, row[0], row[1])
+
+
+def _upload(session: Session, store: DocumentStore, document: DossierDocument,
+            code: str) -> bool:
+    assert document.storage_key
+    try:
+        store.put(document.storage_key, document.content, sha256=document.sha256,
+                  metadata=object_metadata(document, code),
+                  retention=Retention(document.retain_until, document.legal_hold),
+                  media_type=document.media_type,
+                  first_attempt=document.archive_attempts == 0)
+    except (StoreUnavailable, ObjectExists, StoreError) as e:
+        document.archive_attempts += 1
+        document.archive_error = f"{type(e).__name__}: {e}"[:1000]
+        session.commit()
+        return False
+    document.stored_at = datetime.now(UTC)
+    document.archive_error = None
+    session.commit()
+    return True
+
+
+def pending_ids(session: Session, limit: int) -> list[int]:
+    return list(session.scalars(
+        select(DossierDocument.id).where(DossierDocument.stored_at.is_(None),
+                                         DossierDocument.storage_key.is_not(None))
+        .order_by(DossierDocument.id).limit(limit)))
+
+
+def archive_pending(sessions: Callable[[], Session], store: DocumentStore,
+                    limit: int = 100) -> tuple[int, int]:
+    """One pass of the worker: (stored, still pending)."""
+    with sessions() as session:
+        ids = pending_ids(session, limit)
+    stored = failed = 0
+    for document_id in ids:
+        with sessions() as session:
+            if archive(session, store, document_id):
+                stored += 1
+            else:
+                failed += 1
+    return stored, failed
+
+
+# -- access -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str
+    #: the caller should not learn that the document exists
+    hide: bool = False
+
+
+def represented(session: Session, personal_id: str) -> list[str]:
+    """Tax codes of the organisations a person represents (the business register)."""
+    return sorted(session.scalars(select(Record.subject).where(
+        Record.register == "business",
+        Record.data["legal_representative_personal_id"].as_string() == personal_id)))
+
+
+def owners_of(session: Session, principal: Principal) -> list[str]:
+    assert principal.personal_id
+    return [principal.personal_id, *represented(session, principal.personal_id)]
+
+
+def decide(session: Session, principal: Principal, document: DossierDocument,
+           purpose: str | None, now: datetime) -> Decision:
+    if principal.role == "citizen":
+        if document.owner_id == principal.personal_id:
+            return Decision(True, "owner")
+        if document.owner_id in owners_of(session, principal):
+            return Decision(True, "representative of the owner")
+        return Decision(False, "not the owner", hide=True)
+    if principal.role == "officer":
+        if document.agency_code == principal.agency_code:
+            return Decision(True, "issued by this agency")
+        if not purpose:
+            return Decision(False, "no purpose stated and no consent")
+        kind, _, code = purpose.partition(":")
+        consent = session.scalar(select(Consent).where(
+            Consent.owner_id == document.owner_id,
+            Consent.agency_code == principal.agency_code,
+            Consent.purpose_kind == kind, Consent.purpose == code,
+            or_(Consent.document_id.is_(None), Consent.document_id == document.document_id),
+            Consent.revoked_at.is_(None), Consent.expires_at > now).limit(1))
+        if consent is not None:
+            return Decision(True, f"consent {consent.id}")
+        return Decision(False, "no valid consent for this purpose")
+    return Decision(False, f"role {principal.role} does not read documents")
+
+
+def log(session: Session, principal: Principal, action: str, outcome: str,
+        *, document_id: str | None = None, owner_id: str | None = None,
+        purpose: str | None = None, reason: str | None = None) -> None:
+    """Append to the access log, committed at once: on the autocommitting session of a read
+    request it is one statement, and a refusal that follows does not take it back."""
+    session.execute(insert(AccessLog).values(
+        at=datetime.now(UTC), actor=principal.actor, role=principal.role,
+        agency_code=principal.agency_code, purpose=purpose,
+        document_id=(document_id or "")[:64] or None, owner_id=owner_id, action=action,
+        outcome=outcome, reason=(reason or "")[:200]))
+    session.commit()
+
+
+def list_documents(session: Session, owners: list[str], procedure_code: str | None,
+                   issued_from: datetime | None, issued_to: datetime | None, page: int,
+                   per_page: int) -> tuple[list[DossierDocument], int]:
+    from sqlalchemy import func
+
+    conditions = [DossierDocument.owner_id.in_(owners)]
+    if procedure_code:
+        conditions.append(DossierDocument.procedure_code == procedure_code)
+    if issued_from:
+        conditions.append(DossierDocument.signed_at >= issued_from)
+    if issued_to:
+        conditions.append(DossierDocument.signed_at < issued_to)
+    where = and_(*conditions)
+    total = session.scalar(select(func.count()).select_from(DossierDocument).where(where))
+    rows = session.scalars(select(DossierDocument).where(where)
+                           .order_by(DossierDocument.signed_at.desc(), DossierDocument.id.desc())
+                           .offset((page - 1) * per_page).limit(per_page))
+    return list(rows), int(total or 0)
+
+
+# -- reuse ------------------------------------------------------------------------------------
+
+def attachment_errors(session: Session, definition: FormDefinition, data: Any,
+                      declarant: str) -> list[dict[str, str]]:
+    """A submission may reference a document already in the declarant's repository (or an
+    organisation's they represent) instead of attaching a file: every referenced id must be
+    one of theirs."""
+    references: list[tuple[str, str]] = []
+    for _, field in definition.leaves():
+        if field.type != "attachment":
+            continue
+        value: Any = data
+        for part in field.path:
+            value = value.get(part) if isinstance(value, dict) else None
+        for i, item in enumerate(value if isinstance(value, list) else []):
+            document_id = item.get("document_id") if isinstance(item, dict) else None
+            if isinstance(document_id, str):
+                references.append(("/" + "/".join(field.path) + f"/{i}/document_id",
+                                   document_id))
+    if not references:
+        return []
+    owners = {declarant, *represented(session, declarant)}
+    held = dict(session.execute(select(DossierDocument.document_id, DossierDocument.owner_id)
+                                .where(DossierDocument.document_id.in_(
+                                    [d for _, d in references]))).all())
+    return [{"field": pointer, "code": "unknown_document",
+             "message": "Không có tài liệu này trong kho dữ liệu của người nộp.",
+             "message_en": "No such document in the applicant's repository."}
+            for pointer, document_id in references if held.get(document_id) not in owners]

@@ -1,0 +1,413 @@
+"""The document store: where signed results are kept for as long as the law says.
+
+One interface, two backends: S3 (MinIO in production, through the ``minio`` client) and a local
+folder (the embedded default). Both keep the same rules: an object is written once under a key
+made of its owner and its id, never overwritten; while its retention runs (or it is under legal
+hold) it cannot be deleted. S3 enforces that with object lock in COMPLIANCE mode, which no one,
+this service included, can lift; the local store enforces it in code and with read-only files.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import io
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+#: owners are people (12-digit personal ID numbers) or organisations (10- or 13-digit tax codes)
+OWNER = re.compile(r"^(?:[0-9]{10}|[0-9]{12}|[0-9]{13})$")
+DOCUMENT_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+class StoreError(Exception):
+    """Base of the store's errors."""
+
+
+class StoreUnavailable(StoreError):
+    """The store did not answer (down, timing out, or failing with 5xx): try again later."""
+
+
+class ObjectExists(StoreError):
+    """An object already has this key with other content: objects are never overwritten."""
+
+
+class ObjectRetained(StoreError):
+    """The object is under retention or legal hold: it cannot be deleted or overwritten."""
+
+
+class ObjectMissing(StoreError):
+    pass
+
+
+class StoreMisconfigured(StoreError):
+    """The bucket cannot keep documents legally (no versioning or object lock)."""
+
+
+def object_key(owner_id: str, document_id: str) -> str:
+    """``<owner>/<document id>.pdf``; anything else (a path, an encoded slash, NUL) is refused,
+    so a key can never leave the owner's prefix."""
+    if not OWNER.match(owner_id or ""):
+        raise ValueError(f"not an owner id: {owner_id!r}")
+    if not DOCUMENT_ID.match(document_id or ""):
+        raise ValueError(f"not a document id: {document_id!r}")
+    return f"{owner_id}/{document_id}.pdf"
+
+
+@dataclass(frozen=True)
+class Retention:
+    """Until when an object must be kept, or a legal hold for documents kept for ever."""
+
+    until: datetime | None = None
+    legal_hold: bool = False
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    sha256: str
+    size: int
+    metadata: dict[str, str] = field(default_factory=dict)
+    version_id: str | None = None
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class DocumentStore(Protocol):
+    name: str
+
+    def ensure_ready(self, *, production: bool) -> None:
+        """Create what is missing (the bucket, the folder); refuse a bucket that cannot keep
+        documents legally when ``production``."""
+
+    def put(self, key: str, data: bytes, *, sha256: str, metadata: dict[str, str],
+            retention: Retention, media_type: str = "application/pdf",
+            first_attempt: bool = False) -> StoredObject:
+        """Store ``data`` under ``key`` once. The same bytes again are a no-op (a retry);
+        other bytes raise ``ObjectExists``. ``first_attempt`` (a fresh id, never sent
+        before, its row locked) lets a store skip looking for an earlier copy."""
+
+    def get(self, key: str) -> bytes: ...
+
+    def stream(self, key: str, chunk: int = 65536) -> Iterator[bytes]:
+        """The object in chunks, for streaming a download."""
+
+    def stat(self, key: str) -> StoredObject | None: ...
+
+    def delete(self, key: str) -> None:
+        """Delete, unless retained (``ObjectRetained``)."""
+
+    def keys(self, prefix: str = "") -> Iterator[str]: ...
+
+    def presigned_url(self, key: str, expires: timedelta, filename: str) -> str | None:
+        """A short-lived URL to download ``key`` directly, or None when the store cannot give
+        one (the local store: the service streams the file)."""
+
+
+# -- local folder -----------------------------------------------------------------------------
+
+class LocalStore:
+    """Files under a folder: ``<root>/<owner>/<id>.pdf`` and ``<id>.pdf.meta.json`` beside it.
+    Created with an exclusive link (two writers cannot both create a key), then made
+    read-only."""
+
+    name = "local"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def ensure_ready(self, *, production: bool) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        owner, _, name = key.partition("/")
+        object_key(owner, name.removesuffix(".pdf"))  # validates
+        return self.root / owner / name
+
+    def put(self, key: str, data: bytes, *, sha256: str, metadata: dict[str, str],
+            retention: Retention, media_type: str = "application/pdf",
+            first_attempt: bool = False) -> StoredObject:
+        path = self._path(key)
+        if sha256_of(data) != sha256:
+            raise ValueError("the bytes do not match their sha256")
+        existing = self.stat(key)
+        if existing is not None:
+            if existing.sha256 == sha256:
+                return existing
+            raise ObjectExists(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {"sha256": sha256, "size": len(data), "media_type": media_type,
+                "metadata": metadata, "legal_hold": retention.legal_hold,
+                "retain_until": retention.until.isoformat() if retention.until else None}
+        self._create(path.with_name(path.name + ".meta.json"),
+                     json.dumps(meta, ensure_ascii=False).encode())
+        # a concurrent writer of the same document may have won: its bytes are checked below
+        with contextlib.suppress(FileExistsError):
+            self._create(path, data)
+        stored = self.stat(key)
+        if stored is None or stored.sha256 != sha256:
+            raise ObjectExists(key)
+        return stored
+
+    @staticmethod
+    def _create(path: Path, data: bytes) -> None:
+        """Write ``path`` only if it does not exist: a temporary file, fsynced, then
+        hard-linked into place (link fails if the name is taken)."""
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{id(data)}.tmp")
+        with open(temporary, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(temporary, path)
+            os.chmod(path, 0o444)
+        except FileExistsError:
+            if path.name.endswith(".meta.json"):
+                return
+            raise
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    def _meta(self, key: str) -> dict | None:
+        path = self._path(key)
+        meta_path = path.with_name(path.name + ".meta.json")
+        if not meta_path.exists():
+            return None
+        return json.loads(meta_path.read_text(encoding="utf-8"))
+
+    def get(self, key: str) -> bytes:
+        path = self._path(key)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise ObjectMissing(key) from None
+
+    def stream(self, key: str, chunk: int = 65536) -> Iterator[bytes]:
+        try:
+            f = open(self._path(key), "rb")  # noqa: SIM115 - closed by the generator
+        except FileNotFoundError:
+            raise ObjectMissing(key) from None
+        return _chunks(f, chunk)
+
+    def stat(self, key: str) -> StoredObject | None:
+        path = self._path(key)
+        meta = self._meta(key)
+        if meta is None or not path.exists():
+            return None
+        data = path.read_bytes()
+        return StoredObject(key, sha256_of(data), len(data),
+                            {**meta["metadata"], "sha256": meta["sha256"]})
+
+    def delete(self, key: str) -> None:
+        meta = self._meta(key)
+        if meta is None:
+            raise ObjectMissing(key)
+        until = meta.get("retain_until")
+        if meta.get("legal_hold") or (until and datetime.fromisoformat(until)
+                                      > datetime.now(UTC)):
+            raise ObjectRetained(key)
+        path = self._path(key)
+        path.unlink()
+        path.with_name(path.name + ".meta.json").unlink()
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        if not self.root.exists():
+            return
+        for owner in sorted(p for p in self.root.iterdir() if p.is_dir()):
+            for path in sorted(owner.glob("*.pdf")):
+                key = f"{owner.name}/{path.name}"
+                if key.startswith(prefix):
+                    yield key
+
+    def presigned_url(self, key: str, expires: timedelta, filename: str) -> str | None:
+        return None
+
+
+# -- S3 / MinIO -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class S3Settings:
+    endpoint: str
+    access_key: str
+    secret_key: str
+    bucket: str
+    secure: bool = True
+    region: str = "us-east-1"
+    timeout: float = 5.0
+    #: where presigned URLs point, when clients reach the store by another name
+    public_endpoint: str | None = None
+
+
+class S3Store:
+    """MinIO or any S3 store with object lock, through the ``minio`` client. The bucket is
+    created with object lock (which turns versioning on); every object gets a COMPLIANCE
+    retention or a legal hold at upload, in the same request, so there is no moment when a
+    stored result is unprotected."""
+
+    name = "s3"
+
+    def __init__(self, settings: S3Settings) -> None:
+        import urllib3
+        from minio import Minio
+
+        self.settings = settings
+        self.bucket = settings.bucket
+        timeout = urllib3.Timeout(connect=min(2.0, settings.timeout), read=settings.timeout)
+        http = urllib3.PoolManager(timeout=timeout, maxsize=16, retries=urllib3.Retry(
+            total=1, connect=1, read=0, backoff_factor=0.1, status_forcelist=()))
+        self.client = Minio(settings.endpoint, access_key=settings.access_key,
+                            secret_key=settings.secret_key, secure=settings.secure,
+                            region=settings.region, http_client=http)
+        self._presigner = self.client if not settings.public_endpoint else Minio(
+            settings.public_endpoint, access_key=settings.access_key,
+            secret_key=settings.secret_key, secure=settings.secure, region=settings.region)
+
+    def _call(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """Run a client call; connection problems and 5xx become ``StoreUnavailable``."""
+        import urllib3
+        from minio.error import S3Error, ServerError
+
+        try:
+            return fn(*args, **kwargs)
+        except (urllib3.exceptions.HTTPError, OSError, ServerError) as e:
+            raise StoreUnavailable(f"{self.settings.endpoint}: {e}") from e
+        except S3Error as e:
+            if e.code in ("NoSuchKey", "NoSuchVersion"):
+                raise ObjectMissing(e.message) from e
+            if e.code in ("AccessDenied",) and fn.__name__ == "remove_object":
+                raise ObjectRetained(e.message) from e
+            if e.code in ("InternalError", "ServiceUnavailable", "SlowDown"):
+                raise StoreUnavailable(f"{e.code}: {e.message}") from e
+            raise
+
+    def ensure_ready(self, *, production: bool) -> None:
+        if not self._call(self.client.bucket_exists, self.bucket):
+            if production:
+                raise StoreMisconfigured(
+                    f"bucket {self.bucket} does not exist; create it with object lock "
+                    "(versioning on) before starting in production mode")
+            self._call(self.client.make_bucket, self.bucket, object_lock=True)
+        problems = []
+        versioning = self._call(self.client.get_bucket_versioning, self.bucket)
+        if versioning.status != "Enabled":
+            problems.append("versioning is not enabled")
+        try:
+            self._call(self.client.get_object_lock_config, self.bucket)
+        except Exception as e:  # noqa: BLE001 - any refusal means: no object lock
+            problems.append(f"object lock is not configured ({getattr(e, 'code', e)})")
+        if problems:
+            message = (f"bucket {self.bucket} cannot keep results legally: "
+                       f"{'; '.join(problems)}")
+            if production:
+                raise StoreMisconfigured(message)
+            import logging
+
+            logging.getLogger("tokhai").warning(message)
+
+    def put(self, key: str, data: bytes, *, sha256: str, metadata: dict[str, str],
+            retention: Retention, media_type: str = "application/pdf",
+            first_attempt: bool = False) -> StoredObject:
+        from minio.retention import COMPLIANCE
+        from minio.retention import Retention as S3Retention
+
+        digest = hashlib.sha256(data)
+        if digest.hexdigest() != sha256:
+            raise ValueError("the bytes do not match their sha256")
+        # a retry may follow an upload that succeeded but whose answer was lost: look first,
+        # so that a document never becomes two versions (a first attempt cannot have been)
+        existing = None if first_attempt else self.stat(key)
+        if existing is not None:
+            if existing.sha256 == sha256:
+                return existing
+            raise ObjectExists(key)
+        headers = {
+            **{k: _ascii(v) for k, v in metadata.items()}, "sha256": sha256,
+            # S3 checks the upload against our hash; object lock requires a checksum
+            "x-amz-sdk-checksum-algorithm": "SHA256",
+            "x-amz-checksum-sha256": base64.b64encode(digest.digest()).decode(),
+        }
+        result = self._call(
+            self.client.put_object, self.bucket, key, io.BytesIO(data), len(data),
+            content_type=media_type, metadata=headers,
+            retention=S3Retention(COMPLIANCE, retention.until) if retention.until else None,
+            legal_hold=retention.legal_hold)
+        return StoredObject(key, sha256, len(data), dict(metadata), result.version_id)
+
+    def get(self, key: str) -> bytes:
+        response = self._call(self.client.get_object, self.bucket, key)
+        try:
+            return response.read()
+        finally:
+            response.close()
+            response.release_conn()
+
+    def stream(self, key: str, chunk: int = 65536) -> Iterator[bytes]:
+        response = self._call(self.client.get_object, self.bucket, key)
+
+        def chunks() -> Iterator[bytes]:
+            try:
+                yield from response.stream(chunk)
+            finally:
+                response.close()
+                response.release_conn()
+
+        return chunks()
+
+    def stat(self, key: str) -> StoredObject | None:
+        try:
+            info = self._call(self.client.stat_object, self.bucket, key)
+        except ObjectMissing:
+            return None
+        meta = {k.lower().removeprefix("x-amz-meta-"): v for k, v in (info.metadata or {}).items()
+                if k.lower().startswith("x-amz-meta-")}
+        return StoredObject(key, meta.get("sha256", ""), info.size or 0, meta, info.version_id)
+
+    def delete(self, key: str) -> None:
+        info = self.stat(key)
+        if info is None:
+            raise ObjectMissing(key)
+        self._call(self.client.remove_object, self.bucket, key, version_id=info.version_id)
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        for obj in self._call(self.client.list_objects, self.bucket, prefix=prefix,
+                              recursive=True):
+            yield obj.object_name
+
+    def presigned_url(self, key: str, expires: timedelta, filename: str) -> str | None:
+        return self._call(self._presigner.presigned_get_object, self.bucket, key,
+                          expires=expires, response_headers={
+                              "response-content-disposition": content_disposition(filename),
+                              "response-content-type": "application/pdf"})
+
+
+def _chunks(f: io.BufferedReader, size: int) -> Iterator[bytes]:
+    with f:
+        while block := f.read(size):
+            yield block
+
+
+def _ascii(value: str) -> str:
+    """S3 metadata travels in HTTP headers: non-ASCII values are percent-encoded."""
+    from urllib.parse import quote
+
+    return value if value.isascii() else quote(value, safe=" ,.:/-_")
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment`` with an ASCII fallback name and the Vietnamese one (RFC 6266/5987)."""
+    import unicodedata
+    from urllib.parse import quote
+
+    fallback = unicodedata.normalize("NFKD", filename.replace("đ", "d").replace("Đ", "D"))
+    fallback = "".join(c for c in fallback if c.isascii() and (c.isalnum() or c in "._- "))
+    fallback = fallback.strip() or "tai-lieu.pdf"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
