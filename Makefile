@@ -53,6 +53,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/prefill.py
 	$(BIN)/python bench/dossiers.py
 	$(BIN)/python bench/issuance.py
+	$(BIN)/python bench/repository.py
 
 clean:
 	rm -rf $(VENV) var

@@ -89,3 +89,8 @@ class AccessEntrySchema(Schema):
 class AccessPageSchema(Schema):
     entries = fields.List(fields.Nested(AccessEntrySchema))
     next_after = fields.Integer()
+
+
+class LinkSchema(Schema):
+    url = fields.String(metadata={"description": "GET it without a token, until expires_at"})
+    expires_at = fields.DateTime()

@@ -53,6 +53,8 @@ class Runtime:
     signing: Signing | None = None
     #: the document store of the repository
     store: Any = None
+    #: signs short-lived download links
+    secret_key: str = ""
 
     def calendar_for(self, agency_code: str) -> WorkCalendar:
         """The agency's working time: its own office hours if configured, the default else."""
@@ -114,6 +116,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
             "agencies": sorted(runtime.signing.agencies),
             "development": runtime.signing.config.development})
     runtime.store = _document_store(settings)
+    runtime.secret_key = settings.secret_key or _secret_key_file(settings.data_dir)
     app.extensions["tokhai"] = runtime
     if settings.auto_migrate or settings.load_catalogue:
         _prepare_database(runtime)
@@ -152,6 +155,23 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     register(app)
     return app
+
+
+def _secret_key_file(data_dir: str) -> str:
+    """The installation's secret, made once (exclusive create: concurrent workers agree)."""
+    import os
+    import secrets
+    from pathlib import Path
+
+    path = Path(data_dir) / "secret-key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
 
 
 def _document_store(settings: Settings) -> Any:

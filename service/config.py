@@ -65,6 +65,9 @@ class Settings:
     #: document class -> retention (``permanent`` or an ISO 8601 period such as ``P10Y``)
     retention: dict[str, str]
     presign_seconds: int
+    #: signs short-lived download links; from TOKHAI_SECRET_KEY, or a file in the data
+    #: directory made on first use (every worker of one installation reads the same file)
+    secret_key: str | None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -113,6 +116,7 @@ class Settings:
             "production": _flag("TOKHAI_PRODUCTION", False),
             "retention": parse_retention(os.environ.get("TOKHAI_RETENTION", "")),
             "presign_seconds": int(os.environ.get("TOKHAI_PRESIGN_SECONDS", 300)),
+            "secret_key": os.environ.get("TOKHAI_SECRET_KEY") or None,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

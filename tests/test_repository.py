@@ -7,6 +7,7 @@ import hashlib
 import io
 import subprocess
 import sys
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -495,3 +496,96 @@ def test_the_repository_check_finds_missing_extra_and_altered(app, issued) -> No
         row = session.scalar(select(DossierDocument).where(
             DossierDocument.document_id == issued["doc"]["document_id"]))
         assert row.stored_at is not None
+
+
+def test_short_lived_download_links(app, issued, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    client, father, doc = issued["client"], issued["father"], issued["doc"]
+    made = client.post(f"/api/v1/repository/documents/{doc['document_id']}/links",
+                       headers=father)
+    assert made.status_code == 201
+    url = made.get_json()["url"]
+    fetched = client.get(url)  # no token needed
+    assert fetched.status_code == 200
+    assert hashlib.sha256(fetched.data).hexdigest() == doc["sha256"]
+    stranger = citizen_headers(app, "079199054321")
+    assert client.post(f"/api/v1/repository/documents/{doc['document_id']}/links",
+                       headers=stranger).status_code == 404
+    assert client.get(url[:-3] + "abc").status_code == 404  # tampered
+    from itsdangerous import URLSafeTimedSerializer
+
+    token = url.rsplit("/", 1)[1]
+    old = URLSafeTimedSerializer(app.extensions["tokhai"].secret_key,
+                                 salt="tokhai-download-link")
+    claims = old.loads(token)
+    monkeypatch.setattr(time, "time", lambda: 1_000_000_000.0)  # signed long ago
+    expired_token = old.dumps(claims)
+    monkeypatch.undo()
+    expired = client.get(f"/api/v1/repository/links/{expired_token}")
+    assert expired.status_code == 410 and expired.get_json()["code"] == "link_expired"
+    entries = _audit(app, doc["document_id"])
+    assert ("citizen", "link_download", "allowed") in entries
+
+
+def test_documents_of_represented_organisations(app, issued) -> None:  # type: ignore[no-untyped-def]
+    """A household business's documents (owned by its tax code) are listed and readable by
+    the person the business register names as its representative, and no one else."""
+    client, father = issued["client"], issued["father"]
+    tax_code = "0312345678"
+    with app.extensions["tokhai"].sessions() as session:
+        from storage import records as store
+
+        store.upsert_many(session, "business", [(tax_code, {
+            "enterprise_code": tax_code, "name": "Hộ kinh doanh Phở Thìn",
+            "legal_representative_personal_id": DEMO_FATHER})], "test")
+        base = session.scalar(select(DossierDocument).where(
+            DossierDocument.document_id == issued["doc"]["document_id"]))
+        org_doc = DossierDocument(
+            dossier_id=base.dossier_id, document_id=str(uuid.uuid4()), kind="letter",
+            media_type="application/pdf", sha256=hashlib.sha256(PDF).hexdigest(),
+            content=PDF, agency_code=AGENCY, owner_id=tax_code, signed_at=datetime.now(UTC),
+            procedure_code="local.dkkd.ho-kinh-doanh", storage_key=object_key(
+                tax_code, str(uuid.uuid4())))
+        session.add(org_doc)
+        session.commit()
+        org_id = org_doc.document_id
+    listed = client.get("/api/v1/repository/documents", headers=father).get_json()
+    assert org_id in {d["document_id"] for d in listed["items"]}
+    assert client.get(f"/api/v1/repository/documents/{org_id}/content",
+                      headers=father).status_code == 200
+    stranger = citizen_headers(app, "079199054321")
+    assert client.get(f"/api/v1/repository/documents/{org_id}",
+                      headers=stranger).status_code == 404
+
+
+def test_a_store_that_hangs_leaves_results_pending(s3_server, signing_config, tmp_path,  # type: ignore[no-untyped-def]
+                                                   people) -> None:
+    """A store that accepts connections and never answers: issuance still succeeds within
+    the store's timeout, and the result waits in the outbox."""
+    from tests.test_results import _silent_server
+
+    server, url = _silent_server()
+    endpoint = url.removeprefix("http://").removesuffix("/tsa")
+    app = make_app(f"sqlite:///{tmp_path / 'hang.db'}", tmp_path,
+                   signing_config=signing_config,
+                   **{**s3_overrides(s3_server, _bucket()), "s3_endpoint": endpoint,
+                      "s3_timeout": 1.0})
+    from service import demo
+    from service.cli import load_demo
+
+    with app.app_context():
+        load_demo(demo.generate(30))
+    client = app.test_client()
+    father = citizen_headers(app, DEMO_FATHER)
+    clerk = {"Authorization": f"Bearer {_token(app, 'officer', agency_code=AGENCY)}"}
+    code, etag = in_processing(client, app, father, clerk)
+    started = time.monotonic()
+    issued = issue(client, clerk, code, etag)
+    waited = time.monotonic() - started
+    server.close()
+    assert issued.status_code == 201 and issued.get_json()["archiving"] == "pending"
+    assert waited < 8
+    with app.extensions["tokhai"].sessions() as session:
+        row = session.scalar(select(DossierDocument).where(
+            DossierDocument.document_id == issued.get_json()["document_id"]))
+        assert row.stored_at is None and row.archive_attempts == 1
+        assert "StoreUnavailable" in row.archive_error

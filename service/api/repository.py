@@ -19,6 +19,7 @@ from schemas.repository import (
     ConsentInputSchema,
     ConsentSchema,
     ContentQuerySchema,
+    LinkSchema,
     RepositoryDocumentSchema,
     RepositoryPageSchema,
     RepositoryQuerySchema,
@@ -135,29 +136,89 @@ class Content(MethodView):
 
         While a document is still waiting for the store (archiving pending), it is served
         from the durable copy kept until then. The file name is Vietnamese (RFC 5987)."""
-        doc = _load(document_id, "download", purpose)
-        rt = _runtime()
-        name = doc.file_name or f"{doc.document_id}.pdf"
-        headers = {"Content-Disposition": content_disposition(name),
-                   "ETag": f'"{doc.sha256}"', "Cache-Control": "private, no-store"}
-        if doc.stored_at is None:
-            return Response(doc.content, mimetype=doc.media_type, headers=headers)
+        return _content(_load(document_id, "download", purpose), redirect)
+
+
+def _content(doc: DossierDocument, redirect: bool) -> Response:
+    """The document's bytes: from the outbox while archiving is pending, else streamed from
+    the store (or, asked and possible, a redirect to the store's presigned URL)."""
+    rt = _runtime()
+    name = doc.file_name or f"{doc.document_id}.pdf"
+    headers = {"Content-Disposition": content_disposition(name),
+               "ETag": f'"{doc.sha256}"', "Cache-Control": "private, no-store"}
+    if doc.stored_at is None:
+        return Response(doc.content, mimetype=doc.media_type, headers=headers)
+    try:
+        if redirect and rt.settings.presign_seconds > 0:
+            url = rt.store.presigned_url(doc.storage_key,
+                                         timedelta(seconds=rt.settings.presign_seconds),
+                                         name)
+            if url:
+                return _redirect(url)
+        chunks = rt.store.stream(doc.storage_key)
+    except StoreError as e:
+        current_app.logger.warning("document store unavailable", extra={
+            "error": str(e)[:200]})
+        raise ApiError(503, "store_unavailable",
+                       "Kho dữ liệu tạm thời không phản hồi; vui lòng thử lại sau.",
+                       "The document store is unavailable; retry later.") from None
+    return Response(chunks, mimetype=doc.media_type,
+                    headers={**headers, "Content-Length": str(len(doc.content))})
+
+
+def _serializer():  # type: ignore[no-untyped-def]
+    from itsdangerous import URLSafeTimedSerializer
+
+    return URLSafeTimedSerializer(_runtime().secret_key, salt="tokhai-download-link")
+
+
+@blp.route("/repository/documents/<string:document_id>/links")
+class Links(MethodView):
+    @blp.doc(security=_AUTH)
+    @blp.arguments(AccessQuerySchema, location="query", as_kwargs=True)
+    @blp.response(201, LinkSchema)
+    @error_responses(401, 403, 404, 422)
+    @require("citizen", "officer")
+    def post(self, document_id: str, purpose: str | None = None) -> tuple[dict[str, Any], int]:
+        """A short-lived download link for a document (to hand to a browser or another
+        system without the token); it expires after TOKHAI_PRESIGN_SECONDS"""
+        doc = _load(document_id, "link", purpose)
+        principal: Principal = current_principal()  # type: ignore[assignment]
+        seconds = _runtime().settings.presign_seconds
+        token = _serializer().dumps({"d": doc.document_id, "a": principal.actor,
+                                     "g": principal.agency_code, "p": purpose})
+        return {"url": f"/api/v1/repository/links/{token}",
+                "expires_at": datetime.now(UTC) + timedelta(seconds=seconds)}, 201
+
+
+@blp.route("/repository/links/<string:token>")
+class Link(MethodView):
+    @blp.response(200, description="The signed PDF", content_type="application/pdf")
+    @error_responses(404, 410, 503)
+    def get(self, token: str) -> Response:
+        """Download by a short-lived link (no token needed; refused once expired)"""
+        from itsdangerous import BadSignature, SignatureExpired
+
+        seconds = _runtime().settings.presign_seconds
         try:
-            if redirect and rt.settings.presign_seconds > 0:
-                url = rt.store.presigned_url(doc.storage_key,
-                                             timedelta(seconds=rt.settings.presign_seconds),
-                                             name)
-                if url:
-                    return _redirect(url)
-            chunks = rt.store.stream(doc.storage_key)
-        except StoreError as e:
-            current_app.logger.warning("document store unavailable", extra={
-                "error": str(e)[:200]})
-            raise ApiError(503, "store_unavailable",
-                           "Kho dữ liệu tạm thời không phản hồi; vui lòng thử lại sau.",
-                           "The document store is unavailable; retry later.") from None
-        return Response(chunks, mimetype=doc.media_type,
-                        headers={**headers, "Content-Length": str(len(doc.content))})
+            claims = _serializer().loads(token[:2000], max_age=seconds)
+        except SignatureExpired:
+            raise ApiError(410, "link_expired", "Đường dẫn tải về đã hết hạn; hãy tạo đường "
+                           "dẫn mới.", "The download link has expired; ask for a new one.",
+                           field="path.token") from None
+        except BadSignature:
+            raise not_found("đường dẫn tải về", "Download link") from None
+        doc = g.db.scalar(select(DossierDocument).where(
+            DossierDocument.document_id == claims["d"]))
+        if doc is None:
+            raise not_found("tài liệu", "Document")
+        # the one who asked for the link, as they were when they asked
+        role, _, label = str(claims["a"]).partition(":")
+        who = Principal(token_id=0, role=role, label=label, agency_code=claims["g"],
+                        personal_id=None)
+        repository.log(g.db, who, "link_download", "allowed", document_id=doc.document_id,
+                       owner_id=doc.owner_id, purpose=claims.get("p"), reason="download link")
+        return _content(doc, redirect=False)
 
 
 def _redirect(url: str) -> Response:
