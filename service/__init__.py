@@ -158,19 +158,25 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
 
 def _secret_key_file(data_dir: str) -> str:
-    """The installation's secret, made once (exclusive create: concurrent workers agree)."""
+    """The installation's secret, made once: written aside, then linked into place (a link
+    fails if the name exists), so concurrent workers all read the same, complete secret."""
     import os
     import secrets
     from pathlib import Path
 
     path = Path(data_dir) / "secret-key"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as f:
-        f.write(secrets.token_urlsafe(48))
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".secret-key.{os.getpid()}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another worker was first: use its secret
+        finally:
+            temporary.unlink(missing_ok=True)
     return path.read_text().strip()
 
 

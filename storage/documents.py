@@ -274,11 +274,13 @@ class S3Store:
     def _call(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
         """Run a client call; connection problems and 5xx become ``StoreUnavailable``."""
         import urllib3
-        from minio.error import S3Error, ServerError
+        from minio.error import InvalidResponseError, S3Error, ServerError
 
         try:
             return fn(*args, **kwargs)
-        except (urllib3.exceptions.HTTPError, OSError, ServerError) as e:
+        except (urllib3.exceptions.HTTPError, OSError, ServerError,
+                InvalidResponseError) as e:
+            # down, timing out, 5xx, or not speaking S3: try again later
             raise StoreUnavailable(f"{self.settings.endpoint}: {e}") from e
         except S3Error as e:
             if e.code in ("NoSuchKey", "NoSuchVersion"):
@@ -287,7 +289,9 @@ class S3Store:
                 raise ObjectRetained(e.message) from e
             if e.code in ("InternalError", "ServiceUnavailable", "SlowDown"):
                 raise StoreUnavailable(f"{e.code}: {e.message}") from e
-            raise
+            # refused for another reason (credentials, policy, a bucket gone): the store's
+            # answer, kept for whoever reads the archive error
+            raise StoreError(f"{e.code}: {e.message}") from e
 
     def ensure_ready(self, *, production: bool) -> None:
         if not self._call(self.client.bucket_exists, self.bucket):

@@ -557,13 +557,40 @@ def test_documents_of_represented_organisations(app, issued) -> None:  # type: i
                       headers=stranger).status_code == 404
 
 
-def test_a_store_that_hangs_leaves_results_pending(s3_server, signing_config, tmp_path,  # type: ignore[no-untyped-def]
-                                                   people) -> None:
-    """A store that accepts connections and never answers: issuance still succeeds within
+def _failing_server() -> tuple[object, str]:
+    """A store answering every request with 503."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Failing(BaseHTTPRequestHandler):
+        def _fail(self) -> None:
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_PUT = do_HEAD = do_POST = _fail  # noqa: N815
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Failing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    class Closer:
+        def close(self) -> None:
+            server.shutdown()
+
+    return Closer(), f"http://127.0.0.1:{server.server_address[1]}/tsa"
+
+
+@pytest.mark.parametrize("failure", ["hangs", "answers 503"])
+def test_a_failing_store_leaves_results_pending(failure, s3_server, signing_config, tmp_path,  # type: ignore[no-untyped-def]
+                                                people) -> None:
+    """A store that never answers, or answers with errors: issuance still succeeds within
     the store's timeout, and the result waits in the outbox."""
     from tests.test_results import _silent_server
 
-    server, url = _silent_server()
+    server, url = _silent_server() if failure == "hangs" else _failing_server()
     endpoint = url.removeprefix("http://").removesuffix("/tsa")
     app = make_app(f"sqlite:///{tmp_path / 'hang.db'}", tmp_path,
                    signing_config=signing_config,
