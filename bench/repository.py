@@ -174,6 +174,7 @@ def service_on(backend: str, endpoint: str, count: int,
             doc = DossierDocument(dossier_id=dossier.id, kind="letter",
                                   media_type="application/pdf",
                                   sha256=hashlib.sha256(data).hexdigest(), content=data,
+                                  size=len(data),
                                   agency_code="UBND-00004", owner_id=OWNER, signed_at=now,
                                   document_id=str(uuid.uuid4()))
             repository.prepare(doc, settings.retention, "decision", "1.001193", "Quyết định",

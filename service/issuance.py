@@ -248,7 +248,8 @@ def _record(dossier: Dossier, kind: str, signed: SignedPdf, document_id: str,
     return DossierDocument(
         dossier_id=dossier.id, document_id=document_id, kind=kind,
         media_type="application/pdf", sha256=hashlib.sha256(signed.pdf).hexdigest(),
-        content=signed.pdf, agency_code=agency.code, owner_id=dossier.citizen_id,
+        content=signed.pdf, size=len(signed.pdf), agency_code=agency.code,
+        owner_id=dossier.citizen_id,
         template=template, number=number, signer=signed.signer, level=signed.level,
         signed_at=signed.signed_at, timestamp_at=timestamp_time(signed.pdf))
 

@@ -251,7 +251,9 @@ class DossierDocument(Base):
     kind: Mapped[str] = mapped_column(String(32))
     media_type: Mapped[str] = mapped_column(String(64))
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    #: the signed bytes; loaded only when used (listings and lookups never need them)
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    size: Mapped[int | None] = mapped_column(Integer)
     agency_code: Mapped[str | None] = mapped_column(String(40))
     #: the personal ID number or tax code of the person or organisation the document is for
     owner_id: Mapped[str | None] = mapped_column(String(13))

@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -101,6 +103,29 @@ def make_app(url: str, data_dir: Path, **overrides: object):  # type: ignore[no-
     app = create_app(settings)
     app.config["TESTING"] = True
     return app
+
+
+@dataclass
+class DemoApp:
+    """An application of its own (SQLite) with the demo records, and the headers of the
+    demo father and of an officer of ``agency``."""
+
+    app: Any
+    client: Any
+    father: dict[str, str]
+    clerk: dict[str, str]
+
+
+def demo_app(data_dir: Path, name: str, agency: str, **overrides: object) -> DemoApp:
+    from service import demo
+    from service.cli import load_demo
+
+    application = make_app(f"sqlite:///{data_dir / f'{name}.db'}", data_dir, **overrides)
+    with application.app_context():
+        load_demo(demo.generate(30))
+    return DemoApp(application, application.test_client(),
+                   citizen_headers(application, DEMO_FATHER),
+                   {"Authorization": f"Bearer {_token(application, 'officer', agency_code=agency)}"})
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -33,7 +33,7 @@ from tests.conftest import (
     DEMO_FATHER,
     _token,
     citizen_headers,
-    make_app,
+    demo_app,
     s3_overrides,
 )
 from tests.test_results import AGENCY, in_processing, issue
@@ -167,14 +167,8 @@ class socket_port:
 
 @pytest.fixture
 def s3_app(s3_server, signing_config, tmp_path, people):  # type: ignore[no-untyped-def]
-    app = make_app(f"sqlite:///{tmp_path / 's3.db'}", tmp_path, signing_config=signing_config,
-                   **s3_overrides(s3_server, _bucket()))
-    from service import demo
-    from service.cli import load_demo
-
-    with app.app_context():
-        load_demo(demo.generate(30))
-    return app
+    return demo_app(tmp_path, "s3", AGENCY, signing_config=signing_config,
+                    **s3_overrides(s3_server, _bucket())).app
 
 
 def test_issued_results_are_archived_with_their_metadata(s3_app) -> None:  # type: ignore[no-untyped-def]
@@ -244,16 +238,9 @@ def test_a_store_outage_during_issuance_loses_nothing(s3_server, signing_config,
     own.start()
     host, port = own.get_host_and_port()
     s3 = {**s3_server, "endpoint": f"{host}:{port}"}
-    app = make_app(f"sqlite:///{tmp_path / 'outage.db'}", tmp_path,
-                   signing_config=signing_config, **s3_overrides(s3, _bucket()))
-    from service import demo
-    from service.cli import load_demo
-
-    with app.app_context():
-        load_demo(demo.generate(30))
-    client = app.test_client()
-    father = citizen_headers(app, DEMO_FATHER)
-    clerk = {"Authorization": f"Bearer {_token(app, 'officer', agency_code=AGENCY)}"}
+    setup = demo_app(tmp_path, "outage", AGENCY, signing_config=signing_config,
+                     **s3_overrides(s3, _bucket()))
+    app, client, father, clerk = setup.app, setup.client, setup.father, setup.clerk
     ready = [in_processing(client, app, father, clerk) for _ in range(3)]
     first = issue(client, clerk, *ready[0]).get_json()
     assert first["archiving"] == "stored"
@@ -542,7 +529,7 @@ def test_documents_of_represented_organisations(app, issued) -> None:  # type: i
         org_doc = DossierDocument(
             dossier_id=base.dossier_id, document_id=str(uuid.uuid4()), kind="letter",
             media_type="application/pdf", sha256=hashlib.sha256(PDF).hexdigest(),
-            content=PDF, agency_code=AGENCY, owner_id=tax_code, signed_at=datetime.now(UTC),
+            content=PDF, size=len(PDF), agency_code=AGENCY, owner_id=tax_code, signed_at=datetime.now(UTC),
             procedure_code="local.dkkd.ho-kinh-doanh", storage_key=object_key(
                 tax_code, str(uuid.uuid4())))
         session.add(org_doc)
@@ -592,18 +579,10 @@ def test_a_failing_store_leaves_results_pending(failure, s3_server, signing_conf
 
     server, url = _silent_server() if failure == "hangs" else _failing_server()
     endpoint = url.removeprefix("http://").removesuffix("/tsa")
-    app = make_app(f"sqlite:///{tmp_path / 'hang.db'}", tmp_path,
-                   signing_config=signing_config,
-                   **{**s3_overrides(s3_server, _bucket()), "s3_endpoint": endpoint,
-                      "s3_timeout": 1.0})
-    from service import demo
-    from service.cli import load_demo
-
-    with app.app_context():
-        load_demo(demo.generate(30))
-    client = app.test_client()
-    father = citizen_headers(app, DEMO_FATHER)
-    clerk = {"Authorization": f"Bearer {_token(app, 'officer', agency_code=AGENCY)}"}
+    setup = demo_app(tmp_path, "hang", AGENCY, signing_config=signing_config,
+                     **{**s3_overrides(s3_server, _bucket()), "s3_endpoint": endpoint,
+                        "s3_timeout": 1.0})
+    app, client, father, clerk = setup.app, setup.client, setup.father, setup.clerk
     code, etag = in_processing(client, app, father, clerk)
     started = time.monotonic()
     issued = issue(client, clerk, code, etag)

@@ -28,7 +28,13 @@ from service.seals import development_seal
 from service.signing import Signing, SigningSetupError
 from storage.models import Dossier, DossierDocument
 from tests import pki
-from tests.conftest import DEMO_FATHER, _token, citizen_headers, make_app, valid_submission
+from tests.conftest import (
+    DEMO_FATHER,
+    _token,
+    citizen_headers,
+    demo_app,
+    valid_submission,
+)
 
 FORM = "to-khai-dang-ky-khai-sinh"
 AGENCY = "UBND-XA-00004"
@@ -255,15 +261,8 @@ def test_a_tsa_that_is_down_leaves_the_dossier_unchanged(backend, test_pki, tmp_
         server.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{server.getsockname()[1]}/tsa"  # bound, not listening
     config = pki.write_signing_config(test_pki, tsa_url=url, name=f"down-{backend}.yaml")
-    down = make_app(f"sqlite:///{tmp_path / 'down.db'}", tmp_path, signing_config=str(config))
-    client = down.test_client()
-    from service import demo
-    from service.cli import load_demo
-
-    with down.app_context():
-        load_demo(demo.generate(30))
-    father = citizen_headers(down, DEMO_FATHER)
-    clerk = {"Authorization": f"Bearer {_token(down, 'officer', agency_code=AGENCY)}"}
+    setup = demo_app(tmp_path, "down", AGENCY, signing_config=str(config))
+    down, client, father, clerk = setup.app, setup.client, setup.father, setup.clerk
     code, etag = in_processing(client, down, father, clerk)
     started = time.monotonic()
     refused = issue(client, clerk, code, etag)
@@ -455,15 +454,8 @@ def test_a_pkcs11_token_signs(test_pki, monkeypatch) -> None:  # type: ignore[no
 def test_development_keys_say_so_and_are_not_legally_valid(tmp_path, people) -> None:  # type: ignore[no-untyped-def]
     config = devpki.create(tmp_path / "dev-pki", {AGENCY: ("Ủy ban nhân dân xã Demo", "Hà Nội")},
                            "http://127.0.0.1:5000")
-    dev = make_app(f"sqlite:///{tmp_path / 'dev.db'}", tmp_path, signing_config=str(config))
-    client = dev.test_client()
-    from service import demo
-    from service.cli import load_demo
-
-    with dev.app_context():
-        load_demo(demo.generate(30))
-    father = citizen_headers(dev, DEMO_FATHER)
-    clerk = {"Authorization": f"Bearer {_token(dev, 'officer', agency_code=AGENCY)}"}
+    setup = demo_app(tmp_path, "dev", AGENCY, signing_config=str(config))
+    dev, client, father, clerk = setup.app, setup.client, setup.father, setup.clerk
     code, etag = in_processing(client, dev, father, clerk)
     doc = issue(client, clerk, code, etag).get_json()
     pdf = client.get(f"/api/v1/dossiers/{code}/result", headers=father).data

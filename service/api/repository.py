@@ -162,8 +162,9 @@ def _content(doc: DossierDocument, redirect: bool) -> Response:
         raise ApiError(503, "store_unavailable",
                        "Kho dữ liệu tạm thời không phản hồi; vui lòng thử lại sau.",
                        "The document store is unavailable; retry later.") from None
-    return Response(chunks, mimetype=doc.media_type,
-                    headers={**headers, "Content-Length": str(len(doc.content))})
+    if doc.size is not None:
+        headers["Content-Length"] = str(doc.size)
+    return Response(chunks, mimetype=doc.media_type, headers=headers)
 
 
 def _serializer():  # type: ignore[no-untyped-def]

@@ -21,6 +21,7 @@ _APPEND_ONLY = "access_log is append-only"
 
 def upgrade() -> None:
     with op.batch_alter_table("dossier_documents") as batch:
+        batch.add_column(sa.Column("size", sa.Integer))
         batch.add_column(sa.Column("procedure_code", sa.String(40)))
         batch.add_column(sa.Column("document_class", sa.String(32)))
         batch.add_column(sa.Column("file_name", sa.String(200)))
@@ -33,6 +34,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("retain_until", _TS))
         batch.add_column(sa.Column("legal_hold", sa.Boolean, nullable=False,
                                    server_default=sa.false()))
+    op.execute("UPDATE dossier_documents SET size = length(content)")
     op.create_index("ix_dossier_documents_owner_signed", "dossier_documents",
                     ["owner_id", "signed_at"])
     op.create_index("ix_dossier_documents_pending", "dossier_documents", ["id"],
@@ -101,5 +103,5 @@ def downgrade() -> None:
     with op.batch_alter_table("dossier_documents") as batch:
         for column in ("legal_hold", "retain_until", "archive_error", "archive_attempts",
                        "stored_at", "storage_key", "data", "file_name", "document_class",
-                       "procedure_code"):
+                       "procedure_code", "size"):
             batch.drop_column(column)
