@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import and_, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from forms.model import FormDefinition
@@ -94,6 +94,9 @@ def archive(session: Session, store: DocumentStore, document_id: int) -> bool:
              .where(DossierDocument.id == document_id, DossierDocument.stored_at.is_(None)))
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         query = query.with_for_update(of=DossierDocument, skip_locked=True)
+        # the mark "stored" need not wait for the disk: if a crash loses it, the next
+        # attempt finds the object with the same hash in the store and marks it again
+        session.execute(text("SET LOCAL synchronous_commit = off"))
     row = session.execute(query).first()
     if row is None:
         session.rollback()
