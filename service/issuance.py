@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
+import logging
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.general import SigningError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -32,7 +33,10 @@ from service.signing import AgencySigner, SignedPdf, Signing, TimestampUnavailab
 from service.verification import Original
 from service.worktime import VIETNAM, WorkCalendar
 from storage import records as store
+from storage.documents import DOCUMENT_ID
 from storage.models import Dossier, DossierDocument
+
+log = logging.getLogger("tokhai")
 
 # -- values on paper --------------------------------------------------------------------------
 
@@ -74,7 +78,10 @@ def paper_text(value: Any, field: Field | None, definition: FormDefinition | Non
     if isinstance(value, str) and len(value) in (4, 7, 10) and value[:4].isdigit():
         parts = value.split("-")
         if len(parts) == 3 and all(p.isdigit() for p in parts):
-            return date.fromisoformat(value).strftime("%d/%m/%Y")
+            try:
+                return date.fromisoformat(value).strftime("%d/%m/%Y")
+            except ValueError:
+                return value
         if len(parts) == 2 and all(p.isdigit() for p in parts):
             return f"{parts[1]}/{parts[0]}"
     return str(value)
@@ -132,6 +139,14 @@ def _sign(signing: Signing, agency: AgencySigner, rendered: rendering.Rendered,
                        "chưa được phát hành, hồ sơ giữ nguyên trạng thái. Hãy thử lại sau.",
                        f"The time-stamping authority did not answer: {e}. Nothing was "
                        "issued; the dossier is unchanged.") from e
+    except (SigningError, OSError) as e:
+        # the token, or the revocation data a B-LT signature embeds, unavailable
+        log.warning("signing failed", extra={"agency": agency.code, "error": str(e)[:300]})
+        raise ApiError(503, "signing_failed",
+                       "Chưa ký được văn bản (thiết bị ký hoặc dữ liệu kiểm tra chứng thư "
+                       "tạm thời không sẵn sàng); hồ sơ giữ nguyên trạng thái. Hãy thử lại "
+                       "sau.", f"Signing failed: {e}. Nothing was issued; the dossier is "
+                       "unchanged.") from e
 
 
 def timestamp_time(pdf: bytes) -> datetime | None:
@@ -145,9 +160,6 @@ def timestamp_time(pdf: bytes) -> datetime | None:
             token = attribute["values"][0]["content"]
             return token["encap_content_info"]["content"].parsed["gen_time"].native
     return None
-
-
-DOCUMENT_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def find_document(session: Session, document_id: str) -> DossierDocument | None:

@@ -544,3 +544,22 @@ def test_a_revoked_certificate_is_reported(client, test_pki) -> None:  # type: i
     sig = body["signatures"][0]
     assert sig["intact"] and sig["revocation"] == "revoked"
     assert not body["valid"] and "revoked" in codes(body)
+
+
+def test_a_signing_failure_leaves_the_dossier_unchanged(client, app, father, clerk, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The token, or the OCSP responder a B-LT signature needs, fails at signing time."""
+    from pyhanko.sign.general import SigningError
+
+    code, etag = in_processing(client, app, father, clerk)
+    signing = app.extensions["tokhai"].signing
+
+    def fail(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise SigningError("OCSP responder unreachable")
+
+    monkeypatch.setattr(signing, "sign", fail)
+    refused = issue(client, clerk, code, etag)
+    assert refused.status_code == 503 and refused.get_json()["code"] == "signing_failed"
+    after = client.get(f"/api/v1/dossiers/{code}", headers=clerk)
+    assert after.get_json()["status"] == "in_processing" and after.headers["ETag"] == etag
+    monkeypatch.undo()
+    assert issue(client, clerk, code, etag).status_code == 201  # and later it works
