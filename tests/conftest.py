@@ -177,6 +177,12 @@ def designer(app) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
+def father(app, people) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The demo father's citizen token (the demo records loaded)."""
+    return citizen_headers(app, DEMO_FATHER)
+
+
+@pytest.fixture
 def officer(app) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {"Authorization": f"Bearer {_token(app, 'officer', agency_code='UBND-XA-00004')}"}
 

@@ -21,11 +21,6 @@ AGENCY = "CA-HN"
 
 
 @pytest.fixture
-def father(app, people) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return citizen_headers(app, DEMO_FATHER)
-
-
-@pytest.fixture
 def clerk(app) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {"Authorization": f"Bearer {_token(app, 'officer', agency_code=AGENCY)}"}
 

@@ -31,18 +31,12 @@ from tests import pki
 from tests.conftest import (
     DEMO_FATHER,
     _token,
-    citizen_headers,
     demo_app,
     valid_submission,
 )
 
 FORM = "to-khai-dang-ky-khai-sinh"
 AGENCY = "UBND-XA-00004"
-
-
-@pytest.fixture
-def father(app, people) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return citizen_headers(app, DEMO_FATHER)
 
 
 @pytest.fixture
