@@ -557,3 +557,26 @@ def test_a_signing_failure_leaves_the_dossier_unchanged(client, app, father, cle
     assert after.get_json()["status"] == "in_processing" and after.headers["ETag"] == etag
     monkeypatch.undo()
     assert issue(client, clerk, code, etag).status_code == 201  # and later it works
+
+
+def test_concurrent_issuing_gives_one_document(client, app, father, clerk) -> None:  # type: ignore[no-untyped-def]
+    """Two officers press "issue" at once: one document, the same for both, one number."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    code, etag = in_processing(client, app, father, clerk)
+
+    def press(_: int):  # type: ignore[no-untyped-def]
+        return app.test_client().post(f"/api/v1/dossiers/{code}/result", json={},
+                                      headers={**clerk, "If-Match": etag})
+
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(press, range(2)))
+    assert sorted(a.status_code for a in answers) == [200, 201], [a.get_json() for a in answers]
+    assert len({a.get_json()["document_id"] for a in answers}) == 1
+    with app.extensions["tokhai"].sessions() as session:
+        from storage.models import Dossier as D
+
+        dossier = session.scalar(select(D).where(D.code == code))
+        results = session.scalars(select(DossierDocument).where(
+            DossierDocument.dossier_id == dossier.id, DossierDocument.kind == "result")).all()
+        assert len(results) == 1 and dossier.status == "result_ready"
