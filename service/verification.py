@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +24,6 @@ from typing import Any
 
 from asn1crypto import x509
 from pyhanko.pdf_utils.generic import NameObject
-from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
@@ -34,6 +34,8 @@ from pyhanko_certvalidator import ValidationContext
 from service import pdfhex  # noqa: F401 - installs the fast hex-string reader
 from service.rendering import DATA_FILE
 from service.worktime import VIETNAM
+
+log = logging.getLogger("tokhai")
 
 
 class VerificationRefused(Exception):
@@ -122,9 +124,9 @@ def open_pdf(data: bytes, max_pages: int) -> PdfFileReader:
         pages = int(reader.root["/Pages"]["/Count"])
     except VerificationRefused:
         raise
-    except (PdfError, KeyError, TypeError, ValueError) as e:
+    except Exception as e:  # noqa: BLE001 - any damage in an upload's structure
         raise VerificationRefused("unreadable_pdf", "Tệp PDF bị hỏng, không đọc được.",
-                                  f"The PDF cannot be read ({e}).") from e
+                                  f"The PDF cannot be read ({type(e).__name__}).") from e
     if pages > max_pages:
         raise VerificationRefused("too_many_pages",
                                   f"Tệp có {pages} trang, quá giới hạn {max_pages} trang.",
@@ -142,7 +144,7 @@ def embedded_data(reader: PdfFileReader) -> dict[str, Any] | None:
                 data = spec["/EF"]["/F"].data
                 value = json.loads(data)
                 return value if isinstance(value, dict) else None
-    except (KeyError, TypeError, ValueError, PdfError):
+    except Exception:  # noqa: BLE001 - damaged or not ours: there is no data to read
         return None
     return None
 
@@ -152,13 +154,23 @@ def verify(data: bytes, trust: Trust, *, max_pages: int,
     """The report for ``data``. ``original(document_id, sha256)`` finds what tokhai issued,
     by the id embedded in the document or by the bytes' hash."""
     reader = open_pdf(data, max_pages)
-    signatures = reader.embedded_regular_signatures
+    try:
+        signatures = reader.embedded_regular_signatures
+        dss = DocumentSecurityStore.read_dss(reader) if "/DSS" in reader.root else None
+        timestamps = reader.embedded_timestamp_signatures
+    except Exception as e:  # noqa: BLE001 - any damage in an upload's structure
+        raise VerificationRefused("unreadable_pdf", "Tệp PDF bị hỏng, không đọc được.",
+                                  f"The PDF cannot be read ({type(e).__name__}).") from e
     if not signatures:
         raise VerificationRefused("no_signature", "Tệp PDF không có chữ ký số.",
                                   "The PDF carries no signature.")
-    dss = DocumentSecurityStore.read_dss(reader) if "/DSS" in reader.root else None
-    timestamps = reader.embedded_timestamp_signatures
-    reports = [_signature(sig, trust, dss, timestamps) for sig in signatures]
+    reports = []
+    for sig in signatures:
+        try:
+            reports.append(_signature(sig, trust, dss, timestamps))
+        except Exception as e:  # noqa: BLE001 - a damaged signature is an invalid one
+            log.info("signature could not be validated", extra={"error": repr(e)[:300]})
+            reports.append(_broken(sig, e))
     sha256 = hashlib.sha256(data).hexdigest()
     payload = embedded_data(reader)
     document_id = payload.get("document_id") if payload else None
@@ -183,6 +195,20 @@ def verify(data: bytes, trust: Trust, *, max_pages: int,
         "signatures": reports,
         "problems": _unique(problems),
     }
+
+
+def _broken(sig: Any, error: Exception) -> dict[str, Any]:
+    """The report of a signature too damaged to validate."""
+    problem = _problem("invalid_signature")
+    problem["message_en"] += f" ({type(error).__name__})"
+    try:
+        field = sig.field_name
+    except Exception:  # noqa: BLE001
+        field = None
+    return {"field": field, "intact": False, "valid": False, "signer": None, "trusted": False,
+            "trust_anchor": None, "development": False, "revocation": "unknown",
+            "signing_time": None, "timestamp": None, "level": None, "covers": "partial",
+            "changes_after_signing": "other_edits", "problems": [problem]}
 
 
 def _unique(problems: list[dict[str, str]]) -> list[dict[str, str]]:

@@ -580,3 +580,22 @@ def test_concurrent_issuing_gives_one_document(client, app, father, clerk) -> No
         results = session.scalars(select(DossierDocument).where(
             DossierDocument.dossier_id == dossier.id, DossierDocument.kind == "result")).all()
         assert len(results) == 1 and dossier.status == "result_ready"
+
+
+def test_damaged_uploads_never_crash_the_verifier(client, issued) -> None:  # type: ignore[no-untyped-def]
+    """Seeded random damage (1 to 5 bytes anywhere): every answer is a report or a 422."""
+    import random
+
+    rng = random.Random(20261126)
+    seen = set()
+    for _ in range(60):
+        data = bytearray(issued)
+        for _ in range(rng.randint(1, 5)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        answer = upload(client, bytes(data))
+        assert answer.status_code in (200, 422), answer.get_json()
+        body = answer.get_json()
+        seen.add(body.get("code") if answer.status_code == 422 else "report")
+        if answer.status_code == 200 and bytes(data) != issued:
+            assert not body["valid"] or body["matches_original"] is False
+    assert "report" in seen
