@@ -306,6 +306,8 @@ class S3Store:
             problems.append("versioning is not enabled")
         try:
             self._call(self.client.get_object_lock_config, self.bucket)
+        except StoreUnavailable:
+            raise
         except Exception as e:  # noqa: BLE001 - any refusal means: no object lock
             problems.append(f"object lock is not configured ({getattr(e, 'code', e)})")
         if problems:
