@@ -372,10 +372,16 @@ class Signing:
 
     def __init__(self, config: SigningConfig) -> None:
         self.config = config
-        self.anchors = [load_cert_from_pemder(str(p)) for p in config.trust_anchors]
-        self.intermediates = list(load_certs_from_pemder([str(p) for p in config.intermediates]))
-        self.crls = [p.read_bytes() for p in config.crls]
-        self.timestamper = self._timestamper()
+        if not config.trust_anchors:
+            raise SigningSetupError("signing configuration: 'trust_anchors' is empty; "
+                                    "verification would trust no signature")
+        self.anchors = [_read(load_cert_from_pemder, p, "trust anchor")
+                        for p in config.trust_anchors]
+        self.intermediates = [c for p in config.intermediates
+                              for c in _read(lambda f: list(load_certs_from_pemder([f])), p,
+                                             "intermediate certificate")]
+        self.crls = [_read(lambda f: Path(f).read_bytes(), p, "CRL") for p in config.crls]
+        self.timestamper = _read(lambda _: self._timestamper(), config.path, "TSA")
         self.agencies: dict[str, AgencySigner] = {}
         for code, key in config.agencies.items():
             signer: signers.Signer | TokenSigner = (
@@ -481,6 +487,18 @@ class Signing:
         for agency in self.agencies.values():
             if agency._token is not None:
                 agency._token.session.close()
+
+
+def _read(load: Any, path: Path, what: str) -> Any:
+    """Load a file the configuration names; a missing or unreadable one stops the start-up
+    with its name, not a traceback."""
+    try:
+        return load(str(path))
+    except SigningSetupError:
+        raise
+    except (OSError, ValueError, TypeError) as e:
+        raise SigningSetupError(f"signing configuration: {what} {path}: "
+                                f"{type(e).__name__}: {e}") from e
 
 
 def _seal(key: AgencyKey, development: bool) -> bytes:

@@ -218,13 +218,14 @@ def write_signing_config(served: TestPki, *, tsa_url: str | None = None,
     import yaml
 
     d = served.directory
+    for code, (agency_name, _) in AGENCIES.items():  # every test agency's seal, for any config
+        seal = d / f"{code}-seal.png"
+        if not seal.exists():
+            seal.write_bytes(development_seal(agency_name))
     entries = agencies or {}
     if agencies is None:
         for code, (agency_name, label) in AGENCIES.items():
-            seal = d / f"{code}-seal.png"
-            if not seal.exists():
-                seal.write_bytes(development_seal(agency_name))
-            entries[code] = {"name": agency_name, "place": "Hà Nội", "seal": seal.name,
+            entries[code] = {"name": agency_name, "place": "Hà Nội", "seal": f"{code}-seal.png",
                              "pkcs12": served.p12_file(label).name,
                              "password_env": PASSWORD_ENV}
     config = {"public_url": "http://tokhai.test", "level": level,

@@ -599,3 +599,24 @@ def test_damaged_uploads_never_crash_the_verifier(client, issued) -> None:  # ty
         if answer.status_code == 200 and bytes(data) != issued:
             assert not body["valid"] or body["matches_original"] is False
     assert "report" in seen
+
+
+def test_configuration_mistakes_are_named(test_pki, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import yaml
+
+    good = yaml.safe_load(pki.write_signing_config(test_pki, name="base.yaml").read_text())
+    cases = [
+        ({"trust_anchors": []}, "'trust_anchors' is empty"),
+        ({"trust_anchors": ["khong-co.pem"]}, "trust anchor"),
+        ({"tsa": {}}, "'tsa.url' is missing"),
+        ({"level": "B-X"}, "level 'B-X'"),
+        ({"agencies": {"UBND-X": {"name": "X"}}}, "agency UBND-X: give exactly one of"),
+        ({"agencies": {"UBND-X": {"name": "X", "pkcs12": "signer-a.p12",
+                                  "password_env": pki.PASSWORD_ENV}}},
+         "agency UBND-X: 'seal'"),
+    ]
+    for change, message in cases:
+        path = test_pki.directory / f"case-{abs(hash(message))}.yaml"
+        path.write_text(yaml.safe_dump({**good, **change}, allow_unicode=True))
+        with pytest.raises(SigningSetupError, match=message):
+            Signing.from_file(path)
