@@ -70,7 +70,7 @@ class SignatureReportSchema(Schema):
         "description": "B-B, B-T, B-LT, B-LTA (PAdES), PKCS7, or null when invalid"})
     covers = fields.String(metadata={"description": "entire_file, entire_revision, partial"})
     changes_after_signing = fields.String(metadata={
-        "description": "none, signatures_and_validation_data, form_filling, annotations, "
+        "description": "none, validation_data, new_signatures, form_filling, annotations, "
                        "other_edits"})
     problems = fields.List(fields.Nested(FindingSchema))
 

@@ -65,13 +65,14 @@ class Original:
 
 CHANGES = {
     ModificationLevel.NONE: "none",
-    ModificationLevel.LTA_UPDATES: "signatures_and_validation_data",
+    ModificationLevel.LTA_UPDATES: "validation_data",
     ModificationLevel.FORM_FILLING: "form_filling",
     ModificationLevel.ANNOTATIONS: "annotations",
     ModificationLevel.OTHER: "other_edits",
 }
-#: changes after signing that leave the signed content as it was
-HARMLESS = {"none", "signatures_and_validation_data"}
+#: changes after signing that leave the signed content as it was: validation data (the DSS
+#: of B-LT) and new signatures or document timestamps
+HARMLESS = {"none", "validation_data", "new_signatures"}
 PROBLEMS = {
     "not_intact": ("Nội dung đã bị thay đổi sau khi ký: chữ ký không còn khớp.",
                    "The signed bytes were changed: the signature does not match."),
@@ -164,10 +165,15 @@ def verify(data: bytes, trust: Trust, *, max_pages: int,
     if not signatures:
         raise VerificationRefused("no_signature", "Tệp PDF không có chữ ký số.",
                                   "The PDF carries no signature.")
+    only_signature_fields = _only_signature_fields(reader)
     reports = []
     for sig in signatures:
+        later = any(other.signed_revision > sig.signed_revision
+                    for other in [*signatures, *timestamps])
         try:
-            reports.append(_signature(sig, trust, dss, timestamps))
+            reports.append(_signature(sig, trust, dss, timestamps,
+                                      later_signatures=later,
+                                      only_signature_fields=only_signature_fields))
         except Exception as e:  # noqa: BLE001 - a damaged signature is an invalid one
             log.info("signature could not be validated", extra={"error": repr(e)[:300]})
             reports.append(_broken(sig, e))
@@ -226,8 +232,19 @@ def _context(trust: Trust, dss: DocumentSecurityStore | None, mode: str) -> Vali
     return dss.as_validation_context(kwargs) if dss else ValidationContext(**kwargs)
 
 
+def _only_signature_fields(reader: PdfFileReader) -> bool:
+    """Whether every form field is a signature field (then "form filling" after a signature
+    can only have been signing)."""
+    try:
+        fields = reader.root["/AcroForm"]["/Fields"]
+        return all(f.get_object().get("/FT") == "/Sig" for f in fields)
+    except Exception:  # noqa: BLE001 - no form, or a damaged one: do not assume
+        return False
+
+
 def _signature(sig: Any, trust: Trust, dss: DocumentSecurityStore | None,
-               timestamps: list[Any]) -> dict[str, Any]:
+               timestamps: list[Any], *, later_signatures: bool,
+               only_signature_fields: bool) -> dict[str, Any]:
     # with the document's own revocation data and nothing fetched: "hard-fail" succeeds
     # only when the document proves the certificates were not revoked
     if dss is None:
@@ -270,7 +287,7 @@ def _signature(sig: Any, trust: Trust, dss: DocumentSecurityStore | None,
                      if ts.signing_cert else None}
     if timestamp is None or not (timestamp["valid"] and timestamp["trusted"]):
         problems.append(_problem("no_timestamp"))
-    changes = _changes(status)
+    changes = _changes(status, later_signatures, only_signature_fields)
     if changes not in HARMLESS:
         problems.append(_problem("modified_after_signing"))
     return {
@@ -307,14 +324,20 @@ def _coverage(status: Any) -> str:
         status.coverage, "partial")
 
 
-def _changes(status: Any) -> str:
+def _changes(status: Any, later_signatures: bool, only_signature_fields: bool) -> str:
+    """What was appended after the signature: nothing, validation data (a DSS), new
+    signatures or document timestamps, form filling, annotations, or other edits."""
     if status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
         return "none"
     if status.coverage != SignatureCoverageLevel.ENTIRE_REVISION:
         return "other_edits"
     if status.docmdp_ok is False:
         return "other_edits"
-    return CHANGES.get(status.modification_level, "other_edits")
+    changes = CHANGES.get(status.modification_level, "other_edits")
+    if later_signatures and (changes == "validation_data" or (
+            changes == "form_filling" and only_signature_fields)):
+        return "new_signatures"
+    return changes
 
 
 def _level(sig: Any, status: Any, dss: DocumentSecurityStore | None, revocation: str,

@@ -169,7 +169,7 @@ def test_issuing_signs_records_and_moves_the_dossier(client, app, father, clerk)
     (sig,) = report["signatures"]
     assert sig["level"] == "B-LT" and sig["revocation"] == "good" and sig["trusted"]
     assert sig["timestamp"]["trusted"] and sig["changes_after_signing"] in (
-        "none", "signatures_and_validation_data")
+        "none", "validation_data")
     assert sig["signing_time"].endswith("+07:00")
     with app.app_context():
         session = app.extensions["tokhai"].sessions()
@@ -620,3 +620,21 @@ def test_configuration_mistakes_are_named(test_pki, tmp_path) -> None:  # type: 
         path.write_text(yaml.safe_dump({**good, **change}, allow_unicode=True))
         with pytest.raises(SigningSetupError, match=message):
             Signing.from_file(path)
+
+
+def test_a_second_signature_is_reported_as_new_signatures(client, issued, app) -> None:  # type: ignore[no-untyped-def]
+    """Another agency countersigns the issued result in a new field: the first signature
+    reports new signatures after it, and stays valid; B-LTA's document timestamp counts
+    as a new signature too."""
+    signing = app.extensions["tokhai"].signing
+    other = signing.agency("UBND-XA-00005")
+    writer = IncrementalPdfFileWriter(io.BytesIO(issued))
+    countersigned = signers.sign_pdf(writer, signers.PdfSignatureMetadata(
+        field_name="ChuKyThuHai", subfilter=fields.SigSeedSubFilter.PADES),
+        signer=other.signer, timestamper=signing.timestamper).getvalue()
+    body = upload(client, countersigned).get_json()
+    first, second = body["signatures"]
+    assert first["changes_after_signing"] == "new_signatures" and first["intact"]
+    assert second["changes_after_signing"] == "none"
+    assert "modified_after_signing" not in codes(body)
+    assert body["matches_original"] is False  # these are no longer the bytes issued
