@@ -377,6 +377,8 @@ def test_agencies_need_to_have_issued_it_or_a_consent(app, issued) -> None:  # t
 def test_the_access_log_is_append_only(app, issued) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy.exc import DBAPIError
 
+    issued["client"].get(f"/api/v1/repository/documents/{issued['doc']['document_id']}",
+                         headers=issued["father"])  # one access, logged
     with app.extensions["tokhai"].sessions() as session:
         assert session.scalar(select(AccessLog).limit(1)) is not None
         for statement in ("UPDATE access_log SET outcome = 'allowed'", "DELETE FROM access_log"):
