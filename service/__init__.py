@@ -69,6 +69,13 @@ class Runtime:
         return Sources(by_register, self.executor, self.settings.prefill_deadline)
 
 
+def current_runtime() -> Runtime:
+    """The running application's runtime (inside a request or an application context)."""
+    from flask import current_app
+
+    return current_app.extensions["tokhai"]  # type: ignore[no-any-return]
+
+
 class TokhaiApi(Api):
     """flask-smorest's Api with the project's one error shape."""
 

@@ -8,23 +8,19 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from forms.language import DefinitionError, parse_text
 from forms.records import subject_field
 from forms.registers import REGISTERS
-from service import auth, demo, importer, prefill
+from service import auth, current_runtime, demo, importer, prefill
 from service import forms as ops
 from service.errors import ApiError
 from storage import db
 from storage import records as records_store
 from storage.models import ApiToken
-
-
-def _runtime():  # type: ignore[no-untyped-def]
-    return current_app.extensions["tokhai"]
 
 
 @click.group("db", help="Database schema (Alembic migrations).", cls=AppGroup)
@@ -34,7 +30,7 @@ def db_cli() -> None:
 
 @db_cli.command("upgrade", help="Apply every migration not applied yet.")
 def db_upgrade() -> None:
-    rt = _runtime()
+    rt = current_runtime()
     with db.startup_lock(rt.engine):
         db.upgrade(rt.engine)
     click.echo(f"database at revision {db.current_revision(rt.engine)}")
@@ -42,7 +38,7 @@ def db_upgrade() -> None:
 
 @db_cli.command("current", help="Print the applied migration revision.")
 def db_current() -> None:
-    click.echo(db.current_revision(_runtime().engine) or "(empty)")
+    click.echo(db.current_revision(current_runtime().engine) or "(empty)")
 
 
 @click.group("forms", help="Form definitions, the catalogue and trimming reports.", cls=AppGroup)
@@ -54,7 +50,7 @@ def forms_cli() -> None:
 @click.option("--dir", "directory", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=ops.CATALOGUE_DIR, show_default=True)
 def forms_load(directory: Path) -> None:
-    rt = _runtime()
+    rt = current_runtime()
     with rt.sessions() as session:
         try:
             outcomes = ops.load_catalogue(session, directory)
@@ -89,7 +85,7 @@ def forms_check(files: tuple[str, ...]) -> None:
 @click.option("--for", "personal_id", help="Add what prefill actually fills for this citizen.")
 def forms_report(form_id: str, version: int | None, as_json: bool,
                  personal_id: str | None) -> None:
-    rt = _runtime()
+    rt = current_runtime()
     with rt.sessions() as session:
         rows = ops.list_versions(session, form_id, include_drafts=True)
         if version is not None:
@@ -140,7 +136,7 @@ def tokens_cli() -> None:
 @click.option("--personal-id", help="12-digit personal ID number (citizen tokens).")
 def tokens_create(role: str, label: str, agency_code: str | None,
                   personal_id: str | None) -> None:
-    rt = _runtime()
+    rt = current_runtime()
     with rt.sessions() as session:
         try:
             row, token = auth.create_token(session, role, label, agency_code, personal_id)
@@ -154,7 +150,7 @@ def tokens_create(role: str, label: str, agency_code: str | None,
 @tokens_cli.command("revoke", help="Revoke a token by its id.")
 @click.argument("token_id", type=int)
 def tokens_revoke(token_id: int) -> None:
-    rt = _runtime()
+    rt = current_runtime()
     with rt.sessions() as session:
         if not auth.revoke_token(session, token_id):
             raise click.ClickException(f"no active token with id {token_id}")
@@ -164,7 +160,7 @@ def tokens_revoke(token_id: int) -> None:
 
 @tokens_cli.command("list", help="List tokens (never the tokens themselves).")
 def tokens_list() -> None:
-    rt = _runtime()
+    rt = current_runtime()
     with rt.sessions() as session:
         for row in session.scalars(select(ApiToken).order_by(ApiToken.id)):
             state = "revoked" if row.revoked_at else "active"
@@ -185,7 +181,7 @@ def records_cli() -> None:
 @click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the rejected rows report here (JSON).")
 def records_import(path: Path, register: str, fmt: str | None, rejects: Path | None) -> None:
-    rt = _runtime()
+    rt = current_runtime()
     with rt.sessions() as session, click.progressbar(
             length=path.stat().st_size, label=f"{path.name} -> {register}",
             file=sys.stderr) as bar:
@@ -225,7 +221,7 @@ def records_demo(households: int, seed: int, out: Path | None) -> None:
 
 
 def load_demo(generated: demo.DemoSet) -> int:
-    rt = _runtime()
+    rt = current_runtime()
     with rt.sessions() as session:
         for register, items in generated.records.items():
             records_store.upsert_many(session, register, items, "demo")
@@ -243,7 +239,7 @@ def dev_setup() -> None:
     from forms import units
     from service import devpki
 
-    rt = _runtime()
+    rt = current_runtime()
     data_dir = Path(rt.settings.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     load_demo(demo.generate(50))
@@ -284,7 +280,7 @@ def dev_setup() -> None:
 def verify_cli(path: Path, as_json: bool) -> None:
     from service import issuance, verification
 
-    rt = _runtime()
+    rt = current_runtime()
     if path.stat().st_size > rt.settings.verify_max_bytes:
         raise click.ClickException(f"file_too_large: over {rt.settings.verify_max_bytes} bytes")
     with rt.sessions() as session:
@@ -326,7 +322,7 @@ def worker_cli(once: bool, interval: float, batch: int) -> None:
     from service import repository
     from storage.documents import StoreUnavailable
 
-    rt = _runtime()
+    rt = current_runtime()
     while True:
         try:
             rt.store.ensure_ready(production=rt.settings.production)
@@ -354,7 +350,7 @@ def repository_verify(repair: bool) -> None:
     from storage.documents import sha256_of
     from storage.models import DossierDocument
 
-    rt = _runtime()
+    rt = current_runtime()
     store = rt.store
     problems = 0
     indexed: dict[str, tuple[int, str, bool]] = {}

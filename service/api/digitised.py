@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, request
+from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from forms.records import RecordInvalid, check_subject, normalise_record
 from schemas.digitised import ConfirmSchema, DigitisedDocumentSchema, DigitiseQuerySchema
-from service import digitised
+from service import current_runtime, digitised
 from service.api.http import error_responses
 from service.auth import current_principal, require
 from service.errors import ApiError, not_found
@@ -52,7 +52,7 @@ class Upload(MethodView):
 
         The values are kept as pending until an officer confirms them. Refused: not a PDF,
         encrypted, no text layer (a scan), more pages than the limit, or not the template."""
-        settings = current_app.extensions["tokhai"].settings
+        settings = current_runtime().settings
         request.max_content_length = settings.max_upload_bytes
         if request.mimetype != "application/pdf":
             raise ApiError(415, "unsupported_media_type", "Gửi tệp với Content-Type "

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, g, request
+from flask import Response, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from schemas.documents import DocumentSchema, IssueSchema, VerificationSchema
+from service import current_runtime, issuance, repository, verification
 from service import forms as form_ops
-from service import issuance, repository, verification
 from service.api.dossiers import _expected_version, load
 from service.api.http import error_responses
 from service.auth import Principal, current_principal, require
@@ -23,10 +23,6 @@ blp = Blueprint("documents", __name__, url_prefix="/api/v1",
 _AUTH = [{"bearerAuth": []}]
 _PDF_BODY = {"required": True, "content": {"application/pdf": {
     "schema": {"type": "string", "format": "binary"}}}}
-
-
-def _runtime():  # type: ignore[no-untyped-def]
-    return current_app.extensions["tokhai"]
 
 
 def document_out(doc: DossierDocument, dossier_code: str) -> dict[str, Any]:
@@ -63,7 +59,7 @@ class Result(MethodView):
         case nothing is issued and the dossier is unchanged."""
         principal: Principal = current_principal()  # type: ignore[assignment]
         dossier = load(code, principal)
-        rt = _runtime()
+        rt = current_runtime()
         earlier = issuance.existing_result(g.db, dossier)
         if earlier is not None:
             return document_out(earlier, dossier.code), 200
@@ -94,7 +90,7 @@ class Result(MethodView):
 def archive_now(document_id: int) -> bool:
     """Hand a just-issued document to the store; if the store fails it stays pending for
     ``tokhai worker``."""
-    rt = _runtime()
+    rt = current_runtime()
     with rt.sessions() as session:
         return repository.archive(session, rt.store, document_id)
 
@@ -106,7 +102,7 @@ def pdf_response(doc: DossierDocument, filename: str) -> Response:
 
 
 def _verify(data: bytes) -> dict[str, Any]:
-    rt = _runtime()
+    rt = current_runtime()
     try:
         return verification.verify(data, verification.trust_of(rt.signing),
                                    max_pages=rt.settings.verify_max_pages,
@@ -127,7 +123,7 @@ class Verifications(MethodView):
         a trusted anchor, the revocation status, the timestamp, the PAdES level, what changed
         after signing, and whether these are the bytes tokhai issued. Refused (422): not a
         PDF, encrypted, no signature, too many pages; 413 over the size limit."""
-        request.max_content_length = _runtime().settings.verify_max_bytes
+        request.max_content_length = current_runtime().settings.verify_max_bytes
         if request.mimetype != "application/pdf":
             raise ApiError(415, "unsupported_media_type", "Gửi tệp với Content-Type "
                            "application/pdf.", "Send the file as application/pdf.",

@@ -29,9 +29,9 @@ from schemas.dossiers import (
     SupplementSchema,
 )
 from schemas.prefill import PrefillSchema
+from service import current_runtime, issuance
 from service import dossiers as ops
 from service import forms as form_ops
-from service import issuance
 from service import prefill as pf
 from service.api.http import error_responses
 from service.api.prefill import prefill_response
@@ -44,10 +44,6 @@ blp = Blueprint("dossiers", __name__, url_prefix="/api/v1",
                 description="Hồ sơ: nộp trực tuyến, theo dõi, tiếp nhận và xử lý, trễ hạn")
 _AUTH = [{"bearerAuth": []}]
 _IDEMPOTENCY = re.compile(r"^[\x21-\x7e]{1,100}$")
-
-
-def _runtime():  # type: ignore[no-untyped-def]
-    return current_app.extensions["tokhai"]
 
 
 def etag(d: Dossier) -> str:
@@ -134,7 +130,7 @@ class Dossiers(MethodView):
                            "Idempotency-Key gồm 1-100 ký tự in được, không có khoảng trắng.",
                            "Idempotency-Key must be 1-100 printable characters.",
                            field="header.Idempotency-Key")
-        rt = _runtime()
+        rt = current_runtime()
         compiled = form_ops.published_form(g.db, body["form_id"], body["version"])
         data = normalise(body["data"])  # NFC, so that text typed two ways compares equal
         dossier, created, secret = ops.submit(
@@ -204,7 +200,8 @@ class DossierPrefill(MethodView):
         current_app.logger.info("officer prefill on a dossier", extra={
             "token_id": principal.token_id, "dossier": code})
         compiled = form_ops.published_form(g.db, dossier.form_id, dossier.form_version)
-        result = pf.prefill(compiled.definition, dossier.citizen_id, _runtime().sources(g.db))
+        result = pf.prefill(compiled.definition, dossier.citizen_id,
+                            current_runtime().sources(g.db))
         return prefill_response(dossier.form_id, dossier.form_version, result)
 
 
@@ -258,7 +255,7 @@ class Actions(MethodView):
         dossier = load(code, principal)
         expected = _expected_version(required=principal.role == "officer")
         ops.act(g.db, dossier, body["action"], principal, body.get("reason"), expected,
-                _runtime().calendar_for(dossier.agency_code))
+                current_runtime().calendar_for(dossier.agency_code))
         g.db.commit()
         return _with_etag(out(dossier), dossier)
 
@@ -274,7 +271,7 @@ class Supplement(MethodView):
         """Send the corrected form data a supplement request asked for"""
         principal: Principal = current_principal()  # type: ignore[assignment]
         dossier = load(code, principal)
-        rt = _runtime()
+        rt = current_runtime()
         compiled = form_ops.published_form(g.db, dossier.form_id, dossier.form_version)
         ops.supplement(g.db, dossier, compiled, principal, normalise(body["data"]),
                        rt.sources(g.db), rt.calendar_for(dossier.agency_code))
@@ -297,8 +294,8 @@ class Explanation(MethodView):
         principal: Principal = current_principal()  # type: ignore[assignment]
         dossier = load(code, principal)
         ops.explain(g.db, dossier, principal, body["reason"], body["promised_at"])
-        letter = issuance.issue_apology_letter(g.db, dossier, _runtime().signing,
-                                               _runtime().settings.retention)
+        letter = issuance.issue_apology_letter(g.db, dossier, current_runtime().signing,
+                                               current_runtime().settings.retention)
         g.db.commit()
         from service.api.documents import archive_now
 

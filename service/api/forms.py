@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, request
+from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -16,6 +16,7 @@ from schemas.forms import (
     TrimmingReportSchema,
 )
 from schemas.prefill import ReportQuerySchema
+from service import current_runtime
 from service import forms as ops
 from service import prefill as pf
 from service.api.http import conditional_json, error_responses
@@ -216,7 +217,7 @@ class TrimmingReport(MethodView):
             raise ApiError(403, "forbidden", "Vai trò này không xem được số liệu thực tế.",
                            "This role may not see actual figures.")
         result = pf.prefill(compiled.definition, personal_id,
-                            current_app.extensions["tokhai"].sources(g.db))
+                            current_runtime().sources(g.db))
         return {**compiled.trimming_report,
                 "actual": pf.actual_report(compiled.definition, result)}
 

@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from forms import units
 from schemas.common import HealthSchema
 from schemas.forms import UnitSchema
+from service import current_runtime
 from service.api.http import error_responses
 from service.errors import ApiError, not_found
 from storage.db import ping
@@ -34,7 +35,7 @@ class Readyz(MethodView):
     def get(self) -> dict[str, str]:
         """Readiness: the database answers"""
         try:
-            ping(current_app.extensions["tokhai"].engine)
+            ping(current_runtime().engine)
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             current_app.logger.error("database not reachable", extra={"error": str(exc)})
             raise ApiError(503, "database_unavailable", "Cơ sở dữ liệu không phản hồi.",

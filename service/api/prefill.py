@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Response, current_app, g, jsonify
+from flask import Response, g, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -16,9 +16,9 @@ from schemas.prefill import (
     SubmissionSchema,
     ValidationResultSchema,
 )
+from service import current_runtime, submissions
 from service import forms as ops
 from service import prefill as pf
-from service import submissions
 from service.api.http import error_responses
 from service.auth import Principal, current_principal, require
 from service.errors import ApiError
@@ -51,7 +51,7 @@ def prefill_response(form_id: str, version: int, result: pf.PrefillResult) -> Re
 
 
 def runtime_sources() -> pf.Sources:
-    return current_app.extensions["tokhai"].sources(g.db)
+    return current_runtime().sources(g.db)
 
 
 @blp.route("/<string:form_id>/versions/<int:version>/prefill")

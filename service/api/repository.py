@@ -24,7 +24,7 @@ from schemas.repository import (
     RepositoryPageSchema,
     RepositoryQuerySchema,
 )
-from service import repository
+from service import current_runtime, repository
 from service.api.documents import document_out
 from service.api.http import error_responses
 from service.auth import Principal, current_principal, require
@@ -38,10 +38,6 @@ blp = Blueprint("repository", __name__, url_prefix="/api/v1",
                             "nhật ký truy cập")
 _AUTH = [{"bearerAuth": []}]
 MAX_CONSENT = timedelta(days=366)
-
-
-def _runtime():  # type: ignore[no-untyped-def]
-    return current_app.extensions["tokhai"]
 
 
 def _out(doc: DossierDocument) -> dict[str, Any]:
@@ -142,7 +138,7 @@ class Content(MethodView):
 def _content(doc: DossierDocument, redirect: bool) -> Response:
     """The document's bytes: from the outbox while archiving is pending, else streamed from
     the store (or, asked and possible, a redirect to the store's presigned URL)."""
-    rt = _runtime()
+    rt = current_runtime()
     name = doc.file_name or f"{doc.document_id}.pdf"
     headers = {"Content-Disposition": content_disposition(name),
                "ETag": f'"{doc.sha256}"', "Cache-Control": "private, no-store"}
@@ -170,7 +166,7 @@ def _content(doc: DossierDocument, redirect: bool) -> Response:
 def _serializer():  # type: ignore[no-untyped-def]
     from itsdangerous import URLSafeTimedSerializer
 
-    return URLSafeTimedSerializer(_runtime().secret_key, salt="tokhai-download-link")
+    return URLSafeTimedSerializer(current_runtime().secret_key, salt="tokhai-download-link")
 
 
 @blp.route("/repository/documents/<string:document_id>/links")
@@ -185,7 +181,7 @@ class Links(MethodView):
         system without the token); it expires after TOKHAI_PRESIGN_SECONDS"""
         doc = _load(document_id, "link", purpose)
         principal: Principal = current_principal()  # type: ignore[assignment]
-        seconds = _runtime().settings.presign_seconds
+        seconds = current_runtime().settings.presign_seconds
         token = _serializer().dumps({"d": doc.document_id, "a": principal.actor,
                                      "g": principal.agency_code, "p": purpose})
         return {"url": f"/api/v1/repository/links/{token}",
@@ -200,7 +196,7 @@ class Link(MethodView):
         """Download by a short-lived link (no token needed; refused once expired)"""
         from itsdangerous import BadSignature, SignatureExpired
 
-        seconds = _runtime().settings.presign_seconds
+        seconds = current_runtime().settings.presign_seconds
         try:
             claims = _serializer().loads(token[:2000], max_age=seconds)
         except SignatureExpired:
