@@ -14,7 +14,7 @@ import json
 from functools import cache
 from typing import Any
 
-from forms import codelists, registers, units
+from forms import registers, units
 from forms.codelists import Code
 from forms.model import Condition, Field, FormDefinition, common_prefix
 
@@ -125,7 +125,7 @@ class _Compiler:
             walk(s.fields)
 
     def codes(self, name: str) -> tuple[Code, ...]:
-        return self.form.code_lists.get(name) or codelists.built_in(name) or ()
+        return self.form.codes(name)
 
     def object_schema(self, members: Any, path: tuple[str, ...]) -> dict[str, Any]:
         """Schema of an object: the form root (members are sections), a section or a group."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from forms import codelists, units
+from forms import units
 from forms.model import Field, FormDefinition
 
 _TEXT = "Nguyễn Thị Minh Khai"
@@ -62,7 +62,7 @@ def _value(form: FormDefinition, f: Field) -> Any:  # noqa: C901 - one branch pe
     if t in ("boolean", "commitment"):
         return True
     if t == "choice":
-        codes = form.code_lists.get(f.codes or "") or codelists.built_in(f.codes or "") or ()
+        codes = form.codes(f.codes or "")
         return [codes[0].code] if f.multiple else codes[0].code
     if t == "address":
         province = units.provinces()[0]

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from forms import codelists
 from forms.codelists import Code
 
 #: Field types of the form language, with the Vietnamese name shown to designers.
@@ -141,6 +142,10 @@ class FormDefinition:
         """Every field a person fills (groups are walked, not counted), in printed order."""
         for section in self.sections:
             yield from ((section, f) for f in _leaves(section.fields))
+
+    def codes(self, name: str) -> tuple[Code, ...]:
+        """The code list called ``name``: the form's own, else a built-in one."""
+        return self.code_lists.get(name) or codelists.built_in(name) or ()
 
     def find(self, path: tuple[str, ...]) -> Field | None:
         for section in self.sections:

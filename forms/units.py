@@ -9,7 +9,7 @@ from functools import cache
 from vietnam_provinces import Province, Ward
 from vietnam_provinces import __data_version__ as DATA_VERSION  # noqa: N812
 
-__all__ = ["DATA_VERSION", "Unit", "provinces", "communes", "communes_by_province"]
+__all__ = ["DATA_VERSION", "Unit", "provinces", "communes", "communes_by_province", "name"]
 
 
 @dataclass(frozen=True)
@@ -43,3 +43,16 @@ def communes_by_province() -> dict[str, tuple[Unit, ...]]:
 def communes(province_code: str) -> tuple[Unit, ...] | None:
     """Communes of a province, or None for an unknown province code."""
     return communes_by_province().get(province_code)
+
+
+@cache
+def _names() -> dict[str, str]:
+    # province codes have two digits and commune codes five: one table holds both
+    table = {p.code: p.name for p in provinces()}
+    table.update({c.code: c.name for cs in communes_by_province().values() for c in cs})
+    return table
+
+
+def name(code: str) -> str | None:
+    """The name of a province (2-digit code) or commune (5-digit code), or None."""
+    return _names().get(code)

@@ -260,7 +260,7 @@ def dev_setup() -> None:
         tokens_file.chmod(0o600)
     pki_config = data_dir / "dev-pki" / "signing.yaml"
     if not pki_config.exists():
-        commune = {u.code: u.name for u in units.communes("01") or ()}["00004"]
+        commune = units.name("00004")
         devpki.create(pki_config.parent,
                       {DEV_AGENCY: (f"Ủy ban nhân dân {commune}", "Hà Nội")},
                       f"http://{os.environ.get('HOST', '127.0.0.1')}:"

@@ -51,9 +51,8 @@ def _lookup(data: Any, pointer: str) -> Any:
 
 
 def _address(value: dict[str, Any]) -> str:
-    province = {u.code: u.name for u in units.provinces()}.get(str(value.get("province")))
-    communes = units.communes(str(value.get("province", ""))) or ()
-    commune = {u.code: u.name for u in communes}.get(str(value.get("commune")))
+    province = units.name(str(value.get("province")))
+    commune = units.name(str(value.get("commune")))
     return ", ".join(p for p in (value.get("detail"), commune, province) if p)
 
 
@@ -70,8 +69,8 @@ def paper_text(value: Any, field: Field | None, definition: FormDefinition | Non
             return _address(value)
         return "; ".join(f"{k}: {paper_text(v, None, definition)}" for k, v in value.items())
     if field is not None and field.codes:
-        codes = (definition.code_lists.get(field.codes) if definition else None) \
-            or codelists.built_in(field.codes) or ()
+        codes = definition.codes(field.codes) if definition else \
+            codelists.built_in(field.codes) or ()
         label = {c.code: c.label for c in codes}.get(str(value))
         if label:
             return label

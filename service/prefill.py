@@ -313,8 +313,7 @@ def convert(form: FormDefinition, f: Field, kind: str, value: Any) -> Any:
     if kind.startswith("choice:"):
         list_name = kind.split(":", 1)[1]
         if f.type == "choice":
-            codes = form.code_lists.get(f.codes or "") or codelists.built_in(f.codes or "")
-            return value if any(c.code == value for c in codes or ()) else None
+            return value if any(c.code == value for c in form.codes(f.codes or "")) else None
         labels = {c.code: c.label for c in codelists.built_in(list_name) or ()}
         return labels.get(value)
     if f.type == "partial_date":
