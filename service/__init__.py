@@ -165,25 +165,18 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
 
 def _secret_key_file(data_dir: str) -> str:
-    """The installation's secret, made once: written aside, then linked into place (a link
-    fails if the name exists), so concurrent workers all read the same, complete secret."""
-    import os
+    """The installation's secret, made once; concurrent workers all read the same one."""
+    import contextlib
     import secrets
     from pathlib import Path
+
+    from storage.documents import create_once
 
     path = Path(data_dir) / "secret-key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".secret-key.{os.getpid()}")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(48))
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            pass  # another worker was first: use its secret
-        finally:
-            temporary.unlink(missing_ok=True)
+        with contextlib.suppress(FileExistsError):  # another worker was first
+            create_once(path, secrets.token_urlsafe(48).encode(), 0o600)
     return path.read_text().strip()
 
 

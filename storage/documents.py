@@ -16,6 +16,7 @@ import io
 import json
 import os
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -49,6 +50,24 @@ class ObjectMissing(StoreError):
 
 class StoreMisconfigured(StoreError):
     """The bucket cannot keep documents legally (no versioning or object lock)."""
+
+
+def create_once(path: Path, data: bytes, mode: int) -> None:
+    """Write ``path`` whole, only if it does not exist yet: the bytes go to a private
+    temporary file, fsynced, then hard-linked into place; the link fails with
+    ``FileExistsError`` if the name is taken, so concurrent writers cannot both create it
+    and no reader sees a half-written file."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(temporary, mode)
+        os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def object_key(owner_id: str, document_id: str) -> str:
@@ -148,34 +167,17 @@ class LocalStore:
         meta = {"sha256": sha256, "size": len(data), "media_type": media_type,
                 "metadata": metadata, "legal_hold": retention.legal_hold,
                 "retain_until": retention.until.isoformat() if retention.until else None}
-        self._create(path.with_name(path.name + ".meta.json"),
-                     json.dumps(meta, ensure_ascii=False).encode())
-        # a concurrent writer of the same document may have won: its bytes are checked below
+        # an earlier attempt, or a concurrent writer of the same document, may have made
+        # either file already: the bytes in place are checked below
         with contextlib.suppress(FileExistsError):
-            self._create(path, data)
+            create_once(path.with_name(path.name + ".meta.json"),
+                        json.dumps(meta, ensure_ascii=False).encode(), 0o444)
+        with contextlib.suppress(FileExistsError):
+            create_once(path, data, 0o444)
         stored = self.stat(key)
         if stored is None or stored.sha256 != sha256:
             raise ObjectExists(key)
         return stored
-
-    @staticmethod
-    def _create(path: Path, data: bytes) -> None:
-        """Write ``path`` only if it does not exist: a temporary file, fsynced, then
-        hard-linked into place (link fails if the name is taken)."""
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.{id(data)}.tmp")
-        with open(temporary, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            os.link(temporary, path)
-            os.chmod(path, 0o444)
-        except FileExistsError:
-            if path.name.endswith(".meta.json"):
-                return
-            raise
-        finally:
-            temporary.unlink(missing_ok=True)
 
     def _meta(self, key: str) -> dict | None:
         path = self._path(key)
