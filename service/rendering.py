@@ -256,10 +256,6 @@ def paragraph(pdf: FPDF, text: str, height: float, width: float = 0, align: str 
         pdf.cell(width, height, line, align=align, new_x="LMARGIN", new_y="NEXT")
 
 
-def line(pdf: FPDF, text: str, height: float) -> None:
-    paragraph(pdf, text, height)
-
-
 def place_and_date(pdf: FPDF, place: str, moment: datetime) -> None:
     pdf.set_font("Noto", "", 11)
     pdf.set_x(pdf.l_margin + 68)
@@ -285,7 +281,7 @@ def render_result(result: Result) -> Rendered:
     pdf.ln(5)
     pdf.set_font("Noto", "", 11)
     for label, text in result.rows:
-        line(pdf, f"{label}: {text}", 6.5)
+        paragraph(pdf, f"{label}: {text}", 6.5)
     if t.closing:
         pdf.ln(3)
         paragraph(pdf, t.closing, 6)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, text
+from sqlalchemy import and_, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from forms.model import FormDefinition
@@ -209,9 +209,8 @@ def log(session: Session, principal: Principal, action: str, outcome: str,
 
 def list_documents(session: Session, owners: list[str], procedure_code: str | None,
                    issued_from: datetime | None, issued_to: datetime | None, page: int,
-                   per_page: int) -> tuple[list[DossierDocument], int]:
-    from sqlalchemy import func
-
+                   per_page: int) -> tuple[list[tuple[DossierDocument, str]], int]:
+    """A page of the owners' documents, each with its dossier's code, and the total."""
     conditions = [DossierDocument.owner_id.in_(owners)]
     if procedure_code:
         conditions.append(DossierDocument.procedure_code == procedure_code)
@@ -221,10 +220,12 @@ def list_documents(session: Session, owners: list[str], procedure_code: str | No
         conditions.append(DossierDocument.signed_at < issued_to)
     where = and_(*conditions)
     total = session.scalar(select(func.count()).select_from(DossierDocument).where(where))
-    rows = session.scalars(select(DossierDocument).where(where)
-                           .order_by(DossierDocument.signed_at.desc(), DossierDocument.id.desc())
-                           .offset((page - 1) * per_page).limit(per_page))
-    return list(rows), int(total or 0)
+    rows = session.execute(
+        select(DossierDocument, Dossier.code)
+        .join(Dossier, Dossier.id == DossierDocument.dossier_id).where(where)
+        .order_by(DossierDocument.signed_at.desc(), DossierDocument.id.desc())
+        .offset((page - 1) * per_page).limit(per_page))
+    return [(doc, code) for doc, code in rows], int(total or 0)
 
 
 # -- reuse ------------------------------------------------------------------------------------

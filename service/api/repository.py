@@ -40,14 +40,14 @@ _AUTH = [{"bearerAuth": []}]
 MAX_CONSENT = timedelta(days=366)
 
 
-def _out(doc: DossierDocument) -> dict[str, Any]:
-    code = g.db.scalar(select(Dossier.code).where(Dossier.id == doc.dossier_id))
-    body = document_out(doc, code or "")
+def _out(doc: DossierDocument, dossier_code: str) -> dict[str, Any]:
+    embedded = doc.data or {}
+    body = document_out(doc, dossier_code)
     body.update({
-        "title": (doc.data or {}).get("title") if doc.data else None,
-        "procedure_code": doc.procedure_code, "document_class": doc.document_class,
-        "file_name": doc.file_name, "retain_until": doc.retain_until,
-        "legal_hold": doc.legal_hold, "data": (doc.data or {}).get("data") if doc.data else None,
+        "title": embedded.get("title"), "procedure_code": doc.procedure_code,
+        "document_class": doc.document_class, "file_name": doc.file_name,
+        "retain_until": doc.retain_until, "legal_hold": doc.legal_hold,
+        "data": embedded.get("data"),
         "content_url": f"/api/v1/repository/documents/{doc.document_id}/content",
     })
     return body
@@ -75,7 +75,7 @@ class Documents(MethodView):
                                                 start(issued_from), start(issued_to),
                                                 page, per_page)
         repository.log(g.db, principal, "list", "allowed", owner_id=principal.personal_id)
-        return {"items": [_out(d) for d in rows], "page": page, "per_page": per_page,
+        return {"items": [_out(d, code) for d, code in rows], "page": page, "per_page": per_page,
                 "total": total}
 
 
@@ -115,7 +115,8 @@ class Document(MethodView):
     @require("citizen", "officer")
     def get(self, document_id: str, purpose: str | None = None) -> dict[str, Any]:
         """A document's record: number, signer, level, retention, its structured data"""
-        return _out(_load(document_id, "metadata", purpose))
+        doc = _load(document_id, "metadata", purpose)
+        return _out(doc, g.db.scalar(select(Dossier.code).where(Dossier.id == doc.dossier_id)))
 
 
 @blp.route("/repository/documents/<string:document_id>/content")
