@@ -254,6 +254,9 @@ def test_a_store_outage_during_issuance_loses_nothing(s3_server, signing_config,
     dossier = client.get(f"/api/v1/dossiers/{ready[1][0]}", headers=father).get_json()
     assert dossier["status"] == "result_ready" and dossier["archiving"] == "pending"
     assert "chờ lưu vào kho" in dossier["status_label"]
+    listed = {d["code"]: d["archiving"] for d in client.get(
+        "/api/v1/dossiers", headers=father, query_string={"per_page": 100}).get_json()["items"]}
+    assert listed[ready[1][0]] == "pending" and listed[ready[0][0]] == "stored"
     # the citizen still gets the result, from the outbox copy
     early = client.get(f"/api/v1/repository/documents/{pending[0].get_json()['document_id']}"
                        "/content", headers=father)

@@ -55,17 +55,21 @@ def deadlines(d: Dossier) -> dict[str, Any]:
             "promised_at": d.promised_at}
 
 
-def _archiving(d: Dossier) -> str | None:
-    """For a dossier with a result: whether the repository holds it yet."""
-    if d.status not in ("result_ready", "delivered"):
-        return None
-    stored = g.db.scalar(select(DossierDocument.stored_at).where(
-        DossierDocument.dossier_id == d.id, DossierDocument.kind == "result"))
-    return "stored" if stored else "pending"
+def archiving_states(dossiers: list[Dossier]) -> dict[int, str]:
+    """For dossiers with a result: whether the repository holds it yet (``stored``) or it
+    waits in the outbox (``pending``), in one query for a whole page."""
+    ids = [d.id for d in dossiers if d.status in ("result_ready", "delivered")]
+    if not ids:
+        return {}
+    stored = dict(g.db.execute(select(DossierDocument.dossier_id, DossierDocument.stored_at)
+                               .where(DossierDocument.dossier_id.in_(ids),
+                                      DossierDocument.kind == "result")).all())
+    return {i: "stored" if stored.get(i) else "pending" for i in ids}
 
 
-def out(d: Dossier, secret: str | None = None) -> dict[str, Any]:
-    archiving = _archiving(d)
+def out(d: Dossier, secret: str | None = None,
+        states: dict[int, str] | None = None) -> dict[str, Any]:
+    archiving = (archiving_states([d]) if states is None else states).get(d.id)
     label = ops.STATES[d.status]
     if archiving == "pending":
         label += ", đang chờ lưu vào kho dữ liệu"
@@ -166,9 +170,11 @@ class Dossiers(MethodView):
             overdue = Dossier.due_at.is_not(None) & (Dossier.due_at < at)
             q = q.where(overdue if late else ~overdue | Dossier.due_at.is_(None))
         total = g.db.scalar(select(func.count()).select_from(q.subquery()))
-        rows = g.db.scalars(q.order_by(*order).limit(per_page).offset((page - 1) * per_page))
-        return {"items": [out(d) for d in rows], "page": page, "per_page": per_page,
-                "total": total}
+        rows = list(g.db.scalars(q.order_by(*order).limit(per_page)
+                                 .offset((page - 1) * per_page)))
+        states = archiving_states(rows)
+        return {"items": [out(d, states=states) for d in rows], "page": page,
+                "per_page": per_page, "total": total}
 
 
 @blp.route("/dossiers/<string:code>")
