@@ -19,6 +19,7 @@ adds a document timestamp over all of it.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import threading
@@ -354,13 +355,14 @@ class AgencySigner:
         self.signer: signers.Signer = signer.signer if isinstance(signer, TokenSigner) \
             else signer
 
-    @property
+    @functools.cached_property
     def chain_size(self) -> int:
-        """Bytes of the certificates a signature embeds (the signer's and its chain)."""
+        """Bytes of the certificates a signature embeds (the signer's and its chain); they
+        do not change while the service runs."""
         certs = [self.signer.signing_cert, *self.signer.cert_registry]
         return sum(len(c.dump()) for c in certs if c is not None)
 
-    @property
+    @functools.cached_property
     def subject(self) -> str:
         cert = self.signer.signing_cert
         assert cert is not None
