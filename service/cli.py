@@ -323,17 +323,20 @@ def worker_cli(once: bool, interval: float, batch: int) -> None:
     from storage.documents import StoreUnavailable
 
     rt = current_runtime()
+    ready = False  # the bucket checked (or made) since the store last answered
     while True:
         try:
-            rt.store.ensure_ready(production=rt.settings.production)
-            stored, failed = repository.archive_pending(rt.sessions, rt.store, batch)
+            if not ready:
+                rt.store.ensure_ready(production=rt.settings.production)
+                ready = True
+            stored, pending = repository.archive_pending(rt.sessions, rt.store, batch)
+            if stored or pending:
+                click.echo(f"archived {stored}, still pending {pending}")
         except StoreUnavailable as e:
-            stored, failed = 0, -1
+            ready, pending = False, -1
             click.echo(f"store unavailable: {e}", err=True)
-        if stored or failed:
-            click.echo(f"archived {stored}, still pending {max(failed, 0)}")
         if once:
-            sys.exit(0 if failed == 0 else 1)
+            sys.exit(0 if pending == 0 else 1)
         time.sleep(interval)
 
 
@@ -347,7 +350,7 @@ repository_cli = AppGroup("repository", help="The document repository.")
               help="Upload missing objects again from the database's copies.")
 def repository_verify(repair: bool) -> None:
     from service import repository
-    from storage.documents import sha256_of
+    from storage.documents import StoreUnavailable, sha256_of
     from storage.models import DossierDocument
 
     rt = current_runtime()
@@ -371,7 +374,10 @@ def repository_verify(repair: bool) -> None:
                         row = session.get(DossierDocument, doc_id)
                         row.stored_at = None  # type: ignore[union-attr]
                         session.commit()
-                        ok = repository.archive(session, store, doc_id)
+                        try:
+                            ok = repository.archive(session, store, doc_id)
+                        except StoreUnavailable:
+                            ok = False
                     click.echo(f"  re-uploaded: {ok}")
             continue
         actual = sha256_of(store.get(key))

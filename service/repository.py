@@ -28,7 +28,6 @@ from service.retention import retention_for
 from storage.documents import (
     DocumentStore,
     LocalStore,
-    ObjectExists,
     Retention,
     S3Settings,
     S3Store,
@@ -88,7 +87,8 @@ def object_metadata(document: DossierDocument, dossier_code: str) -> dict[str, s
 
 def archive(session: Session, store: DocumentStore, document_id: int) -> bool:
     """Upload one pending document, holding its row locked (a worker running at the same
-    time skips it). Returns whether it is stored; a failure is recorded on the row."""
+    time skips it). Returns whether it is stored; a failure is recorded on the row, and a
+    store that is unavailable raises ``StoreUnavailable`` after that."""
     query = (select(DossierDocument, Dossier.code)
              .join(Dossier, Dossier.id == DossierDocument.dossier_id)
              .where(DossierDocument.id == document_id, DossierDocument.stored_at.is_(None)))
@@ -113,10 +113,12 @@ def _upload(session: Session, store: DocumentStore, document: DossierDocument,
                   retention=Retention(document.retain_until, document.legal_hold),
                   media_type=document.media_type,
                   first_attempt=document.archive_attempts == 0)
-    except (StoreUnavailable, ObjectExists, StoreError) as e:
+    except StoreError as e:
         document.archive_attempts += 1
         document.archive_error = f"{type(e).__name__}: {e}"[:1000]
         session.commit()
+        if isinstance(e, StoreUnavailable):
+            raise
         return False
     document.stored_at = datetime.now(UTC)
     document.archive_error = None
@@ -133,7 +135,8 @@ def pending_ids(session: Session, limit: int) -> list[int]:
 
 def archive_pending(sessions: Callable[[], Session], store: DocumentStore,
                     limit: int = 100) -> tuple[int, int]:
-    """One pass of the worker: (stored, still pending)."""
+    """One pass of the worker: (stored, still pending). A store that is unavailable ends
+    the pass (``StoreUnavailable``): every other document would wait out the same timeout."""
     with sessions() as session:
         ids = pending_ids(session, limit)
     stored = failed = 0

@@ -16,6 +16,7 @@ from service.api.dossiers import _expected_version, load
 from service.api.http import error_responses
 from service.auth import Principal, current_principal, require
 from service.errors import ApiError, not_found
+from storage.documents import StoreUnavailable
 from storage.models import DossierDocument
 
 blp = Blueprint("documents", __name__, url_prefix="/api/v1",
@@ -92,7 +93,10 @@ def archive_now(document_id: int) -> bool:
     ``tokhai worker``."""
     rt = current_runtime()
     with rt.sessions() as session:
-        return repository.archive(session, rt.store, document_id)
+        try:
+            return repository.archive(session, rt.store, document_id)
+        except StoreUnavailable:
+            return False
 
 
 def pdf_response(doc: DossierDocument, filename: str) -> Response:
