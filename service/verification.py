@@ -95,6 +95,12 @@ PROBLEMS = {
 }
 
 
+#: problems that leave a signature valid ...
+NOT_INVALIDATING = {"development_key", "unknown_document", "no_timestamp", "revocation_unknown"}
+#: ... but these keep it from being legally valid
+NOT_LEGALLY_VALID = {"development_key", "revocation_unknown", "no_timestamp"}
+
+
 def _problem(code: str) -> dict[str, str]:
     message, message_en = PROBLEMS[code]
     return {"code": code, "message": message, "message_en": message_en}
@@ -114,7 +120,8 @@ def _name(cert: x509.Certificate) -> dict[str, Any]:
             "valid_to": _iso(cert["tbs_certificate"]["validity"]["not_after"].native)}
 
 
-def open_pdf(data: bytes, max_pages: int) -> PdfFileReader:
+def open_pdf(data: bytes, max_pages: int) -> tuple[PdfFileReader, int]:
+    """The reader and the page count, or a refusal."""
     if not data.startswith(b"%PDF-"):
         raise VerificationRefused("not_a_pdf", "Tệp không phải là PDF.", "Not a PDF file.")
     try:
@@ -132,7 +139,7 @@ def open_pdf(data: bytes, max_pages: int) -> PdfFileReader:
         raise VerificationRefused("too_many_pages",
                                   f"Tệp có {pages} trang, quá giới hạn {max_pages} trang.",
                                   f"{pages} pages; at most {max_pages} are verified.")
-    return reader
+    return reader, pages
 
 
 def embedded_data(reader: PdfFileReader) -> dict[str, Any] | None:
@@ -154,7 +161,7 @@ def verify(data: bytes, trust: Trust, *, max_pages: int,
            original: Callable[[str | None, str], Original | None]) -> dict[str, Any]:
     """The report for ``data``. ``original(document_id, sha256)`` finds what tokhai issued,
     by the id embedded in the document or by the bytes' hash."""
-    reader = open_pdf(data, max_pages)
+    reader, pages = open_pdf(data, max_pages)
     try:
         signatures = reader.embedded_regular_signatures
         dss = DocumentSecurityStore.read_dss(reader) if "/DSS" in reader.root else None
@@ -187,14 +194,11 @@ def verify(data: bytes, trust: Trust, *, max_pages: int,
     elif found is None and isinstance(document_id, str):
         problems.append(_problem("unknown_document"))
     codes = {p["code"] for p in problems}
-    blocking = codes - {"development_key", "unknown_document", "no_timestamp",
-                        "revocation_unknown"}
-    valid = not blocking
+    valid = not codes - NOT_INVALIDATING
     return {
         "valid": valid,
-        "legally_valid": valid and not codes & {"development_key", "revocation_unknown",
-                                                "no_timestamp"},
-        "sha256": sha256, "pages": int(reader.root["/Pages"]["/Count"]),
+        "legally_valid": valid and not codes & NOT_LEGALLY_VALID,
+        "sha256": sha256, "pages": pages,
         "issued_by_tokhai": found is not None,
         "document_id": found.document_id if found else document_id,
         "matches_original": (found.sha256 == sha256) if found else None,
