@@ -124,11 +124,15 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
             "development": runtime.signing.config.development})
     runtime.store = _document_store(settings)
     runtime.secret_key = settings.secret_key or _secret_key_file(settings.data_dir)
+    logs.use_key(runtime.secret_key)  # personal numbers in logs: hashed with this key
     app.extensions["tokhai"] = runtime
     if settings.auto_migrate or settings.load_catalogue:
         _prepare_database(runtime)
 
     _install_request_hooks(app, runtime)
+    from service.api import headers  # security headers and no-store on every response
+
+    headers.install(app, settings)
     api = TokhaiApi(app, spec_kwargs={
         "info": {"description": "Tờ khai điện tử, hồ sơ và kết quả điện tử có chữ ký số."},
     })
@@ -242,18 +246,20 @@ def _install_request_hooks(app: Flask, runtime: Runtime) -> None:
 def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
     """Errors no view turned into an ApiError, still in the one error shape. The request's
     session is closed (and its transaction rolled back) by the teardown."""
+    from service import logs  # the texts of errors, without the values they carry
+
     if isinstance(exc, HTTPException):
         return errors.from_http(exc)
     if isinstance(exc, DataError | OverflowError):
         # a value the database cannot hold (a number too large...): the caller's input, which
         # validation should have caught; say so rather than 500
-        log.warning("value out of range for the database", extra={"error": str(exc)[:200]})
+        log.warning("value out of range for the database", extra={"error": logs.describe(exc)})
         return errors.respond(errors.ApiError(400, "value_out_of_range",
                                               "Giá trị nằm ngoài phạm vi cho phép.",
                                               "A value is out of range."))
     if isinstance(exc, DBAPIError) and (exc.connection_invalidated
                                         or isinstance(exc, OperationalError)):
-        log.warning("database connection lost", extra={"error": str(exc.orig)[:200]})
+        log.warning("database connection lost", extra={"error": logs.describe(exc.orig)})
         resp = errors.respond(errors.ApiError(
             503, "database_unavailable", "Cơ sở dữ liệu tạm thời không phản hồi; vui lòng thử "
             "lại sau ít giây.", "The database is temporarily unavailable; retry shortly."))

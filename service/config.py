@@ -68,6 +68,9 @@ class Settings:
     #: signs short-lived download links; from TOKHAI_SECRET_KEY, or a file in the data
     #: directory made on first use (every worker of one installation reads the same file)
     secret_key: str | None
+    #: reverse proxies in front of the service whose X-Forwarded-For/-Proto are believed (for
+    #: the client's address and for HSTS); 0: forwarded headers are ignored
+    trusted_proxies: int
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -117,6 +120,7 @@ class Settings:
             "retention": parse_retention(os.environ.get("TOKHAI_RETENTION", "")),
             "presign_seconds": int(os.environ.get("TOKHAI_PRESIGN_SECONDS", 300)),
             "secret_key": os.environ.get("TOKHAI_SECRET_KEY") or None,
+            "trusted_proxies": int(os.environ.get("TOKHAI_TRUSTED_PROXIES", 0)),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -32,12 +32,15 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str) -> Engine:
+    """The engine for ``url``. It never renders SQL parameters (personal IDs, names, hashes of
+    secrets) into its exception messages or echo logs: ``hide_parameters``."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -52,7 +55,7 @@ def make_engine(url: str) -> Engine:
     # (a restart) fails its request instead; SQLAlchemy then discards the whole pool, and the
     # service answers 503 "retry" (service.errors) rather than an error without a cause.
     return create_engine(url, pool_pre_ping=False, pool_recycle=1800, pool_size=5,
-                         max_overflow=10)
+                         max_overflow=10, hide_parameters=True)
 
 
 def prefer_custom_plans(session: Session) -> None:

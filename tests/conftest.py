@@ -294,3 +294,135 @@ def valid_submission(client, app, form: str, who: str = DEMO_FATHER) -> dict:  #
         return top
 
     return merge(data, body["data"])
+
+# -- the logs of the whole run hold nothing secret or personal (issue #10, requirement 4) -----
+#
+# Every record logged in this process during the run is also written, through the service's
+# own formatter (service.logs), to one file; at the end the run fails if that file holds a
+# personal ID of the demo data or of a test, a name of the demo data, an access token, a
+# download-link token, a receipt secret or any other value made by secrets.token_urlsafe (or
+# its SHA-256, as stored), or SQL parameter text. Records of subprocesses are not seen.
+
+_RUN_LOG: dict[str, Any] = {}
+_STANDALONE_NUMBER = r"(?<![0-9A-Za-z-])\d{9,12}(?![0-9A-Za-z])"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _logs_of_the_whole_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    import logging
+    import secrets
+
+    from service import logs
+
+    path = tmp_path_factory.getbasetemp() / "logs-of-the-run.jsonl"
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logs.make_formatter())
+    handler.addFilter(logs.RequestIdFilter())
+    made: list[str] = []
+    original = secrets.token_urlsafe
+
+    def recorded(nbytes: int | None = None) -> str:
+        value = original(nbytes)
+        made.append(value)
+        return value
+
+    secrets.token_urlsafe = recorded  # type: ignore[assignment]
+    logging.getLogger().addHandler(handler)
+    _RUN_LOG.update(path=path, secrets=made)
+    yield
+    logging.getLogger().removeHandler(handler)
+    handler.close()
+    secrets.token_urlsafe = original  # type: ignore[assignment]
+
+
+class _Forbidden:
+    """What must not appear in a log line: values (IDs and names of the demo data and the
+    tests, every secret made during the run and its SHA-256) and patterns."""
+
+    PATTERNS = [
+        (r"tk_[A-Za-z0-9_-]{4,}", "an access token"),
+        (r"/repository/links/(?!\*\*\*)[^/?\s\"']+", "a download-link token"),
+        (r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+", "a signed token"),
+        (r"\[parameters: |DETAIL: |Failing row contains", "SQL parameters or row values"),
+        (r"(?i)\b(secret|personal_id)=(?!\*\*\*)", "a secret query parameter"),
+        (_STANDALONE_NUMBER, "a personal number"),
+    ]
+
+    def __init__(self, secrets_made: list[str]) -> None:
+        import hashlib
+        import re
+
+        from service import demo
+
+        self.names: set[str] = set()
+        #: personal IDs, secrets and hashes by length: looked up in the runs of token
+        #: characters of a line (a substring search for thousands of values would be slow)
+        self.by_length: dict[int, set[str]] = {}
+        values: set[str] = set()
+        for households, seed in ((30, 2026), (3, 2026), (40, 7)):
+            for pid, data in demo.generate(households, seed=seed).records["population"]:
+                values.add(pid)
+                if str(data.get("full_name", "")).count(" ") >= 2:
+                    self.names.add(data["full_name"])
+        for source in Path(__file__).parent.rglob("*.py"):
+            values.update(re.findall(r"[\"'](\d{12})[\"']", source.read_text(encoding="utf-8")))
+        for secret in secrets_made:
+            if len(secret) >= 16:
+                values.update({secret, hashlib.sha256(secret.encode()).hexdigest(),
+                               hashlib.sha256(f"tk_{secret}".encode()).hexdigest()})
+        for value in values:
+            self.by_length.setdefault(len(value), set()).add(value)
+        self.runs = re.compile(r"[A-Za-z0-9_-]{9,}")
+        self.patterns = [(re.compile(p), meaning) for p, meaning in self.PATTERNS]
+
+    def found_in(self, text: str) -> list[str]:
+        found = [f"name {n!r}" for n in self.names if n in text]
+        for run in self.runs.findall(text):
+            for length, values in self.by_length.items():
+                found += [f"value {run[i:i + length]!r}" for i in range(len(run) - length + 1)
+                          if run[i:i + length] in values]
+        found += [f"{meaning} ({m.group(0)!r})" for pattern, meaning in self.patterns
+                  for m in [pattern.search(text)] if m]
+        return found
+
+
+def _strings(value: Any) -> list[str]:
+    """The keys and texts of a decoded JSON value (numbers are not personal numbers)."""
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (str(k), *_strings(v))]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def _leaks_in_logs(path: Path, secrets_made: list[str]) -> list[str]:
+    """The log lines of ``path`` that carry something forbidden, each with what it carries."""
+    import json
+
+    forbidden = _Forbidden(secrets_made)
+    leaks = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            texts = _strings(json.loads(line))
+        except ValueError:
+            texts = [line]
+        found = forbidden.found_in("\n".join(texts))
+        if found:
+            leaks.append(f"{'; '.join(found)}\n    {line[:600]}")
+    return leaks
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    path = _RUN_LOG.get("path")
+    if path is None or not Path(path).exists():
+        return
+    leaks = _leaks_in_logs(Path(path), _RUN_LOG["secrets"])
+    if not leaks:
+        return
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_sep("=", f"{len(leaks)} log lines carry secrets or personal data",
+                           red=True)
+        for leak in leaks[:30]:
+            reporter.write_line(leak)
