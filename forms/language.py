@@ -29,6 +29,7 @@ from forms.model import (
     Prefill,
     Section,
     common_prefix,
+    scope_fields,
 )
 
 #: Explicit limits, so that a definition cannot exhaust the service.
@@ -45,6 +46,9 @@ MAX_NODES = 20_000  # scalars, lists and mappings (keys included)
 MAX_NESTING = 32  # lists and mappings inside one another
 MAX_PROBLEMS = 200  # problems listed in one answer; the rest are only counted
 
+#: the record whose field in a section or group says whose records a typed-person check reads
+PERSONAL_ID_RECORD = "population.personal_id"
+
 FORM_ID = re.compile(r"^[a-z][a-z0-9-]{2,79}$")
 IDENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 PROCEDURE_CODE = re.compile(r"^[0-9A-Za-z.\-]{1,40}$")
@@ -55,7 +59,8 @@ _FORM_KEYS = {
     "description", "code_lists", "sections", "dropped", "processing_days",
 }
 _SECTION_KEYS = {"id", "title", "help", "person", "fields"}
-_COMMON_KEYS = {"id", "type", "label", "help", "required", "official", "prefill", "when"}
+_COMMON_KEYS = {"id", "type", "label", "help", "required", "official", "prefill", "when",
+                "check_typed"}
 _TYPE_KEYS: dict[str, set[str]] = {
     "text": {"max_length"},
     "long_text": {"max_length"},
@@ -420,6 +425,7 @@ class _Checker:
             help_ = self._text(raw, "help", path, required=False, limit=2000)
             person = self._person(raw.get("person"), _join(path, "person"))
             fields = self._fields(raw.get("fields"), _join(path, "fields"), (sid or "?",), 0)
+            self._check_typed_scope(fields, path)
             if sid is None or title is None:
                 continue
             ids.add(sid)
@@ -541,17 +547,42 @@ class _Checker:
             opts["person"] = self._person(raw.get("person"), _join(path, "person"))
             opts["fields"] = self._fields(raw.get("fields"), _join(path, "fields"), fpath,
                                           depth + 1)
+            if opts["person"] is not None:
+                self._check_typed_scope(opts["fields"], path)
         prefill = self._prefill(raw.get("prefill"), _join(path, "prefill"), ftype,
                                 opts.get("codes"))
         when = self._condition(raw["when"], _join(path, "when"), parent) if "when" in raw else None
+        check_typed = self._bool(raw, "check_typed", path, False)
+        if check_typed and raw.get("prefill") is None:
+            self.problem(_join(path, "check_typed"), "check_needs_prefill",
+                         "'check_typed' chỉ dùng cho trường gắn với bản ghi ('prefill'): "
+                         "giá trị nhập được đối chiếu với bản ghi đó.")
         if fid is None or label is None:
             return None
         f = Field(id=fid, type=ftype, label=label, path=fpath, help=help_, prefill=prefill,
-                  when=when, **opts)
+                  when=when, check_typed=check_typed, **opts)
         self._by_path[fpath] = f
         if when is not None:
             self._conditions.append((_join(path, "when"), when, fpath))
         return f
+
+    def _check_typed_scope(self, fields: tuple[Field, ...], path: str) -> None:
+        """Fields checked against a person's records need that person's personal ID number in
+        the same section or group: it says whose records to compare with."""
+        about = list(scope_fields(fields))
+        marked = [f for f in about if f.check_typed]
+        if not marked:
+            return
+        if not any(f.prefill and f.prefill.record == PERSONAL_ID_RECORD for f in about):
+            self.problem(path, "check_needs_personal_id",
+                         "Phần/nhóm có trường 'check_typed' cần một trường gắn với "
+                         f"'{PERSONAL_ID_RECORD}': số định danh của người được đối chiếu.")
+        elif all(f.prefill and f.prefill.record == PERSONAL_ID_RECORD for f in marked):
+            # the number alone would answer whether the person exists
+            self.problem(path, "check_needs_more",
+                         "Cần đánh dấu 'check_typed' cho ít nhất một trường khác ngoài số định "
+                         "danh (ví dụ họ tên, ngày sinh): chỉ đối chiếu số định danh thì lộ việc "
+                         "người đó có trong cơ sở dữ liệu hay không.")
 
     def _codes_ref(self, name: Any, path: str) -> str | None:
         if not isinstance(name, str):

@@ -87,6 +87,9 @@ class Field:
     prefill: Prefill | None = None
     when: Condition | None = None
     person: Person | None = None
+    #: what the citizen types here about a person the registers do not link to them may be
+    #: checked against that person's records (one yes/no for the whole person, never per field)
+    check_typed: bool = False
     # type-specific options
     codes: str | None = None
     multiple: bool = False
@@ -152,6 +155,18 @@ class FormDefinition:
             if section.id == path[0]:
                 return _find(section.fields, path[1:])
         return None
+
+
+def scope_fields(fields: tuple[Field, ...]) -> Iterator[Field]:
+    """The fields about the person of a section or group: groups bound to a person of their
+    own, and repeated groups bound to no one, are left out (they are scopes of their own, or
+    have no items to fill); other groups are walked."""
+    for f in fields:
+        if f.is_group:
+            if f.person is None and not f.repeat:
+                yield from scope_fields(f.fields)
+        else:
+            yield f
 
 
 def _leaves(fields: tuple[Field, ...]) -> Iterator[Field]:

@@ -12,6 +12,13 @@ class ReportQuerySchema(Schema):
     personal_id = fields.String(validate=PERSONAL_ID, metadata={
         "description": "Add what prefill actually fills for this citizen (designer, auditor, "
                        "or the citizen themself)"})
+    purpose = fields.String(validate=[
+        validate.Length(min=5, max=80, error="Mục đích tra cứu dài từ 5 đến 80 ký tự."),
+        validate.Regexp(r"^(?=.*\S)[^\x00-\x1f\x7f-\x9f]+$",
+                        error="Mục đích tra cứu không được rỗng hay chứa ký tự điều khiển.")],
+        metadata={"description": "Why a designer or auditor looks up a person who is not demo "
+                                 "data (5-80 characters); written to the access log with who "
+                                 "asked. Required for such a lookup"})
 
 
 class ProvenanceSchema(Schema):
@@ -62,13 +69,19 @@ class FieldErrorSchema(Schema):
 
 
 class CheckSchema(Schema):
-    field = fields.String()
-    result = fields.String(metadata={"description": "match, mismatch or no_record"})
+    person = fields.String(required=True, metadata={
+        "description": "JSON pointer of the person's section, group or item"})
+    result = fields.String(required=True, validate=validate.OneOf(
+        ["match", "no_match", "unavailable"]), metadata={
+        "description": "match: the number is known and every value typed in the fields the "
+                       "form marks check_typed equals the register's; no_match: otherwise "
+                       "(an unknown number included); unavailable: a register could not be "
+                       "read"})
 
 
 class ValidationResultSchema(Schema):
     valid = fields.Boolean()
     errors = fields.List(fields.Nested(FieldErrorSchema))
     checks = fields.List(fields.Nested(CheckSchema), metadata={
-        "description": "What the citizen typed about people not linked to them, compared with "
-                       "the registers without revealing any value"})
+        "description": "One answer per person not linked to the citizen whom they typed in a "
+                       "section or group the form marks check_typed; logged and rate limited"})

@@ -126,6 +126,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     runtime.secret_key = settings.secret_key or _secret_key_file(settings.data_dir)
     logs.use_key(runtime.secret_key)  # personal numbers in logs: hashed with this key
     app.extensions["tokhai"] = runtime
+    from service import ratelimit  # checks of typed people: counted per caller and per person
+
+    ratelimit.init_app(app, settings, runtime.secret_key)
     if settings.auto_migrate or settings.load_catalogue:
         _prepare_database(runtime)
 

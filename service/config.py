@@ -72,6 +72,16 @@ class Settings:
     #: the client's address and for HSTS); 0: forwarded headers are ignored
     trusted_proxies: int
 
+    #: where rate-limit counters live: ``memory://`` (one process) or a Redis URL (shared by
+    #: every worker; production)
+    rate_limit_storage: str
+    #: prefix of this installation's counters in a shared store
+    rate_limit_prefix: str
+    #: checks of typed people a caller may make (``limits`` notation: ``20/hour;50/day``)
+    person_checks_per_caller: str
+    #: checks of one typed person, whoever asks
+    person_checks_per_person: str
+
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         data_dir = os.environ.get("TOKHAI_DATA_DIR", os.path.abspath("var"))
@@ -121,6 +131,12 @@ class Settings:
             "presign_seconds": int(os.environ.get("TOKHAI_PRESIGN_SECONDS", 300)),
             "secret_key": os.environ.get("TOKHAI_SECRET_KEY") or None,
             "trusted_proxies": int(os.environ.get("TOKHAI_TRUSTED_PROXIES", 0)),
+            "rate_limit_storage": os.environ.get("TOKHAI_RATE_LIMIT_STORAGE", "memory://"),
+            "rate_limit_prefix": os.environ.get("TOKHAI_RATE_LIMIT_PREFIX", "tokhai"),
+            "person_checks_per_caller": os.environ.get("TOKHAI_PERSON_CHECKS_PER_CALLER",
+                                                       "20/hour;50/day"),
+            "person_checks_per_person": os.environ.get("TOKHAI_PERSON_CHECKS_PER_PERSON",
+                                                       "5/hour;10/day"),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from forms import codelists, registers
-from forms.model import Field, FormDefinition, Person
+from forms.model import Field, FormDefinition, Person, scope_fields
 from forms.trimming import actual_reduction
 from service.sources import DatabaseSource, RecordSource, SourcedRecord, SourceError
 
@@ -101,14 +101,8 @@ class PrefillResult:
 
 
 def bound_fields(fields: tuple[Field, ...]) -> Iterator[Field]:
-    """Bound fields of a scope. Groups bound to a person are scopes of their own; a repeated
-    group bound to no one has no items to fill."""
-    for f in fields:
-        if f.is_group:
-            if f.person is None and not f.repeat:
-                yield from bound_fields(f.fields)
-        elif f.prefill is not None:
-            yield f
+    """Bound fields of a scope (:func:`forms.model.scope_fields` says which are the scope's)."""
+    return (f for f in scope_fields(fields) if f.prefill is not None)
 
 
 def scopes(form: FormDefinition) -> Iterator[Scope]:

@@ -1,5 +1,5 @@
-"""Checking form data a citizen submits: the compiled schema, the verified values, and (without
-revealing anything) what the citizen typed about other people.
+"""Checking form data a citizen submits: the compiled schema, the verified values, and (one
+yes/no per person, where the form asks for it) what the citizen typed about other people.
 
 Every problem is reported at once, each with a JSON pointer to the field and a Vietnamese
 message, ready for the dossier intake to reuse.
@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
 from forms import registers
 from forms.compiled import CompiledForm
-from forms.model import FormDefinition
+from forms.language import PERSONAL_ID_RECORD
+from forms.model import Field, FormDefinition
 from service import prefill as pf
 
 #: at most this many errors are listed; a count says how many more there were
@@ -143,56 +145,89 @@ def verified_errors(form: FormDefinition, data: Any,
     return out
 
 
-def person_checks(form: FormDefinition, data: Any, result: pf.PrefillResult,
-                  sources: pf.Sources) -> list[dict[str, str]]:
-    """For a person the registers do not link to the declarant, compare what the citizen typed
-    with that person's records: ``match`` or ``mismatch`` per typed field (``no_record`` when
-    the number is unknown). No record value is ever returned."""
-    deadline_at = time.monotonic() + sources.deadline_seconds
-    work: list[tuple[str, list[Any], str]] = []  # (base pointer, bound fields, typed id)
+@dataclass(frozen=True)
+class TypedPerson:
+    """Someone the citizen typed about who is not linked to them, in a section or group whose
+    fields the form marks ``check_typed``, every marked field typed."""
+
+    #: the person's section, group or item of a repeated group (``/ben_nam``)
+    pointer: str
+    #: the field holding the typed personal ID number, and the number
+    id_pointer: str
+    subject: str
+    #: the marked fields (the number aside): pointer and field
+    fields: tuple[tuple[str, Field], ...]
+
+
+def typed_people(form: FormDefinition, data: Any, result: pf.PrefillResult) -> list[TypedPerson]:
+    """The people a check may be made for. Nobody else's records are read: a person whose
+    number prefill filled is linked to the citizen (nothing to check), a section or group
+    without marked fields is never checked, and a person whose marked fields are not all typed
+    is not checked (an answer about a part would tell which field was wrong)."""
+    out: list[TypedPerson] = []
     for scope in pf.scopes(form):
         bound = list(pf.bound_fields(scope.fields))
         id_field = next((f for f in bound if f.prefill and
-                         f.prefill.record == "population.personal_id"), None)
-        if id_field is None:
+                         f.prefill.record == PERSONAL_ID_RECORD), None)
+        marked = [f for f in bound if f.check_typed and f is not id_field]
+        if id_field is None or not marked:
             continue
         value = _get(data, scope.pointer)
         items = value if scope.repeated and isinstance(value, list) else [value]
         for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                continue
             base = f"{scope.pointer}/{index}" if scope.repeated else scope.pointer
-            if f"{base}/{pf.relative_path(scope, id_field)}" in result.provenance:
+            id_pointer = f"{base}/{pf.relative_path(scope, id_field)}"
+            if id_pointer in result.provenance:
                 continue  # filled from a linked person's records: nothing to check
-            typed = (_get(item, pf.relative_path(scope, id_field))
-                     if isinstance(item, dict) else None)
-            if isinstance(typed, str) and re.fullmatch(r"[0-9]{12}", typed):
-                work.append((base, [(scope, f) for f in bound], typed))
-    if not work:
+            typed = _get(data, id_pointer)
+            if not (isinstance(typed, str) and re.fullmatch(r"[0-9]{12}", typed)):
+                continue
+            fields = tuple((f"{base}/{pf.relative_path(scope, f)}", f) for f in marked)
+            if all(_get(data, pointer) not in (None, "") for pointer, _ in fields):
+                out.append(TypedPerson(base, id_pointer, typed, fields))
+    return out
+
+
+def person_checks(form: FormDefinition, data: Any, people: list[TypedPerson],
+                  sources: pf.Sources) -> list[str]:
+    """For each person, one answer for the whole person: ``match`` when the number is known
+    and every marked value typed equals the register's, ``no_match`` otherwise (an unknown
+    number included, so that an answer does not tell whether someone exists), or
+    ``unavailable`` when a register needed could not be read. No record value is returned."""
+    if not people:
         return []
-    wanted: dict[str, set[str]] = {}
-    for _, bound, subject in work:
-        for _, f in bound:
-            wanted.setdefault(f.prefill.record.split(".")[0], set()).add(subject)
-    found, _ = sources.fetch(wanted, deadline_at)
-    checks = []
-    for base, bound, subject in work:
-        known = found.get(("population", subject))
-        for scope, f in bound:
-            pointer = f"{base}/{pf.relative_path(scope, f)}"
-            typed = _get(data, pointer)
-            if typed is None or typed == "":
-                continue
-            if known is None:
-                checks.append({"field": pointer, "result": "no_record"})
-                continue
-            register, _, name = f.prefill.record.partition(".")
-            record = found.get((register, subject))
-            expected = (pf.convert(form, f, registers.lookup(f.prefill.record)[1],
-                                   record.data.get(name)) if record else None)
-            if expected is None:
-                continue  # the register holds nothing to compare with
-            checks.append({"field": pointer,
-                           "result": "match" if _same(typed, expected) else "mismatch"})
-    return checks
+    deadline_at = time.monotonic() + sources.deadline_seconds
+    wanted: dict[str, set[str]] = {"population": {p.subject for p in people}}
+    for p in people:
+        for _, f in p.fields:
+            wanted.setdefault(f.prefill.record.split(".")[0],  # type: ignore[union-attr]
+                              set()).add(p.subject)
+    found, failed = sources.fetch(wanted, deadline_at)
+    failed_registers = {r for r, source in sources.by_register.items() if source.name in failed}
+    out = []
+    for p in people:
+        registers_needed = {"population"} | {f.prefill.record.split(".")[0]  # type: ignore[union-attr]
+                                             for _, f in p.fields}
+        if registers_needed & failed_registers:
+            out.append("unavailable")
+        elif ("population", p.subject) not in found:
+            out.append("no_match")
+        else:
+            out.append("match" if all(_matches(form, f, _get(data, pointer), found, p.subject)
+                                      for pointer, f in p.fields) else "no_match")
+    return out
+
+
+def _matches(form: FormDefinition, f: Field, typed: Any,
+             found: dict[tuple[str, str], Any], subject: str) -> bool:
+    """A typed value equals the register's (a register holding nothing does not match)."""
+    register, _, name = f.prefill.record.partition(".")  # type: ignore[union-attr]
+    record = found.get((register, subject))
+    expected = (pf.convert(form, f, registers.lookup(f.prefill.record)[1],  # type: ignore[index, union-attr]
+                           record.data.get(name)) if record else None)
+    return expected is not None and _same(typed, expected)
 
 
 def _same(typed: Any, expected: Any) -> bool:

@@ -3,6 +3,7 @@ publish drafts."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import g, request
@@ -16,12 +17,12 @@ from schemas.forms import (
     TrimmingReportSchema,
 )
 from schemas.prefill import ReportQuerySchema
-from service import current_runtime
+from service import current_runtime, repository
 from service import forms as ops
 from service import prefill as pf
 from service.api.http import conditional_json, error_responses
 from service.api.prefill import own_subject
-from service.auth import current_principal, require
+from service.auth import Principal, current_principal, require
 from service.errors import ApiError, not_found
 from storage.models import FormVersion
 
@@ -196,14 +197,16 @@ class TrimmingReport(MethodView):
     @blp.arguments(ReportQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, TrimmingReportSchema)
     @error_responses(401, 403, 404, 422)
-    def get(self, form_id: str, version: int, personal_id: str | None = None) -> dict[str, Any]:
+    def get(self, form_id: str, version: int, personal_id: str | None = None,
+            purpose: str | None = None) -> dict[str, Any]:
         """Get the trimming report of a form version
 
         How many of the official form's fields the citizen still types, which are prefilled
         and from which register, which were dropped and why, and whether the directive's 20%
         target is met. With `personal_id` (a designer's or auditor's token, or the citizen's
         own), `actual` adds what prefill really fills for that citizen and which registers
-        were missing."""
+        were missing. A designer or auditor may look up demo data freely; anyone else only
+        with a `purpose`, which the access log keeps with who asked."""
         _, compiled = _compiled(form_id, version)
         if personal_id is None:
             return compiled.trimming_report
@@ -211,13 +214,43 @@ class TrimmingReport(MethodView):
         if principal is None:
             raise ApiError(401, "unauthenticated", "Cần đăng nhập để xem số liệu thực tế.",
                            "Authentication required for actual figures.")
+        sources = current_runtime().sources(g.db)
         if principal.role == "citizen":
             own_subject(principal, personal_id)
-        elif principal.role not in ("designer", "auditor"):
+        elif principal.role in ("designer", "auditor"):
+            _lookup_allowed(principal, personal_id, purpose, sources, form_id, version)
+        else:
             raise ApiError(403, "forbidden", "Vai trò này không xem được số liệu thực tế.",
                            "This role may not see actual figures.")
-        result = pf.prefill(compiled.definition, personal_id,
-                            current_runtime().sources(g.db))
+        result = pf.prefill(compiled.definition, personal_id, sources)
         return {**compiled.trimming_report,
                 "actual": pf.actual_report(compiled.definition, result)}
 
+
+#: the access-log action of a designer's or auditor's lookup of a person
+REPORT_LOOKUP = "report_lookup"
+
+
+def _lookup_allowed(principal: Principal, personal_id: str, purpose: str | None,
+                    sources: pf.Sources, form_id: str, version: int) -> None:
+    """A designer or auditor sees a person's actual figures when the person is demo data, or
+    when they say why (kept in the access log). Refusals are logged too; an unknown number is
+    refused like a real person's, so that the answer does not tell whether someone exists."""
+    where = f"trimming report {form_id} v{version}"[:200]
+    if purpose is None:
+        found, _ = sources.fetch({"population": {personal_id}},
+                                 time.monotonic() + sources.deadline_seconds)
+        record = found.get(("population", personal_id))
+        if record is not None and record.provenance == "demo":
+            repository.log(g.db, principal, REPORT_LOOKUP, "allowed", owner_id=personal_id,
+                           reason=f"{where}: demo data")
+            return
+        repository.log(g.db, principal, REPORT_LOOKUP, "refused", owner_id=personal_id,
+                       reason=f"{where}: no purpose")
+        raise ApiError(403, "purpose_required",
+                       "Tra cứu số liệu thực tế của một người (không phải dữ liệu mẫu) cần nêu "
+                       "mục đích ('purpose'); mục đích được ghi vào nhật ký truy cập.",
+                       "Looking up a person who is not demo data needs a purpose, which is "
+                       "written to the access log.", field="query.purpose")
+    repository.log(g.db, principal, REPORT_LOOKUP, "allowed", owner_id=personal_id,
+                   purpose=purpose.strip(), reason=where)

@@ -10,17 +10,19 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from forms.language import normalise
+from forms.model import FormDefinition
 from schemas.prefill import (
     PrefillQuerySchema,
     PrefillSchema,
     SubmissionSchema,
     ValidationResultSchema,
 )
-from service import current_runtime, submissions
+from service import current_runtime, ratelimit, repository, submissions
 from service import forms as ops
 from service import prefill as pf
 from service.api.http import error_responses
 from service.auth import Principal, current_principal, require
+from service.dossiers import control_character_errors
 from service.errors import ApiError
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 blp = Blueprint("prefill", __name__, url_prefix="/api/v1/forms",
                 description="Điền sẵn tờ khai từ dữ liệu đã số hóa; kiểm tra dữ liệu tờ khai")
 _CITIZEN = [{"bearerAuth": []}]
+#: the access-log action of a check of a typed person
+PERSON_CHECK = "person_check"
 
 
 def own_subject(principal: Principal, personal_id: str | None) -> str:
@@ -78,21 +82,56 @@ class Validate(MethodView):
     @blp.doc(security=_CITIZEN)
     @blp.arguments(SubmissionSchema)
     @blp.response(200, ValidationResultSchema)
-    @error_responses(401, 403, 404, 413, 422)
+    @error_responses(401, 403, 404, 413, 422, 429)
     @require("citizen")
     def post(self, body: dict[str, Any], form_id: str, version: int) -> dict[str, Any]:
         """Check form data against a published form version
 
-        All errors at once, each with a JSON pointer and a Vietnamese message: the schema,
-        and verified values, which must stay as the registers hold them (suggested values may
-        be changed). For people the registers do not link to the caller, `checks` says
-        whether what was typed matches their records, revealing nothing else."""
-        subject = own_subject(current_principal(), None)  # type: ignore[arg-type]
+        All errors at once, each with a JSON pointer and a Vietnamese message: control
+        characters, the schema, and verified values, which must stay as the registers hold
+        them (suggested values may be changed): the same checks as filing a dossier. Where the
+        form marks fields `check_typed`, `checks` says for each person the registers do not
+        link to the caller whether what was typed about them matches their records: one
+        `match` or `no_match` for the whole person, revealing nothing else. Each such check
+        is written to the access log and counted per caller and per person checked; past the
+        limit the answer is 429 with `Retry-After`."""
+        principal = current_principal()
+        assert principal is not None
+        subject = own_subject(principal, None)
         compiled = ops.published_form(g.db, form_id, version)
         data = normalise(body["data"])  # NFC: the same letter typed two ways compares equal
         sources = runtime_sources()
         result = pf.prefill(compiled.definition, subject, sources)
-        errors = submissions.schema_errors(compiled, data)
+        errors = control_character_errors(data)
+        errors += submissions.schema_errors(compiled, data)
         errors += submissions.verified_errors(compiled.definition, data, result)
-        checks = submissions.person_checks(compiled.definition, data, result, sources)
+        checks = person_checks(principal, compiled.definition, data, result, sources)
         return {"valid": not errors, "errors": errors, "checks": checks}
+
+
+def person_checks(principal: Principal, form: FormDefinition, data: Any,
+                  result: pf.PrefillResult, sources: pf.Sources) -> list[dict[str, str]]:
+    """Check the typed people within the caller's and each person's limits, one access-log
+    row per person checked (or refused)."""
+    people = submissions.typed_people(form, data, result)
+    if not people:
+        return []
+    purpose = f"validate {form.id} v{form.version}"[:80]
+
+    def log_each(outcomes: list[str]) -> None:
+        for person, outcome in zip(people, outcomes, strict=True):
+            repository.log(g.db, principal, PERSON_CHECK, outcome, owner_id=person.subject,
+                           purpose=purpose, reason=person.pointer)
+
+    try:
+        ratelimit.person_checks().charge(principal, [(p.subject, p.id_pointer) for p in people])
+    except ratelimit.RateLimited:
+        log_each(["rate_limited"] * len(people))
+        raise
+    except ratelimit.ChecksUnavailable:
+        outcomes = ["unavailable"] * len(people)
+    else:
+        outcomes = submissions.person_checks(form, data, people, sources)
+    log_each(outcomes)
+    return [{"person": p.pointer, "result": outcome} for p, outcome in zip(people, outcomes,
+                                                                         strict=True)]
