@@ -58,6 +58,10 @@ class ConsentInputSchema(Schema):
 
 class ConsentSchema(ConsentInputSchema):
     id = fields.Integer()
+    # always present, null for a consent covering every document (like revoked_at): one
+    # shape for clients generated from the OpenAPI document
+    document_id = fields.String(allow_none=True, metadata={
+        "description": "The one document consented to; null: every document of the owner"})
     owner_id = fields.String()
     granted_at = fields.DateTime()
     revoked_at = fields.DateTime(allow_none=True)

@@ -35,7 +35,15 @@ from storage.documents import (
     StoreUnavailable,
     object_key,
 )
-from storage.models import AccessLog, Consent, Dossier, DossierDocument, Record
+from storage.models import (
+    AccessLog,
+    ApiToken,
+    Consent,
+    Dossier,
+    DossierDocument,
+    FormVersion,
+    Record,
+)
 
 
 def make_store(settings: Any) -> DocumentStore:
@@ -155,8 +163,8 @@ def archive_pending(sessions: Callable[[], Session], store: DocumentStore,
 class Decision:
     allowed: bool
     reason: str
-    #: the caller should not learn that the document exists
-    hide: bool = False
+    #: the consent that allowed it, if one did (a download link made on it dies with it)
+    consent_id: int | None = None
 
 
 def represented(session: Session, personal_id: str) -> list[str]:
@@ -171,30 +179,69 @@ def owners_of(session: Session, principal: Principal) -> list[str]:
     return [principal.personal_id, *represented(session, principal.personal_id)]
 
 
+def purpose_fits(session: Session, agency_code: str, kind: str, code: str) -> bool:
+    """Whether an agency can have this purpose: ``dossier`` names a dossier the agency holds,
+    ``procedure`` a procedure the agency has received dossiers of (which procedures an agency
+    handles is known to the service only through the dossiers filed with it). A consent names
+    its purpose; without this check a consent naming another agency's dossier let any agency
+    that it named read the documents "for" that dossier."""
+    column = {"dossier": Dossier.code, "procedure": Dossier.procedure_code}.get(kind)
+    if column is None:
+        return False
+    return session.scalar(select(Dossier.id).where(Dossier.agency_code == agency_code,
+                                                   column == code).limit(1)) is not None
+
+
+def known_procedure(session: Session, code: str) -> bool:
+    """Whether a published form serves this procedure."""
+    return session.scalar(select(FormVersion.id).where(
+        FormVersion.status == "published",
+        FormVersion.definition["procedure_code"].as_string() == code).limit(1)) is not None
+
+
 def decide(session: Session, principal: Principal, document: DossierDocument,
-           purpose: str | None, now: datetime) -> Decision:
+           purpose: str | None, now: datetime, consent_id: int | None = None) -> Decision:
+    """Whether ``principal`` may read ``document`` for ``purpose``. ``consent_id`` restricts
+    the consents that count to that one (a download link made on a consent)."""
     if principal.role == "citizen":
         if document.owner_id == principal.personal_id:
             return Decision(True, "owner")
         if document.owner_id in owners_of(session, principal):
             return Decision(True, "representative of the owner")
-        return Decision(False, "not the owner", hide=True)
-    if principal.role == "officer":
+        return Decision(False, "not the owner")
+    if principal.role == "officer" and principal.agency_code:
         if document.agency_code == principal.agency_code:
             return Decision(True, "issued by this agency")
         if not purpose:
             return Decision(False, "no purpose stated and no consent")
         kind, _, code = purpose.partition(":")
-        consent = session.scalar(select(Consent).where(
+        if not purpose_fits(session, principal.agency_code, kind, code):
+            return Decision(False, f"purpose {purpose[:80]} is not this agency's")
+        query = select(Consent).where(
             Consent.owner_id == document.owner_id,
             Consent.agency_code == principal.agency_code,
             Consent.purpose_kind == kind, Consent.purpose == code,
             or_(Consent.document_id.is_(None), Consent.document_id == document.document_id),
-            Consent.revoked_at.is_(None), Consent.expires_at > now).limit(1))
+            Consent.revoked_at.is_(None), Consent.expires_at > now)
+        if consent_id is not None:
+            query = query.where(Consent.id == consent_id)
+        consent = session.scalar(query.limit(1))
         if consent is not None:
-            return Decision(True, f"consent {consent.id}")
+            return Decision(True, f"consent {consent.id}", consent_id=consent.id)
         return Decision(False, "no valid consent for this purpose")
     return Decision(False, f"role {principal.role} does not read documents")
+
+
+def link_maker(session: Session, token_id: object) -> tuple[Principal, bool] | None:
+    """The principal of the token that made a download link, as it is now, and whether the
+    token is still in force (a link dies with its token); None for an unknown token."""
+    if not isinstance(token_id, int) or not 0 < token_id < 2**62:
+        return None
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        return None
+    return (Principal(row.id, row.role, row.label, row.agency_code, row.personal_id),
+            row.revoked_at is None)
 
 
 def log(session: Session, principal: Principal, action: str, outcome: str,

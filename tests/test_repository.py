@@ -335,41 +335,58 @@ def test_listing_filters_and_pages(app, issued) -> None:  # type: ignore[no-unty
     assert bad.status_code == 422
 
 
+def file_at(client, app, father, agency: str) -> str:  # type: ignore[no-untyped-def]
+    """The code of a dossier the father files at ``agency`` (a purpose that agency has)."""
+    from tests.conftest import valid_submission
+    from tests.test_results import FORM
+
+    filed = client.post("/api/v1/dossiers", headers=father, json={
+        "form_id": FORM, "version": 1, "agency_code": agency,
+        "data": valid_submission(client, app, FORM)})
+    assert filed.status_code == 201, filed.get_json()
+    return filed.get_json()["code"]
+
+
+OTHER_AGENCY = "UBND-XA-00007"
+
+
 def test_agencies_need_to_have_issued_it_or_a_consent(app, issued) -> None:  # type: ignore[no-untyped-def]
     client, father, doc = issued["client"], issued["father"], issued["doc"]
     url = f"/api/v1/repository/documents/{doc['document_id']}/content"
     assert client.get(url, headers=issued["clerk"]).status_code == 200  # the issuer
-    police = {"Authorization": f"Bearer {_token(app, 'officer', agency_code='CA-HN')}"}
-    purpose = {"purpose": "procedure:local.xnc.ho-chieu-duoi-14"}
-    refused = client.get(url, headers=police, query_string=purpose)
-    assert refused.status_code == 403 and refused.get_json()["code"] == "consent_required"
+    file_at(client, app, father, OTHER_AGENCY)  # the other agency handles the procedure
+    other = {"Authorization": f"Bearer {_token(app, 'officer', agency_code=OTHER_AGENCY)}"}
+    purpose = {"purpose": "procedure:1.001193"}
+    refused = client.get(url, headers=other, query_string=purpose)
+    assert refused.status_code == 404  # like an unknown document: existence is not told
+    assert "đồng ý" in refused.get_json()["message"]
     expires = (datetime.now(UTC) + timedelta(days=7)).isoformat()
     consent = client.post("/api/v1/consents", headers=father, json={
-        "agency_code": "CA-HN", "purpose_kind": "procedure",
-        "purpose": "local.xnc.ho-chieu-duoi-14", "expires_at": expires})
+        "agency_code": OTHER_AGENCY, "purpose_kind": "procedure", "purpose": "1.001193",
+        "expires_at": expires})
     assert consent.status_code == 201, consent.get_json()
-    assert client.get(url, headers=police, query_string=purpose).status_code == 200
-    assert client.get(url, headers=police).status_code == 403  # no purpose stated
-    wrong = client.get(url, headers=police, query_string={"purpose": "procedure:khac"})
-    assert wrong.status_code == 403
+    assert client.get(url, headers=other, query_string=purpose).status_code == 200
+    assert client.get(url, headers=other).status_code == 404  # no purpose stated
+    wrong = client.get(url, headers=other, query_string={"purpose": "procedure:khac"})
+    assert wrong.status_code == 404
     listed = client.get("/api/v1/consents", headers=father).get_json()
     assert any(c["id"] == consent.get_json()["id"] and c["active"] for c in listed)
     revoked = client.delete(f"/api/v1/consents/{consent.get_json()['id']}", headers=father)
     assert revoked.status_code == 200 and revoked.get_json()["active"] is False
-    assert client.get(url, headers=police, query_string=purpose).status_code == 403
+    assert client.get(url, headers=other, query_string=purpose).status_code == 404
     # an expired consent
     again = client.post("/api/v1/consents", headers=father, json={
-        "agency_code": "CA-HN", "purpose_kind": "procedure",
-        "purpose": "local.xnc.ho-chieu-duoi-14", "expires_at": expires}).get_json()
+        "agency_code": OTHER_AGENCY, "purpose_kind": "procedure", "purpose": "1.001193",
+        "expires_at": expires}).get_json()
     with app.extensions["tokhai"].sessions() as session:
         session.execute(text("UPDATE consents SET expires_at = :t WHERE id = :i"),
                         {"t": datetime.now(UTC) - timedelta(minutes=1), "i": again["id"]})
         session.commit()
-    assert client.get(url, headers=police, query_string=purpose).status_code == 403
+    assert client.get(url, headers=other, query_string=purpose).status_code == 404
     stranger = citizen_headers(app, "079199054321")
     assert client.delete(f"/api/v1/consents/{again['id']}", headers=stranger).status_code == 404
     past = client.post("/api/v1/consents", headers=father, json={
-        "agency_code": "CA-HN", "purpose_kind": "dossier", "purpose": "X",
+        "agency_code": OTHER_AGENCY, "purpose_kind": "dossier", "purpose": "X",
         "expires_at": "2020-01-01T00:00:00+07:00"})
     assert past.status_code == 422 and past.get_json()["field"] == "expires_at"
     entries = _audit(app, doc["document_id"])

@@ -79,9 +79,22 @@ class Documents(MethodView):
                 "total": total}
 
 
-def _load(document_id: str, action: str, purpose: str | None) -> DossierDocument:
-    """The document if the caller may read it; every attempt is logged. An unknown id, and a
-    citizen's attempt at another's document, both answer 404 (ids cannot be probed)."""
+def _hidden() -> ApiError:
+    """The one answer for an unknown document and for one the caller may not read: a
+    refusal must not tell that the document exists (ids could be probed)."""
+    return ApiError(404, "not_found",
+                    "Không tìm thấy tài liệu, hoặc bạn không được xem tài liệu này. Cơ quan "
+                    "chỉ xem được tài liệu do mình cấp, hoặc khi chủ sở hữu đã đồng ý cho mục "
+                    "đích đã nêu (purpose) và sự đồng ý còn hiệu lực.",
+                    "Document not found, or not yours to read. An agency reads a document it "
+                    "issued, or one whose owner consented for the stated purpose (not expired, "
+                    "not revoked).")
+
+
+def _load(document_id: str, action: str,
+          purpose: str | None) -> tuple[DossierDocument, repository.Decision]:
+    """The document if the caller may read it, and why; every attempt is logged. An unknown
+    id and a refusal answer the same 404 (the access log tells them apart)."""
     principal: Principal = current_principal()  # type: ignore[assignment]
     doc = None
     if DOCUMENT_ID.match(document_id):
@@ -90,20 +103,14 @@ def _load(document_id: str, action: str, purpose: str | None) -> DossierDocument
     if doc is None:
         repository.log(g.db, principal, action, "not_found", document_id=document_id,
                        purpose=purpose, reason="unknown document id")
-        raise not_found("tài liệu", "Document")
+        raise _hidden()
     decision = repository.decide(g.db, principal, doc, purpose, datetime.now(UTC))
     repository.log(g.db, principal, action, "allowed" if decision.allowed else "denied",
                    document_id=doc.document_id, owner_id=doc.owner_id, purpose=purpose,
                    reason=decision.reason)
-    if decision.hide:
-        raise not_found("tài liệu", "Document")
     if not decision.allowed:
-        raise ApiError(403, "consent_required",
-                       "Cơ quan chỉ được lấy tài liệu do mình cấp, hoặc khi chủ sở hữu đã "
-                       "đồng ý cho mục đích này và sự đồng ý còn hiệu lực.",
-                       "An agency may read a document it issued, or one whose owner consented "
-                       "for this purpose (not expired, not revoked).", field="query.purpose")
-    return doc
+        raise _hidden()
+    return doc, decision
 
 
 @blp.route("/repository/documents/<string:document_id>")
@@ -115,7 +122,7 @@ class Document(MethodView):
     @require("citizen", "officer")
     def get(self, document_id: str, purpose: str | None = None) -> dict[str, Any]:
         """A document's record: number, signer, level, retention, its structured data"""
-        doc = _load(document_id, "metadata", purpose)
+        doc, _ = _load(document_id, "metadata", purpose)
         return _out(doc, g.db.scalar(select(Dossier.code).where(Dossier.id == doc.dossier_id)))
 
 
@@ -133,7 +140,7 @@ class Content(MethodView):
 
         While a document is still waiting for the store (archiving pending), it is served
         from the durable copy kept until then. The file name is Vietnamese (RFC 5987)."""
-        return _content(_load(document_id, "download", purpose), redirect)
+        return _content(_load(document_id, "download", purpose)[0], redirect)
 
 
 def _content(doc: DossierDocument, redirect: bool) -> Response:
@@ -180,11 +187,12 @@ class Links(MethodView):
     def post(self, document_id: str, purpose: str | None = None) -> tuple[dict[str, Any], int]:
         """A short-lived download link for a document (to hand to a browser or another
         system without the token); it expires after TOKHAI_PRESIGN_SECONDS"""
-        doc = _load(document_id, "link", purpose)
+        doc, decision = _load(document_id, "link", purpose)
         principal: Principal = current_principal()  # type: ignore[assignment]
         seconds = current_runtime().settings.presign_seconds
-        token = _serializer().dumps({"d": doc.document_id, "a": principal.actor,
-                                     "g": principal.agency_code, "p": purpose})
+        # who made it and on which consent: the link dies with either (checked at download)
+        token = _serializer().dumps({"d": doc.document_id, "t": principal.token_id,
+                                     "p": purpose, "c": decision.consent_id})
         return {"url": f"/api/v1/repository/links/{token}",
                 "expires_at": datetime.now(UTC) + timedelta(seconds=seconds)}, 201
 
@@ -194,7 +202,11 @@ class Link(MethodView):
     @blp.response(200, description="The signed PDF", content_type="application/pdf")
     @error_responses(404, 410, 503)
     def get(self, token: str) -> Response:
-        """Download by a short-lived link (no token needed; refused once expired)"""
+        """Download by a short-lived link (no token needed)
+
+        Refused with 410 once expired (`link_expired`), and as soon as the token that made
+        it is revoked or the consent it was made on is revoked or expires (`link_revoked`):
+        the link is checked again, as its maker would be, at every download."""
         from itsdangerous import BadSignature, SignatureExpired
 
         seconds = current_runtime().settings.presign_seconds
@@ -207,15 +219,29 @@ class Link(MethodView):
         except BadSignature:
             raise not_found("đường dẫn tải về", "Download link") from None
         doc = g.db.scalar(select(DossierDocument).where(
-            DossierDocument.document_id == claims["d"]))
+            DossierDocument.document_id == claims.get("d")))
         if doc is None:
             raise not_found("tài liệu", "Document")
-        # the one who asked for the link, as they were when they asked
-        role, _, label = str(claims["a"]).partition(":")
-        who = Principal(token_id=0, role=role, label=label, agency_code=claims["g"],
-                        personal_id=None)
-        repository.log(g.db, who, "link_download", "allowed", document_id=doc.document_id,
-                       owner_id=doc.owner_id, purpose=claims.get("p"), reason="download link")
+        purpose = claims.get("p")
+        maker = repository.link_maker(g.db, claims.get("t"))
+        if maker is None or not maker[1]:
+            who = maker[0] if maker else Principal(token_id=0, role="unknown", label="link",
+                                                   agency_code=None, personal_id=None)
+            decision = repository.Decision(False, "the token that made it is revoked")
+        else:
+            who = maker[0]
+            decision = repository.decide(g.db, who, doc, purpose, datetime.now(UTC),
+                                         consent_id=claims.get("c"))
+        repository.log(g.db, who, "link_download", "allowed" if decision.allowed else "denied",
+                       document_id=doc.document_id, owner_id=doc.owner_id, purpose=purpose,
+                       reason=f"download link: {decision.reason}")
+        if not decision.allowed:
+            # 410 like an expired link: its holder already knew the document, and should ask
+            # for a new link (which the revocation now refuses) rather than retry this one
+            raise ApiError(410, "link_revoked", "Đường dẫn tải về không còn hiệu lực: mã truy "
+                           "cập hoặc sự đồng ý đã tạo ra nó đã bị thu hồi hoặc hết hạn.",
+                           "The download link no longer works: the token or the consent that "
+                           "made it was revoked or has expired.", field="path.token")
         return _content(doc, redirect=False)
 
 
@@ -234,12 +260,26 @@ def _consent_out(c: Consent) -> dict[str, Any]:
             "active": c.revoked_at is None and c.expires_at > now}
 
 
+def _check_purpose(agency_code: str, kind: str, code: str) -> None:
+    """A consent's purpose must be one the agency can have: a dossier that agency holds (an
+    unknown code and another agency's dossier get the same answer), or a procedure a
+    published form serves. At use, a procedure purpose also needs dossiers of that procedure
+    at the agency (``repository.decide``)."""
+    if kind == "dossier" and not repository.purpose_fits(g.db, agency_code, kind, code):
+        raise ApiError(422, "unknown_dossier",
+                       "Cơ quan được đồng ý không có hồ sơ mang mã này.",
+                       "The agency named holds no dossier with this code.", field="purpose")
+    if kind == "procedure" and not repository.known_procedure(g.db, code):
+        raise ApiError(422, "unknown_procedure", "Không có thủ tục hành chính mang mã này.",
+                       "No procedure has this code.", field="purpose")
+
+
 @blp.route("/consents")
 class Consents(MethodView):
     @blp.doc(security=_AUTH)
     @blp.arguments(ConsentInputSchema)
     @blp.response(201, ConsentSchema)
-    @error_responses(401, 403, 404, 422)
+    @error_responses(401, 403, 422)
     @require("citizen")
     def post(self, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
         """Allow an agency to retrieve your documents for one purpose, until a date"""
@@ -249,12 +289,15 @@ class Consents(MethodView):
             raise ApiError(422, "bad_expiry", "Thời hạn đồng ý phải ở tương lai và không quá "
                            "một năm.", "expires_at must be in the future and within a year.",
                            field="expires_at")
+        _check_purpose(body["agency_code"], body["purpose_kind"], body["purpose"])
         owners = repository.owners_of(g.db, principal)
         if body.get("document_id"):
             owner = g.db.scalar(select(DossierDocument.owner_id).where(
                 DossierDocument.document_id == body["document_id"]))
-            if owner not in owners:
-                raise not_found("tài liệu", "Document")
+            if owner not in owners:  # unknown, or another's: the same answer
+                raise ApiError(422, "unknown_document",
+                               "Không có tài liệu này trong kho dữ liệu của bạn.",
+                               "No such document in your repository.", field="document_id")
         else:
             owner = principal.personal_id
         consent = Consent(owner_id=owner, agency_code=body["agency_code"],
