@@ -26,6 +26,7 @@ from werkzeug.exceptions import HTTPException
 from forms.registers import REGISTERS
 from schemas.common import ErrorSchema
 from service import errors
+from service.api import door
 from service.config import Settings
 from service.prefill import Sources
 from service.signing import Signing
@@ -99,8 +100,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
     )
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    # the door (service.api.door): bodies bounded even when chunked; JSON that never fails
+    app.request_class = door.DoorRequest
+    app.json = door.SafeJSONProvider(app)
 
     engine = db.make_engine(settings.database_url)
     runtime = Runtime(settings, engine, db.session_factory(engine),
@@ -227,6 +229,9 @@ def _install_request_hooks(app: Flask, runtime: Runtime) -> None:
         # reads need no transaction: no BEGIN and ROLLBACK round trips for GET and HEAD
         g.db = (runtime.read_sessions() if request.method in ("GET", "HEAD")
                 else runtime.sessions())
+
+    # authentication, then the body's size, depth and characters, before any view
+    door.install(app, runtime.settings.max_json_depth)
 
     @app.after_request
     def _finish(response):  # type: ignore[no-untyped-def]

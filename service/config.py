@@ -81,6 +81,8 @@ class Settings:
     person_checks_per_caller: str
     #: checks of one typed person, whoever asks
     person_checks_per_person: str
+    #: how deep the arrays and objects of a JSON body may nest (checked before parsing)
+    max_json_depth: int
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -137,6 +139,7 @@ class Settings:
                                                        "20/hour;50/day"),
             "person_checks_per_person": os.environ.get("TOKHAI_PERSON_CHECKS_PER_PERSON",
                                                        "5/hour;10/day"),
+            "max_json_depth": int(os.environ.get("TOKHAI_MAX_JSON_DEPTH", 32)),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -20,6 +20,7 @@ from schemas.prefill import ReportQuerySchema
 from service import current_runtime, repository
 from service import forms as ops
 from service import prefill as pf
+from service.api import door
 from service.api.http import conditional_json, error_responses
 from service.api.prefill import own_subject
 from service.auth import Principal, current_principal, require
@@ -107,6 +108,7 @@ class Forms(MethodView):
         refused with 409. The draft can be edited until it is published."""
         row = ops.create_draft(g.db, request.get_data(cache=False), _body_format(),
                                current_principal().actor)  # type: ignore[union-attr]
+        door.refuse_bad_characters(row.definition, "definition")  # YAML escapes; rolled back
         g.db.commit()
         return detail(row), 201, {"Location": summary(row)["links"]["self"]}
 
@@ -141,6 +143,7 @@ class FormVersionById(MethodView):
         A published version is frozen: editing it is refused with 409."""
         row = ops.update_draft(g.db, form_id, version, request.get_data(cache=False),
                                _body_format(), current_principal().actor)  # type: ignore[union-attr]
+        door.refuse_bad_characters(row.definition, "definition")
         g.db.commit()
         return detail(row)
 
