@@ -76,14 +76,6 @@ class DoorRequest(Request):
         return get_input_stream(self.environ, max_content_length=limit)
 
 
-def read_body(limit: int) -> bytes:
-    """The request body, at most ``limit`` bytes (413 beyond, however it is sent). Views that
-    take a larger body than the application's limit (PDF uploads) read it with this; the
-    limit applies only if the body has not been read yet."""
-    request.max_content_length = limit
-    return request.get_data(cache=False)
-
-
 # -- JSON depth -------------------------------------------------------------------------------
 
 #: a JSON string: what is inside cannot open or close anything
