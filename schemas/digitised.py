@@ -16,7 +16,9 @@ class ReadValueSchema(Schema):
 
 
 class DigitisedDocumentSchema(Schema):
-    id = fields.Integer()
+    id = fields.String(metadata={"description": "Random public id (a UUID)"})
+    agency_code = fields.String(allow_none=True, metadata={
+        "description": "The agency that uploaded it; only its officers see and confirm it"})
     kind = fields.String()
     register = fields.String()
     subject = fields.String(allow_none=True)
@@ -31,6 +33,9 @@ class DigitisedDocumentSchema(Schema):
 
 
 class ConfirmSchema(Schema):
-    subject = fields.String(metadata={"description": "Correct the subject if it was misread"})
+    subject = fields.String(metadata={
+        "description": "The subject as the document shows it, when it could not be read; "
+                       "when it was read, it may only be repeated"})
     values = fields.Dict(load_default=dict, metadata={
-        "description": "Corrections: field -> value, in the register's vocabulary"})
+        "description": "Corrections: field -> value, in the register's vocabulary; only "
+                       "fields the document's kind evidences and that were read from it"})

@@ -142,11 +142,20 @@ class PersonLink(Base):
 
 class DigitisedDocument(Base):
     """Values read from a born-digital PDF of an earlier paper document. They become a record
-    only when an officer confirms them."""
+    only when an officer confirms them.
+
+    The document belongs to the agency whose officer uploaded it: only that agency's officers
+    see and confirm it. ``public_id`` (random) names it in URLs and in the provenance of the
+    records it confirms, so that ids cannot be guessed; ``id`` stays internal."""
 
     __tablename__ = "digitised_documents"
+    __table_args__ = (Index("uq_digitised_documents_public_id", "public_id", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    public_id: Mapped[str] = mapped_column(String(36), default=_uuid)
+    #: the uploading officer's agency; NULL for a document uploaded before agencies were
+    #: recorded whose uploader could not be traced to one agency (no officer sees it)
+    agency_code: Mapped[str | None] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(40))
     register: Mapped[str] = mapped_column(String(32))
     subject: Mapped[str | None] = mapped_column(String(13))
@@ -157,6 +166,32 @@ class DigitisedDocument(Base):
     confirmed_by: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RecordChange(Base):
+    """A change of a register's record made through the API, with the document that is its
+    evidence, who made it, from which agency, and the values before and after. Append-only:
+    database triggers refuse updates and deletes."""
+
+    __tablename__ = "record_changes"
+    __table_args__ = (Index("ix_record_changes_register_subject", "register", "subject"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))
+    agency_code: Mapped[str | None] = mapped_column(String(40))
+    register: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(13))
+    #: the provenance written on the record (``digitised:<public id>``) and the document's id
+    provenance: Mapped[str] = mapped_column(String(200))
+    document_id: Mapped[str] = mapped_column(String(64), index=True)
+    #: the changed fields' values before (null where absent; the whole value null when the
+    #: record did not exist) and after
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict] = mapped_column(JSON)
+    #: fields whose confirmed value differs from what was read: field -> {read, text, confirmed}
+    corrections: Mapped[dict | None] = mapped_column(JSON)
 
 
 class Dossier(Base):

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Row, delete, select, text, union_all
 from sqlalchemy.orm import Session
 
-from storage.models import PersonLink, Record, utcnow
+from storage.models import PersonLink, Record, RecordChange, utcnow
 
 #: the population fields that are stored as links
 _STORED_LINKS = {"father": "father_personal_id", "mother": "mother_personal_id",
@@ -52,6 +52,29 @@ def upsert_many(session: Session, register: str,
             _relink(session, changed)
         session.flush()
     return counts
+
+
+def change(session: Session, register: str, subject: str, data: dict[str, Any],
+           provenance: str, *, document_id: str, actor: str, role: str,
+           agency_code: str | None, corrections: dict[str, Any] | None = None) -> RecordChange:
+    """Merge ``data`` into the register's record of ``subject`` and write the change, with the
+    document that is its evidence, to the append-only ``record_changes`` trail in the same
+    transaction: a record is never changed through the API without its trail. The existing
+    record is locked (PostgreSQL) so that two changes of one subject do not lose each other's
+    fields. The caller commits."""
+    existing = session.scalar(select(Record).where(Record.register == register,
+                                                   Record.subject == subject)
+                              .with_for_update())
+    before = None if existing is None else {k: existing.data.get(k) for k in data}
+    upsert_many(session, register, [(subject, {**(existing.data if existing else {}), **data})],
+                provenance)
+    entry = RecordChange(at=utcnow(), actor=actor, role=role, agency_code=agency_code,
+                         register=register, subject=subject, provenance=provenance,
+                         document_id=document_id, before=before, after=dict(data),
+                         corrections=corrections or None)
+    session.add(entry)
+    session.flush()
+    return entry
 
 
 def _relink(session: Session, changed: Iterable[tuple[str, dict[str, Any]]]) -> None:

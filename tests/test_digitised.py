@@ -152,3 +152,15 @@ def test_upload_limits(client, officer, app) -> None:  # type: ignore[no-untyped
     limit = app.extensions["tokhai"].settings.max_upload_bytes
     big = upload(client, officer, b"%PDF-" + b"0" * limit)
     assert big.status_code == 413
+
+
+def test_nothing_read_is_nothing_to_confirm(client, officer, app) -> None:  # type: ignore[no-untyped-def]
+    lines = ["GIẤY KHAI SINH", "Số định danh cá nhân: 001221000999"]
+    doc = upload(client, officer, pdf_of(lines)).get_json()
+    resp = client.post(f"/api/v1/digitised-documents/{doc['id']}/confirm", json={},
+                       headers=officer)
+    assert resp.status_code == 422
+    assert resp.get_json()["code"] == "nothing_to_confirm"
+    assert resp.get_json()["field"] == "values"
+    with app.extensions["tokhai"].sessions() as session:  # no empty record
+        assert session.query(Record).filter_by(subject="001221000999").first() is None

@@ -1,19 +1,28 @@
 """Digitised paper documents: officers upload a born-digital PDF, check the values read from
-it, and confirm them into a record."""
+it, and confirm them into a record.
+
+A document belongs to the agency whose officer uploaded it and is named by a random public id:
+an officer of another agency gets the same 404 as for an unknown id. Confirming writes only
+what the document evidences: the subject read from it, and the fields its kind's template
+shows; every change goes to the append-only record-change trail with the document.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from typing import Any, NoReturn
 
 from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy import select, update
 
+from forms import registers
 from forms.records import RecordInvalid, check_subject, normalise_record
 from schemas.digitised import ConfirmSchema, DigitisedDocumentSchema, DigitiseQuerySchema
 from service import current_runtime, digitised
 from service.api.http import error_responses
-from service.auth import current_principal, require
+from service.auth import Principal, current_principal, require
 from service.errors import ApiError, not_found
 from storage import records as store
 from storage.models import DigitisedDocument, utcnow
@@ -26,18 +35,103 @@ _PDF_BODY = {"required": True, "description": "The PDF",
 
 
 def _out(row: DigitisedDocument) -> dict[str, Any]:
-    return {"id": row.id, "kind": row.kind, "register": row.register, "subject": row.subject,
+    return {"id": row.public_id, "agency_code": row.agency_code, "kind": row.kind,
+            "register": row.register, "subject": row.subject,
             "sha256": row.sha256, "status": row.status, "provenance": "digitised document",
             "values": row.values.get("values", {}), "problems": row.values.get("problems", []),
             "uploaded_by": row.uploaded_by, "confirmed_by": row.confirmed_by,
             "confirmed_at": row.confirmed_at}
 
 
-def _get(doc_id: int) -> DigitisedDocument:
-    row = g.db.get(DigitisedDocument, doc_id) if 0 < doc_id < 2**31 else None
+def _officer() -> Principal:
+    principal = current_principal()
+    assert principal is not None and principal.role == "officer"  # @require("officer")
+    return principal
+
+
+def _get(doc_id: str) -> DigitisedDocument:
+    """The document, if it belongs to the caller's agency. Another agency's document, an
+    unknown id and a malformed one give the same 404, from the same single query."""
+    try:
+        public_id = str(uuid.UUID(doc_id))
+    except ValueError:
+        public_id = None
+    row = None if public_id is None else g.db.scalar(select(DigitisedDocument).where(
+        DigitisedDocument.public_id == public_id,
+        DigitisedDocument.agency_code == _officer().agency_code))
     if row is None:
-        raise not_found(f"giấy tờ số hóa {doc_id}", f"Digitised document {doc_id}")
+        raise not_found("giấy tờ số hóa", "Digitised document")
     return row
+
+
+def evidenced_fields(kind: str) -> frozenset[str]:
+    """The record fields a document of this kind evidences: those its template prints, in its
+    register's vocabulary, the subject excepted (it is confirmed as the subject). A birth
+    certificate cannot register a death; a household-business certificate says nothing of
+    marriage."""
+    template = digitised.TEMPLATES[kind]
+    register = registers.REGISTERS[template.register]
+    return frozenset(label.field for label in template.labels
+                     if label.field in register.fields and label.field != register.subject)
+
+
+def _refuse(problems: list[dict[str, str]]) -> NoReturn:
+    first = problems[0]
+    raise ApiError(422, first["code"], first["message"], first["message_en"],
+                   field=first["field"], errors=problems)
+
+
+def _subject(row: DigitisedDocument, given: str | None) -> tuple[str, dict[str, Any]]:
+    """The subject to confirm, and the correction to record if the officer supplied it. When
+    the document's subject was read, it is the subject: another one is refused. Only when it
+    could not be read does the officer type it (and the trail keeps that)."""
+    name = registers.REGISTERS[row.register].subject
+    if row.subject is not None:
+        if given is not None and given.strip() != row.subject:
+            _refuse([{"field": "subject", "code": "subject_mismatch",
+                      "message": "Số định danh/mã số khác với số đọc được trên giấy tờ; "
+                                 "không xác nhận được giấy tờ cho chủ thể khác.",
+                      "message_en": "The subject read from the document cannot be changed."}])
+        return row.subject, {}
+    if not given:
+        _refuse([{"field": "subject", "code": "subject_required",
+                  "message": "Không đọc được số định danh/mã số trên giấy tờ; hãy nhập theo "
+                             "giấy tờ.",
+                  "message_en": "The subject could not be read; give it as the document "
+                                "shows it."}])
+    try:
+        subject = check_subject(row.register, given)
+    except RecordInvalid as exc:
+        _refuse([{"field": "subject", "code": p.code, "message": p.message,
+                  "message_en": "Not a valid subject for this register."} for p in exc.problems])
+    read = row.values.get("values", {}).get(name, {})
+    return subject, {name: {"read": read.get("value"), "text": read.get("text"),
+                            "confirmed": subject}}
+
+
+def _check_corrections(row: DigitisedDocument, corrections: dict[str, Any]) -> None:
+    """Corrections only for fields the kind evidences and the document shows (a label was
+    found); each field outside is named."""
+    allowed = evidenced_fields(row.kind)
+    shown = row.values.get("values", {})
+    title = digitised.TEMPLATES[row.kind].title
+    problems = []
+    for name in corrections:
+        if name not in allowed:
+            problems.append({
+                "field": f"values.{name}", "code": "field_not_evidenced",
+                "message": f"'{title}' không chứng minh trường '{name}'; chỉ xác nhận được: "
+                           f"{', '.join(sorted(allowed))}.",
+                "message_en": f"A {row.kind} does not evidence '{name}'."})
+        elif name not in shown:
+            problems.append({
+                "field": f"values.{name}", "code": "field_not_on_document",
+                "message": f"Không tìm thấy trường '{name}' trên giấy tờ này; chỉ sửa được giá "
+                           "trị đã đọc từ giấy tờ.",
+                "message_en": f"'{name}' was not found on this document; only values read "
+                              "from it can be corrected."})
+    if problems:
+        _refuse(problems)
 
 
 @blp.route("")
@@ -59,62 +153,95 @@ class Upload(MethodView):
                            "application/pdf.", "Send the file as application/pdf.")
         try:
             reading = digitised.read(request.get_data(cache=False), kind,
-                                     settings.digitised_max_pages)
+                                     settings.digitised_max_pages,
+                                     limits=digitised.limits_of(settings))
         except digitised.DigitisedError as exc:
             raise ApiError(422, exc.code, exc.message, exc.message_en, field="body") from None
+        officer = _officer()
         row = DigitisedDocument(kind=kind, register=reading.register, subject=reading.subject,
                                 sha256=reading.sha256,
                                 values={"values": reading.values, "problems": reading.problems},
-                                status="pending",
-                                uploaded_by=current_principal().actor)  # type: ignore[union-attr]
+                                status="pending", uploaded_by=officer.actor,
+                                agency_code=officer.agency_code)
         g.db.add(row)
         g.db.commit()
         return _out(row), 201
 
 
-@blp.route("/<int:doc_id>")
+@blp.route("/<string:doc_id>")
 class Document(MethodView):
     @blp.doc(security=_OFFICER)
     @blp.response(200, DigitisedDocumentSchema)
     @error_responses(401, 403, 404)
     @require("officer")
-    def get(self, doc_id: int) -> dict[str, Any]:
-        """Get a digitised document and the values read from it"""
+    def get(self, doc_id: str) -> dict[str, Any]:
+        """Get a digitised document and the values read from it
+
+        Only officers of the agency that uploaded it; for others it does not exist (404)."""
         return _out(_get(doc_id))
 
 
-@blp.route("/<int:doc_id>/confirm")
+@blp.route("/<string:doc_id>/confirm")
 class Confirm(MethodView):
     @blp.doc(security=_OFFICER)
     @blp.arguments(ConfirmSchema)
     @blp.response(200, DigitisedDocumentSchema)
     @error_responses(401, 403, 404, 409, 422)
     @require("officer")
-    def post(self, body: dict[str, Any], doc_id: int) -> dict[str, Any]:
+    def post(self, body: dict[str, Any], doc_id: str) -> dict[str, Any]:
         """Confirm the values (with corrections) into a record
 
-        The record is merged into the register's existing record of the subject, with
-        provenance `digitised:<id>`. Confirming twice is refused with 409."""
+        Only officers of the agency that uploaded the document. The subject is the one read
+        from the document (typed only when it could not be read); corrections only for the
+        fields the document's kind evidences and that were found on it (422 naming each other
+        field). The record is merged into the register's record of the subject, with
+        provenance `digitised:<id>`, and the change (before, after, corrections, officer,
+        agency, document) is written to the append-only record-change trail. Confirming twice
+        is refused with 409."""
+        officer = _officer()
         row = _get(doc_id)
         if row.status == "confirmed":
-            raise ApiError(409, "already_confirmed", "Giấy tờ này đã được xác nhận.",
-                           "This document is already confirmed.")
-        values = digitised.record_values(row.values.get("values", {}), row.register)
+            raise _already_confirmed()
+        subject, corrections = _subject(row, body.get("subject"))
+        _check_corrections(row, body["values"])
+        read = row.values.get("values", {})
+        allowed = evidenced_fields(row.kind)
+        values = {k: v for k, v in digitised.record_values(read, row.register).items()
+                  if k in allowed}
         values.update(body["values"])
         try:
-            subject = check_subject(row.register, body.get("subject") or row.subject)
             data = normalise_record(row.register, values)
         except RecordInvalid as exc:
             raise ApiError(422, "record_invalid", "Giá trị không hợp lệ; hãy sửa trước khi "
                            "xác nhận.", "Invalid values; correct them before confirming.",
                            errors=[{"field": p.field, "code": p.code, "message": p.message}
                                    for p in exc.problems]) from None
-        existing = store.fetch(g.db, row.register, [subject]).get(subject)
-        merged = {**(existing.data if existing else {}), **data}
-        store.upsert_many(g.db, row.register, [(subject, merged)], f"digitised:{row.id}")
-        row.subject = subject
-        row.status = "confirmed"
-        row.confirmed_by = current_principal().actor  # type: ignore[union-attr]
-        row.confirmed_at = utcnow()
+        if not data:
+            _refuse([{"field": "values", "code": "nothing_to_confirm",
+                      "message": "Không có giá trị nào đọc được để xác nhận.",
+                      "message_en": "No value was read to confirm."}])
+        for name in body["values"]:  # read values are in normal form already
+            found = read[name]
+            if name in data and data[name] != found.get("value"):
+                corrections[name] = {"read": found.get("value"), "text": found.get("text"),
+                                     "confirmed": data[name]}
+        # claim the document first: of two confirmations at once, one changes the record
+        claimed = g.db.execute(
+            update(DigitisedDocument)
+            .where(DigitisedDocument.id == row.id, DigitisedDocument.status == "pending")
+            .values(status="confirmed", subject=subject, confirmed_by=officer.actor,
+                    confirmed_at=utcnow()))
+        if claimed.rowcount != 1:
+            g.db.rollback()
+            raise _already_confirmed()
+        store.change(g.db, row.register, subject, data, f"digitised:{row.public_id}",
+                     document_id=row.public_id, actor=officer.actor, role=officer.role,
+                     agency_code=officer.agency_code, corrections=corrections)
         g.db.commit()
         return _out(row)
+
+
+def _already_confirmed() -> ApiError:
+    return ApiError(409, "already_confirmed", "Giấy tờ này đã được xác nhận.",
+                    "This document is already confirmed.")
+
