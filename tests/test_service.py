@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 
 import pytest
 from sqlalchemy import inspect, select
@@ -70,7 +71,7 @@ def test_every_route_is_in_the_openapi_document(app, client) -> None:  # type: i
     for rule in app.url_map.iter_rules():
         if rule.endpoint in ("static", "api-docs.openapi_json"):
             continue
-        path = rule.rule.replace("<string:", "{").replace("<int:", "{").replace(">", "}")
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)  # <int:id> -> {id}
         assert path in documented, path
         assert path.startswith("/api/v1/") or path in ("/healthz", "/readyz", "/metrics")
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
@@ -124,14 +125,14 @@ def test_forms_cli_report_and_check(app, tmp_path) -> None:  # type: ignore[no-u
 def test_migrations_go_up_and_down(database_url) -> None:  # type: ignore[no-untyped-def]
     engine = db.make_engine(database_url)
     db.upgrade(engine)
-    assert db.current_revision(engine) == "0005"
+    assert db.current_revision(engine) == "0006"
     assert {"forms", "form_versions", "api_tokens"} <= set(inspect(engine).get_table_names())
     from alembic import command
 
     command.downgrade(db.alembic_config(engine), "base")
     assert "forms" not in inspect(engine).get_table_names()
     db.upgrade(engine)
-    assert db.current_revision(engine) == "0005"
+    assert db.current_revision(engine) == "0006"
     engine.dispose()
 
 
