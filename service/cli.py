@@ -287,7 +287,9 @@ def verify_cli(path: Path, as_json: bool) -> None:
         try:
             report = verification.verify(path.read_bytes(), verification.trust_of(rt.signing),
                                          max_pages=rt.settings.verify_max_pages,
-                                         original=issuance.original_finder(session))
+                                         original=issuance.original_finder(session),
+                                         limits=verification.PdfLimits.from_settings(
+                                             rt.settings))
         except verification.VerificationRefused as e:
             click.echo(f"{e.code}: {e.message} ({e.message_en})", err=True)
             sys.exit(2)

@@ -68,9 +68,8 @@ class Settings:
     #: signs short-lived download links; from TOKHAI_SECRET_KEY, or a file in the data
     #: directory made on first use (every worker of one installation reads the same file)
     secret_key: str | None
-    #: reverse proxies in front of the service whose X-Forwarded-For/-Proto are believed (for
-    #: the client's address and for HSTS); 0: forwarded headers are ignored
-    trusted_proxies: int
+    #: how deep the arrays and objects of a JSON body may nest (checked before parsing)
+    max_json_depth: int
 
     #: where rate-limit counters live: ``memory://`` (one process) or a Redis URL (shared by
     #: every worker; production)
@@ -81,8 +80,18 @@ class Settings:
     person_checks_per_caller: str
     #: checks of one typed person, whoever asks
     person_checks_per_person: str
-    #: how deep the arrays and objects of a JSON body may nest (checked before parsing)
-    max_json_depth: int
+    #: reverse proxies in front of the service whose X-Forwarded-For/-Proto are believed (for
+    #: the client's address and for HSTS); 0: forwarded headers are ignored
+    trusted_proxies: int
+    #: limits on the PDFs parsed for verification and digitisation (service/pdflimits.py):
+    #: decoded bytes per stream and per document, objects, signature fields, and the CPU
+    #: seconds and memory (bytes) of the child process that parses one PDF
+    pdf_max_stream_bytes: int
+    pdf_max_inflated_bytes: int
+    pdf_max_objects: int
+    verify_max_signatures: int
+    pdf_cpu_seconds: float
+    pdf_memory_bytes: int
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -132,14 +141,22 @@ class Settings:
             "retention": parse_retention(os.environ.get("TOKHAI_RETENTION", "")),
             "presign_seconds": int(os.environ.get("TOKHAI_PRESIGN_SECONDS", 300)),
             "secret_key": os.environ.get("TOKHAI_SECRET_KEY") or None,
-            "trusted_proxies": int(os.environ.get("TOKHAI_TRUSTED_PROXIES", 0)),
+            "max_json_depth": int(os.environ.get("TOKHAI_MAX_JSON_DEPTH", 32)),
             "rate_limit_storage": os.environ.get("TOKHAI_RATE_LIMIT_STORAGE", "memory://"),
             "rate_limit_prefix": os.environ.get("TOKHAI_RATE_LIMIT_PREFIX", "tokhai"),
             "person_checks_per_caller": os.environ.get("TOKHAI_PERSON_CHECKS_PER_CALLER",
                                                        "20/hour;50/day"),
             "person_checks_per_person": os.environ.get("TOKHAI_PERSON_CHECKS_PER_PERSON",
                                                        "5/hour;10/day"),
-            "max_json_depth": int(os.environ.get("TOKHAI_MAX_JSON_DEPTH", 32)),
+            "trusted_proxies": int(os.environ.get("TOKHAI_TRUSTED_PROXIES", 0)),
+            "pdf_max_stream_bytes": int(os.environ.get("TOKHAI_PDF_MAX_STREAM_BYTES",
+                                                       32 * 1024 * 1024)),
+            "pdf_max_inflated_bytes": int(os.environ.get("TOKHAI_PDF_MAX_INFLATED_BYTES",
+                                                         128 * 1024 * 1024)),
+            "pdf_max_objects": int(os.environ.get("TOKHAI_PDF_MAX_OBJECTS", 100_000)),
+            "verify_max_signatures": int(os.environ.get("TOKHAI_VERIFY_MAX_SIGNATURES", 20)),
+            "pdf_cpu_seconds": float(os.environ.get("TOKHAI_PDF_CPU_SECONDS", 3)),
+            "pdf_memory_bytes": int(os.environ.get("TOKHAI_PDF_MEMORY_BYTES", 512 * 1024 * 1024)),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -6,12 +6,17 @@ was produced by software, not scanned), the labels of the official template find
 an officer checks them and confirms, and only then do they become a record, with provenance
 ``digitised:<id>``. A PDF that is encrypted, has no text layer or has too many pages is refused
 with a clear message rather than guessed at.
+
+The PDF is read under the limits of ``service/pdflimits.py``: a proper trailer, the number of
+objects and pages counted before any page is read, every stream inflated under a cap per
+stream and in all, and the whole reading in a child process with a CPU-time and memory budget.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -19,19 +24,17 @@ from typing import Any
 import pdfplumber
 from pdfminer.pdfdocument import PDFDocument, PDFEncryptionError, PDFPasswordIncorrect
 from pdfminer.pdfparser import PDFParser, PDFSyntaxError
+from pdfminer.pdftypes import resolve1
 
 from forms import registers
 from forms.records import normalise_value
+from service import pdflimits
+from service.pdflimits import PdfLimits, PdfRefused
 
 MAX_PAGES = 10
 
-
-class DigitisedError(Exception):
-    def __init__(self, code: str, message: str, message_en: str):
-        super().__init__(message_en)
-        self.code = code
-        self.message = message
-        self.message_en = message_en
+#: a PDF that is not read (``code``, Vietnamese ``message``, English ``message_en``)
+DigitisedError = PdfRefused
 
 
 @dataclass(frozen=True)
@@ -102,21 +105,44 @@ class Reading:
     problems: list[dict[str, str]]
 
 
-def read(pdf: bytes, kind: str, max_pages: int = MAX_PAGES) -> Reading:
+def limits_of(settings: Any) -> PdfLimits:
+    """The limits a service configuration sets."""
+    return PdfLimits.from_settings(settings)
+
+
+def read(pdf: bytes, kind: str, max_pages: int = MAX_PAGES,
+         limits: PdfLimits | None = None) -> Reading:
+    """The values read from ``pdf``, in the sandbox under ``limits``."""
     template = TEMPLATES.get(kind)
     if template is None:
         raise DigitisedError("unknown_kind", f"Không hỗ trợ loại giấy tờ '{kind}'; hỗ trợ: "
                              f"{', '.join(TEMPLATES)}.", f"Unknown document kind '{kind}'.")
     if not pdf.startswith(b"%PDF-"):
         raise DigitisedError("not_pdf", "Tệp không phải PDF.", "The file is not a PDF.")
-    _refuse_encrypted(pdf)
+    limits = limits or PdfLimits()
+    return pdflimits.run(read_bounded, pdf, kind, max_pages, limits, limits=limits)
+
+
+def read_bounded(pdf: bytes, kind: str, max_pages: int, limits: PdfLimits) -> Reading:
+    """:func:`read` in the calling process, with the structure and inflation bounded."""
+    pdflimits.check_trailer(pdf)
+    with pdflimits.bounded_inflation(limits):
+        _check_structure(pdf, max_pages, limits)
+        return _read(pdf, TEMPLATES[kind], max_pages)
+
+
+def _too_many_pages(pages: int, max_pages: int) -> DigitisedError:
+    return DigitisedError("too_many_pages", f"Tệp có {pages} trang; tối đa {max_pages} trang.",
+                          f"The PDF has {pages} pages; at most {max_pages}.")
+
+
+def _read(pdf: bytes, template: Template, max_pages: int) -> Reading:
+    kind = template.kind
     try:
         with pdfplumber.open(io.BytesIO(pdf)) as doc:
             pages = len(doc.pages)
             if pages > max_pages:
-                raise DigitisedError(
-                    "too_many_pages", f"Tệp có {pages} trang; tối đa {max_pages} trang.",
-                    f"The PDF has {pages} pages; at most {max_pages}.")
+                raise _too_many_pages(pages, max_pages)
             lines = [(n, line) for n, page in enumerate(doc.pages, start=1)
                      for line in (page.extract_text() or "").splitlines()]
     except DigitisedError:
@@ -170,20 +196,29 @@ def _clean(kind: str, text: str) -> str:
     return text
 
 
-def _refuse_encrypted(pdf: bytes) -> None:
+def _check_structure(pdf: bytes, max_pages: int, limits: PdfLimits) -> None:
+    """Refuse an encrypted PDF, and one with more objects or pages than the limits, before
+    any page is read (the page count from the page tree's root)."""
     try:
         document = PDFDocument(PDFParser(io.BytesIO(pdf)))
     except (PDFPasswordIncorrect, PDFEncryptionError):
         document = None
-        encrypted = True
     except PDFSyntaxError:
         raise DigitisedError("unreadable_pdf", "Không đọc được tệp PDF (tệp hỏng).",
                              "The PDF cannot be read.") from None
-    else:
-        encrypted = document.encryption is not None
-    if encrypted:
+    if document is None or document.encryption is not None:
         raise DigitisedError("encrypted_pdf", "PDF được mã hóa; hãy gửi bản không đặt mật khẩu.",
                              "The PDF is encrypted.")
+    ids = itertools.chain.from_iterable(xref.get_objids() for xref in document.xrefs)
+    objects = sum(1 for _ in itertools.islice(ids, limits.max_objects + 1))
+    if objects > limits.max_objects:
+        raise pdflimits.too_many("đối tượng", "objects", limits.max_objects)
+    try:
+        pages = int(resolve1(resolve1(document.catalog["Pages"])["Count"]))
+    except Exception:  # noqa: BLE001 - no usable count: pdfplumber counts the pages it reads
+        return
+    if pages > max_pages:
+        raise _too_many_pages(pages, max_pages)
 
 
 def record_values(reading_values: dict[str, dict[str, Any]], register: str) -> dict[str, Any]:

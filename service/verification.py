@@ -9,12 +9,18 @@ issued. A document signed with the development key is reported as not legally va
 Revocation is judged from the data embedded in the document (its Document Security Store);
 nothing is fetched while verifying, so a verification takes the same time whether or not the
 CA's responders are up, and checks what the document will carry for as long as it is kept.
+
+Anyone may upload, so the reading is bounded (``service/pdflimits.py``): a proper trailer, the
+numbers of objects, revisions and signature fields, inflation per stream and in all, and the
+parse itself (:func:`analyse`) runs in a child process under a CPU-time and memory budget. The
+lookup of the original (the database) stays in the calling process.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import logging
 from collections.abc import Callable
@@ -24,27 +30,30 @@ from typing import Any
 
 from asn1crypto import x509
 from pyhanko.pdf_utils.generic import NameObject
+from pyhanko.pdf_utils.misc import PdfDecodeLimitError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
-from service import pdfhex  # noqa: F401 - installs the fast hex-string reader
+from service import (
+    pdfhex,  # noqa: F401 - installs the fast hex-string reader
+    pdflimits,
+)
+from service.pdflimits import PdfLimits, PdfRefused
 from service.rendering import DATA_FILE
 from service.worktime import VIETNAM
 
 log = logging.getLogger("tokhai")
 
 
-class VerificationRefused(Exception):
-    """The upload cannot be verified at all (not a PDF, encrypted, too large, no signature).
-    ``code`` is machine-readable; the messages are Vietnamese and English."""
-
-    def __init__(self, code: str, message: str, message_en: str) -> None:
-        super().__init__(message_en)
-        self.code, self.message, self.message_en = code, message, message_en
+#: the upload cannot be verified at all (not a PDF, encrypted, over a limit, no signature)
+VerificationRefused = PdfRefused
+#: the data file tokhai embeds is a few KiB
+MAX_DATA_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -120,26 +129,50 @@ def _name(cert: x509.Certificate) -> dict[str, Any]:
             "valid_to": _iso(cert["tbs_certificate"]["validity"]["not_after"].native)}
 
 
-def open_pdf(data: bytes, max_pages: int) -> tuple[PdfFileReader, int]:
-    """The reader and the page count, or a refusal."""
+def open_pdf(data: bytes, max_pages: int,
+             limits: PdfLimits | None = None) -> tuple[PdfFileReader, int]:
+    """The reader and the page count, or a refusal; the structure is checked against
+    ``limits`` before any signature is looked at."""
+    limits = limits or PdfLimits()
     if not data.startswith(b"%PDF-"):
         raise VerificationRefused("not_a_pdf", "Tệp không phải là PDF.", "Not a PDF file.")
+    pdflimits.check_trailer(data)
     try:
-        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        reader = PdfFileReader(io.BytesIO(data), strict=False,
+                               decode_limits=limits.decode_limits())
         if reader.encrypted:
             raise VerificationRefused("encrypted_pdf", "Tệp PDF bị mã hóa; không kiểm tra được.",
                                       "The PDF is encrypted.")
+        _check_structure(reader, limits)
         pages = int(reader.root["/Pages"]["/Count"])
     except VerificationRefused:
         raise
+    except PdfDecodeLimitError:
+        raise pdflimits.too_large(limits) from None
     except Exception as e:  # noqa: BLE001 - any damage in an upload's structure
-        raise VerificationRefused("unreadable_pdf", "Tệp PDF bị hỏng, không đọc được.",
-                                  f"The PDF cannot be read ({type(e).__name__}).") from e
+        raise pdflimits.unreadable(type(e).__name__) from e
     if pages > max_pages:
         raise VerificationRefused("too_many_pages",
                                   f"Tệp có {pages} trang, quá giới hạn {max_pages} trang.",
                                   f"{pages} pages; at most {max_pages} are verified.")
     return reader, pages
+
+
+def _check_structure(reader: PdfFileReader, limits: PdfLimits) -> None:
+    """Objects, revisions and signature fields within the limits: every signature field is a
+    validation, and every validation compares each later revision with its own."""
+    xrefs = reader.xrefs
+    revisions = xrefs.total_revisions
+    if revisions > limits.max_revisions:
+        raise pdflimits.too_many("phiên bản (lần cập nhật)", "revisions",
+                                 limits.max_revisions)
+    objects = sum(len(xrefs.explicit_refs_in_revision(r)) for r in range(revisions))
+    if objects > limits.max_objects:
+        raise pdflimits.too_many("đối tượng", "objects", limits.max_objects)
+    fields = sum(1 for _ in itertools.islice(enumerate_sig_fields(reader),
+                                             limits.max_signatures + 1))
+    if fields > limits.max_signatures:
+        raise pdflimits.too_many("trường chữ ký", "signatures", limits.max_signatures)
 
 
 def embedded_data(reader: PdfFileReader) -> dict[str, Any] | None:
@@ -150,30 +183,54 @@ def embedded_data(reader: PdfFileReader) -> dict[str, Any] | None:
             if str(names[i]) == DATA_FILE:
                 spec = names[i + 1]
                 data = spec["/EF"]["/F"].data
+                if len(data) > MAX_DATA_BYTES:
+                    return None
                 value = json.loads(data)
                 return value if isinstance(value, dict) else None
+    except PdfDecodeLimitError:
+        raise
     except Exception:  # noqa: BLE001 - damaged or not ours: there is no data to read
         return None
     return None
 
 
 def verify(data: bytes, trust: Trust, *, max_pages: int,
-           original: Callable[[str | None, str], Original | None]) -> dict[str, Any]:
+           original: Callable[[str | None, str], Original | None],
+           limits: PdfLimits | None = None) -> dict[str, Any]:
     """The report for ``data``. ``original(document_id, sha256)`` finds what tokhai issued,
-    by the id embedded in the document or by the bytes' hash."""
-    reader, pages = open_pdf(data, max_pages)
+    by the id embedded in the document or by the bytes' hash. The document is read by
+    :func:`analyse` in the sandbox, under ``limits``."""
+    limits = limits or PdfLimits()
+    analysis = pdflimits.run(analyse, data, trust, max_pages, limits, limits=limits)
+    for error in analysis["errors"]:
+        log.info("signature could not be validated", extra={"error": error})
+    return _conclude(analysis, original)
+
+
+def analyse(data: bytes, trust: Trust, max_pages: int, limits: PdfLimits) -> dict[str, Any]:
+    """Everything about ``data`` that needs no database: the signatures' reports, the page
+    count, the hash and the document id tokhai embedded (run in the sandbox)."""
+    reader, pages = open_pdf(data, max_pages, limits)
+    try:
+        return _analyse(reader, data, pages, trust)
+    except PdfDecodeLimitError:
+        raise pdflimits.too_large(limits) from None
+
+
+def _analyse(reader: PdfFileReader, data: bytes, pages: int, trust: Trust) -> dict[str, Any]:
     try:
         signatures = reader.embedded_regular_signatures
         dss = DocumentSecurityStore.read_dss(reader) if "/DSS" in reader.root else None
         timestamps = reader.embedded_timestamp_signatures
+    except PdfDecodeLimitError:
+        raise
     except Exception as e:  # noqa: BLE001 - any damage in an upload's structure
-        raise VerificationRefused("unreadable_pdf", "Tệp PDF bị hỏng, không đọc được.",
-                                  f"The PDF cannot be read ({type(e).__name__}).") from e
+        raise pdflimits.unreadable(type(e).__name__) from e
     if not signatures:
         raise VerificationRefused("no_signature", "Tệp PDF không có chữ ký số.",
                                   "The PDF carries no signature.")
     only_signature_fields = _only_signature_fields(reader)
-    reports = []
+    reports, errors = [], []
     for sig in signatures:
         later = any(other.signed_revision > sig.signed_revision
                     for other in [*signatures, *timestamps])
@@ -181,12 +238,22 @@ def verify(data: bytes, trust: Trust, *, max_pages: int,
             reports.append(_signature(sig, trust, dss, timestamps,
                                       later_signatures=later,
                                       only_signature_fields=only_signature_fields))
+        except PdfDecodeLimitError:
+            raise
         except Exception as e:  # noqa: BLE001 - a damaged signature is an invalid one
-            log.info("signature could not be validated", extra={"error": repr(e)[:300]})
+            errors.append(repr(e)[:300])
             reports.append(_broken(sig, e))
-    sha256 = hashlib.sha256(data).hexdigest()
     payload = embedded_data(reader)
     document_id = payload.get("document_id") if payload else None
+    return {"sha256": hashlib.sha256(data).hexdigest(), "pages": pages, "reports": reports,
+            "errors": errors, "document_id": document_id}
+
+
+def _conclude(analysis: dict[str, Any],
+              original: Callable[[str | None, str], Original | None]) -> dict[str, Any]:
+    """The report, with what tokhai issued."""
+    sha256, pages, reports = analysis["sha256"], analysis["pages"], analysis["reports"]
+    document_id = analysis["document_id"]
     found = original(document_id if isinstance(document_id, str) else None, sha256)
     problems = [p for r in reports for p in r["problems"]]
     if found is not None and found.sha256 != sha256:
@@ -212,7 +279,7 @@ def _broken(sig: Any, error: Exception) -> dict[str, Any]:
     problem = _problem("invalid_signature")
     problem["message_en"] += f" ({type(error).__name__})"
     try:
-        field = sig.field_name
+        field = None if sig.field_name is None else str(sig.field_name)
     except Exception:  # noqa: BLE001
         field = None
     return {"field": field, "intact": False, "valid": False, "signer": None, "trusted": False,
@@ -295,7 +362,7 @@ def _signature(sig: Any, trust: Trust, dss: DocumentSecurityStore | None,
     if changes not in HARMLESS:
         problems.append(_problem("modified_after_signing"))
     return {
-        "field": sig.field_name, "intact": bool(status.intact), "valid": bool(status.valid),
+        "field": str(sig.field_name), "intact": bool(status.intact), "valid": bool(status.valid),
         "signer": _name(status.signing_cert) if status.signing_cert else None,
         "trusted": bool(status.trusted),
         "trust_anchor": anchor.subject.human_friendly if anchor else None,
