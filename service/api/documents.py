@@ -106,27 +106,32 @@ def pdf_response(doc: DossierDocument, filename: str) -> Response:
 
 
 def _verify(data: bytes) -> dict[str, Any]:
+    """The report, read under the PDF limits (service/pdflimits.py): a PDF over a limit is
+    refused with 422 naming it, 503 when every verifying process is busy."""
     rt = current_runtime()
     try:
         return verification.verify(data, verification.trust_of(rt.signing),
                                    max_pages=rt.settings.verify_max_pages,
-                                   original=issuance.original_finder(g.db))
+                                   original=issuance.original_finder(g.db),
+                                   limits=verification.PdfLimits.from_settings(rt.settings))
     except verification.VerificationRefused as e:
-        raise ApiError(422, e.code, e.message, e.message_en, field="body") from None
+        raise ApiError(e.status, e.code, e.message, e.message_en, field="body") from None
 
 
 @blp.route("/verifications")
 class Verifications(MethodView):
     @blp.doc(requestBody=_PDF_BODY)
     @blp.response(200, VerificationSchema)
-    @error_responses(413, 415, 422)
+    @error_responses(413, 415, 422, 503)
     def post(self) -> dict[str, Any]:
         """Verify a signed PDF (anyone, no token)
 
         The report says whether the bytes are intact, who signed, whether the chain reaches
         a trusted anchor, the revocation status, the timestamp, the PAdES level, what changed
         after signing, and whether these are the bytes tokhai issued. Refused (422): not a
-        PDF, encrypted, no signature, too many pages; 413 over the size limit."""
+        PDF, encrypted, no signature, over a limit (pages, objects, signature fields,
+        inflated size, processing time: `too_many_pages`, `too_many_objects`,
+        `too_many_signatures`, `pdf_too_large`, `pdf_too_costly`); 413 over the size limit."""
         request.max_content_length = current_runtime().settings.verify_max_bytes
         if request.mimetype != "application/pdf":
             raise ApiError(415, "unsupported_media_type", "Gửi tệp với Content-Type "
@@ -138,7 +143,7 @@ class Verifications(MethodView):
 @blp.route("/documents/<string:document_id>/verification")
 class DocumentVerification(MethodView):
     @blp.response(200, VerificationSchema)
-    @error_responses(404)
+    @error_responses(404, 503)
     def get(self, document_id: str) -> dict[str, Any]:
         """Verify a document tokhai issued, by its id (the QR code leads here; no token)"""
         doc = issuance.find_document(g.db, document_id)
