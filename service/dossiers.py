@@ -5,11 +5,18 @@ processed within the procedure's time (Decree 61/2018). Lateness is computed fro
 deadlines whenever it is asked for, never by a nightly job that could be missed. Every status
 change is one transition of the machine below, recorded with who, when and why, and appended
 to the ordered event log that the national portal reads.
+
+Every change of a dossier is one conditional UPDATE on the version the caller's decision was
+based on (``_write``): the database, not Python, decides which of several concurrent changes
+wins, so of conflicting changes sent at the same moment exactly one is applied and the others
+are refused with 412 (or 409 when the caller named no version).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import re
 import secrets
 import uuid
@@ -17,9 +24,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from forms.compiled import CompiledForm, canonical_json
 from service import prefill as pf
@@ -136,13 +144,40 @@ def refuse(errors: list[dict[str, str]]) -> ApiError:
                     field=errors[0]["field"] if len(errors) == 1 else None, errors=errors)
 
 
+def receipt_secret(installation_key: str, code: str, citizen: str, idempotency_key: str) -> str:
+    """The receipt secret of a dossier filed with an Idempotency-Key: derived (HMAC-SHA256
+    under the installation's secret key) from the dossier's code, its citizen and the key, so
+    that a retry of the same request can hand it out again although only its hash is stored.
+    Without the installation key it is as unguessable as a random one (96 bits)."""
+    message = "\x00".join(("tokhai-receipt-secret", code, citizen, idempotency_key)).encode()
+    digest = hmac.new(installation_key.encode(), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:12]).decode()
+
+
+def _replay(earlier: Dossier, request_hash: str | None, installation_key: str,
+            ) -> tuple[Dossier, bool, str | None]:
+    """A retry: the first dossier and its receipt secret again (when the secret is the derived
+    one, i.e. its hash still matches: not if the installation key has changed since), or a
+    refusal when the same key came with another body."""
+    if earlier.request_hash != request_hash:
+        raise ApiError(422, "idempotency_key_reused",
+                       "Khóa Idempotency-Key đã dùng cho một hồ sơ khác nội dung.",
+                       "This Idempotency-Key was used with a different request.",
+                       field="header.Idempotency-Key")
+    assert earlier.idempotency_key is not None
+    secret = receipt_secret(installation_key, earlier.code, earlier.citizen_id,
+                            earlier.idempotency_key)
+    return earlier, False, secret if receipt_matches(earlier, secret) else None
+
+
 def submit(session: Session, compiled: CompiledForm, principal: Principal, data: Any,
            agency_code: str, idempotency_key: str | None, sources: pf.Sources,
-           calendar: WorkCalendar, default_processing_days: int,
+           calendar: WorkCalendar, default_processing_days: int, installation_key: str,
            ) -> tuple[Dossier, bool, str | None]:
     """File a dossier. Returns it, whether it was created now, and the receipt secret (only
-    when created: it is shown once, and only its hash is kept). A retry with the same
-    Idempotency-Key and body returns the first dossier; with another body it is refused."""
+    its hash is kept). A retry with the same Idempotency-Key and body returns the first
+    dossier and the same secret (see ``receipt_secret``), also when the two requests arrive at
+    the same moment; with another body it is refused (422)."""
     citizen = principal.personal_id
     assert citizen is not None
     request_hash = None
@@ -153,12 +188,7 @@ def submit(session: Session, compiled: CompiledForm, principal: Principal, data:
         earlier = session.scalar(select(Dossier).where(
             Dossier.citizen_id == citizen, Dossier.idempotency_key == idempotency_key))
         if earlier is not None:
-            if earlier.request_hash != request_hash:
-                raise ApiError(422, "idempotency_key_reused",
-                               "Khóa Idempotency-Key đã dùng cho một hồ sơ khác nội dung.",
-                               "This Idempotency-Key was used with a different request.",
-                               field="header.Idempotency-Key")
-            return earlier, False, None
+            return _replay(earlier, request_hash, installation_key)
     errors = check(session, compiled, data, citizen, sources)
     if errors:
         raise refuse(errors)
@@ -166,11 +196,12 @@ def submit(session: Session, compiled: CompiledForm, principal: Principal, data:
     day = submitted_at.astimezone(VIETNAM).strftime("%y%m%d")
     counter = f"dossier:{agency_code}:{day}"
     numbers = store.next_values(session, [counter, EVENTS])
-    sequence = numbers[counter]
-    secret = secrets.token_urlsafe(12)
+    code = f"{agency_code}-{day}-{numbers[counter]:04d}"
+    secret = (secrets.token_urlsafe(12) if idempotency_key is None
+              else receipt_secret(installation_key, code, citizen, idempotency_key))
     accept_deadline = calendar.add_working_hours(submitted_at, ACCEPT_WITHIN_HOURS)
     values = {
-        "code": f"{agency_code}-{day}-{sequence:04d}", "agency_code": agency_code,
+        "code": code, "agency_code": agency_code,
         "form_id": compiled.definition.id, "form_version": compiled.definition.version,
         "procedure_code": compiled.definition.procedure_code, "citizen_id": citizen,
         "data": data, "status": "submitted", "row_version": 1,
@@ -186,12 +217,12 @@ def submit(session: Session, compiled: CompiledForm, principal: Principal, data:
     try:
         dossier_id = session.execute(_INSERT_DOSSIER, values).scalar_one()
     except IntegrityError:  # the same Idempotency-Key, committed by a concurrent request
-        session.rollback()
+        session.rollback()  # gives the numbers back
         earlier = session.scalar(select(Dossier).where(
             Dossier.citizen_id == citizen, Dossier.idempotency_key == idempotency_key))
-        if earlier is None or earlier.request_hash != request_hash:
+        if earlier is None:
             raise
-        return earlier, False, None
+        return _replay(earlier, request_hash, installation_key)
     dossier = Dossier(id=dossier_id, **values)
     session.execute(insert(DossierEvent.__table__), _event_values(
         dossier, None, "submit", principal, None, submitted_at, numbers[EVENTS]))
@@ -212,11 +243,7 @@ def check_transition(dossier: Dossier, action: str, principal: Principal, reason
     if transition.role != principal.role:
         raise ApiError(403, "forbidden", "Vai trò này không thực hiện được thao tác này.",
                        f"Only a {transition.role} may {action}.")
-    if expected_version is not None and expected_version != dossier.row_version:
-        raise ApiError(412, "stale_version",
-                       "Hồ sơ đã được người khác cập nhật; hãy tải lại rồi thực hiện lại.",
-                       "The dossier changed since you read it; reload and retry.",
-                       field="header.If-Match")
+    _check_version(dossier, expected_version)
     if dossier.status not in transition.sources:
         raise ApiError(409, "transition_not_allowed",
                        f"Không thể '{action}' hồ sơ đang ở trạng thái "
@@ -233,33 +260,78 @@ def check_transition(dossier: Dossier, action: str, principal: Principal, reason
     return transition
 
 
-def act(session: Session, dossier: Dossier, action: str, principal: Principal,
-        reason: str | None, expected_version: int | None, calendar: WorkCalendar) -> Dossier:
-    """Apply one transition, or refuse it (see ``check_transition``)."""
+def _check_version(dossier: Dossier, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != dossier.row_version:
+        raise _changed(expected_version)
+
+
+def _changed(expected_version: int | None) -> ApiError:
+    if expected_version is None:  # the caller named no version: the state it acted on moved
+        return ApiError(409, "concurrent_change",
+                        "Hồ sơ vừa được người khác cập nhật; hãy tải lại rồi thực hiện lại.",
+                        "The dossier changed meanwhile; reload and retry.")
+    return ApiError(412, "stale_version",
+                    "Hồ sơ đã được người khác cập nhật; hãy tải lại rồi thực hiện lại.",
+                    "The dossier changed since you read it; reload and retry.",
+                    field="header.If-Match")
+
+
+def _write(session: Session, dossier: Dossier, changes: dict[str, Any],
+           expected_version: int | None) -> None:
+    """Apply ``changes`` to the dossier's row only if the row is still the version that was
+    read (and checked): one conditional UPDATE that also moves the version on. When a
+    concurrent change got there first nothing is written and the caller is refused (412, or
+    409 without If-Match). On PostgreSQL the loser waits for the winner's row lock and then
+    finds the version moved; on SQLite writers take turns (the busy timeout of storage.db)."""
+    changes = {**changes, "row_version": dossier.row_version + 1}
+    table = Dossier.__table__
+    done = session.execute(update(table).where(
+        table.c.id == dossier.id, table.c.row_version == dossier.row_version,
+        table.c.status == dossier.status).values(**changes))
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise _changed(expected_version)
+    for name, value in changes.items():  # what the row now holds, without a second UPDATE
+        set_committed_value(dossier, name, value)
+
+
+def move(session: Session, dossier: Dossier, action: str, principal: Principal,
+         reason: str | None, expected_version: int | None, calendar: WorkCalendar,
+         ) -> tuple[str, datetime]:
+    """Check a transition and write it (see ``check_transition`` and ``_write``); the event
+    is appended by the caller (``record_event``), last in its transaction. Returns the
+    previous status and the moment of the change."""
     transition = check_transition(dossier, action, principal, reason, expected_version)
     moment = now()
     previous = dossier.status
-    dossier.status = transition.target
-    dossier.row_version += 1
-    dossier.updated_at = moment
+    changes: dict[str, Any] = {"status": transition.target, "updated_at": moment}
     if action == "accept":
-        dossier.accepted_at = moment
-        dossier.process_deadline = calendar.add_working_days(moment, dossier.processing_days)
-        dossier.due_at = dossier.process_deadline
+        changes["accepted_at"] = moment
+        changes["process_deadline"] = changes["due_at"] = calendar.add_working_days(
+            moment, dossier.processing_days)
     if transition.target in FINISHED:
-        dossier.finished_at = moment
-        dossier.due_at = None
+        changes["finished_at"] = moment
+        changes["due_at"] = None
     if transition.target == "supplement_requested":
-        dossier.due_at = None
-    _event(session, dossier, previous, action, principal, reason, moment)
+        changes["due_at"] = None
+    _write(session, dossier, changes, expected_version)
+    return previous, moment
+
+
+def act(session: Session, dossier: Dossier, action: str, principal: Principal,
+        reason: str | None, expected_version: int | None, calendar: WorkCalendar) -> Dossier:
+    """Apply one transition and log it, or refuse it (see ``move``)."""
+    previous, moment = move(session, dossier, action, principal, reason, expected_version,
+                            calendar)
+    record_event(session, dossier, previous, action, principal, reason, moment)
     return dossier
 
 
 def supplement(session: Session, dossier: Dossier, compiled: CompiledForm,
                principal: Principal, data: Any, sources: pf.Sources,
-               calendar: WorkCalendar) -> Dossier:
+               calendar: WorkCalendar, expected_version: int | None = None) -> Dossier:
     """The citizen's corrected data after a supplement request: checked again, and the
     8-hour acceptance clock starts again from now."""
+    _check_version(dossier, expected_version)
     if dossier.status != "supplement_requested":
         raise ApiError(409, "transition_not_allowed",
                        "Hồ sơ không ở trạng thái yêu cầu bổ sung.",
@@ -268,20 +340,21 @@ def supplement(session: Session, dossier: Dossier, compiled: CompiledForm,
     if errors:
         raise refuse(errors)
     moment = now()
-    dossier.data = data
-    dossier.status = "submitted"
-    dossier.row_version += 1
-    dossier.accepted_at = None
-    dossier.process_deadline = None
-    dossier.accept_deadline = calendar.add_working_hours(moment, ACCEPT_WITHIN_HOURS)
-    dossier.due_at = dossier.accept_deadline
-    dossier.updated_at = moment
-    _event(session, dossier, "supplement_requested", "supplement", principal, None, moment)
+    accept_deadline = calendar.add_working_hours(moment, ACCEPT_WITHIN_HOURS)
+    _write(session, dossier, {
+        "data": data, "status": "submitted", "accepted_at": None, "process_deadline": None,
+        "accept_deadline": accept_deadline, "due_at": accept_deadline, "updated_at": moment,
+    }, expected_version)
+    record_event(session, dossier, "supplement_requested", "supplement", principal, None,
+                 moment)
     return dossier
 
 
 def explain(session: Session, dossier: Dossier, principal: Principal, reason: str,
-            promised_at: datetime) -> Dossier:
+            promised_at: datetime, expected_version: int | None = None) -> Dossier:
+    """Record why a late dossier is late and the new promised date (the apology letter is
+    issued in the same transaction, by the caller)."""
+    _check_version(dossier, expected_version)
     if not lateness(dossier, now())["late"]:
         raise ApiError(409, "not_late", "Hồ sơ chưa quá hạn.", "The dossier is not late.")
     if not reason.strip():
@@ -290,11 +363,10 @@ def explain(session: Session, dossier: Dossier, principal: Principal, reason: st
     if promised_at <= now():
         raise ApiError(422, "promised_date_past", "Ngày hẹn mới phải ở tương lai.",
                        "The new promised date must be in the future.", field="promised_at")
-    dossier.late_explanation = reason.strip()
-    dossier.late_explained_by = principal.actor
-    dossier.late_explained_at = now()
-    dossier.promised_at = promised_at
-    dossier.row_version += 1
+    _write(session, dossier, {
+        "late_explanation": reason.strip(), "late_explained_by": principal.actor,
+        "late_explained_at": now(), "promised_at": promised_at,
+    }, expected_version)
     return dossier
 
 
@@ -306,8 +378,8 @@ def _event_values(dossier: Dossier, previous: str | None, action: str, principal
             "actor": principal.actor, "role": principal.role, "reason": reason, "at": at}
 
 
-def _event(session: Session, dossier: Dossier, previous: str | None, action: str,
-           principal: Principal, reason: str | None, at: datetime) -> None:
+def record_event(session: Session, dossier: Dossier, previous: str | None, action: str,
+                 principal: Principal, reason: str | None, at: datetime) -> None:
     """Append to the event log. The position is taken last in the transaction, so the
     counter row is locked only briefly."""
     session.flush()
@@ -318,3 +390,18 @@ def _event(session: Session, dossier: Dossier, previous: str | None, action: str
 def receipt_matches(dossier: Dossier, secret: str) -> bool:
     return secrets.compare_digest(dossier.receipt_secret_hash, _sha256(secret))
 
+
+#: compared with when a receipt's code is unknown, so that both cases do the same work
+_NO_RECEIPT = _sha256("tokhai: no dossier has this code")
+
+
+def receipt(session: Session, code: str, secret: str) -> Row[Any] | None:
+    """A dossier's public status for whoever holds its receipt, or None. Known and unknown
+    codes cost the same: one indexed read of the same few columns (never the form data), one
+    hash of the secret and one constant-time comparison."""
+    row = session.execute(select(
+        Dossier.code, Dossier.status, Dossier.accept_deadline, Dossier.process_deadline,
+        Dossier.promised_at, Dossier.receipt_secret_hash).where(Dossier.code == code)).first()
+    stored = row.receipt_secret_hash if row is not None else _NO_RECEIPT
+    matches = secrets.compare_digest(stored, _sha256(secret))
+    return row if matches and row is not None else None

@@ -1,10 +1,12 @@
 """Issuing signed results and letters.
 
 Issuing a result takes a dossier "in processing" to "result ready" in one transaction: the
-dossier's data is printed on the procedure's result template with a document number, signed
-with the agency's key, recorded (id, sha256, signer, level, times) and the transition logged.
-If signing fails (the time-stamping authority is down, say) nothing is recorded and the
-dossier stays as it was. Issuing again returns the document issued the first time.
+dossier's row is claimed first (the conditional UPDATE of ``dossiers.move``, so a concurrent
+rejection or withdrawal either wins before anything is signed or is refused), then the data is
+printed on the procedure's result template with a document number, signed with the agency's
+key, recorded (id, sha256, signer, level, times) and the transition logged. If signing fails
+(the time-stamping authority is down, say) nothing is recorded, the number is given back and
+the dossier stays as it was. Issuing again returns the document issued the first time.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from typing import Any
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.general import SigningError
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from forms import codelists, units
@@ -197,15 +198,28 @@ def issue_result(session: Session, dossier: Dossier, principal: Principal,
                  calendar: WorkCalendar, *, expected_version: int | None,
                  retention: dict[str, str], level: str | None = None,
                  ) -> tuple[DossierDocument, bool]:
-    """Issue the dossier's signed result. Returns it and whether it was issued now."""
+    """Issue the dossier's signed result. Returns it and whether it was issued now.
+
+    The dossier's row is claimed before a number is taken, so a losing request (a concurrent
+    rejection won, or another officer issued it just now) consumes no number: numbers stay
+    gapless per agency and year. The event is appended last."""
     earlier = existing_result(session, dossier)
     if earlier is not None:
         return earlier, False
-    dossiers.check_transition(dossier, "issue_result", principal, None, expected_version)
+    try:
+        previous, signed_at = dossiers.move(session, dossier, "issue_result", principal, None,
+                                            expected_version, calendar)
+    except ApiError as refused:
+        if refused.status not in (409, 412):
+            raise
+        session.rollback()  # someone else changed the dossier: if they issued it, that stands
+        earlier = existing_result(session, dossier)
+        if earlier is None:
+            raise
+        return earlier, False
     agency = _agency(signing, dossier.agency_code)
     assert signing is not None
     template = template_for(dossier.procedure_code)
-    signed_at = dossiers.now()
     year = signed_at.astimezone(VIETNAM).year
     sequence = store.next_value(session, f"result:{dossier.agency_code}:{year}")
     number = f"{sequence}/{year}/{template.symbol}"
@@ -223,16 +237,10 @@ def issue_result(session: Session, dossier: Dossier, principal: Principal,
     repository.prepare(document, retention, template.document_class, dossier.procedure_code,
                        template.title, rendered.embedded, dossier.code)
     session.add(document)
-    try:
-        session.flush()
-    except IntegrityError:  # issued by a concurrent request: that one stands
-        session.rollback()
-        earlier = existing_result(session, dossier)
-        if earlier is None:
-            raise
-        return earlier, False
-    dossiers.act(session, dossier, "issue_result", principal, None, expected_version, calendar)
+    session.flush()
     record_result(session, dossier, document, agency)
+    dossiers.record_event(session, dossier, previous, "issue_result", principal, None,
+                          signed_at)
     return document, True
 
 

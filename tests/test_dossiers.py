@@ -121,7 +121,7 @@ def test_idempotency_key(client, app, father) -> None:  # type: ignore[no-untype
     again = submit(client, app, father, data, key="retry-abc-1")
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.get_json()["code"] == again.get_json()["code"]
-    assert "receipt_secret" not in again.get_json()
+    assert again.get_json()["receipt_secret"] == first.get_json()["receipt_secret"]
     data["de_nghi"]["ly_do"] = "Lý do khác"
     other = submit(client, app, father, data, key="retry-abc-1")
     assert other.status_code == 422 and other.get_json()["code"] == "idempotency_key_reused"
@@ -175,12 +175,13 @@ def test_supplement_round_trip_and_withdrawal(client, app, father, clerk) -> Non
 def test_others_are_refused(client, app, father, clerk) -> None:  # type: ignore[no-untyped-def]
     code = submit(client, app, father).get_json()["code"]
     stranger = citizen_headers(app, "079199054321")
-    assert client.get(f"/api/v1/dossiers/{code}", headers=stranger).status_code == 403
-    assert act(client, stranger, code, "withdraw", reason="x").status_code == 403
+    # not theirs: as if it did not exist
+    assert client.get(f"/api/v1/dossiers/{code}", headers=stranger).status_code == 404
+    assert act(client, stranger, code, "withdraw", reason="x").status_code == 404
     elsewhere = {"Authorization": f"Bearer {_token(app, 'officer', agency_code='UBND-XA')}"}
-    assert client.get(f"/api/v1/dossiers/{code}", headers=elsewhere).status_code == 403
+    assert client.get(f"/api/v1/dossiers/{code}", headers=elsewhere).status_code == 404
     etag = client.get(f"/api/v1/dossiers/{code}", headers=clerk).headers["ETag"]
-    assert act(client, elsewhere, code, "accept", etag).status_code == 403
+    assert act(client, elsewhere, code, "accept", etag).status_code == 404
     assert act(client, father, code, "accept", etag).status_code == 403  # not a citizen's act
 
 
@@ -351,7 +352,7 @@ def test_an_officer_prefills_on_a_dossier_of_the_agency(client, app, father, cle
     assert body["provenance"]["/nguoi_de_nghi/ho_ten"]["mode"] == "verified"
     assert any("officer prefill" in r.getMessage() for r in caplog.records)
     elsewhere = {"Authorization": f"Bearer {_token(app, 'officer', agency_code='UBND-KHAC')}"}
-    assert client.get(f"/api/v1/dossiers/{code}/prefill", headers=elsewhere).status_code == 403
+    assert client.get(f"/api/v1/dossiers/{code}/prefill", headers=elsewhere).status_code == 404
     assert client.get(f"/api/v1/dossiers/{code}/prefill", headers=father).status_code == 403
 
 

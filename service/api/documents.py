@@ -100,9 +100,11 @@ def archive_now(document_id: int) -> bool:
 
 
 def pdf_response(doc: DossierDocument, filename: str) -> Response:
+    """A signed document as a download. ``no-store``: it carries personal data, and no
+    browser or proxy cache may keep a copy."""
     return Response(doc.content, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{filename}"',
-        "ETag": f'"{doc.sha256}"', "Cache-Control": "private, max-age=3600"})
+        "ETag": f'"{doc.sha256}"', "Cache-Control": "no-store"})
 
 
 def _verify(data: bytes) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Response, current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 
 from forms.language import normalise
 from schemas.dossiers import (
@@ -50,7 +50,7 @@ def etag(d: Dossier) -> str:
     return f"v{d.row_version}"
 
 
-def deadlines(d: Dossier) -> dict[str, Any]:
+def deadlines(d: Dossier | Row[Any]) -> dict[str, Any]:
     return {"accept_by": d.accept_deadline, "process_by": d.process_deadline,
             "promised_at": d.promised_at}
 
@@ -94,18 +94,18 @@ def _with_etag(body: dict[str, Any], d: Dossier, status: int = 200):  # type: ig
 
 def load(code: str, principal: Principal) -> Dossier:
     """The dossier, if the caller may see it: its citizen, an officer of its agency, or an
-    auditor. Others get 403 (and an unknown code 404)."""
+    auditor. For anyone else it does not exist: the same 404 as an unknown code (codes are
+    sequential, so a 403 would confirm that a dossier exists); the refusal is logged."""
     dossier = g.db.scalar(select(Dossier).where(Dossier.code == code))
-    if dossier is None:
-        raise not_found(f"hồ sơ {code}", f"Dossier {code}")
-    allowed = (principal.role == "auditor"
-               or (principal.role == "citizen" and principal.personal_id == dossier.citizen_id)
-               or (principal.role == "officer" and principal.agency_code == dossier.agency_code))
-    if not allowed:
+    allowed = dossier is not None and (
+        principal.role == "auditor"
+        or (principal.role == "citizen" and principal.personal_id == dossier.citizen_id)
+        or (principal.role == "officer" and principal.agency_code == dossier.agency_code))
+    if dossier is not None and not allowed:
         current_app.logger.warning("dossier access refused", extra={
             "token_id": principal.token_id, "role": principal.role, "dossier": code})
-        raise ApiError(403, "forbidden", "Bạn không có quyền với hồ sơ này.",
-                       "You may not access this dossier.")
+    if dossier is None or not allowed:
+        raise not_found(f"hồ sơ {code}", f"Dossier {code}")
     return dossier
 
 
@@ -115,7 +115,8 @@ class Dossiers(MethodView):
         "in": "header", "name": "Idempotency-Key", "required": False,
         "schema": {"type": "string", "maxLength": 100},
         "description": "A retried submission with the same key and body returns the same "
-                       "dossier; with another body it is refused (422)."}])
+                       "dossier and its receipt secret again; with another body it is refused "
+                       "(422)."}])
     @blp.arguments(SubmitSchema)
     @blp.response(201, DossierSchema)
     @blp.alt_response(200, schema=DossierSchema, description="A retry: the same dossier")
@@ -126,8 +127,9 @@ class Dossiers(MethodView):
 
         The form data is checked against the published form version: every error at once,
         each with a JSON pointer and a Vietnamese message; verified values must be as the
-        registers hold them. Returns the dossier with its code and, once, the receipt
-        secret."""
+        registers hold them. Returns the dossier with its code and the receipt secret (a
+        retry with the same Idempotency-Key returns it again; without a key it is shown
+        once)."""
         key = request.headers.get("Idempotency-Key")
         if key is not None and not _IDEMPOTENCY.match(key):
             raise ApiError(422, "bad_idempotency_key",
@@ -140,7 +142,7 @@ class Dossiers(MethodView):
         dossier, created, secret = ops.submit(
             g.db, compiled, current_principal(), data, body["agency_code"], key,  # type: ignore[arg-type]
             rt.sources(g.db), rt.calendar_for(body["agency_code"]),
-            rt.settings.default_processing_days)
+            rt.settings.default_processing_days, rt.secret_key)
         g.db.commit()
         return _with_etag(out(dossier, secret), dossier, 201 if created else 200)
 
@@ -184,7 +186,9 @@ class DossierByCode(MethodView):
     @error_responses(401, 403, 404)
     @require("citizen", "officer", "auditor")
     def get(self, code: str):  # type: ignore[no-untyped-def]
-        """Get a dossier, with its deadlines and lateness (ETag for If-Match)"""
+        """Get a dossier, with its deadlines and lateness (ETag for If-Match)
+
+        404 both for an unknown code and for a dossier the caller may not see."""
         dossier = load(code, current_principal())  # type: ignore[arg-type]
         return _with_etag(out(dossier), dossier)
 
@@ -256,7 +260,8 @@ class Actions(MethodView):
         reaches `result_ready` only by issuing its signed result, `POST .../result`).
         Citizens: withdraw. Refused with 409 when the current status does not allow it, or
         when the dossier is late and has no explanation yet; 412 when If-Match names an older
-        version."""
+        version, also when a concurrent change is written first (409 `concurrent_change` for
+        a caller who sent no If-Match)."""
         principal: Principal = current_principal()  # type: ignore[assignment]
         dossier = load(code, principal)
         expected = _expected_version(required=principal.role == "officer")
@@ -268,10 +273,12 @@ class Actions(MethodView):
 
 @blp.route("/dossiers/<string:code>/supplement")
 class Supplement(MethodView):
-    @blp.doc(security=_AUTH)
+    @blp.doc(security=_AUTH, parameters=[{
+        "in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
+        "description": "The ETag read with the dossier (optional; 412 if it is stale)"}])
     @blp.arguments(SupplementSchema)
     @blp.response(200, DossierSchema)
-    @error_responses(401, 403, 404, 409, 413, 422)
+    @error_responses(401, 403, 404, 409, 412, 413, 422)
     @require("citizen")
     def post(self, body: dict[str, Any], code: str):  # type: ignore[no-untyped-def]
         """Send the corrected form data a supplement request asked for"""
@@ -280,17 +287,20 @@ class Supplement(MethodView):
         rt = current_runtime()
         compiled = form_ops.published_form(g.db, dossier.form_id, dossier.form_version)
         ops.supplement(g.db, dossier, compiled, principal, normalise(body["data"]),
-                       rt.sources(g.db), rt.calendar_for(dossier.agency_code))
+                       rt.sources(g.db), rt.calendar_for(dossier.agency_code),
+                       _expected_version(required=False))
         g.db.commit()
         return _with_etag(out(dossier), dossier)
 
 
 @blp.route("/dossiers/<string:code>/explanation")
 class Explanation(MethodView):
-    @blp.doc(security=_AUTH)
+    @blp.doc(security=_AUTH, parameters=[{
+        "in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
+        "description": "The ETag read with the dossier (optional; 412 if it is stale)"}])
     @blp.arguments(ExplanationSchema)
     @blp.response(200, DossierSchema)
-    @error_responses(401, 403, 404, 409, 422, 503)
+    @error_responses(401, 403, 404, 409, 412, 422, 503)
     @require("officer")
     def post(self, body: dict[str, Any], code: str):  # type: ignore[no-untyped-def]
         """Explain a late dossier and issue the apology letter with a new promised date
@@ -299,7 +309,8 @@ class Explanation(MethodView):
         the agency's key like a result) is at `/dossiers/{code}/apology-letter`."""
         principal: Principal = current_principal()  # type: ignore[assignment]
         dossier = load(code, principal)
-        ops.explain(g.db, dossier, principal, body["reason"], body["promised_at"])
+        ops.explain(g.db, dossier, principal, body["reason"], body["promised_at"],
+                    _expected_version(required=False))
         letter = issuance.issue_apology_letter(g.db, dossier, current_runtime().signing,
                                                current_runtime().settings.retention)
         g.db.commit()
@@ -323,8 +334,9 @@ class ApologyLetter(MethodView):
         ).order_by(DossierDocument.id.desc()).limit(1))
         if doc is None:
             raise not_found("thư xin lỗi của hồ sơ này", "Apology letter")
-        return Response(doc.content, mimetype="application/pdf", headers={
-            "Content-Disposition": f'attachment; filename="thu-xin-loi-{dossier.code}.pdf"'})
+        from service.api.documents import pdf_response
+
+        return pdf_response(doc, f"thu-xin-loi-{dossier.code}.pdf")
 
 
 @blp.route("/receipts/<string:code>")
@@ -336,12 +348,12 @@ class Receipt(MethodView):
         """Status of a dossier for whoever holds its receipt (code and secret), no login
 
         Only the status and deadlines: nothing of the form data. A wrong secret is answered
-        like an unknown code."""
-        dossier = g.db.scalar(select(Dossier).where(Dossier.code == code))
-        if dossier is None or not ops.receipt_matches(dossier, secret):
+        like an unknown code, in the same time."""
+        found = ops.receipt(g.db, code, secret)
+        if found is None:
             raise not_found(f"hồ sơ {code} với mã bí mật này", "Receipt")
-        return {"code": dossier.code, "status": dossier.status,
-                "status_label": ops.STATES[dossier.status], "deadlines": deadlines(dossier)}
+        return {"code": found.code, "status": found.status,
+                "status_label": ops.STATES[found.status], "deadlines": deadlines(found)}
 
 
 @blp.route("/events")
