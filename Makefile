@@ -6,12 +6,13 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 5000
+FUZZ_SECONDS ?= 300
 
 #: tools the suite runs against signed PDFs, their QR codes and the PKCS#11 token (Debian)
 SYSTEM_TOOLS := qpdf pdfsig pdftoppm softhsm2-util pkcs11-tool zbarimg
 SYSTEM_PACKAGES := qpdf poppler-utils softhsm2 opensc zbar-tools
 
-.PHONY: run test lint bench clean system-packages
+.PHONY: run test lint bench fuzz clean system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +43,12 @@ system-packages:
 test: $(DEV_STAMP) system-packages
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+# schemathesis against the OpenAPI document with every role's token, PDF endpoints with real
+# and mutated signed PDFs, for FUZZ_SECONDS; `make test` runs a short version of it
+# (tests/fuzz/test_fuzz.py, FUZZ_SHORT_SECONDS per database)
+fuzz: $(DEV_STAMP)
+	$(BIN)/python -m tests.fuzz.run --seconds $(FUZZ_SECONDS)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
