@@ -295,6 +295,7 @@ def valid_submission(client, app, form: str, who: str = DEMO_FATHER) -> dict:  #
 
     return merge(data, body["data"])
 
+
 # -- the logs of the whole run hold nothing secret or personal (issue #10, requirement 4) -----
 #
 # Every record logged in this process during the run is also written, through the service's
