@@ -63,6 +63,18 @@ class Trust:
     #: anchors of development setups: a chain ending there is never legally valid
     development_anchors: tuple[x509.Certificate, ...] = ()
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as DER: an unpickled asn1crypto object is unusable in a process that has
+        not built one of its class yet (the sandbox's children)."""
+        return _trust_from_der, tuple(tuple(c.dump() for c in certs) for certs in (
+            self.anchors, self.intermediates, self.development_anchors))
+
+
+def _trust_from_der(*groups: tuple[bytes, ...]) -> Trust:
+    anchors, intermediates, development = (
+        tuple(x509.Certificate.load(der) for der in group) for group in groups)
+    return Trust(anchors, intermediates, development)
+
 
 @dataclass(frozen=True)
 class Original:

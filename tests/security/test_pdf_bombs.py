@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import zlib
 from datetime import UTC, datetime
@@ -160,16 +161,24 @@ def digitise(client, app, body: bytes):  # type: ignore[no-untyped-def]
 
 def probe(action: str, pdf: bytes, tmp_path: Path, signing_config: str | None = None) -> dict:
     """:mod:`tests.security.pdf_probe` on ``pdf``: status, code, seconds, memory growth."""
-    path = tmp_path / "upload.pdf"
+    data_dir = Path(tempfile.mkdtemp(prefix=f"probe-{action}-", dir=tmp_path))
+    path = data_dir / "upload.pdf"
     path.write_bytes(pdf)
-    data_dir = tmp_path / f"probe-{action}"
-    data_dir.mkdir()
     args = [sys.executable, "-m", "tests.security.pdf_probe", action, str(path), str(data_dir)]
     done = subprocess.run(args + ([signing_config] if signing_config else []), cwd=ROOT,
                           capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def assert_bounded(cost: dict, harmless: dict) -> None:
+    """The request's process grew by less than :data:`GROWTH_MIB`, and so did the largest
+    child, compared with a harmless upload's."""
+    assert cost["seconds"] < WALL_SECONDS, cost
+    assert cost["growth_mib"] < GROWTH_MIB, cost
+    assert cost["children_peak_mib"] - harmless["children_peak_mib"] < GROWTH_MIB, (cost,
+                                                                                     harmless)
 
 
 # -- verification -----------------------------------------------------------------------------
@@ -219,7 +228,7 @@ def test_an_inflating_data_file_is_refused_within_memory(tmp_path, signed, signi
     assert len(bomb) < MiB
     cost = probe("verify", bomb, tmp_path, signing_config)
     assert (cost["status"], cost["code"]) == (422, "pdf_too_large"), cost
-    assert cost["seconds"] < WALL_SECONDS and cost["growth_mib"] < GROWTH_MIB, cost
+    assert_bounded(cost, probe("verify", signed, tmp_path, signing_config))
 
 
 @pytest.mark.parametrize("attack", ["page_bomb", "objects"])
@@ -239,11 +248,12 @@ def test_other_hostile_uploads_are_bounded(client, signed, warm, attack) -> None
 
 def test_digitising_a_flate_bomb_is_refused_within_memory(tmp_path) -> None:
     """A 1 MB page that inflates to 1 GiB (a 2 MB one grew the process by 3.45 GB)."""
-    bomb = with_page_stream(pdf_of(birth_certificate()), inflating_to(1024 * MiB))
+    sound = pdf_of(birth_certificate())
+    bomb = with_page_stream(sound, inflating_to(1024 * MiB))
     assert len(bomb) < 2 * MiB
     cost = probe("digitise", bomb, tmp_path)
     assert (cost["status"], cost["code"]) == (422, "pdf_too_large"), cost
-    assert cost["seconds"] < WALL_SECONDS and cost["growth_mib"] < GROWTH_MIB, cost
+    assert_bounded(cost, probe("digitise", sound, tmp_path))
 
 
 def test_digitising_a_broken_xref_over_megabytes_is_cut_off(client, app, warm) -> None:  # type: ignore[no-untyped-def]
@@ -273,3 +283,29 @@ def test_the_default_limits_are_the_configured_defaults(monkeypatch) -> None:
     assert PdfLimits.from_settings(Settings.from_env(database_url="sqlite://")) == PdfLimits()
     monkeypatch.setenv("TOKHAI_PDF_CPU_SECONDS", "1.5")
     assert PdfLimits.from_settings(Settings.from_env(database_url="sqlite://")).cpu_seconds == 1.5
+
+
+def test_a_fresh_sandbox_child_verifies_as_the_process_does(app, signed, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The trust anchors cross to the child as DER: an unpickled asn1crypto certificate is
+    unusable in a child that has not built one yet (a B-T signature, the first job of a new
+    child, was reported invalid)."""
+    from service import sandbox, verification
+
+    signing = app.extensions["tokhai"].signing
+    agency = signing.agency(AGENCY)
+    now = datetime.now(UTC)
+    rendered = rendering.render_result(rendering.Result(
+        TEMPLATES["decision"], agency.name, "Hà Nội", "8/2026/QĐ", "doc-bt", "http://t/bt",
+        f"{AGENCY}-261127-0008", "local.x", "001085012345", [("Nội dung", "Đồng ý")], {},
+        rendering.Stamp(agency.name, now, agency.seal_png)))
+    pdf = signing.sign(agency, rendered.pdf, page=rendered.page, box=rendered.box,
+                       signing_time=now, level="B-T").pdf
+    fresh = sandbox.Sandbox()
+    monkeypatch.setattr(sandbox, "SANDBOX", fresh)
+    try:
+        report = verification.verify(pdf, verification.trust_of(signing), max_pages=10,
+                                     original=lambda *_: None)
+    finally:
+        fresh.close()
+    assert report["signatures"][0]["level"] == "B-T", report["problems"]
+    assert report["signatures"][0]["valid"] and report["signatures"][0]["trusted"]
