@@ -37,7 +37,8 @@ class ApiError(Exception):
     """An error the API reports to its caller."""
 
     def __init__(self, status: int, code: str, message: str, message_en: str,
-                 field: str | None = None, errors: list[dict[str, Any]] | None = None):
+                 field: str | None = None, errors: list[dict[str, Any]] | None = None,
+                 retry_after: int | None = None):
         super().__init__(message_en)
         self.status = status
         self.code = code
@@ -45,6 +46,10 @@ class ApiError(Exception):
         self.message_en = message_en
         self.field = field
         self.errors = errors or []
+        #: seconds a client should wait before retrying (sent as Retry-After); every 503 says
+        #: when to come back, 5 s unless the error knows better
+        self.retry_after = retry_after if retry_after is not None else (
+            5 if status == 503 else None)
 
 
 def not_found(what: str, what_en: str) -> ApiError:
@@ -68,6 +73,8 @@ def respond(err: ApiError):  # type: ignore[no-untyped-def]
     resp.status_code = err.status
     if err.status == 401:
         resp.headers["WWW-Authenticate"] = 'Bearer realm="tokhai"'
+    if err.retry_after is not None:
+        resp.headers["Retry-After"] = str(err.retry_after)
     return resp
 
 

@@ -18,12 +18,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from flask import Flask, Response
+from flask import Flask
 from flask_limiter import Limiter
 from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
 
-from service import errors
 from service.auth import Principal
 from service.config import Settings
 from service.errors import ApiError
@@ -104,16 +103,9 @@ def init_app(app: Flask, settings: Settings, secret: str) -> None:
         limiter, parse_many(settings.person_checks_per_caller),
         parse_many(settings.person_checks_per_person), settings.rate_limit_prefix,
         secret.encode())
-    app.register_error_handler(RateLimited, _respond)
     if settings.production and settings.rate_limit_storage.startswith("memory"):
         log.warning("rate limits are kept in memory: each worker counts on its own; set "
                     "TOKHAI_RATE_LIMIT_STORAGE to a Redis URL")
-
-
-def _respond(err: RateLimited) -> Response:
-    resp: Response = errors.respond(err)
-    resp.headers["Retry-After"] = str(err.retry_after)
-    return resp
 
 
 def person_checks() -> PersonCheckLimits:

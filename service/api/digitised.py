@@ -139,7 +139,7 @@ class Upload(MethodView):
     @blp.doc(requestBody=_PDF_BODY, security=_OFFICER)
     @blp.arguments(DigitiseQuerySchema, location="query", as_kwargs=True)
     @blp.response(201, DigitisedDocumentSchema)
-    @error_responses(401, 403, 413, 415, 422)
+    @error_responses(401, 403, 413, 415, 422, 503)
     @require("officer")
     def post(self, kind: str) -> tuple[dict[str, Any], int]:
         """Read a born-digital PDF of a paper document
@@ -156,7 +156,8 @@ class Upload(MethodView):
                                      settings.digitised_max_pages,
                                      limits=digitised.limits_of(settings))
         except digitised.DigitisedError as exc:
-            raise ApiError(422, exc.code, exc.message, exc.message_en, field="body") from None
+            raise ApiError(exc.status, exc.code, exc.message, exc.message_en,
+                           field="body") from None
         officer = _officer()
         row = DigitisedDocument(kind=kind, register=reading.register, subject=reading.subject,
                                 sha256=reading.sha256,

@@ -11,6 +11,7 @@ resident size of the largest process involved, the sandbox's children included.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -309,3 +310,26 @@ def test_a_fresh_sandbox_child_verifies_as_the_process_does(app, signed, monkeyp
         fresh.close()
     assert report["signatures"][0]["level"] == "B-T", report["problems"]
     assert report["signatures"][0]["valid"] and report["signatures"][0]["trusted"]
+
+
+def test_when_every_sandbox_child_is_busy_the_answer_is_503_with_retry_after(
+        client, app, signed, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A worker whose PDF children are all taken waits no longer than the wall limit, then
+    says when to come back, for verification and digitisation alike."""
+    from service import sandbox
+
+    settings = app.extensions["tokhai"].settings
+    monkeypatch.setattr(app.extensions["tokhai"], "settings",
+                        dataclasses.replace(settings, pdf_cpu_seconds=0.2))
+    busy = sandbox.Sandbox(max_children=1)
+    monkeypatch.setattr(sandbox, "SANDBOX", busy)
+    assert busy._slots.acquire(timeout=1)  # the one child is taken by another upload
+    try:
+        for answer, took in (verify(client, signed), digitise(client, app, signed)):
+            assert answer.status_code == 503, answer.get_json()
+            assert answer.get_json()["code"] == "pdf_busy"
+            assert int(answer.headers["Retry-After"]) > 0
+            assert took < 5
+    finally:
+        busy._slots.release()
+        busy.close()
