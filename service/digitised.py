@@ -23,7 +23,7 @@ from typing import Any
 
 import pdfplumber
 from pdfminer.pdfdocument import PDFDocument, PDFEncryptionError, PDFPasswordIncorrect
-from pdfminer.pdfparser import PDFParser, PDFSyntaxError
+from pdfminer.pdfparser import PDFParser
 from pdfminer.pdftypes import resolve1
 
 from forms import registers
@@ -201,16 +201,19 @@ def _check_structure(pdf: bytes, max_pages: int, limits: PdfLimits) -> None:
     any page is read (the page count from the page tree's root)."""
     try:
         document = PDFDocument(PDFParser(io.BytesIO(pdf)))
+        encrypted = document.encryption is not None
+        ids = itertools.chain.from_iterable(xref.get_objids() for xref in document.xrefs)
+        objects = sum(1 for _ in itertools.islice(ids, limits.max_objects + 1))
     except (PDFPasswordIncorrect, PDFEncryptionError):
-        document = None
-    except PDFSyntaxError:
+        encrypted, objects = True, 0
+    except DigitisedError:  # a limit passed while reading the structure
+        raise
+    except Exception:  # noqa: BLE001 - pdfminer raises many kinds (PSSyntaxError...) on damage
         raise DigitisedError("unreadable_pdf", "Không đọc được tệp PDF (tệp hỏng).",
                              "The PDF cannot be read.") from None
-    if document is None or document.encryption is not None:
+    if encrypted:
         raise DigitisedError("encrypted_pdf", "PDF được mã hóa; hãy gửi bản không đặt mật khẩu.",
                              "The PDF is encrypted.")
-    ids = itertools.chain.from_iterable(xref.get_objids() for xref in document.xrefs)
-    objects = sum(1 for _ in itertools.islice(ids, limits.max_objects + 1))
     if objects > limits.max_objects:
         raise pdflimits.too_many("đối tượng", "objects", limits.max_objects)
     try:

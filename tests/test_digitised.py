@@ -125,6 +125,10 @@ def test_misread_values_are_flagged_not_stored(client, officer) -> None:  # type
     (lambda: pdf_of(birth_certificate(), pages=11), "too_many_pages"),
     (lambda: b"GIF89a not a pdf", "not_pdf"),
     (lambda: b"%PDF-1.7\n garbage", "unreadable_pdf"),
+    # a name where a string belongs in the document information: pdfminer's PSSyntaxError,
+    # which is not a PDFSyntaxError (found by the fuzz run: a 500)
+    (lambda: pdf_of(birth_certificate()).replace(b"/CreationDate (", b"/CreationDate /", 1),
+     "unreadable_pdf"),
     (lambda: pdf_of(household_business_certificate()), "wrong_template"),
 ])
 def test_unusable_pdfs_are_refused(client, officer, body, code) -> None:  # type: ignore[no-untyped-def]
