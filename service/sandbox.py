@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+log = logging.getLogger("tokhai")
+
 #: imported once by the fork server, so that a new child starts with them loaded
 PRELOAD = ["service.verification", "service.digitised"]
 _CONTEXT = multiprocessing.get_context("forkserver")
@@ -112,6 +114,10 @@ class Sandbox:
             outcome, value = child.conn.recv()
         except (EOFError, OSError):  # the child died: the kernel ended it
             code = child.kill()
+            # SIGXCPU: past the CPU limit; anything else (SIGKILL from the OOM killer, a
+            # crash on an allocation that failed past RLIMIT_AS) is counted as memory, and
+            # logged with its exit code so that a death of another cause can be told apart
+            log.warning("sandbox child died", extra={"exit_code": code})
             raise Overrun("time" if code == -signal.SIGXCPU else "memory") from None
         if outcome == "memory":
             child.kill()
