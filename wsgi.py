@@ -1,11 +1,12 @@
 """WSGI entry point: ``gunicorn wsgi:app`` or ``flask --app wsgi:app run``."""
 
 from service import create_app
+from service.ratelimit import RateLimitMisconfigured
 from service.signing import SigningSetupError
 from storage.documents import StoreMisconfigured
 
 try:
     app = create_app()
-except (SigningSetupError, StoreMisconfigured) as e:
+except (SigningSetupError, StoreMisconfigured, RateLimitMisconfigured) as e:
     # a configuration mistake, not a bug: one clear line, no traceback
     raise SystemExit(f"tokhai cannot start: {e}") from None

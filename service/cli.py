@@ -403,12 +403,13 @@ def register(app: Flask) -> None:
 
 def _create_app() -> Flask:
     from service import create_app
+    from service.ratelimit import RateLimitMisconfigured
     from service.signing import SigningSetupError
     from storage.documents import StoreMisconfigured
 
     try:
         return create_app()
-    except (SigningSetupError, StoreMisconfigured) as e:
+    except (SigningSetupError, StoreMisconfigured, RateLimitMisconfigured) as e:
         raise SystemExit(f"tokhai cannot start: {e}") from None
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from flask import Flask
 from flask_limiter import Limiter
 from limits import RateLimitItem, parse_many
-from limits.errors import StorageError
+from limits.errors import ConfigurationError, StorageError
 
 from service.auth import Principal
 from service.config import Settings
@@ -95,17 +95,29 @@ class PersonCheckLimits:
         return max(1, math.ceil(reset - time.time()))
 
 
+class RateLimitMisconfigured(Exception):
+    """The rate limits cannot be set up as configured (a start-up error, not a bug)."""
+
+
 def init_app(app: Flask, settings: Settings, secret: str) -> None:
-    """Attach the limits to ``app``; a limit or store that cannot be read stops the start."""
-    limiter = Limiter(key_func=lambda: "", app=app, storage_uri=settings.rate_limit_storage,
-                      storage_options={"wrap_exceptions": True}, strategy="moving-window")
-    app.extensions[EXTENSION] = PersonCheckLimits(
-        limiter, parse_many(settings.person_checks_per_caller),
-        parse_many(settings.person_checks_per_person), settings.rate_limit_prefix,
-        secret.encode())
+    """Attach the limits to ``app``. Limits that cannot be read, a store of an unknown kind,
+    or (in production mode) counts kept in each worker's memory stop the start-up."""
     if settings.production and settings.rate_limit_storage.startswith("memory"):
-        log.warning("rate limits are kept in memory: each worker counts on its own; set "
-                    "TOKHAI_RATE_LIMIT_STORAGE to a Redis URL")
+        # each gunicorn worker would count on its own: the limits would not hold
+        raise RateLimitMisconfigured(
+            "TOKHAI_RATE_LIMIT_STORAGE is memory:// in production mode; set it to the shared "
+            "Redis (redis://host:6379/0)")
+    try:
+        per_caller = parse_many(settings.person_checks_per_caller)
+        per_person = parse_many(settings.person_checks_per_person)
+        limiter = Limiter(key_func=lambda: "", app=app, storage_uri=settings.rate_limit_storage,
+                          storage_options={"wrap_exceptions": True}, strategy="moving-window")
+    except (ValueError, ConfigurationError) as e:
+        raise RateLimitMisconfigured(
+            f"rate limits: {e} (TOKHAI_PERSON_CHECKS_PER_CALLER, "
+            "TOKHAI_PERSON_CHECKS_PER_PERSON, TOKHAI_RATE_LIMIT_STORAGE)") from None
+    app.extensions[EXTENSION] = PersonCheckLimits(
+        limiter, per_caller, per_person, settings.rate_limit_prefix, secret.encode())
 
 
 def person_checks() -> PersonCheckLimits:

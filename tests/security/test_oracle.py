@@ -9,6 +9,8 @@ trimming figures only for demo data, or with a purpose that the access log keeps
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -337,3 +339,20 @@ def test_validate_refuses_control_characters_like_a_submission(  # type: ignore[
     assert filed.status_code == 422
     assert ("/de_nghi/ly_do", "control_character") in {
         (e["field"], e["code"]) for e in filed.get_json()["errors"]}
+
+
+@pytest.mark.parametrize(("env", "said"), [
+    # each gunicorn worker would count on its own: the limits would not hold
+    ({"TOKHAI_PRODUCTION": "1"}, "TOKHAI_RATE_LIMIT_STORAGE is memory:// in production"),
+    ({"TOKHAI_PERSON_CHECKS_PER_CALLER": "twenty"}, "couldn't parse rate limit string"),
+    ({"TOKHAI_RATE_LIMIT_STORAGE": "memcache-ish://x"}, "unknown storage scheme"),
+])
+def test_limits_that_cannot_hold_stop_the_start_up(tmp_path, env, said) -> None:  # type: ignore[no-untyped-def]
+    started = subprocess.run(
+        [sys.executable, "-c", "import wsgi"], capture_output=True, text=True,
+        cwd=Path(__file__).parents[2],
+        env={"TOKHAI_DATA_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/t.db",
+             "PATH": "/usr/bin:/bin", **env})
+    assert started.returncode == 1, started.stderr
+    assert "tokhai cannot start: " in started.stderr and said in started.stderr
+    assert "Traceback" not in started.stderr
