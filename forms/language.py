@@ -39,6 +39,10 @@ MAX_FIELDS = 400
 MAX_REPEAT = 200  # items in one repeated group
 DEFAULT_REPEAT = 20
 MAX_CODES = 1000
+#: codes offered across all choice fields (each field counts its whole list): the compiled
+#: schema spells every field's list out, so 400 fields of 1000 codes would make an 18 MB schema
+#: in seconds; the catalogue's largest form offers 928
+MAX_CHOICES = 20_000
 MAX_LABEL = 500
 #: Limits on the document itself, checked while it is read, before anything is built from it:
 #: the largest catalogue form has 460 nodes and 7 levels of nesting.
@@ -352,6 +356,7 @@ class _Checker:
         sections = self._sections(data.get("sections"))
         dropped = self._dropped(data.get("dropped"))
         self._check_conditions()
+        self._check_choices()
         if self.problems:
             return None
         return FormDefinition(
@@ -361,6 +366,14 @@ class _Checker:
             description=description, procedure_name=procedure_name,
             processing_days=processing_days,
         )
+
+    def _check_choices(self) -> None:
+        choices = sum(len(self.code_lists.get(f.codes) or codelists.built_in(f.codes) or ())
+                      for f in self._by_path.values() if f.codes)
+        if choices > MAX_CHOICES:
+            self.problem("sections", "too_many_choices",
+                         f"Các trường chọn của tờ khai có tổng cộng {choices} mã; tối đa "
+                         f"{MAX_CHOICES} (mỗi trường tính cả danh mục của nó).")
 
     def _code_lists(self, data: Any) -> None:
         if data is None:
