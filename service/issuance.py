@@ -238,16 +238,17 @@ def issue_result(session: Session, dossier: Dossier, principal: Principal,
                        template.title, rendered.embedded, dossier.code)
     session.add(document)
     session.flush()
-    record_result(session, dossier, document, agency)
+    record_result(session, dossier, document, agency, principal)
     dossiers.record_event(session, dossier, previous, "issue_result", principal, None,
                           signed_at)
     return document, True
 
 
 def record_result(session: Session, dossier: Dossier, document: DossierDocument,
-                  agency: AgencySigner) -> None:
+                  agency: AgencySigner, principal: Principal) -> None:
     """Once-only: what a result establishes becomes a record of the register it belongs to
-    (provenance ``result:<document id>``), so no later form asks for it again."""
+    (provenance ``result:<document id>``), so no later form asks for it again. The change goes
+    to the record-change trail with the result as its evidence, like a digitised document's."""
     mapping = RESULT_RECORDS.get(dossier.procedure_code)
     if mapping is None or document.signed_at is None:
         return
@@ -255,11 +256,10 @@ def record_result(session: Session, dossier: Dossier, document: DossierDocument,
     values = {"number": document.number,
               "issued_date": document.signed_at.astimezone(VIETNAM).date().isoformat(),
               "agency_name": agency.name}
-    subject = dossier.citizen_id
-    existing = store.fetch(session, register, [subject]).get(subject)
-    merged = {**(existing.data if existing else {}),
-              **{name: values[source] for name, source in fields.items()}}
-    store.upsert_many(session, register, [(subject, merged)], f"result:{document.document_id}")
+    store.change(session, register, dossier.citizen_id,
+                 {name: values[source] for name, source in fields.items()},
+                 f"result:{document.document_id}", document_id=document.document_id,
+                 actor=principal.actor, role=principal.role, agency_code=agency.code)
 
 
 def _record(dossier: Dossier, kind: str, signed: SignedPdf, document_id: str,

@@ -28,7 +28,7 @@ from storage.documents import (
     StoreUnavailable,
     object_key,
 )
-from storage.models import AccessLog, DossierDocument, Record
+from storage.models import AccessLog, DossierDocument, Record, RecordChange
 from tests.conftest import (
     DEMO_FATHER,
     _token,
@@ -475,6 +475,12 @@ def test_a_marriage_result_prefills_the_next_form(app, people) -> None:  # type:
                                                      Record.subject == DEMO_FATHER))
         assert record.data["marriage_certificate_number"] == doc["number"]
         assert record.provenance == f"result:{doc['document_id']}"
+        # the change is in the record-change trail, with the result as its evidence
+        trail = session.scalars(select(RecordChange).where(
+            RecordChange.document_id == doc["document_id"])).all()
+        assert [(t.register, t.subject, t.role, t.agency_code) for t in trail] == \
+            [("civil_status", DEMO_FATHER, "officer", AGENCY)]
+        assert trail[0].after["marriage_certificate_number"] == doc["number"]
     prefill = client.get("/api/v1/forms/to-khai-dang-ky-khai-sinh/versions/1/prefill",
                          headers=father).get_json()
     assert prefill["data"]["ket_hon_cha_me"]["so"] == doc["number"]
