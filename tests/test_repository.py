@@ -201,6 +201,8 @@ def test_issued_results_are_archived_with_their_metadata(s3_app) -> None:  # typ
     redirect = client.get(f"/api/v1/repository/documents/{doc['document_id']}/content",
                           query_string={"redirect": "true"}, headers=father)
     assert redirect.status_code == 302
+    # the store's URL cannot be revoked: it lives a minute, not TOKHAI_PRESIGN_SECONDS
+    assert "X-Amz-Expires=60&" in redirect.headers["Location"]
     fetched = httpx.get(redirect.headers["Location"])
     assert fetched.status_code == 200 and hashlib.sha256(fetched.content).hexdigest() == \
         doc["sha256"]

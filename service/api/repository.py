@@ -38,6 +38,9 @@ blp = Blueprint("repository", __name__, url_prefix="/api/v1",
                             "nhật ký truy cập")
 _AUTH = [{"bearerAuth": []}]
 MAX_CONSENT = timedelta(days=366)
+#: lifetime of the store's presigned URL behind ``?redirect=true``, at most: unlike tokhai's
+#: own download links, it cannot be revoked, so it lives only as long as following it takes
+REDIRECT_SECONDS = 60
 
 
 def _out(doc: DossierDocument, dossier_code: str) -> dict[str, Any]:
@@ -154,9 +157,9 @@ def _content(doc: DossierDocument, redirect: bool) -> Response:
         return Response(doc.content, mimetype=doc.media_type, headers=headers)
     try:
         if redirect and rt.settings.presign_seconds > 0:
-            url = rt.store.presigned_url(doc.storage_key,
-                                         timedelta(seconds=rt.settings.presign_seconds),
-                                         name)
+            # the store's URL cannot be revoked: it is for following at once, not for keeping
+            seconds = min(rt.settings.presign_seconds, REDIRECT_SECONDS)
+            url = rt.store.presigned_url(doc.storage_key, timedelta(seconds=seconds), name)
             if url:
                 return _redirect(url)
         chunks = rt.store.stream(doc.storage_key)
