@@ -20,8 +20,8 @@ import service.api.dossiers as dossiers_api
 from service import logs
 from service.api import headers
 from service.config import Settings
-from tests.conftest import DEMO_FATHER, _token, citizen_headers
-from tests.test_results import AGENCY, FORM, in_processing, issue
+from tests.conftest import DEMO_FATHER, citizen_headers
+from tests.test_results import FORM
 
 STRANGER = "079199054321"
 NAME = "Nguyễn Văn An"  # the demo father's name
@@ -42,16 +42,6 @@ def logged() -> Iterator[Callable[[], list[dict[str, Any]]]]:
 
 def _text(lines: list[dict[str, Any]]) -> str:
     return "\n".join(json.dumps(line, ensure_ascii=False) for line in lines)
-
-
-@pytest.fixture
-def issued(app, people):  # type: ignore[no-untyped-def]
-    client = app.test_client()
-    father = citizen_headers(app, DEMO_FATHER)
-    clerk = {"Authorization": f"Bearer {_token(app, 'officer', agency_code=AGENCY)}"}
-    code, etag = in_processing(client, app, father, clerk)
-    doc = issue(client, clerk, code, etag).get_json()
-    return {"client": client, "father": father, "clerk": clerk, "code": code, "doc": doc}
 
 
 # -- logs ----------------------------------------------------------------------------------

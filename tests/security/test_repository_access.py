@@ -15,18 +15,10 @@ from sqlalchemy import select
 
 from storage.models import AccessLog, Consent
 from tests.conftest import DEMO_FATHER, _token, citizen_headers
-from tests.test_repository import OTHER_AGENCY, file_at
-from tests.test_results import AGENCY, in_processing, issue
-
-
-@pytest.fixture
-def issued(app, people):  # type: ignore[no-untyped-def]
-    client = app.test_client()
-    father = citizen_headers(app, DEMO_FATHER)
-    clerk = {"Authorization": f"Bearer {_token(app, 'officer', agency_code=AGENCY)}"}
-    code, etag = in_processing(client, app, father, clerk)
-    doc = issue(client, clerk, code, etag).get_json()
-    return {"client": client, "father": father, "code": code, "doc": doc}
+from tests.test_repository import (
+    OTHER_AGENCY,
+    file_at,
+)
 
 
 def _officer(app, agency: str = OTHER_AGENCY) -> dict[str, str]:  # type: ignore[no-untyped-def]

@@ -8,24 +8,16 @@ import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select, text
 
 from service.auth import hash_token, revoke_token
 from storage.models import AccessLog, ApiToken
 from tests.conftest import DEMO_FATHER, _token, citizen_headers, demo_app, s3_overrides
-from tests.test_repository import OTHER_AGENCY, file_at
+from tests.test_repository import (
+    OTHER_AGENCY,
+    file_at,
+)
 from tests.test_results import AGENCY, in_processing, issue
-
-
-@pytest.fixture
-def issued(app, people):  # type: ignore[no-untyped-def]
-    client = app.test_client()
-    father = citizen_headers(app, DEMO_FATHER)
-    clerk = {"Authorization": f"Bearer {_token(app, 'officer', agency_code=AGENCY)}"}
-    code, etag = in_processing(client, app, father, clerk)
-    doc = issue(client, clerk, code, etag).get_json()
-    return {"client": client, "father": father, "clerk": clerk, "doc": doc}
 
 
 def revoke(app, headers: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
