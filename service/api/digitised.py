@@ -197,8 +197,9 @@ class Confirm(MethodView):
         fields the document's kind evidences and that were found on it (422 naming each other
         field). The record is merged into the register's record of the subject, with
         provenance `digitised:<id>`, and the change (before, after, corrections, officer,
-        agency, document) is written to the append-only record-change trail. Confirming twice
-        is refused with 409."""
+        agency, document) is written to the append-only record-change trail. A document fills
+        in what the register does not hold: a value the register holds differently is refused
+        with 409 `record_conflict`, naming each field. Confirming twice is refused with 409."""
         officer = _officer()
         row = _get(doc_id)
         if row.status == "confirmed":
@@ -226,6 +227,7 @@ class Confirm(MethodView):
             if name in data and data[name] != found.get("value"):
                 corrections[name] = {"read": found.get("value"), "text": found.get("text"),
                                      "confirmed": data[name]}
+        _refuse_overwrites(row.register, subject, data)
         # claim the document first: of two confirmations at once, one changes the record
         claimed = g.db.execute(
             update(DigitisedDocument)
@@ -240,6 +242,30 @@ class Confirm(MethodView):
                      agency_code=officer.agency_code, corrections=corrections)
         g.db.commit()
         return _out(row)
+
+
+def _refuse_overwrites(register: str, subject: str, data: dict[str, Any]) -> None:
+    """A digitised paper document fills in what the register does not hold yet; it never
+    changes a value the register holds (409 ``record_conflict``, naming each field). A paper
+    copy is weaker evidence than the register, and anyone can print a convincing PDF: were it
+    allowed to overwrite, an officer could replace a business's legal representative (who
+    reaches the business's documents) with a document made for the purpose. Corrections of
+    registered data go through the register's own procedure."""
+    existing = store.fetch(g.db, register, [subject]).get(subject)
+    held = existing.data if existing is not None else {}
+    conflicts = [name for name, value in data.items()
+                 if held.get(name) not in (None, "", value)]
+    if conflicts:
+        raise ApiError(
+            409, "record_conflict",
+            "Sổ đăng ký đã có giá trị khác cho trường này; giấy tờ số hóa chỉ bổ sung dữ liệu "
+            "còn thiếu, không thay đổi dữ liệu đã đăng ký.",
+            "The register already holds another value; a digitised document only fills in "
+            "what is missing, it never changes registered data.",
+            field=f"values.{conflicts[0]}" if len(conflicts) == 1 else None,
+            errors=[{"field": f"values.{name}", "code": "record_conflict",
+                     "message": "Sổ đăng ký đã có giá trị khác.",
+                     "message_en": "The register holds another value."} for name in conflicts])
 
 
 def _already_confirmed() -> ApiError:

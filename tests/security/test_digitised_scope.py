@@ -185,7 +185,7 @@ def test_every_change_is_in_the_trail_with_the_document(client, app, officer) ->
 
     with _sessions(app) as session:  # an earlier record of the business, to be changed
         store.upsert_many(session, "business", [(BUSINESS, {
-            "name": "HỘ KINH DOANH CŨ", "head_office": "Hà Nội"})], "import:cu.csv")
+            "head_office": "Hà Nội"})], "import:cu.csv")
         session.commit()
     doc = upload(client, officer, pdf_of(household_business_certificate()),
                  "household_business_certificate").get_json()
@@ -201,7 +201,7 @@ def test_every_change_is_in_the_trail_with_the_document(client, app, officer) ->
     assert change.agency_code == "UBND-XA-00004"
     assert (change.register, change.subject) == ("business", BUSINESS)
     assert change.provenance == f"digitised:{doc['id']}"
-    assert change.before == {"name": "HỘ KINH DOANH CŨ", "registration_date": None,
+    assert change.before == {"name": None, "registration_date": None,
                              "business_lines": None, "charter_capital": None,
                              "legal_representative_name": None,
                              "legal_representative_personal_id": None}
@@ -289,3 +289,30 @@ def test_the_migration_keeps_documents_already_stored(database_url) -> None:  # 
     command.downgrade(db.alembic_config(engine), "0005")
     assert "record_changes" not in inspect(engine).get_table_names()
     engine.dispose()
+
+
+def test_a_document_fills_in_but_never_changes_registered_values(client, app, officer) -> None:  # type: ignore[no-untyped-def]
+    """Anyone can print a convincing certificate: one made for the purpose, confirmed by its
+    own agency, must not replace a business's legal representative (who reaches the
+    business's documents). The register's values stand; nothing is written."""
+    from storage import records as store
+
+    held = {"name": "HỘ KINH DOANH BÚN CHẢ HÀNG MÀNH", "legal_representative_personal_id":
+            "079199054321", "legal_representative_name": "Lê Thị Thu Hà"}
+    with _sessions(app) as session:
+        store.upsert_many(session, "business", [(BUSINESS, held)], "import:dkkd.csv")
+        session.commit()
+    doc = upload(client, officer, pdf_of(household_business_certificate()),
+                 "household_business_certificate").get_json()
+    resp = client.post(f"{URL}/{doc['id']}/confirm", headers=officer, json={"values": {}})
+    assert resp.status_code == 409, resp.get_json()
+    body = resp.get_json()
+    assert body["code"] == "record_conflict"
+    assert {e["field"] for e in body["errors"]} == {
+        "values.legal_representative_personal_id", "values.legal_representative_name"}
+    record = _records(app, "business", BUSINESS)
+    assert record["provenance"] == "import:dkkd.csv"
+    assert {k: record["data"][k] for k in held} == held
+    assert _changes(app, doc["id"]) == []
+    again = client.get(f"{URL}/{doc['id']}", headers=officer).get_json()
+    assert again["status"] == "pending"  # not claimed: nothing happened
