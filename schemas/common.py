@@ -1,4 +1,14 @@
-from marshmallow import Schema, fields
+from datetime import UTC, date, datetime
+
+from marshmallow import Schema, fields, validate
+
+#: dates and times a caller may send: wide enough for any document, narrow enough that moving
+#: them between time zones (Vietnam, UTC) never leaves the calendar (year 1 and 9999 do)
+DATES = validate.Range(min=date(1900, 1, 1), max=date(9998, 12, 31),
+                       error="Ngày phải từ 01/01/1900 đến 31/12/9998.")
+TIMES = validate.Range(min=datetime(1900, 1, 1, tzinfo=UTC),
+                       max=datetime(9998, 12, 31, tzinfo=UTC),
+                       error="Thời điểm phải từ năm 1900 đến năm 9998.")
 
 
 class ProblemSchema(Schema):

@@ -1,5 +1,6 @@
 from marshmallow import Schema, fields, validate
 
+from schemas.common import TIMES
 from service.dossiers import STATES, TRANSITIONS
 
 AGENCY = validate.Regexp(r"^[A-Za-z0-9._-]{1,40}$",
@@ -26,7 +27,7 @@ class ActionSchema(Schema):
 
 class ExplanationSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=4000))
-    promised_at = fields.AwareDateTime(required=True, metadata={
+    promised_at = fields.AwareDateTime(required=True, validate=TIMES, metadata={
         "description": "The new promised date (ISO 8601 with offset)"})
 
 

@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from schemas.common import DATES, TIMES
 from schemas.documents import DocumentSchema
 
 _PURPOSE = {"description": "Why an agency reads the document: dossier:<code> or "
@@ -10,8 +11,10 @@ _PURPOSE = {"description": "Why an agency reads the document: dossier:<code> or 
 
 class RepositoryQuerySchema(Schema):
     procedure_code = fields.String(validate=validate.Length(max=40))
-    issued_from = fields.Date(metadata={"description": "Issued on or after (ISO 8601 date)"})
-    issued_to = fields.Date(metadata={"description": "Issued before (ISO 8601 date)"})
+    issued_from = fields.Date(validate=DATES,
+                              metadata={"description": "Issued on or after (ISO 8601 date)"})
+    issued_to = fields.Date(validate=DATES,
+                            metadata={"description": "Issued before (ISO 8601 date)"})
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
@@ -52,7 +55,7 @@ class ConsentInputSchema(Schema):
     purpose = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9._-]{1,60}$"))
     document_id = fields.String(validate=validate.Length(equal=36), metadata={
         "description": "One document; omitted: every document of the owner"})
-    expires_at = fields.AwareDateTime(required=True, metadata={
+    expires_at = fields.AwareDateTime(required=True, validate=TIMES, metadata={
         "description": "When the consent ends (at most a year ahead)"})
 
 

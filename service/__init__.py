@@ -19,7 +19,7 @@ from flask_smorest import Api
 from prometheus_client import CollectorRegistry
 from prometheus_flask_exporter import PrometheusMetrics
 from sqlalchemy import Engine
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
@@ -258,6 +258,8 @@ def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
 
     if isinstance(exc, HTTPException):
         return errors.from_http(exc)
+    if isinstance(exc, StatementError) and isinstance(exc.orig, OverflowError):
+        exc = exc.orig  # a value that could not even be bound (a date beyond the calendar)
     if isinstance(exc, DataError | OverflowError):
         # a value the database cannot hold (a number too large...): the caller's input, which
         # validation should have caught; say so rather than 500
