@@ -99,16 +99,30 @@ def json_depth(raw: bytes) -> int:
 # -- characters -------------------------------------------------------------------------------
 
 
+#: Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt) outside category Cf:
+#: characters that are invisible by definition though they are letters or marks (Hangul
+#: fillers, the combining grapheme joiner, variation selectors, Khmer inherent vowels...),
+#: and the blank braille pattern, which renders as a space
+_INVISIBLE = ((0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F),
+              (0x2800, 0x2800), (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0),
+              (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF))
+
+
 @cache
 def _forbidden() -> re.Pattern[str]:
     """Control characters other than tab, line feed and carriage return (Unicode category
-    Cc), surrogates (Cs: in text from JSON only ever lone ones, which no encoding can write)
-    and format characters (Cf: bidirectional controls, zero-width joiners and spaces, the byte
-    order mark, soft hyphen, tag characters). Built once from the Unicode database."""
+    Cc), surrogates (Cs: in text from JSON only ever lone ones, which no encoding can write),
+    format characters (Cf: bidirectional controls, zero-width joiners and spaces, the byte
+    order mark, soft hyphen, tag characters), the line and paragraph separators (Zl, Zp) and
+    the other invisible characters of :data:`_INVISIBLE`: text that shows differently from
+    what it holds has no place in a record or a signed result. Built once from the Unicode
+    database."""
+    invisible = {code for low, high in _INVISIBLE for code in range(low, high + 1)}
     ranges: list[tuple[int, int]] = []
     for code in range(0x110000):
         char = chr(code)
-        if unicodedata.category(char) in ("Cc", "Cs", "Cf") and char not in "\t\n\r":
+        if (unicodedata.category(char) in ("Cc", "Cs", "Cf", "Zl", "Zp")
+                or code in invisible) and char not in "\t\n\r":
             if ranges and ranges[-1][1] == code - 1:
                 ranges[-1] = (ranges[-1][0], code)
             else:

@@ -28,9 +28,15 @@ JSON = {"Content-Type": "application/json"}
 #: the JSON POSTs the review found answering 500 to deep nesting, and the role each needs
 JSON_POSTS = [("/api/v1/dossiers", "citizen"), (f"{FORM_PATH}/validate", "citizen"),
               ("/api/v1/forms", "designer")]
-#: invisible and bidirectional-control characters, NUL, and a lone surrogate
+#: invisible and bidirectional-control characters, NUL, a lone surrogate, and characters
+#: that are invisible though not format characters (the attack review printed "Bệnh viện"
+#: + four Hangul fillers + "X" on a signed result as "Bệnh việnX")
 HOSTILE = {"RLO": "\u202e", "ZWJ": "\u200d", "BOM": "\ufeff", "NUL": "\x00",
-           "LRI": "\u2066", "surrogate": "\ud800"}
+           "LRI": "\u2066", "surrogate": "\ud800", "Hangul filler": "\u3164",
+           "halfwidth Hangul filler": "\uffa0", "choseong filler": "\u115f",
+           "braille blank": "\u2800", "grapheme joiner": "\u034f",
+           "variation selector": "\ufe0f", "Khmer inherent vowel": "\u17b4",
+           "line separator": "\u2028", "paragraph separator": "\u2029"}
 
 
 def nested(levels: int) -> bytes:
