@@ -74,7 +74,9 @@ class ConsentSchema(ConsentInputSchema):
 class AuditQuerySchema(Schema):
     document_id = fields.String(validate=validate.Length(max=64))
     actor = fields.String(validate=validate.Length(max=120))
-    outcome = fields.String(validate=validate.OneOf(["allowed", "denied", "not_found"]))
+    outcome = fields.String(validate=validate.OneOf([
+        "allowed", "denied", "not_found", "refused",  # documents; trimming-report lookups
+        "match", "no_match", "unavailable", "rate_limited"]))  # person checks
     after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**62))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
@@ -101,3 +103,35 @@ class AccessPageSchema(Schema):
 class LinkSchema(Schema):
     url = fields.String(metadata={"description": "GET it without a token, until expires_at"})
     expires_at = fields.DateTime()
+
+
+class RecordChangeQuerySchema(Schema):
+    register = fields.String(validate=validate.Length(max=32))
+    subject = fields.String(validate=validate.Length(max=13),
+                            metadata={"description": "Personal ID number or enterprise code"})
+    document_id = fields.String(validate=validate.Length(max=64))
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**62))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class RecordChangeSchema(Schema):
+    id = fields.Integer(required=True)
+    at = fields.DateTime(required=True)
+    actor = fields.String(required=True)
+    role = fields.String(required=True)
+    agency_code = fields.String(allow_none=True)
+    register = fields.String(required=True)
+    subject = fields.String(required=True)
+    provenance = fields.String(required=True)
+    document_id = fields.String(required=True, metadata={
+        "description": "The evidence: a digitised document's or a signed result's id"})
+    before = fields.Dict(allow_none=True, metadata={
+        "description": "The changed fields before (null: there was no record)"})
+    after = fields.Dict(required=True)
+    corrections = fields.Dict(allow_none=True, metadata={
+        "description": "Field -> {read, text, confirmed} where the officer corrected a value"})
+
+
+class RecordChangePageSchema(Schema):
+    entries = fields.List(fields.Nested(RecordChangeSchema), required=True)
+    next_after = fields.Integer(required=True)

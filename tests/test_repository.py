@@ -483,6 +483,15 @@ def test_a_marriage_result_prefills_the_next_form(app, people) -> None:  # type:
         assert [(t.register, t.subject, t.role, t.agency_code) for t in trail] == \
             [("civil_status", DEMO_FATHER, "officer", AGENCY)]
         assert trail[0].after["marriage_certificate_number"] == doc["number"]
+    # auditors read the trail over HTTP; nobody else does
+    auditor = {"Authorization": f"Bearer {_token(app, 'auditor')}"}
+    page = client.get("/api/v1/audit/record-changes", headers=auditor,
+                      query_string={"document_id": doc["document_id"]}).get_json()
+    assert [(e["register"], e["subject"], e["document_id"]) for e in page["entries"]] == \
+        [("civil_status", DEMO_FATHER, doc["document_id"])]
+    assert page["next_after"] == page["entries"][0]["id"]
+    for other in (father, clerk):
+        assert client.get("/api/v1/audit/record-changes", headers=other).status_code == 403
     prefill = client.get("/api/v1/forms/to-khai-dang-ky-khai-sinh/versions/1/prefill",
                          headers=father).get_json()
     assert prefill["data"]["ket_hon_cha_me"]["so"] == doc["number"]

@@ -20,6 +20,8 @@ from schemas.repository import (
     ConsentSchema,
     ContentQuerySchema,
     LinkSchema,
+    RecordChangePageSchema,
+    RecordChangeQuerySchema,
     RepositoryDocumentSchema,
     RepositoryPageSchema,
     RepositoryQuerySchema,
@@ -31,7 +33,7 @@ from service.auth import Principal, current_principal, require
 from service.errors import ApiError, not_found
 from service.worktime import VIETNAM
 from storage.documents import DOCUMENT_ID, StoreError, content_disposition
-from storage.models import AccessLog, Consent, Dossier, DossierDocument
+from storage.models import AccessLog, Consent, Dossier, DossierDocument, RecordChange
 
 blp = Blueprint("repository", __name__, url_prefix="/api/v1",
                 description="Kho dữ liệu của công dân, tổ chức: tài liệu, đồng ý chia sẻ, "
@@ -365,3 +367,26 @@ class Audit(MethodView):
             "id", "at", "actor", "role", "agency_code", "purpose", "document_id", "owner_id",
             "action", "outcome", "reason")} for e in entries],
             "next_after": entries[-1].id if entries else after}
+
+
+@blp.route("/audit/record-changes")
+class RecordChanges(MethodView):
+    @blp.doc(security=_AUTH)
+    @blp.arguments(RecordChangeQuerySchema, location="query", as_kwargs=True)
+    @blp.response(200, RecordChangePageSchema)
+    @error_responses(401, 403, 422)
+    @require("auditor")
+    def get(self, after: int, limit: int, register: str | None = None,
+            subject: str | None = None, document_id: str | None = None) -> dict[str, Any]:
+        """The record-change trail, oldest first from a cursor: every change of a register's
+        record the service made (confirmed digitised documents, results), with its evidence,
+        who, which agency, and the values before and after"""
+        query = select(RecordChange).where(RecordChange.id > after)
+        if register:
+            query = query.where(RecordChange.register == register)
+        if subject:
+            query = query.where(RecordChange.subject == subject)
+        if document_id:
+            query = query.where(RecordChange.document_id == document_id)
+        entries = list(g.db.scalars(query.order_by(RecordChange.id).limit(limit)))
+        return {"entries": entries, "next_after": entries[-1].id if entries else after}
