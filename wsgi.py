@@ -1,8 +1,8 @@
 """WSGI entry point: ``gunicorn wsgi:app`` or ``flask --app wsgi:app run``."""
 
-from service import create_app
-from service.ratelimit import RateLimitMisconfigured
-from service.signing import SigningSetupError
+from service.pki.config import SigningSetupError
+from service.web import create_app
+from service.web.ratelimit import RateLimitMisconfigured
 from storage.documents import StoreMisconfigured
 
 try:

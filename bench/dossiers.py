@@ -36,12 +36,13 @@ def prepare(url: str):  # type: ignore[no-untyped-def]
     token and a valid submission body."""
     from bench.validate_submission import EXTRA
     from forms.examples import example_submission
-    from service import create_app, demo
-    from service import forms as form_ops
-    from service import prefill as pf
-    from service.auth import create_token
+    from service import catalogue as form_ops
     from service.cli import load_demo
     from service.config import Settings
+    from service.records import demo
+    from service.records import prefill as pf
+    from service.tokens import create_token
+    from service.web import create_app
 
     app = create_app(Settings.from_env(database_url=url, log_level="WARNING"))
     rt = app.extensions["tokhai"]
@@ -141,7 +142,7 @@ def fill(url: str, total: int) -> None:
 def queries(label: str, url: str) -> None:
     from sqlalchemy import func, select
 
-    from service.dossiers import now
+    from service.dossiers.lifecycle import now
     from storage import db
     from storage.models import Dossier
 

@@ -21,8 +21,8 @@ import json, sys, time, logging
 logging.disable(logging.INFO)
 sys.path.insert(0, {root!r})
 from pathlib import Path
-from service import create_app
-from service.importer import import_file
+from service.web import create_app
+from service.records.importer import import_file
 app = create_app()
 rt = app.extensions["tokhai"]
 with rt.sessions() as session:
@@ -39,7 +39,7 @@ print(json.dumps({{"rows": report.read, "inserted": report.inserted,
 
 
 def population_file(rows: int, directory: Path) -> Path:
-    from service import demo
+    from service.records import demo
 
     generated = demo.generate(max(2, rows // 3 + 2), seed=11)
     path = directory / f"population-{rows}.jsonl"

@@ -27,8 +27,10 @@ from pathlib import Path
 from _common import ROOT  # noqa: F401 - puts the project on sys.path
 
 from forms.results import TEMPLATES
-from service import rendering, verification
-from service.signing import LocalTimeStamper, Signing
+from service.pki import validation as verification
+from service.pki.signer import Signing
+from service.pki.timestamps import LocalTimeStamper
+from service.results import rendering
 from tests import pki
 
 AGENCY = "UBND-XA-00004"

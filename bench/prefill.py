@@ -28,10 +28,11 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     logging.disable(logging.INFO)
     url = fresh_postgres(DB_NAME)
-    from service import create_app, demo
-    from service.auth import create_token
     from service.cli import load_demo
     from service.config import Settings
+    from service.records import demo
+    from service.tokens import create_token
+    from service.web import create_app
 
     app = create_app(Settings.from_env(database_url=url, log_level="WARNING"))
     with app.app_context():

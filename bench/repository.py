@@ -146,9 +146,10 @@ def service_on(backend: str, endpoint: str, count: int,
     from _common import fresh_postgres
     from sqlalchemy import select
 
-    from service import create_app, repository
-    from service.auth import create_token
     from service.config import Settings
+    from service.repository import documents as repository
+    from service.tokens import create_token
+    from service.web import create_app
     from storage.models import Dossier, DossierDocument
 
     work = Path(tempfile.mkdtemp(prefix="tokhai-bench-repo-"))

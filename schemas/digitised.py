@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from service.digitised import TEMPLATES
+from service.records.digitised import TEMPLATES
 
 
 class DigitiseQuerySchema(Schema):

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from service.signing import LEVELS
+from service.pki.levels import LEVELS
 
 
 class IssueSchema(Schema):

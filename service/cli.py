@@ -15,9 +15,11 @@ from sqlalchemy import select
 from forms.language import DefinitionError, parse_text
 from forms.records import subject_field
 from forms.registers import REGISTERS
-from service import auth, current_runtime, demo, importer, prefill
-from service import forms as ops
+from service import catalogue as ops
+from service import tokens
 from service.errors import ApiError
+from service.records import demo, importer, prefill
+from service.web.runtime import current_runtime
 from storage import db
 from storage import records as records_store
 from storage.models import ApiToken
@@ -130,7 +132,7 @@ def tokens_cli() -> None:
 
 
 @tokens_cli.command("create", help="Create a token and print it once.")
-@click.option("--role", type=click.Choice(auth.ROLES), required=True)
+@click.option("--role", type=click.Choice(tokens.ROLES), required=True)
 @click.option("--label", required=True, help="Who or what the token is for.")
 @click.option("--agency", "agency_code", help="Agency code (officer tokens).")
 @click.option("--personal-id", help="12-digit personal ID number (citizen tokens).")
@@ -139,7 +141,7 @@ def tokens_create(role: str, label: str, agency_code: str | None,
     rt = current_runtime()
     with rt.sessions() as session:
         try:
-            row, token = auth.create_token(session, role, label, agency_code, personal_id)
+            row, token = tokens.create_token(session, role, label, agency_code, personal_id)
         except ValueError as exc:
             raise click.UsageError(str(exc)) from None
         session.commit()
@@ -152,7 +154,7 @@ def tokens_create(role: str, label: str, agency_code: str | None,
 def tokens_revoke(token_id: int) -> None:
     rt = current_runtime()
     with rt.sessions() as session:
-        if not auth.revoke_token(session, token_id):
+        if not tokens.revoke_token(session, token_id):
             raise click.ClickException(f"no active token with id {token_id}")
         session.commit()
     click.echo(f"token {token_id} revoked")
@@ -237,7 +239,7 @@ DEV_AGENCY = "UBND-00004"
 @with_appcontext
 def dev_setup() -> None:
     from forms import units
-    from service import devpki
+    from service.pki import devpki
 
     rt = current_runtime()
     data_dir = Path(rt.settings.data_dir)
@@ -253,7 +255,7 @@ def dev_setup() -> None:
     if missing:
         with rt.sessions() as session:
             for name, role, extra in missing:
-                tokens[name] = auth.create_token(session, role, f"DEVELOPMENT {name}",
+                tokens[name] = tokens.create_token(session, role, f"DEVELOPMENT {name}",
                                                  **extra)[1]
             session.commit()
         tokens_file.write_text(json.dumps(tokens, indent=2) + "\n")
@@ -278,7 +280,8 @@ def dev_setup() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
 @with_appcontext
 def verify_cli(path: Path, as_json: bool) -> None:
-    from service import issuance, verification
+    from service.pki import validation as verification
+    from service.results import issuance
 
     rt = current_runtime()
     if path.stat().st_size > rt.settings.verify_max_bytes:
@@ -321,7 +324,7 @@ def verify_cli(path: Path, as_json: bool) -> None:
 def worker_cli(once: bool, interval: float, batch: int) -> None:
     import time
 
-    from service import repository
+    from service.repository import documents as repository
     from storage.documents import StoreUnavailable
 
     rt = current_runtime()
@@ -351,7 +354,7 @@ repository_cli = AppGroup("repository", help="The document repository.")
 @click.option("--repair", is_flag=True,
               help="Upload missing objects again from the database's copies.")
 def repository_verify(repair: bool) -> None:
-    from service import repository
+    from service.repository import documents as repository
     from storage.documents import StoreUnavailable, sha256_of
     from storage.models import DossierDocument
 
@@ -402,9 +405,9 @@ def register(app: Flask) -> None:
 
 
 def _create_app() -> Flask:
-    from service import create_app
-    from service.ratelimit import RateLimitMisconfigured
-    from service.signing import SigningSetupError
+    from service.pki.config import SigningSetupError
+    from service.web import create_app
+    from service.web.ratelimit import RateLimitMisconfigured
     from storage.documents import StoreMisconfigured
 
     try:

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 
 from forms.registers import REGISTERS
-from service.retention import parse_retention
+from service.repository.retention import parse_retention
 from storage.db import default_url
 
 
@@ -83,7 +83,7 @@ class Settings:
     #: reverse proxies in front of the service whose X-Forwarded-For/-Proto are believed (for
     #: the client's address and for HSTS); 0: forwarded headers are ignored
     trusted_proxies: int
-    #: limits on the PDFs parsed for verification and digitisation (service/pdflimits.py):
+    #: limits on the PDFs parsed for verification and digitisation (service/pki/pdflimits.py):
     #: decoded bytes per stream and per document, objects, signature fields, and the CPU
     #: seconds and memory (bytes) of the child process that parses one PDF
     pdf_max_stream_bytes: int

@@ -1,36 +1,13 @@
-"""One JSON error shape for every error the API returns.
+"""The errors operations raise, without Flask: the web layer (service.web.errors) turns them
+into the one JSON error shape, the command line into messages.
 
-``{"code": ..., "message": <Vietnamese>, "message_en": <English>, "field": <path or null>,
-"errors": [<the same shape, one per problem>], "request_id": ...}``. Codes are stable and
-machine-readable; messages are for people.
+``ApiError`` still carries an HTTP status; domain errors of their own come with a later step
+of the restructuring (issue #11).
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-from flask import g, jsonify
-from werkzeug.exceptions import HTTPException
-
-# Vietnamese and English wording of the errors that HTTP itself raises.
-_HTTP: dict[int, tuple[str, str, str]] = {
-    400: ("bad_request", "Yêu cầu không hợp lệ.", "Bad request."),
-    401: ("unauthenticated", "Cần đăng nhập: thiếu hoặc sai mã truy cập (Bearer token).",
-          "Authentication required: missing or invalid bearer token."),
-    403: ("forbidden", "Bạn không có quyền thực hiện thao tác này.",
-          "You are not allowed to do this."),
-    404: ("not_found", "Không tìm thấy.", "Not found."),
-    405: ("method_not_allowed", "Phương thức không được hỗ trợ.", "Method not allowed."),
-    406: ("not_acceptable", "Định dạng yêu cầu không được hỗ trợ.", "Not acceptable."),
-    409: ("conflict", "Xung đột với trạng thái hiện tại.", "Conflict with the current state."),
-    412: ("precondition_failed", "Dữ liệu đã thay đổi; hãy tải lại.", "Precondition failed."),
-    413: ("too_large", "Yêu cầu quá lớn.", "Request too large."),
-    415: ("unsupported_media_type", "Kiểu nội dung không được hỗ trợ.",
-          "Unsupported media type."),
-    422: ("invalid", "Dữ liệu không hợp lệ.", "Unprocessable entity."),
-    429: ("too_many_requests", "Quá nhiều yêu cầu.", "Too many requests."),
-    500: ("internal_error", "Lỗi hệ thống; vui lòng thử lại sau.", "Internal server error."),
-}
 
 
 class ApiError(Exception):
@@ -54,57 +31,3 @@ class ApiError(Exception):
 
 def not_found(what: str, what_en: str) -> ApiError:
     return ApiError(404, "not_found", f"Không tìm thấy {what}.", f"{what_en} not found.")
-
-
-def body(status: int, code: str, message: str, message_en: str, field: str | None = None,
-         errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return {
-        "code": code,
-        "message": message,
-        "message_en": message_en,
-        "field": field,
-        "errors": errors or [],
-        "request_id": getattr(g, "request_id", None),
-    }
-
-
-def respond(err: ApiError):  # type: ignore[no-untyped-def]
-    resp = jsonify(body(err.status, err.code, err.message, err.message_en, err.field, err.errors))
-    resp.status_code = err.status
-    if err.status == 401:
-        resp.headers["WWW-Authenticate"] = 'Bearer realm="tokhai"'
-    if err.retry_after is not None:
-        resp.headers["Retry-After"] = str(err.retry_after)
-    return resp
-
-
-def from_http(exc: HTTPException):  # type: ignore[no-untyped-def]
-    status = exc.code or 500
-    code, message, message_en = _HTTP.get(status, _HTTP[500] if status >= 500 else _HTTP[400])
-    errors: list[dict[str, Any]] = []
-    data = getattr(exc, "data", None) or {}
-    messages = data.get("messages") if isinstance(data, dict) else None
-    if messages:  # webargs/marshmallow validation: {"json": {"field": ["msg"]}}
-        for location, fields in messages.items():
-            for name, msgs in _flatten(fields):
-                for m in msgs:
-                    errors.append({"code": "invalid", "field": f"{location}.{name}",
-                                   "message": m, "message_en": m})
-    field = errors[0]["field"] if len(errors) == 1 else None
-    resp = jsonify(body(status, code, message, message_en, field, errors))
-    resp.status_code = status
-    for key, value in (exc.get_headers() if status in (401, 405) else []):
-        if key.lower() in ("www-authenticate", "allow"):
-            resp.headers[key] = value
-    if status == 401:
-        resp.headers["WWW-Authenticate"] = 'Bearer realm="tokhai"'
-    return resp
-
-
-def _flatten(fields: Any, prefix: str = "") -> list[tuple[str, list[str]]]:
-    if isinstance(fields, list):
-        return [(prefix or "_", [str(m) for m in fields])]
-    out: list[tuple[str, list[str]]] = []
-    for key, value in fields.items():
-        out.extend(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-    return out

@@ -192,5 +192,5 @@ def configure(level: str) -> None:
     root.addHandler(handler)
     root.setLevel(level)
     # werkzeug's own access lines are plain text and carry query strings; ours are JSON and
-    # redacted (see service.create_app)
+    # redacted (see service.web.create_app)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

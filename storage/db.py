@@ -53,7 +53,7 @@ def make_engine(url: str) -> Engine:
         return engine
     # No pre-ping: it costs a round trip on every request. A connection the server dropped
     # (a restart) fails its request instead; SQLAlchemy then discards the whole pool, and the
-    # service answers 503 "retry" (service.errors) rather than an error without a cause.
+    # service answers 503 "retry" (service.web.errors) rather than an error without a cause.
     return create_engine(url, pool_pre_ping=False, pool_recycle=1800, pool_size=5,
                          max_overflow=10, hide_parameters=True)
 

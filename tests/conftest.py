@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from service import create_app
 from service.config import Settings
+from service.web import create_app
 from storage.db import normalise_url
 from tests import pki
 
@@ -117,8 +117,8 @@ class DemoApp:
 
 
 def demo_app(data_dir: Path, name: str, agency: str, **overrides: object) -> DemoApp:
-    from service import demo
     from service.cli import load_demo
+    from service.records import demo
 
     application = make_app(f"sqlite:///{data_dir / f'{name}.db'}", data_dir, **overrides)
     with application.app_context():
@@ -148,8 +148,8 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 @pytest.fixture(scope="module")
 def people(app):  # type: ignore[no-untyped-def]
     """The demo records (30 households), loaded once per module; population records by ID."""
-    from service import demo
     from service.cli import load_demo
+    from service.records import demo
 
     generated = demo.generate(30)
     with app.app_context():
@@ -163,7 +163,7 @@ def client(app):  # type: ignore[no-untyped-def]
 
 
 def _token(app, role: str, **kwargs: str) -> str:  # type: ignore[no-untyped-def]
-    from service.auth import create_token
+    from service.tokens import create_token
 
     with app.extensions["tokhai"].sessions() as session:
         _, token = create_token(session, role, f"test {role}", **kwargs)
@@ -280,7 +280,7 @@ def prefill(client, app, form: str, who: str = DEMO_FATHER):  # type: ignore[no-
 def valid_submission(client, app, form: str, who: str = DEMO_FATHER) -> dict:  # type: ignore[no-untyped-def]
     """Prefilled data completed with example values for the fields still to type."""
     from forms.examples import example_submission
-    from service import forms as ops
+    from service import catalogue as ops
 
     with app.extensions["tokhai"].sessions() as session:
         definition = ops.compiled(ops.get_version(session, form, 1,
@@ -353,7 +353,7 @@ class _Forbidden:
         import hashlib
         import re
 
-        from service import demo
+        from service.records import demo
 
         self.names: set[str] = set()
         #: personal IDs, secrets and hashes by length: looked up in the runs of token

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from service.seals import development_seal
+from service.pki.seals import development_seal
 
 #: agency code -> (the agency's name, the label of its key and certificate)
 AGENCIES = {

@@ -12,7 +12,7 @@ from jsonschema import Draft7Validator, Draft202012Validator
 
 from forms.compiled import compile_form
 from forms.language import parse_text
-from service.forms import CATALOGUE_DIR
+from service.catalogue import CATALOGUE_DIR
 from tests.conftest import OFFICIAL_FORMS, SHARED_FORMS, node_paths
 
 FILES = sorted(CATALOGUE_DIR.glob("*.yaml"))

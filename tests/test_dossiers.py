@@ -11,8 +11,8 @@ import pdfplumber
 import pytest
 from sqlalchemy import select
 
-from service import demo
 from service.cli import load_demo
+from service.records import demo
 from storage.models import Dossier
 from tests.conftest import DEMO_FATHER, _token, citizen_headers, valid_submission
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import logging
 
-from service import demo
 from service.cli import load_demo
+from service.records import demo
 from storage.models import Record
 from tests.conftest import citizen_headers, prefill, valid_submission
 

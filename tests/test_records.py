@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from forms import units
 from forms.records import RecordInvalid, normalise_record, parse_date
-from service import demo
+from service.records import demo
 from storage.models import Record
 
 HEADER = ("personal_id,full_name,birth_date,sex,ethnicity,nationality,"
@@ -93,7 +93,7 @@ def test_jsonl_import_of_another_register(app, tmp_path) -> None:  # type: ignor
 
 
 def test_population_links_feed_children_and_household(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from service.sources import DatabaseSource
+    from service.records.sources import DatabaseSource
 
     rows = (HEADER.replace("father_personal_id\n", "father_personal_id,"
                            "household_head_personal_id\n")

@@ -22,10 +22,13 @@ from pyhanko.sign import fields, signers
 from sqlalchemy import select
 
 from forms.results import TEMPLATES
-from service import devpki, rendering, verification
-from service.issuance import result_rows
-from service.seals import development_seal
-from service.signing import Signing, SigningSetupError
+from service.pki import devpki
+from service.pki import validation as verification
+from service.pki.config import SigningSetupError
+from service.pki.seals import development_seal
+from service.pki.signer import Signing
+from service.results import rendering
+from service.results.issuance import result_rows
 from storage.models import Dossier, DossierDocument
 from tests import pki
 from tests.conftest import (
@@ -130,7 +133,7 @@ def test_birth_extract_prints_the_childs_data_on_paper_terms() -> None:
                                                   "detail": "Bệnh viện Phụ sản"}},
             "nguoi_me": {"ho_ten": "Lê Thị Hồng", "nam_sinh": "1990"}}
     from forms.language import parse_text
-    from service.forms import CATALOGUE_DIR
+    from service.catalogue import CATALOGUE_DIR
 
     definition = parse_text((CATALOGUE_DIR / f"{FORM}.yaml").read_bytes(), "x", "yaml")
     rows, structured = result_rows(TEMPLATES["birth_extract"], definition, data)
@@ -464,7 +467,7 @@ def test_development_keys_say_so_and_are_not_legally_valid(tmp_path, people) -> 
 
 
 def test_too_little_room_for_the_signature_is_retried_with_more(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from service import signing as signing_module
+    from service.pki import signer as signing_module
 
     signing = app.extensions["tokhai"].signing
     agency = signing.agency(AGENCY)
@@ -488,7 +491,7 @@ def test_the_fast_hex_reader_reads_as_pyhanko_does() -> None:
 
     from pyhanko.pdf_utils.misc import PdfStreamError
 
-    from service import pdfhex
+    from service.pki import pdfhex
 
     rng = random.Random(7)
     for _ in range(300):

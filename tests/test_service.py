@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import inspect, select
 
 from service import logs
-from service.auth import hash_token
-from service.forms import CATALOGUE_DIR
+from service.catalogue import CATALOGUE_DIR
+from service.tokens import hash_token
 from storage import db
 from storage.models import ApiToken
 from tests.conftest import BACKENDS
@@ -191,7 +191,7 @@ def test_concurrent_start_ups_migrate_and_load_once(database_url, tmp_path) -> N
     from storage.models import FormVersion
 
     env = {**os.environ, "DATABASE_URL": database_url, "TOKHAI_DATA_DIR": str(tmp_path)}
-    code = "from service import create_app; create_app()"
+    code = "from service.web import create_app; create_app()"
     procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE)
              for _ in range(2)]
     for proc in procs:

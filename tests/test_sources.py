@@ -12,9 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from service import demo
 from service.cli import load_demo
-from service.sources import HttpSettings, HttpSource, SourceError
+from service.records import demo
+from service.records.sources import HttpSettings, HttpSource, SourceError
 from tests.conftest import make_app
 
 FATHER = demo.DEMO_FATHER

@@ -75,8 +75,9 @@ class World:
 
 
 def build_world(work: Path, database_url: str) -> World:
-    from service import demo, devpki
     from service.cli import load_demo
+    from service.pki import devpki
+    from service.records import demo
     from tests.conftest import DEMO_FATHER, _token, citizen_headers, make_app
     from tests.test_digitised import birth_certificate, pdf_of
     from tests.test_results import in_processing, issue

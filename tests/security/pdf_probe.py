@@ -25,7 +25,7 @@ def _status_mib(key: str) -> float:
 def _reap_children() -> None:
     """End the sandbox's children and the fork server, waiting for each."""
     try:
-        from service import sandbox
+        from service.pki import sandbox
     except ImportError:  # a version without a sandbox: nothing was started
         return
     sandbox.SANDBOX.close()

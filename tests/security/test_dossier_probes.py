@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
-from service import dossiers as ops
+from service.dossiers import lifecycle as ops
 from storage.models import Dossier
 from tests.conftest import _token, citizen_headers, valid_submission
 

@@ -191,9 +191,9 @@ def test_a_change_written_meanwhile_is_found_by_the_database(client, app, father
     """The moment between reading a dossier and writing it, made wide: another request
     accepts it in between. The write must see that (412 with If-Match, 409 without), not
     trust the copy it read."""
-    from service import dossiers as ops
-    from service.auth import Principal
+    from service.dossiers import lifecycle as ops
     from service.errors import ApiError
+    from service.tokens import Principal
 
     citizen = Principal(0, "citizen", "test", None, DEMO_FATHER)
     for expected, status in ((1, 412), (None, 409)):

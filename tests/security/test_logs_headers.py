@@ -16,10 +16,10 @@ import pytest
 from flask import Flask, g
 from sqlalchemy import text
 
-import service.api.dossiers as dossiers_api
+import service.web.api.dossiers as dossiers_api
 from service import logs
-from service.api import headers
 from service.config import Settings
+from service.web import headers
 from tests.conftest import DEMO_FATHER, citizen_headers
 from tests.test_results import FORM
 

@@ -20,9 +20,9 @@ import pytest
 import redis
 from sqlalchemy import insert, select
 
-from service import demo
-from service.api import door
 from service.cli import load_demo
+from service.records import demo
+from service.web import door
 from storage.models import AccessLog, Record
 from tests.conftest import BACKENDS, _token, citizen_headers, make_app, valid_submission
 

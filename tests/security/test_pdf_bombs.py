@@ -28,9 +28,9 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from forms.results import TEMPLATES
-from service import rendering
 from service.config import Settings
-from service.pdflimits import PdfLimits
+from service.pki.pdflimits import PdfLimits
+from service.results import rendering
 from tests.conftest import _token, make_app
 from tests.test_digitised import birth_certificate, pdf_of
 
@@ -290,7 +290,8 @@ def test_a_fresh_sandbox_child_verifies_as_the_process_does(app, signed, monkeyp
     """The trust anchors cross to the child as DER: an unpickled asn1crypto certificate is
     unusable in a child that has not built one yet (a B-T signature, the first job of a new
     child, was reported invalid)."""
-    from service import sandbox, verification
+    from service.pki import sandbox
+    from service.pki import validation as verification
 
     signing = app.extensions["tokhai"].signing
     agency = signing.agency(AGENCY)
@@ -316,7 +317,7 @@ def test_when_every_sandbox_child_is_busy_the_answer_is_503_with_retry_after(
         client, app, signed, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """A worker whose PDF children are all taken waits no longer than the wall limit, then
     says when to come back, for verification and digitisation alike."""
-    from service import sandbox
+    from service.pki import sandbox
 
     settings = app.extensions["tokhai"].settings
     monkeypatch.setattr(app.extensions["tokhai"], "settings",

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, text
 
-from service.auth import hash_token, revoke_token
+from service.tokens import hash_token, revoke_token
 from storage.models import AccessLog, ApiToken
 from tests.conftest import DEMO_FATHER, _token, citizen_headers, demo_app, s3_overrides
 from tests.test_repository import (

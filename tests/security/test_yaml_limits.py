@@ -19,7 +19,7 @@ from forms.language import (
     DefinitionError,
     load_document,
 )
-from service.forms import CATALOGUE_DIR
+from service.catalogue import CATALOGUE_DIR
 
 YAML = {"Content-Type": "application/yaml"}
 JSON = {"Content-Type": "application/json"}

@@ -22,7 +22,7 @@ depends_on = None
 
 _TS = sa.DateTime(timezone=True)
 _APPEND_ONLY = "record_changes is append-only"
-# the officers whose actor name ("officer:<label>", see service.auth) is the uploader's
+# the officers whose actor name ("officer:<label>", see service.tokens) is the uploader's
 _UPLOADERS = ("FROM api_tokens t WHERE t.role = 'officer' "
               "AND 'officer:' || t.label = digitised_documents.uploaded_by")
 

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from service.seals import development_seal
+from service.pki.seals import development_seal
 
 DEV_LABEL = "DEVELOPMENT - KHÔNG CÓ GIÁ TRỊ PHÁP LÝ"
 

@@ -2,7 +2,7 @@
 
 Checked here once, before any view or schema sees a body, in this order:
 
-1. **Authentication and role**, for views that require one (:func:`service.auth.require`): a
+1. **Authentication and role**, for views that require one (:func:`service.web.auth.require`): a
    caller without a valid token gets 401 (a wrong role 403) before a byte of the body is
    read, so strangers cannot make the service parse anything, nor learn its field rules.
 2. **Size**: a body is read through :class:`DoorRequest`, whose limit is an error (413) and
@@ -34,8 +34,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import cached_property
 from werkzeug.wsgi import LimitedStream, get_content_length, get_input_stream
 
-from service import auth
 from service.errors import ApiError
+from service.web import auth
 
 #: at most this many problems are listed in one answer
 MAX_LISTED = 20
@@ -194,7 +194,7 @@ def refuse_bad_characters(value: Any, prefix: str = "json") -> None:
 
 
 def required_roles(app: Flask) -> tuple[str, ...] | None:
-    """The roles the view of this request requires (see :func:`service.auth.require`), or
+    """The roles the view of this request requires (see :func:`service.web.auth.require`), or
     None for a public view (or a request no view answers)."""
     view = app.view_functions.get(request.endpoint) if request.endpoint else None
     view_class = getattr(view, "view_class", None)

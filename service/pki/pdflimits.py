@@ -32,7 +32,7 @@ from typing import Any
 from pdfminer import lzw, pdftypes
 from pyhanko.pdf_utils.decode_limits import DecodeLimits, DocumentDecodeBudget, StreamDecodeLimits
 
-from service import sandbox
+from service.pki import sandbox
 
 MiB = 1024 * 1024
 

@@ -23,7 +23,7 @@ from typing import Any
 from forms import codelists, registers
 from forms.model import Field, FormDefinition, Person, scope_fields
 from forms.trimming import actual_reduction
-from service.sources import DatabaseSource, RecordSource, SourcedRecord, SourceError
+from service.records.sources import DatabaseSource, RecordSource, SourcedRecord, SourceError
 
 DECLARANT = Person(("declarant",))
 

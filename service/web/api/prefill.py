@@ -17,13 +17,17 @@ from schemas.prefill import (
     SubmissionSchema,
     ValidationResultSchema,
 )
-from service import current_runtime, ratelimit, repository, submissions
-from service import forms as ops
-from service import prefill as pf
-from service.api.http import error_responses
-from service.auth import Principal, current_principal, require
-from service.dossiers import control_character_errors
+from service import catalogue as ops
+from service.dossiers.lifecycle import control_character_errors
 from service.errors import ApiError
+from service.records import prefill as pf
+from service.records import submissions
+from service.repository import documents as repository
+from service.tokens import Principal
+from service.web import ratelimit
+from service.web.auth import current_principal, require
+from service.web.http import error_responses
+from service.web.runtime import current_runtime
 
 log = logging.getLogger(__name__)
 

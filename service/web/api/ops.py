@@ -12,9 +12,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from forms import units
 from schemas.common import HealthSchema
 from schemas.forms import UnitSchema
-from service import current_runtime
-from service.api.http import error_responses
 from service.errors import ApiError, not_found
+from service.web.http import error_responses
+from service.web.runtime import current_runtime
 from storage.db import ping
 
 health = Blueprint("health", __name__, url_prefix="/", description="Vận hành")

@@ -26,11 +26,13 @@ from schemas.repository import (
     RepositoryPageSchema,
     RepositoryQuerySchema,
 )
-from service import current_runtime, repository
-from service.api.documents import document_out
-from service.api.http import error_responses
-from service.auth import Principal, current_principal, require
 from service.errors import ApiError, not_found
+from service.repository import documents as repository
+from service.tokens import Principal
+from service.web.api.documents import document_out
+from service.web.auth import current_principal, require
+from service.web.http import error_responses
+from service.web.runtime import current_runtime
 from service.worktime import VIETNAM
 from storage.documents import DOCUMENT_ID, StoreError, content_disposition
 from storage.models import AccessLog, Consent, Dossier, DossierDocument, RecordChange

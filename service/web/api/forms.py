@@ -17,14 +17,16 @@ from schemas.forms import (
     TrimmingReportSchema,
 )
 from schemas.prefill import ReportQuerySchema
-from service import current_runtime, repository
-from service import forms as ops
-from service import prefill as pf
-from service.api import door
-from service.api.http import conditional_json, error_responses
-from service.api.prefill import own_subject
-from service.auth import Principal, current_principal, require
+from service import catalogue as ops
 from service.errors import ApiError, not_found
+from service.records import prefill as pf
+from service.repository import documents as repository
+from service.tokens import Principal
+from service.web import door
+from service.web.api.prefill import own_subject
+from service.web.auth import current_principal, require
+from service.web.http import conditional_json, error_responses
+from service.web.runtime import current_runtime
 from storage.models import FormVersion
 
 blp = Blueprint("forms", __name__, url_prefix="/api/v1/forms",

@@ -33,7 +33,7 @@ from typing import Any
 log = logging.getLogger("tokhai")
 
 #: imported once by the fork server, so that a new child starts with them loaded
-PRELOAD = ["service.verification", "service.digitised"]
+PRELOAD = ["service.pki.validation", "service.records.digitised"]
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(PRELOAD)
 

@@ -23,8 +23,8 @@ from sqlalchemy import and_, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from forms.model import FormDefinition
-from service.auth import Principal
-from service.retention import retention_for
+from service.repository.retention import retention_for
+from service.tokens import Principal
 from storage.documents import (
     DocumentStore,
     LocalStore,

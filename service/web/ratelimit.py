@@ -23,9 +23,9 @@ from flask_limiter import Limiter
 from limits import RateLimitItem, parse_many
 from limits.errors import ConfigurationError, StorageError
 
-from service.auth import Principal
 from service.config import Settings
 from service.errors import ApiError
+from service.tokens import Principal
 
 log = logging.getLogger(__name__)
 

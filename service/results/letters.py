@@ -1,14 +1,14 @@
 """Letters tokhai writes: the apology letter for a late dossier (Decree 61/2018, Article 19).
 
 Laid out like an administrative letter, in Vietnamese, with the fonts that travel with the
-project, and signed with the agency's key like a result (``service.issuance``).
+project, and signed with the agency's key like a result (``service.results.issuance``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from service.rendering import (
+from service.results.rendering import (
     Rendered,
     Stamp,
     document,

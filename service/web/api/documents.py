@@ -10,12 +10,16 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from schemas.documents import DocumentSchema, IssueSchema, VerificationSchema
-from service import current_runtime, issuance, repository, verification
-from service import forms as form_ops
-from service.api.dossiers import _expected_version, load
-from service.api.http import error_responses
-from service.auth import Principal, current_principal, require
+from service import catalogue as form_ops
 from service.errors import ApiError, not_found
+from service.pki import validation as verification
+from service.repository import documents as repository
+from service.results import issuance
+from service.tokens import Principal
+from service.web.api.dossiers import _expected_version, load
+from service.web.auth import current_principal, require
+from service.web.http import error_responses
+from service.web.runtime import current_runtime
 from storage.documents import StoreUnavailable
 from storage.models import DossierDocument
 

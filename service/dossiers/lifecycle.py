@@ -30,10 +30,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from forms.compiled import CompiledForm, canonical_json
-from service import prefill as pf
-from service import repository, submissions
-from service.auth import Principal
 from service.errors import ApiError
+from service.records import prefill as pf
+from service.records import submissions
+from service.repository import documents as repository
+from service.tokens import Principal
 from service.worktime import VIETNAM, WorkCalendar
 from storage import records as store
 from storage.models import Dossier, DossierEvent
@@ -71,7 +72,7 @@ TRANSITIONS: dict[str, Transition] = {
     "reject": Transition(("submitted", "accepted", "in_processing"), "rejected", "officer",
                          needs_reason=True),
     "start_processing": Transition(("accepted",), "in_processing", "officer"),
-    # only by issuing the signed result (service.issuance), never by a bare status change
+    # only by issuing the signed result (service.results.issuance), never by a bare status change
     "issue_result": Transition(("in_processing",), "result_ready", "officer", direct=False),
     "deliver": Transition(("result_ready",), "delivered", "officer"),
     "withdraw": Transition(("submitted", "accepted", "supplement_requested"), "withdrawn",

@@ -20,10 +20,12 @@ from sqlalchemy import select, update
 from forms import registers
 from forms.records import RecordInvalid, check_subject, normalise_record
 from schemas.digitised import ConfirmSchema, DigitisedDocumentSchema, DigitiseQuerySchema
-from service import current_runtime, digitised
-from service.api.http import error_responses
-from service.auth import Principal, current_principal, require
 from service.errors import ApiError, not_found
+from service.records import digitised
+from service.tokens import Principal
+from service.web.auth import current_principal, require
+from service.web.http import error_responses
+from service.web.runtime import current_runtime
 from storage import records as store
 from storage.models import DigitisedDocument, utcnow
 

@@ -7,7 +7,7 @@ an officer checks them and confirms, and only then do they become a record, with
 ``digitised:<id>``. A PDF that is encrypted, has no text layer or has too many pages is refused
 with a clear message rather than guessed at.
 
-The PDF is read under the limits of ``service/pdflimits.py``: a proper trailer, the number of
+The PDF is read under the limits of ``service/pki/pdflimits.py``: a proper trailer, the number of
 objects and pages counted before any page is read, every stream inflated under a cap per
 stream and in all, and the whole reading in a child process with a CPU-time and memory budget.
 """
@@ -28,8 +28,8 @@ from pdfminer.pdftypes import resolve1
 
 from forms import registers
 from forms.records import normalise_value
-from service import pdflimits
-from service.pdflimits import PdfLimits, PdfRefused
+from service.pki import pdflimits
+from service.pki.pdflimits import PdfLimits, PdfRefused
 
 MAX_PAGES = 10
 

@@ -10,7 +10,7 @@ Revocation is judged from the data embedded in the document (its Document Securi
 nothing is fetched while verifying, so a verification takes the same time whether or not the
 CA's responders are up, and checks what the document will carry for as long as it is kept.
 
-Anyone may upload, so the reading is bounded (``service/pdflimits.py``): a proper trailer, the
+Anyone may upload, so the reading is bounded (``service/pki/pdflimits.py``): a proper trailer, the
 numbers of objects, revisions and signature fields, inflation per stream and in all, and the
 parse itself (:func:`analyse`) runs in a child process under a CPU-time and memory budget. The
 lookup of the original (the database) stays in the calling process.
@@ -39,12 +39,9 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
-from service import (
-    pdfhex,  # noqa: F401 - installs the fast hex-string reader
-    pdflimits,
-)
-from service.pdflimits import PdfLimits, PdfRefused
-from service.rendering import DATA_FILE
+from service.pki import pdflimits
+from service.pki.pdflimits import PdfLimits, PdfRefused
+from service.results.rendering import DATA_FILE
 from service.worktime import VIETNAM
 
 log = logging.getLogger("tokhai")

@@ -29,14 +29,16 @@ from schemas.dossiers import (
     SupplementSchema,
 )
 from schemas.prefill import PrefillSchema
-from service import current_runtime, issuance
-from service import dossiers as ops
-from service import forms as form_ops
-from service import prefill as pf
-from service.api.http import error_responses
-from service.api.prefill import prefill_response
-from service.auth import Principal, current_principal, require
+from service import catalogue as form_ops
+from service.dossiers import lifecycle as ops
 from service.errors import ApiError, not_found
+from service.records import prefill as pf
+from service.results import issuance
+from service.tokens import Principal
+from service.web.api.prefill import prefill_response
+from service.web.auth import current_principal, require
+from service.web.http import error_responses
+from service.web.runtime import current_runtime
 from service.worktime import VIETNAM
 from storage.models import Dossier, DossierDocument, DossierEvent
 
@@ -314,7 +316,7 @@ class Explanation(MethodView):
         letter = issuance.issue_apology_letter(g.db, dossier, current_runtime().signing,
                                                current_runtime().settings.retention)
         g.db.commit()
-        from service.api.documents import archive_now
+        from service.web.api.documents import archive_now
 
         archive_now(letter.id)
         return _with_etag(out(dossier), dossier)
@@ -334,7 +336,7 @@ class ApologyLetter(MethodView):
         ).order_by(DossierDocument.id.desc()).limit(1))
         if doc is None:
             raise not_found("thư xin lỗi của hồ sơ này", "Apology letter")
-        from service.api.documents import pdf_response
+        from service.web.api.documents import pdf_response
 
         return pdf_response(doc, f"thu-xin-loi-{dossier.code}.pdf")
 

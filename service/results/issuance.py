@@ -27,11 +27,14 @@ from sqlalchemy.orm import Session
 from forms import codelists, units
 from forms.model import Field, FormDefinition
 from forms.results import RESULT_RECORDS, ResultTemplate, template_for
-from service import dossiers, letters, rendering, repository
-from service.auth import Principal
+from service.dossiers import lifecycle as dossiers
 from service.errors import ApiError
-from service.signing import AgencySigner, SignedPdf, Signing, TimestampUnavailable
-from service.verification import Original
+from service.pki.signer import AgencySigner, SignedPdf, Signing
+from service.pki.timestamps import TimestampUnavailable
+from service.pki.validation import Original
+from service.repository import documents as repository
+from service.results import letters, rendering
+from service.tokens import Principal
 from service.worktime import VIETNAM, WorkCalendar
 from storage import records as store
 from storage.documents import DOCUMENT_ID

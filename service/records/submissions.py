@@ -18,7 +18,7 @@ from forms import registers
 from forms.compiled import CompiledForm
 from forms.language import PERSONAL_ID_RECORD
 from forms.model import Field, FormDefinition
-from service import prefill as pf
+from service.records import prefill as pf
 
 #: at most this many errors are listed; a count says how many more there were
 MAX_ERRORS = 100

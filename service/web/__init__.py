@@ -1,0 +1,236 @@
+"""The tokhai web service: the Flask application factory.
+
+``create_app()`` builds a complete application from environment variables (see the README):
+database engine, migrations, the form catalogue, the API with its OpenAPI document, JSON logs
+with request ids, and Prometheus metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+from flask import Flask, g, request
+from flask_smorest import Api
+from prometheus_client import CollectorRegistry
+from prometheus_flask_exporter import PrometheusMetrics
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError, StatementError
+from werkzeug.exceptions import HTTPException
+
+from schemas.common import ErrorSchema
+from service.config import Settings
+from service.pki.signer import Signing
+from service.records.sources import HttpSettings, HttpSource
+from service.web import door, errors
+from service.web.runtime import Runtime
+from service.worktime import WorkCalendar, parse_dates, parse_periods
+from storage import db
+
+log = logging.getLogger("tokhai")
+_REQUEST_ID_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+
+class TokhaiApi(Api):
+    """flask-smorest's Api with the project's one error shape."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error: HTTPException):  # type: ignore[no-untyped-def, override]
+        return errors.from_http(error)
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
+    settings = settings or Settings.from_env(**overrides)
+    from service import logs
+
+    logs.configure(settings.log_level)
+    app = Flask("service")  # its logger is "service", as before the package moved
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        API_TITLE="tokhai",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    # the door (service.web.door): bodies bounded even when chunked; JSON that never fails
+    app.request_class = door.DoorRequest
+    app.json = door.SafeJSONProvider(app)
+
+    engine = db.make_engine(settings.database_url)
+    runtime = Runtime(settings, engine, db.session_factory(engine),
+                      db.session_factory(engine.execution_options(isolation_level="AUTOCOMMIT")))
+    http = HttpSettings(settings.source_connect_timeout, settings.source_read_timeout,
+                        settings.source_retries, settings.source_max_bytes,
+                        settings.source_breaker_failures, settings.source_breaker_reset)
+    runtime.remote_sources = {name: HttpSource(name, url, http)
+                              for name, url in settings.source_urls.items()}
+    days_off, make_up = parse_dates(settings.days_off), parse_dates(settings.make_up_days)
+    runtime.calendar = WorkCalendar(parse_periods(settings.office_hours), days_off=days_off,
+                                    make_up_days=make_up)
+    runtime.agency_calendars = {
+        code.strip(): WorkCalendar(parse_periods(hours), days_off=days_off, make_up_days=make_up)
+        for code, hours in settings.agency_office_hours.items()}
+    if settings.signing_config:
+        # keys are opened now: a wrong password or PIN stops the start-up, naming the agency
+        runtime.signing = Signing.from_file(settings.signing_config)
+        log.info("signing keys loaded", extra={
+            "agencies": sorted(runtime.signing.agencies),
+            "development": runtime.signing.config.development})
+    runtime.store = _document_store(settings)
+    runtime.secret_key = settings.secret_key or _secret_key_file(settings.data_dir)
+    logs.use_key(runtime.secret_key)  # personal numbers in logs: hashed with this key
+    app.extensions["tokhai"] = runtime
+    from service.web import ratelimit  # checks of typed people: counted per caller and per person
+
+    ratelimit.init_app(app, settings, runtime.secret_key)
+    if settings.auto_migrate or settings.load_catalogue:
+        _prepare_database(runtime)
+
+    _install_request_hooks(app, runtime)
+    from service.web import headers  # security headers and no-store on every response
+
+    headers.install(app, settings)
+    api = TokhaiApi(app, spec_kwargs={
+        "info": {"description": "Tờ khai điện tử, hồ sơ và kết quả điện tử có chữ ký số."},
+    })
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    from service.web.api import digitised as digitised_api
+    from service.web.api import documents as documents_api
+    from service.web.api import dossiers as dossiers_api
+    from service.web.api import forms as forms_api
+    from service.web.api import ops
+    from service.web.api import prefill as prefill_api
+    from service.web.api import repository as repository_api
+
+    api.register_blueprint(ops.health)
+    api.register_blueprint(ops.reference)
+    api.register_blueprint(forms_api.blp)
+    api.register_blueprint(prefill_api.blp)
+    api.register_blueprint(digitised_api.blp)
+    api.register_blueprint(dossiers_api.blp)
+    api.register_blueprint(documents_api.blp)
+    api.register_blueprint(repository_api.blp)
+
+    registry = CollectorRegistry()
+    PrometheusMetrics(app, registry=registry, group_by="endpoint", path=None,
+                      defaults_prefix="tokhai")
+    app.extensions["tokhai_metrics"] = registry
+
+    app.register_error_handler(errors.ApiError, errors.respond)
+    app.register_error_handler(Exception, _unexpected)
+
+    from service.cli import register
+
+    register(app)
+    return app
+
+
+def _secret_key_file(data_dir: str) -> str:
+    """The installation's secret, made once; concurrent workers all read the same one."""
+    import contextlib
+    import secrets
+    from pathlib import Path
+
+    from storage.documents import create_once
+
+    path = Path(data_dir) / "secret-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):  # another worker was first
+            create_once(path, secrets.token_urlsafe(48).encode(), 0o600)
+    return path.read_text().strip()
+
+
+def _document_store(settings: Settings) -> Any:
+    """The repository's store, checked: in production mode a bucket without versioning and
+    object lock stops the start-up. A store that does not answer does not: issued documents
+    wait in the database until it is back."""
+    from service.repository.documents import make_store
+    from storage.documents import StoreUnavailable
+
+    store = make_store(settings)
+    try:
+        store.ensure_ready(production=settings.production)
+    except StoreUnavailable as e:
+        log.warning("document store unavailable at start-up; documents will wait in the "
+                    "outbox", extra={"error": str(e)[:300]})
+    return store
+
+
+def _prepare_database(runtime: Runtime) -> None:
+    from service import catalogue as form_ops
+
+    with db.startup_lock(runtime.engine):
+        if runtime.settings.auto_migrate:
+            db.upgrade(runtime.engine)
+        if runtime.settings.load_catalogue:
+            with runtime.sessions() as session:
+                outcomes = form_ops.load_catalogue(session)
+                session.commit()
+            published = sum(1 for _, o in outcomes if o == "published")
+            log.info("catalogue loaded", extra={"forms": len(outcomes), "published": published})
+
+
+def _install_request_hooks(app: Flask, runtime: Runtime) -> None:
+    @app.before_request
+    def _start() -> None:
+        incoming = request.headers.get("X-Request-ID", "")
+        ok = 0 < len(incoming) <= 64 and set(incoming) <= _REQUEST_ID_OK
+        g.request_id = incoming if ok else uuid.uuid4().hex
+        g.started = time.perf_counter()
+        # reads need no transaction: no BEGIN and ROLLBACK round trips for GET and HEAD
+        g.db = (runtime.read_sessions() if request.method in ("GET", "HEAD")
+                else runtime.sessions())
+
+    # authentication, then the body's size, depth and characters, before any view
+    door.install(app, runtime.settings.max_json_depth)
+
+    @app.after_request
+    def _finish(response):  # type: ignore[no-untyped-def]
+        response.headers["X-Request-ID"] = g.get("request_id", "-")
+        started = g.get("started")
+        if started is not None:
+            log.info("request", extra={
+                "method": request.method, "path": request.path, "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            })
+        return response
+
+    @app.teardown_request
+    def _close(exc: BaseException | None) -> None:
+        session = g.pop("db", None)
+        if session is not None:
+            session.close()  # rolls back whatever a failed request left uncommitted
+
+
+def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+    """Errors no view turned into an ApiError, still in the one error shape. The request's
+    session is closed (and its transaction rolled back) by the teardown."""
+    from service import logs  # the texts of errors, without the values they carry
+
+    if isinstance(exc, HTTPException):
+        return errors.from_http(exc)
+    if isinstance(exc, StatementError) and isinstance(exc.orig, OverflowError):
+        exc = exc.orig  # a value that could not even be bound (a date beyond the calendar)
+    if isinstance(exc, DataError | OverflowError):
+        # a value the database cannot hold (a number too large...): the caller's input, which
+        # validation should have caught; say so rather than 500
+        log.warning("value out of range for the database", extra={"error": logs.describe(exc)})
+        return errors.respond(errors.ApiError(400, "value_out_of_range",
+                                              "Giá trị nằm ngoài phạm vi cho phép.",
+                                              "A value is out of range."))
+    if isinstance(exc, DBAPIError) and (exc.connection_invalidated
+                                        or isinstance(exc, OperationalError)):
+        log.warning("database connection lost", extra={"error": logs.describe(exc.orig)})
+        resp = errors.respond(errors.ApiError(
+            503, "database_unavailable", "Cơ sở dữ liệu tạm thời không phản hồi; vui lòng thử "
+            "lại sau ít giây.", "The database is temporarily unavailable; retry shortly."))
+        resp.headers["Retry-After"] = "2"
+        return resp
+    log.exception("unhandled error")
+    return errors.respond(errors.ApiError(500, "internal_error",
+                                          "Lỗi hệ thống; vui lòng thử lại sau.",
+                                          "Internal server error."))
