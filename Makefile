@@ -1,4 +1,5 @@
-# The two commands a newcomer needs: `make run` and `make test`.
+# The two commands a newcomer needs: `make run` and `make test`; then `make demo` (with `make run`
+# serving in another terminal) shows the whole pipeline, request by request.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -12,7 +13,7 @@ FUZZ_SECONDS ?= 300
 SYSTEM_TOOLS := qpdf pdfsig pdftoppm softhsm2-util pkcs11-tool zbarimg
 SYSTEM_PACKAGES := qpdf poppler-utils softhsm2 opensc zbar-tools
 
-.PHONY: run test lint bench fuzz clean system-packages
+.PHONY: run demo test lint bench fuzz clean system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +30,11 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/tokhai dev-setup
 	$(BIN)/flask --app wsgi:app run --host $(HOST) --port $(PORT)
+
+# the walkthrough: a plain HTTP client of the service `make run` serves in another terminal
+# (same HOST and PORT); files, processes, issues, downloads and verifies one dossier
+demo: $(STAMP)
+	$(BIN)/python -m service.walkthrough --url http://$(HOST):$(PORT)
 
 # the independent PDF checkers and SoftHSM2; installed with apt when missing (CI runs as root)
 system-packages:
