@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from service.records.digitised import TEMPLATES
+from service.records.templates import TEMPLATES
 
 
 class DigitiseQuerySchema(Schema):

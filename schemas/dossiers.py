@@ -1,7 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from schemas.common import TIMES
-from service.dossiers.lifecycle import STATES, TRANSITIONS
+from service.dossiers.states import STATES, TRANSITIONS
 
 AGENCY = validate.Regexp(r"^[A-Za-z0-9._-]{1,40}$",
                          error="Mã cơ quan gồm chữ, số, '.', '_' hoặc '-', tối đa 40 ký tự.")

@@ -20,7 +20,6 @@ import hmac
 import re
 import secrets
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +29,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from forms.compiled import CompiledForm, canonical_json
+from service.dossiers.states import FINISHED, STATES, TRANSITIONS, Transition
 from service.errors import ApiError
 from service.records import prefill as pf
 from service.records import submissions
@@ -41,44 +41,6 @@ from storage.models import Dossier, DossierEvent
 
 ACCEPT_WITHIN_HOURS = 8
 EVENTS = "dossier_events"  # the counter of event positions; always taken last
-
-STATES: dict[str, str] = {
-    "submitted": "Đã nộp, chờ tiếp nhận",
-    "accepted": "Đã tiếp nhận",
-    "supplement_requested": "Yêu cầu bổ sung",
-    "rejected": "Từ chối",
-    "in_processing": "Đang xử lý",
-    "result_ready": "Đã có kết quả",
-    "delivered": "Đã trả kết quả",
-    "withdrawn": "Đã rút hồ sơ",
-}
-FINISHED = {"rejected", "result_ready", "delivered", "withdrawn"}
-
-
-@dataclass(frozen=True)
-class Transition:
-    sources: tuple[str, ...]
-    target: str
-    role: str
-    needs_reason: bool = False
-    #: False for transitions that only an operation makes (issuing the signed result)
-    direct: bool = True
-
-
-TRANSITIONS: dict[str, Transition] = {
-    "accept": Transition(("submitted",), "accepted", "officer"),
-    "request_supplement": Transition(("submitted", "accepted", "in_processing"),
-                                     "supplement_requested", "officer", needs_reason=True),
-    "reject": Transition(("submitted", "accepted", "in_processing"), "rejected", "officer",
-                         needs_reason=True),
-    "start_processing": Transition(("accepted",), "in_processing", "officer"),
-    # only by issuing the signed result (service.results.issuance), never by a bare status change
-    "issue_result": Transition(("in_processing",), "result_ready", "officer", direct=False),
-    "deliver": Transition(("result_ready",), "delivered", "officer"),
-    "withdraw": Transition(("submitted", "accepted", "supplement_requested"), "withdrawn",
-                           "citizen", needs_reason=True),
-}
-
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()

@@ -22,6 +22,7 @@ from forms.records import RecordInvalid, check_subject, normalise_record
 from schemas.digitised import ConfirmSchema, DigitisedDocumentSchema, DigitiseQuerySchema
 from service.errors import ApiError, not_found
 from service.records import digitised
+from service.records.templates import TEMPLATES
 from service.tokens import Principal
 from service.web.auth import current_principal, require
 from service.web.http import error_responses
@@ -71,7 +72,7 @@ def evidenced_fields(kind: str) -> frozenset[str]:
     register's vocabulary, the subject excepted (it is confirmed as the subject). A birth
     certificate cannot register a death; a household-business certificate says nothing of
     marriage."""
-    template = digitised.TEMPLATES[kind]
+    template = TEMPLATES[kind]
     register = registers.REGISTERS[template.register]
     return frozenset(label.field for label in template.labels
                      if label.field in register.fields and label.field != register.subject)
@@ -116,7 +117,7 @@ def _check_corrections(row: DigitisedDocument, corrections: dict[str, Any]) -> N
     found); each field outside is named."""
     allowed = evidenced_fields(row.kind)
     shown = row.values.get("values", {})
-    title = digitised.TEMPLATES[row.kind].title
+    title = TEMPLATES[row.kind].title
     problems = []
     for name in corrections:
         if name not in allowed:

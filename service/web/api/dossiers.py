@@ -31,6 +31,7 @@ from schemas.dossiers import (
 from schemas.prefill import PrefillSchema
 from service import catalogue as form_ops
 from service.dossiers import lifecycle as ops
+from service.dossiers.states import STATES
 from service.errors import ApiError, not_found
 from service.records import prefill as pf
 from service.results import issuance
@@ -72,7 +73,7 @@ def archiving_states(dossiers: list[Dossier]) -> dict[int, str]:
 def out(d: Dossier, secret: str | None = None,
         states: dict[int, str] | None = None) -> dict[str, Any]:
     archiving = (archiving_states([d]) if states is None else states).get(d.id)
-    label = ops.STATES[d.status]
+    label = STATES[d.status]
     if archiving == "pending":
         label += ", đang chờ lưu vào kho dữ liệu"
     body: dict[str, Any] = {
@@ -355,7 +356,7 @@ class Receipt(MethodView):
         if found is None:
             raise not_found(f"hồ sơ {code} với mã bí mật này", "Receipt")
         return {"code": found.code, "status": found.status,
-                "status_label": ops.STATES[found.status], "deadlines": deadlines(found)}
+                "status_label": STATES[found.status], "deadlines": deadlines(found)}
 
 
 @blp.route("/events")
