@@ -27,11 +27,14 @@ from pathlib import Path
 from _common import ROOT  # noqa: F401 - puts the project on sys.path
 
 from forms.results import TEMPLATES
+from service import patches
 from service.pki import validation as verification
 from service.pki.signer import Signing
 from service.pki.timestamps import LocalTimeStamper
 from service.results import rendering
 from tests import pki
+
+patches.install()  # the fast paths the service runs with (service.patches)
 
 AGENCY = "UBND-XA-00004"
 

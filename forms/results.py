@@ -15,6 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: the file, embedded in a result's PDF, that carries its structured data (written by
+#: service.results.rendering, read back by service.pki.validation)
+DATA_FILE = "ket-qua.json"
+
 
 @dataclass(frozen=True)
 class Row:

@@ -405,11 +405,13 @@ def register(app: Flask) -> None:
 
 
 def _create_app() -> Flask:
+    from service import patches
     from service.pki.config import SigningSetupError
     from service.web import create_app
     from service.web.ratelimit import RateLimitMisconfigured
     from storage.documents import StoreMisconfigured
 
+    patches.install()  # the commands render, sign and verify as the service does
     try:
         return create_app()
     except (SigningSetupError, StoreMisconfigured, RateLimitMisconfigured) as e:

@@ -37,7 +37,6 @@ from datetime import date, datetime, time
 from types import TracebackType
 from typing import IO, Any
 
-from flask import g, has_request_context
 from pythonjsonlogger.json import JsonFormatter
 
 #: what replaces a secret
@@ -164,7 +163,10 @@ class RedactingJsonFormatter(JsonFormatter):
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = (getattr(g, "request_id", "-") if has_request_context() else "-")
+        # Flask only when it is loaded: the command line and the operations log without it
+        flask = sys.modules.get("flask")
+        record.request_id = (getattr(flask.g, "request_id", "-")
+                             if flask is not None and flask.has_request_context() else "-")
         return True
 
 

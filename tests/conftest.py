@@ -14,10 +14,15 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from service import patches
 from service.config import Settings
 from service.web import create_app
 from storage.db import normalise_url
 from tests import pki
+
+# the third-party patches, as the service runs with them (tests/test_patches.py also runs
+# without them)
+patches.install()
 
 #: Field lists of the official forms (copied from ../shared/forms, checked to be identical).
 OFFICIAL_FORMS = Path(__file__).resolve().parent / "fixtures" / "official-forms"

@@ -1,4 +1,5 @@
-"""A faster reader for PDF hex strings, installed into pyHanko's parser.
+"""A faster reader for PDF hex strings, installed into pyHanko's parser by :func:`install`
+(called by :func:`service.patches.install` and by the sandbox's children).
 
 A signature's ``/Contents`` is a hex string of some 20,000 digits, and pyHanko reads hex
 strings one token at a time: that alone was a third of a verification. This reader takes
@@ -43,4 +44,13 @@ def read_hex_string_from_stream(stream: Any) -> Any:
     return generic.pdf_string(binascii.unhexlify(digits))
 
 
-generic.read_hex_string_from_stream = read_hex_string_from_stream
+def install() -> None:
+    generic.read_hex_string_from_stream = read_hex_string_from_stream
+
+
+def uninstall() -> None:
+    generic.read_hex_string_from_stream = original
+
+
+def installed() -> bool:
+    return generic.read_hex_string_from_stream is read_hex_string_from_stream

@@ -150,6 +150,9 @@ def _serve(conn: Connection) -> None:
     # what a job has to say is in its result; the parsers' own warnings (pyHanko logs a
     # traceback for every suspicious field) would only flood the service's stderr
     logging.basicConfig(handlers=[logging.NullHandler()], force=True)
+    from service.pki import pdfhex
+
+    pdfhex.install()  # the children parse PDFs: pyHanko's fast hex reader, as in the parent
     unlimited = resource.RLIM_INFINITY
     while True:
         try:

@@ -39,7 +39,6 @@ from pyhanko.stamp import NoOpStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
-from service.pki import pdfhex  # noqa: F401 - installs the fast hex-string reader
 from service.pki.config import (
     AgencyKey,
     SigningConfig,

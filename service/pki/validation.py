@@ -39,9 +39,9 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from forms.results import DATA_FILE
 from service.pki import pdflimits
 from service.pki.pdflimits import PdfLimits, PdfRefused
-from service.results.rendering import DATA_FILE
 from service.worktime import VIETNAM
 
 log = logging.getLogger("tokhai")

@@ -18,26 +18,22 @@ import hashlib
 import io
 import json
 import threading
-import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
-import fpdf.output
-import fpdf.syntax
 import qrcode
-from fontTools import subset as _fonttools_subset
 from fpdf import FPDF
 from fpdf.fonts import SubsetMap
 
-from forms.results import ResultTemplate
+from forms.results import DATA_FILE, ResultTemplate
 from service import fonts
+from service.results import fpdf_speedups
 from service.worktime import VIETNAM
 
 A4_HEIGHT_MM = 297.0
 PT_PER_MM = 72 / 25.4
-DATA_FILE = "ket-qua.json"
 #: the signature block: seal and signer text, then the QR code to its left (mm, on the page)
 STAMP_WIDTH, STAMP_HEIGHT = 78.0, 30.0
 SEAL_SIZE = 28.0
@@ -87,55 +83,6 @@ class Rendered:
     embedded: dict[str, Any] = field(default_factory=dict)
 
 
-class _WholeFontSubsetting:
-    """Stands in for ``fontTools.subset`` inside fpdf2's writer: our fonts (already cut down
-    to Vietnamese, 34 KB) are embedded whole, from bytes read once, instead of being subset
-    and recompiled for every document (8 ms per font per PDF, most of a result's rendering).
-    Other fonts are subset as fpdf2 does. fpdf2 is pinned; ``test_rendering`` checks that
-    the embedded fonts still extract as the right text."""
-
-    Options = _fonttools_subset.Options
-
-    class Subsetter:
-        def __init__(self, options: Any = None) -> None:
-            self.options = options
-            self.glyphs: Any = ()
-
-        def populate(self, glyphs: Any = (), **kwargs: Any) -> None:
-            self.glyphs = glyphs
-
-        def subset(self, font: Any) -> None:
-            if getattr(font, "_tokhai_whole", False):
-                return
-            real = _fonttools_subset.Subsetter(self.options)
-            real.populate(glyphs=self.glyphs)
-            real.subset(font)
-
-
-class _RepeatedStreamCompression:
-    """Stands in for ``zlib`` inside fpdf2's stream objects: the same large stream (our
-    fonts, embedded whole in every document) is compressed once per process, not for every
-    PDF. Small and unique streams go straight to zlib."""
-
-    _cache: dict[bytes, bytes] = {}
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(zlib, name)
-
-    def compress(self, data: bytes, level: int = -1) -> bytes:
-        if len(data) < 16384:
-            return zlib.compress(data, level=level)
-        key = hashlib.blake2b(data, digest_size=16).digest() + bytes([level & 0xFF])
-        cached = self._cache.get(key)
-        if cached is None:
-            cached = zlib.compress(data, level=level)
-            if len(self._cache) < 16:
-                self._cache[key] = cached
-        return cached
-
-
-fpdf.output.ftsubset = _WholeFontSubsetting  # type: ignore[assignment]
-fpdf.syntax.zlib = _RepeatedStreamCompression()  # type: ignore[assignment]
 _FONT_BYTES = {style: path.read_bytes() for style, path in (("", fonts.REGULAR),
                                                               ("B", fonts.BOLD))}
 
@@ -151,7 +98,13 @@ _PARSED_LOCK = threading.Lock()
 
 def _add_fonts(pdf: FPDF) -> None:
     """Noto regular and bold, parsed once per process: each document gets a copy of the
-    parsed font with its own glyph usage, instead of parsing the file again."""
+    parsed font with its own glyph usage, instead of parsing the file again. That needs the
+    whole-font patch (service.patches): without it, fpdf2 subsets the parsed font in place, so
+    each document parses its own (slower, the same text)."""
+    if not fpdf_speedups.installed()["whole_fonts"]:
+        for style, path in (("", fonts.REGULAR), ("B", fonts.BOLD)):
+            pdf.add_font("Noto", style, str(path))
+        return
     with _PARSED_LOCK:
         if not _PARSED_FONTS:
             scratch = FPDF()
@@ -170,6 +123,12 @@ def _add_fonts(pdf: FPDF) -> None:
         font.missing_glyphs = []
         font.biggest_size_pt = 0
         pdf.fonts[f"noto{style}"] = font
+
+
+def forget_parsed_fonts() -> None:
+    """Parse the fonts again at the next document (after the patches changed, in tests)."""
+    with _PARSED_LOCK:
+        _PARSED_FONTS.clear()
 
 
 def document(title: str) -> FPDF:

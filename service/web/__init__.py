@@ -43,7 +43,9 @@ class TokhaiApi(Api):
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     settings = settings or Settings.from_env(**overrides)
-    from service import logs
+    from service import logs, patches
+
+    patches.install()  # pyHanko's hex reader, fpdf2's font and stream speed-ups
 
     logs.configure(settings.log_level)
     app = Flask("service")  # its logger is "service", as before the package moved
