@@ -246,19 +246,19 @@ def dev_setup() -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     load_demo(demo.generate(50))
     tokens_file = data_dir / "dev-tokens.json"
-    tokens = json.loads(tokens_file.read_text()) if tokens_file.exists() else {}
+    dev_tokens = json.loads(tokens_file.read_text()) if tokens_file.exists() else {}
     wanted = [("designer", "designer", {}), ("auditor", "auditor", {}),
               ("citizen_father", "citizen", {"personal_id": demo.DEMO_FATHER}),
               ("citizen_daughter", "citizen", {"personal_id": demo.DEMO_DAUGHTER}),
               (f"officer_{DEV_AGENCY}", "officer", {"agency_code": DEV_AGENCY})]
-    missing = [w for w in wanted if w[0] not in tokens]
+    missing = [w for w in wanted if w[0] not in dev_tokens]
     if missing:
         with rt.sessions() as session:
             for name, role, extra in missing:
-                tokens[name] = tokens.create_token(session, role, f"DEVELOPMENT {name}",
-                                                 **extra)[1]
+                dev_tokens[name] = tokens.create_token(session, role, f"DEVELOPMENT {name}",
+                                                       **extra)[1]
             session.commit()
-        tokens_file.write_text(json.dumps(tokens, indent=2) + "\n")
+        tokens_file.write_text(json.dumps(dev_tokens, indent=2) + "\n")
         tokens_file.chmod(0o600)
     pki_config = data_dir / "dev-pki" / "signing.yaml"
     if not pki_config.exists():
