@@ -9,6 +9,7 @@ and provinces come from the current official list of administrative units.
 from __future__ import annotations
 
 import gettext
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 
@@ -128,6 +129,12 @@ _STATIC: dict[str, tuple[Code, ...]] = {
 
 #: Names of the built-in lists a form may use with ``type: choice, codes: NAME``.
 BUILT_IN = (*_STATIC, "nationality", "province")
+
+
+def lookup(name: str, own: Mapping[str, tuple[Code, ...]] | None = None) -> tuple[Code, ...]:
+    """The code list called ``name``: a form's own list (``own``) when it has one, else the
+    built-in one, else none (an empty tuple). The one lookup every part of tokhai uses."""
+    return (own or {}).get(name) or built_in(name) or ()
 
 
 def built_in(name: str) -> tuple[Code, ...] | None:

@@ -368,7 +368,7 @@ class _Checker:
         )
 
     def _check_choices(self) -> None:
-        choices = sum(len(self.code_lists.get(f.codes) or codelists.built_in(f.codes) or ())
+        choices = sum(len(codelists.lookup(f.codes, self.code_lists))
                       for f in self._by_path.values() if f.codes)
         if choices > MAX_CHOICES:
             self.problem("sections", "too_many_choices",
@@ -752,7 +752,7 @@ def _value_fits(target: Field, value: Any, lists: dict[str, tuple[Code, ...]]) -
     if target.type == "boolean" or target.type == "commitment":
         return isinstance(value, bool)
     if target.type == "choice" and target.codes:
-        codes = lists.get(target.codes) or codelists.built_in(target.codes) or ()
+        codes = codelists.lookup(target.codes, lists)
         return _is_one_of(value, {c.code for c in codes})
     if target.type in ("integer", "money"):
         return isinstance(value, int) and not isinstance(value, bool)

@@ -148,7 +148,7 @@ class FormDefinition:
 
     def codes(self, name: str) -> tuple[Code, ...]:
         """The code list called ``name``: the form's own, else a built-in one."""
-        return self.code_lists.get(name) or codelists.built_in(name) or ()
+        return codelists.lookup(name, self.code_lists)
 
     def find(self, path: tuple[str, ...]) -> Field | None:
         for section in self.sections:

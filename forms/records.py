@@ -135,7 +135,7 @@ def normalise_value(kind: str, raw: Any) -> Any:  # noqa: C901 - one branch per 
         raise ValueError(f"'{raw}' không phải có/không.")
     if kind.startswith("choice:"):
         name = kind.split(":", 1)[1]
-        codes = {c.code for c in codelists.built_in(name) or ()}
+        codes = {c.code for c in codelists.lookup(name)}
         code = str(raw).strip()
         if code not in codes:
             raise ValueError(f"'{raw}' không có trong danh mục '{name}'.")

@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
 import secrets
 import uuid
 from datetime import UTC, datetime
@@ -67,34 +66,18 @@ def lateness(d: Dossier, at: datetime) -> dict[str, Any]:
 
 # -- intake -----------------------------------------------------------------------------------
 
-# Unicode category Cc, except tab, line feed and carriage return (text areas send CR LF)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
-def control_character_errors(data: Any, pointer: str = "") -> list[dict[str, str]]:
-    if isinstance(data, str):
-        if _CONTROL.search(data):
-            return [{"field": pointer or "/", "code": "control_character",
-                     "message": "Có ký tự điều khiển không hợp lệ.",
-                     "message_en": "Contains control characters."}]
-        return []
-    if isinstance(data, dict):
-        items = data.items()
-    elif isinstance(data, list):
-        items = enumerate(data)  # type: ignore[assignment]
-    else:
-        return []
-    return [e for k, v in items for e in control_character_errors(v, f"{pointer}/{k}")]
-
-
 def check(session: Session, compiled: CompiledForm, data: Any, declarant: str,
-          sources: pf.Sources) -> list[dict[str, str]]:
-    """Every problem of the data, at once: control characters, the schema, verified values,
-    and attachments that name a document the declarant's repository does not hold."""
-    errors = control_character_errors(data)
-    errors += submissions.schema_errors(compiled, data)
-    result = pf.prefill(compiled.definition, declarant, sources, verified_only=True)
-    errors += submissions.verified_errors(compiled.definition, data, result)
+          sources: pf.Sources, prefilled: pf.PrefillResult | None = None,
+          ) -> list[dict[str, str]]:
+    """The submission check: every problem of the data, at once (control characters, the
+    schema, verified values, and attachments that name a document the declarant's repository
+    does not hold). The one check behind ``POST …/validate``, filing a dossier and a
+    supplement, so that the same data gets the same answer from each. ``prefilled`` is the
+    declarant's prefill when the caller already has it (validation needs it for the typed
+    people's checks); otherwise only the verified fields are looked up."""
+    result = prefilled if prefilled is not None else pf.prefill(
+        compiled.definition, declarant, sources, verified_only=True)
+    errors = submissions.data_errors(compiled, data, result)
     if not errors:
         errors += repository.attachment_errors(session, compiled.definition, data, declarant)
     return errors

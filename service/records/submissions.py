@@ -14,7 +14,7 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
-from forms import registers
+from forms import pointers, registers
 from forms.compiled import CompiledForm
 from forms.language import PERSONAL_ID_RECORD
 from forms.model import Field, FormDefinition
@@ -22,6 +22,36 @@ from service.records import prefill as pf
 
 #: at most this many errors are listed; a count says how many more there were
 MAX_ERRORS = 100
+
+
+# Unicode category Cc, except tab, line feed and carriage return (text areas send CR LF)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def data_errors(compiled: CompiledForm, data: Any,
+                result: pf.PrefillResult) -> list[dict[str, str]]:
+    """What the data alone shows wrong: control characters, the schema, verified values that
+    are not as the registers hold them (``result``: the declarant's prefill). The dossier
+    intake's check (``service.dossiers.lifecycle.check``) adds the repository's view."""
+    errors = control_character_errors(data)
+    errors += schema_errors(compiled, data)
+    errors += verified_errors(compiled.definition, data, result)
+    return errors
+
+
+def control_character_errors(data: Any, pointer: str = "") -> list[dict[str, str]]:
+    if isinstance(data, str):
+        if _CONTROL.search(data):
+            return [_item(pointer or "/", "control_character",
+                          "Có ký tự điều khiển không hợp lệ.", "Contains control characters.")]
+        return []
+    if isinstance(data, dict):
+        items = data.items()
+    elif isinstance(data, list):
+        items = enumerate(data)  # type: ignore[assignment]
+    else:
+        return []
+    return [e for k, v in items for e in control_character_errors(v, f"{pointer}/{k}")]
 
 
 def schema_errors(compiled: CompiledForm, data: Any) -> list[dict[str, str]]:
@@ -115,27 +145,14 @@ def _item(field: str, code: str, message: str, message_en: str) -> dict[str, str
     return {"field": field, "code": code, "message": message, "message_en": message_en}
 
 
-def _get(data: Any, pointer: str) -> Any:
-    node = data
-    for part in pointer.strip("/").split("/"):
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        elif isinstance(node, dict) and part in node:
-            node = node[part]
-        else:
-            return None
-    return node
-
-
 def verified_errors(form: FormDefinition, data: Any,
                     result: pf.PrefillResult) -> list[dict[str, str]]:
     """A verified value the registers hold must be submitted unchanged."""
     out = []
     for pointer, value in result.verified.items():
-        if _get(data, pointer) != value:
+        if pointers.get(data, pointer) != value:
             info = result.provenance[pointer]
-            label = form.find(tuple(p for p in pointer.strip("/").split("/")
-                                    if not p.isdigit()))
+            label = form.find(tuple(p for p in pointers.parse(pointer) if not p.isdigit()))
             title = label.label if label else pointer
             out.append(_item(pointer, "verified_mismatch",
                              f"'{title}' phải giữ đúng như trong {info['register_title']}; "
@@ -172,7 +189,7 @@ def typed_people(form: FormDefinition, data: Any, result: pf.PrefillResult) -> l
         marked = [f for f in bound if f.check_typed and f is not id_field]
         if id_field is None or not marked:
             continue
-        value = _get(data, scope.pointer)
+        value = pointers.get(data, scope.pointer)
         items = value if scope.repeated and isinstance(value, list) else [value]
         for index, item in enumerate(items):
             if not isinstance(item, dict):
@@ -181,11 +198,11 @@ def typed_people(form: FormDefinition, data: Any, result: pf.PrefillResult) -> l
             id_pointer = f"{base}/{pf.relative_path(scope, id_field)}"
             if id_pointer in result.provenance:
                 continue  # filled from a linked person's records: nothing to check
-            typed = _get(data, id_pointer)
+            typed = pointers.get(data, id_pointer)
             if not (isinstance(typed, str) and re.fullmatch(r"[0-9]{12}", typed)):
                 continue
             fields = tuple((f"{base}/{pf.relative_path(scope, f)}", f) for f in marked)
-            if all(_get(data, pointer) not in (None, "") for pointer, _ in fields):
+            if all(pointers.get(data, pointer) not in (None, "") for pointer, _ in fields):
                 out.append(TypedPerson(base, id_pointer, typed, fields))
     return out
 
@@ -215,8 +232,9 @@ def person_checks(form: FormDefinition, data: Any, people: list[TypedPerson],
         elif ("population", p.subject) not in found:
             out.append("no_match")
         else:
-            out.append("match" if all(_matches(form, f, _get(data, pointer), found, p.subject)
-                                      for pointer, f in p.fields) else "no_match")
+            out.append("match" if all(
+                _matches(form, f, pointers.get(data, pointer), found, p.subject)
+                for pointer, f in p.fields) else "no_match")
     return out
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import and_, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
+from forms import pointers
 from forms.model import FormDefinition
 from service.repository.retention import retention_for
 from service.tokens import Principal
@@ -289,14 +290,11 @@ def attachment_errors(session: Session, definition: FormDefinition, data: Any,
     for _, field in definition.leaves():
         if field.type != "attachment":
             continue
-        value: Any = data
-        for part in field.path:
-            value = value.get(part) if isinstance(value, dict) else None
-        for i, item in enumerate(value if isinstance(value, list) else []):
-            document_id = item.get("document_id") if isinstance(item, dict) else None
-            if isinstance(document_id, str):
-                references.append(("/" + "/".join(field.path) + f"/{i}/document_id",
-                                   document_id))
+        for pointer, value in pointers.each(data, field.path):  # each item of a repeated group
+            for i, item in enumerate(value if isinstance(value, list) else []):
+                document_id = item.get("document_id") if isinstance(item, dict) else None
+                if isinstance(document_id, str):
+                    references.append((f"{pointer}/{i}/document_id", document_id))
     if not references:
         return []
     owners = {declarant, *represented(session, declarant)}

@@ -4,13 +4,12 @@ monthly list of late dossiers."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
 from flask import Response, current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row
 
 from forms.language import normalise
 from schemas.dossiers import (
@@ -31,6 +30,7 @@ from schemas.dossiers import (
 from schemas.prefill import PrefillSchema
 from service import catalogue as form_ops
 from service.dossiers import lifecycle as ops
+from service.dossiers import queries
 from service.dossiers.states import STATES
 from service.errors import ApiError, not_found
 from service.records import prefill as pf
@@ -40,8 +40,7 @@ from service.web.api.prefill import prefill_response
 from service.web.auth import current_principal, require
 from service.web.http import error_responses
 from service.web.runtime import current_runtime
-from service.worktime import VIETNAM
-from storage.models import Dossier, DossierDocument, DossierEvent
+from storage.models import Dossier, DossierEvent
 
 blp = Blueprint("dossiers", __name__, url_prefix="/api/v1",
                 description="Hồ sơ: nộp trực tuyến, theo dõi, tiếp nhận và xử lý, trễ hạn")
@@ -58,21 +57,9 @@ def deadlines(d: Dossier | Row[Any]) -> dict[str, Any]:
             "promised_at": d.promised_at}
 
 
-def archiving_states(dossiers: list[Dossier]) -> dict[int, str]:
-    """For dossiers with a result: whether the repository holds it yet (``stored``) or it
-    waits in the outbox (``pending``), in one query for a whole page."""
-    ids = [d.id for d in dossiers if d.status in ("result_ready", "delivered")]
-    if not ids:
-        return {}
-    stored = dict(g.db.execute(select(DossierDocument.dossier_id, DossierDocument.stored_at)
-                               .where(DossierDocument.dossier_id.in_(ids),
-                                      DossierDocument.kind == "result")).all())
-    return {i: "stored" if stored.get(i) else "pending" for i in ids}
-
-
 def out(d: Dossier, secret: str | None = None,
         states: dict[int, str] | None = None) -> dict[str, Any]:
-    archiving = (archiving_states([d]) if states is None else states).get(d.id)
+    archiving = (queries.archiving_states(g.db, [d]) if states is None else states).get(d.id)
     label = STATES[d.status]
     if archiving == "pending":
         label += ", đang chờ lưu vào kho dữ liệu"
@@ -99,7 +86,7 @@ def load(code: str, principal: Principal) -> Dossier:
     """The dossier, if the caller may see it: its citizen, an officer of its agency, or an
     auditor. For anyone else it does not exist: the same 404 as an unknown code (codes are
     sequential, so a 403 would confirm that a dossier exists); the refusal is logged."""
-    dossier = g.db.scalar(select(Dossier).where(Dossier.code == code))
+    dossier = queries.by_code(g.db, code)
     allowed = dossier is not None and (
         principal.role == "auditor"
         or (principal.role == "citizen" and principal.personal_id == dossier.citizen_id)
@@ -160,24 +147,9 @@ class Dossiers(MethodView):
 
         Citizens see their dossiers, newest first. Officers see their agency's queue sorted by
         the deadline that matters now, filterable by status and lateness."""
-        principal = current_principal()
-        q = select(Dossier)
-        if principal.role == "citizen":  # type: ignore[union-attr]
-            q = q.where(Dossier.citizen_id == principal.personal_id)  # type: ignore[union-attr]
-            order = [Dossier.submitted_at.desc(), Dossier.id.desc()]
-        else:
-            q = q.where(Dossier.agency_code == principal.agency_code)  # type: ignore[union-attr]
-            order = [Dossier.due_at.asc().nulls_last(), Dossier.id.asc()]
-        if status is not None:
-            q = q.where(Dossier.status == status)
-        if late is not None:
-            at = ops.now()
-            overdue = Dossier.due_at.is_not(None) & (Dossier.due_at < at)
-            q = q.where(overdue if late else ~overdue | Dossier.due_at.is_(None))
-        total = g.db.scalar(select(func.count()).select_from(q.subquery()))
-        rows = list(g.db.scalars(q.order_by(*order).limit(per_page)
-                                 .offset((page - 1) * per_page)))
-        states = archiving_states(rows)
+        rows, total = queries.queue(g.db, current_principal(), page, per_page,  # type: ignore[arg-type]
+                                    status, late)
+        states = queries.archiving_states(g.db, rows)
         return {"items": [out(d, states=states) for d in rows], "page": page,
                 "per_page": per_page, "total": total}
 
@@ -227,8 +199,7 @@ class History(MethodView):
     def get(self, code: str) -> list[DossierEvent]:
         """The dossier's history: every status change, who, when and why"""
         dossier = load(code, current_principal())  # type: ignore[arg-type]
-        return list(g.db.scalars(select(DossierEvent).where(
-            DossierEvent.dossier_id == dossier.id).order_by(DossierEvent.position)))
+        return queries.history(g.db, dossier)
 
 
 def _expected_version(required: bool) -> int | None:
@@ -332,9 +303,7 @@ class ApologyLetter(MethodView):
     def get(self, code: str) -> Response:
         """Download the latest apology letter of a late dossier"""
         dossier = load(code, current_principal())  # type: ignore[arg-type]
-        doc = g.db.scalar(select(DossierDocument).where(
-            DossierDocument.dossier_id == dossier.id, DossierDocument.kind == "apology_letter",
-        ).order_by(DossierDocument.id.desc()).limit(1))
+        doc = queries.latest_apology_letter(g.db, dossier)
         if doc is None:
             raise not_found("thư xin lỗi của hồ sơ này", "Apology letter")
         from service.web.api.documents import pdf_response
@@ -372,8 +341,7 @@ class Events(MethodView):
         Positions are gapless and appear in order, so reading `after` the last position seen
         never skips an event; delivery is at-least-once, and `event_id` lets a consumer
         de-duplicate. Format: docs/dossiers.md."""
-        events = list(g.db.scalars(select(DossierEvent).where(DossierEvent.position > after)
-                                   .order_by(DossierEvent.position).limit(limit)))
+        events = queries.events(g.db, after, limit)
         return {"events": events, "next_cursor": events[-1].position if events else after}
 
 
@@ -389,32 +357,4 @@ class LateReport(MethodView):
 
         A dossier counts in the month its missed deadline fell in; the officer is the one who
         explained it (or, if unexplained, the agency's queue)."""
-        year, mon = (int(p) for p in month.split("-"))
-        start = datetime(year, mon, 1, tzinfo=VIETNAM)  # the month as the agency lives it
-        end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=VIETNAM)
-        q = select(Dossier).where(
-            ((Dossier.accept_deadline >= start) & (Dossier.accept_deadline < end))
-            | ((Dossier.process_deadline >= start) & (Dossier.process_deadline < end)))
-        if agency_code:
-            q = q.where(Dossier.agency_code == agency_code)
-        at = ops.now()
-        agencies: dict[str, dict[str, list[dict[str, Any]]]] = {}
-        for d in g.db.scalars(q.order_by(Dossier.agency_code, Dossier.code)):
-            late = ops.lateness(d, at)
-            if not late["late"]:
-                continue
-            officer = d.late_explained_by or "(chưa giải trình)"
-            agencies.setdefault(d.agency_code, {}).setdefault(officer, []).append({
-                "code": d.code, "procedure_code": d.procedure_code, "status": d.status,
-                "acceptance_late": late["acceptance_late"],
-                "processing_late": late["processing_late"],
-                "accept_by": d.accept_deadline.isoformat(),
-                "process_by": d.process_deadline.isoformat() if d.process_deadline else None,
-                "explanation": d.late_explanation,
-                "promised_at": d.promised_at.isoformat() if d.promised_at else None,
-            })
-        return {"month": month, "agencies": [
-            {"agency_code": a, "officers": [{"officer": o, "dossiers": ds}
-                                            for o, ds in officers.items()],
-             "count": sum(len(ds) for ds in officers.values())}
-            for a, officers in agencies.items()]}
+        return queries.late_report(g.db, month, agency_code)

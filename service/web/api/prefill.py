@@ -18,7 +18,7 @@ from schemas.prefill import (
     ValidationResultSchema,
 )
 from service import catalogue as ops
-from service.dossiers.lifecycle import control_character_errors
+from service.dossiers import lifecycle
 from service.errors import ApiError
 from service.records import prefill as pf
 from service.records import submissions
@@ -92,13 +92,14 @@ class Validate(MethodView):
         """Check form data against a published form version
 
         All errors at once, each with a JSON pointer and a Vietnamese message: control
-        characters, the schema, and verified values, which must stay as the registers hold
-        them (suggested values may be changed): the same checks as filing a dossier. Where the
-        form marks fields `check_typed`, `checks` says for each person the registers do not
-        link to the caller whether what was typed about them matches their records: one
-        `match` or `no_match` for the whole person, revealing nothing else. Each such check
-        is written to the access log and counted per caller and per person checked; past the
-        limit the answer is 429 with `Retry-After`."""
+        characters, the schema, verified values, which must stay as the registers hold them
+        (suggested values may be changed), and documents of the repository an attachment
+        names: the one check filing a dossier makes, so the same data gets the same answer.
+        Where the form marks fields `check_typed`, `checks` says for each person the
+        registers do not link to the caller whether what was typed about them matches their
+        records: one `match` or `no_match` for the whole person, revealing nothing else. Each
+        such check is written to the access log and counted per caller and per person
+        checked; past the limit the answer is 429 with `Retry-After`."""
         principal = current_principal()
         assert principal is not None
         subject = own_subject(principal, None)
@@ -106,9 +107,7 @@ class Validate(MethodView):
         data = normalise(body["data"])  # NFC: the same letter typed two ways compares equal
         sources = runtime_sources()
         result = pf.prefill(compiled.definition, subject, sources)
-        errors = control_character_errors(data)
-        errors += submissions.schema_errors(compiled, data)
-        errors += submissions.verified_errors(compiled.definition, data, result)
+        errors = lifecycle.check(g.db, compiled, data, subject, sources, prefilled=result)
         checks = person_checks(principal, compiled.definition, data, result, sources)
         return {"valid": not errors, "errors": errors, "checks": checks}
 
