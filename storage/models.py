@@ -257,7 +257,13 @@ class DossierEvent(Base):
 class Counter(Base):
     """Gapless counters: dossier codes per agency and day, and event positions. A counter row
     is incremented inside the transaction that uses the number, so a rollback gives it back
-    and concurrent transactions queue on the row lock."""
+    and concurrent transactions queue on the row lock.
+
+    Result numbers per agency and year (``result:<agency>:<year>``) are reserved instead, in
+    a short transaction of their own, because the number is signed into the document before
+    it can be recorded: ``<series>:held:<dossier id>`` rows hold a reserved number until the
+    result is recorded, ``<series>:free:<n>`` rows keep a number given back for the next
+    issuance (see ``storage.records.reserve_number``)."""
 
     __tablename__ = "counters"
 

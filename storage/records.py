@@ -7,7 +7,7 @@ updates, never duplicates.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Row, delete, select, text, union_all
@@ -197,3 +197,101 @@ def next_values(session: Session, names: Sequence[str]) -> dict[str, int]:
 
 
 _COUNTER_SQL: dict[int, Any] = {}
+
+
+# -- reserved numbers of a gapless series ------------------------------------------------------
+# A number that must be printed on a document before the document can be recorded (a signed
+# result: its number is under the signature, and signing waits on the time-stamping authority)
+# is reserved in one short transaction and used or given back in another, so that no lock is
+# held while the document is made. The series' counter row ``<series>`` holds the highest
+# number handed out; ``<series>:held:<holder>`` the number a holder has reserved and not yet
+# used; ``<series>:free:<n>`` a number given back below the highest, which the next
+# reservation takes first. Every number up to the highest is thus issued, held or free, and
+# none is lost: the issued series has no gap once the holders have finished.
+
+
+def _like(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _lock_series(session: Session, series: str) -> int:
+    """Lock the series' counter row (created at 0) until commit; its highest number so far.
+    Every reservation and every giving back of the series queues here, briefly."""
+    return int(session.execute(text(
+        "INSERT INTO counters (name, last) VALUES (:n, 0) ON CONFLICT (name) "
+        "DO UPDATE SET last = counters.last RETURNING last"), {"n": series}).scalar_one())
+
+
+def _numbered(session: Session, prefix: str) -> list[tuple[str, int]]:
+    rows = session.execute(text("SELECT name, last FROM counters WHERE name LIKE :p "
+                                "ESCAPE '\\' ORDER BY last"), {"p": _like(prefix)}).all()
+    return [(name, last) for name, last in rows]
+
+
+def _give_back(session: Session, series: str, last: int, number: int) -> None:
+    if number != last:
+        session.execute(text("INSERT INTO counters (name, last) VALUES (:n, :v)"),
+                        {"n": f"{series}:free:{number}", "v": number})
+        return
+    free = {n for _, n in _numbered(session, f"{series}:free:")}
+    top = number - 1
+    while top in free:  # free numbers just below the top go back with it
+        session.execute(text("DELETE FROM counters WHERE name = :n"),
+                        {"n": f"{series}:free:{top}"})
+        top -= 1
+    session.execute(text("UPDATE counters SET last = :v WHERE name = :n"),
+                    {"n": series, "v": top})
+
+
+def _unhold(session: Session, series: str, holder: str, number: int) -> bool:
+    done = session.execute(text("DELETE FROM counters WHERE name = :n AND last = :v"),
+                           {"n": f"{series}:held:{holder}", "v": number})
+    return done.rowcount == 1  # type: ignore[attr-defined]
+
+
+def reserve_number(session: Session, series: str, holder: str,
+                   abandoned: Callable[[list[str]], set[str]] | None = None) -> int:
+    """Reserve a number of ``series`` for ``holder`` (in the caller's transaction, which should
+    commit at once): the number it already holds, else the lowest number given back, else the
+    next one. ``abandoned`` names, of the holders of reservations, those that will never use
+    them (a crash between reserving and using): their numbers are given back first."""
+    last = _lock_series(session, series)
+    if abandoned is not None:
+        held = {name.rsplit(":", 1)[1]: n for name, n in _numbered(session, f"{series}:held:")}
+        for gone in sorted(abandoned(sorted(set(held) - {holder}))):
+            if _unhold(session, series, gone, held[gone]):
+                _give_back(session, series, last, held[gone])
+                last = _lock_series(session, series)
+    mine = session.scalar(text("SELECT last FROM counters WHERE name = :n"),
+                          {"n": f"{series}:held:{holder}"})
+    if mine is not None:
+        return int(mine)
+    free = _numbered(session, f"{series}:free:")
+    if free:
+        name, number = free[0]
+        session.execute(text("DELETE FROM counters WHERE name = :n"), {"n": name})
+    else:
+        number = last + 1
+        session.execute(text("UPDATE counters SET last = :v WHERE name = :n"),
+                        {"n": series, "v": number})
+    session.execute(text("INSERT INTO counters (name, last) VALUES (:n, :v)"),
+                    {"n": f"{series}:held:{holder}", "v": number})
+    return number
+
+
+def use_number(session: Session, series: str, holder: str, number: int) -> bool:
+    """Mark the holder's reserved number used, in the transaction that records what carries
+    it. False if the reservation is gone (given back meanwhile): the number is not the
+    holder's to use any more."""
+    return _unhold(session, series, holder, number)
+
+
+def release_number(session: Session, series: str, holder: str, number: int) -> bool:
+    """Give a reserved number back (the document that was to carry it was not made): the
+    highest number is taken back from the counter, any other is kept for the next
+    reservation. False if the reservation was already used or given back."""
+    last = _lock_series(session, series)
+    if not _unhold(session, series, holder, number):
+        return False
+    _give_back(session, series, last, number)
+    return True

@@ -1,12 +1,13 @@
 """Issuing signed results and letters.
 
-Issuing a result takes a dossier "in processing" to "result ready" in one transaction: the
-dossier's row is claimed first (the conditional UPDATE of ``dossiers.move``, so a concurrent
-rejection or withdrawal either wins before anything is signed or is refused), then the data is
-printed on the procedure's result template with a document number, signed with the agency's
-key, recorded (id, sha256, signer, level, times) and the transition logged. If signing fails
-(the time-stamping authority is down, say) nothing is recorded, the number is given back and
-the dossier stays as it was. Issuing again returns the document issued the first time.
+Issuing a result takes a dossier "in processing" to "result ready": the data is printed on
+the procedure's result template with a document number, signed with the agency's key,
+recorded (id, sha256, signer, level, times) and the transition logged. Rendering and the
+time-stamping authority's round trip happen between two short transactions, with no lock held
+(see ``issue_result``): other dossiers' writes, and the agency's other issuances, never wait
+for a signature. If signing fails (the time-stamping authority is down, say) nothing is
+recorded, the number is given back and the dossier stays as it was. Issuing again returns the
+document issued the first time.
 """
 
 from __future__ import annotations
@@ -196,6 +197,32 @@ def existing_result(session: Session, dossier: Dossier) -> DossierDocument | Non
         DossierDocument.dossier_id == dossier.id, DossierDocument.kind == "result"))
 
 
+def _series(agency_code: str, year: int) -> str:
+    return f"result:{agency_code}:{year}"
+
+
+def _abandoned(session: Session) -> Callable[[list[str]], set[str]]:
+    """Of the dossiers (by id) holding a reserved number, those no longer in processing:
+    their issuance will never finish (the service stopped while it signed, and the dossier
+    was rejected or sent back since)."""
+
+    def find(holders: list[str]) -> set[str]:
+        ids = [int(h) for h in holders if h.isdigit()]
+        if not ids:
+            return set()
+        live = session.scalars(select(Dossier.id).where(
+            Dossier.id.in_(ids), Dossier.status == "in_processing")).all()
+        return {h for h in holders if not h.isdigit() or int(h) not in set(live)}
+
+    return find
+
+
+def _give_back(session: Session, series: str, dossier_id: int, sequence: int) -> None:
+    session.rollback()
+    store.release_number(session, series, str(dossier_id), sequence)
+    session.commit()
+
+
 def issue_result(session: Session, dossier: Dossier, principal: Principal,
                  definition: FormDefinition | None, signing: Signing | None,
                  calendar: WorkCalendar, *, expected_version: int | None,
@@ -203,39 +230,69 @@ def issue_result(session: Session, dossier: Dossier, principal: Principal,
                  ) -> tuple[DossierDocument, bool]:
     """Issue the dossier's signed result. Returns it and whether it was issued now.
 
-    The dossier's row is claimed before a number is taken, so a losing request (a concurrent
-    rejection won, or another officer issued it just now) consumes no number: numbers stay
-    gapless per agency and year. The event is appended last."""
+    Three steps, so that issuing never blocks the service: (1) a short transaction checks the
+    transition and reserves the agency's next number for the year, and commits; (2) the
+    result is rendered and signed (the time-stamping authority's round trip) with no
+    transaction open and no lock held; (3) a short transaction writes the transition with
+    the conditional UPDATE on the version read in (1), so a rejection, withdrawal or other
+    issuance that got there meanwhile wins and this one is refused, marks the number used,
+    records the document and appends the event (the caller commits). If signing fails or (3)
+    is refused, the number is given back: the next issuance of the agency takes it, so
+    numbers stay gapless per agency and year. Issuing again returns the document issued the
+    first time. The caller's transaction is committed by step (1)."""
     earlier = existing_result(session, dossier)
     if earlier is not None:
         return earlier, False
     try:
-        previous, signed_at = dossiers.move(session, dossier, "issue_result", principal, None,
-                                            expected_version, calendar)
+        dossiers.check_transition(dossier, "issue_result", principal, None, expected_version)
     except ApiError as refused:
         if refused.status not in (409, 412):
             raise
-        session.rollback()  # someone else changed the dossier: if they issued it, that stands
-        earlier = existing_result(session, dossier)
-        if earlier is None:
-            raise
-        return earlier, False
+        return _after_refusal(session, dossier, refused)
     agency = _agency(signing, dossier.agency_code)
     assert signing is not None
     template = template_for(dossier.procedure_code)
+    signed_at = dossiers.now()
     year = signed_at.astimezone(VIETNAM).year
-    sequence = store.next_value(session, f"result:{dossier.agency_code}:{year}")
-    number = f"{sequence}/{year}/{template.symbol}"
-    document_id = str(uuid.uuid4())
-    rows, structured = result_rows(template, definition, dossier.data)
-    rendered = rendering.render_result(rendering.Result(
-        template=template, agency_name=agency.name, place=agency.place or "Việt Nam",
-        number=number, document_id=document_id, verify_url=signing.verify_url(document_id),
-        dossier_code=dossier.code, procedure_code=dossier.procedure_code,
-        owner_id=dossier.citizen_id, rows=rows, data=structured,
-        stamp=rendering.Stamp(agency.name, signed_at, agency.seal_png, agency.development),
-        procedure_name=definition.procedure_name if definition else None))
-    signed = _sign(signing, agency, rendered, signed_at, level)
+    series = _series(dossier.agency_code, year)
+    # (1) reserve the number; the dossier is not written, so a failure leaves it as it was
+    sequence = store.reserve_number(session, series, str(dossier.id), _abandoned(session))
+    session.commit()
+    # (2) render and sign, no transaction open (expire_on_commit is off: the dossier's
+    # attributes are those read and checked above, and reading them touches no database)
+    try:
+        number = f"{sequence}/{year}/{template.symbol}"
+        document_id = str(uuid.uuid4())
+        rows, structured = result_rows(template, definition, dossier.data)
+        rendered = rendering.render_result(rendering.Result(
+            template=template, agency_name=agency.name, place=agency.place or "Việt Nam",
+            number=number, document_id=document_id,
+            verify_url=signing.verify_url(document_id), dossier_code=dossier.code,
+            procedure_code=dossier.procedure_code, owner_id=dossier.citizen_id, rows=rows,
+            data=structured,
+            stamp=rendering.Stamp(agency.name, signed_at, agency.seal_png, agency.development),
+            procedure_name=definition.procedure_name if definition else None))
+        signed = _sign(signing, agency, rendered, signed_at, level)
+    except BaseException:
+        _give_back(session, series, dossier.id, sequence)
+        raise
+    # (3) record, if the dossier is still the version checked in (1)
+    try:
+        previous, moved_at = dossiers.move(session, dossier, "issue_result", principal, None,
+                                           expected_version, calendar)
+    except ApiError as refused:
+        _give_back(session, series, dossier.id, sequence)
+        if refused.status not in (409, 412):
+            raise
+        return _after_refusal(session, dossier, refused)
+    if not store.use_number(session, series, str(dossier.id), sequence):
+        # another issuance of this dossier, which shared the reservation, failed meanwhile
+        # and gave the number back: it may be someone else's now
+        session.rollback()
+        raise ApiError(503, "issuance_interrupted",
+                       "Việc phát hành bị gián đoạn; hồ sơ giữ nguyên trạng thái. Hãy thử lại.",
+                       "The issuance was interrupted (its number was given back by a "
+                       "concurrent attempt); nothing was issued. Retry.")
     document = _record(dossier, "result", signed, document_id, agency, template.code, number)
     repository.prepare(document, retention, template.document_class, dossier.procedure_code,
                        template.title, rendered.embedded, dossier.code)
@@ -243,8 +300,18 @@ def issue_result(session: Session, dossier: Dossier, principal: Principal,
     session.flush()
     record_result(session, dossier, document, agency, principal)
     dossiers.record_event(session, dossier, previous, "issue_result", principal, None,
-                          signed_at)
+                          moved_at)
     return document, True
+
+
+def _after_refusal(session: Session, dossier: Dossier,
+                   refused: ApiError) -> tuple[DossierDocument, bool]:
+    """Someone else changed the dossier: if they issued its result, that stands."""
+    session.rollback()
+    earlier = existing_result(session, dossier)
+    if earlier is None:
+        raise refused
+    return earlier, False
 
 
 def record_result(session: Session, dossier: Dossier, document: DossierDocument,
