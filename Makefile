@@ -27,7 +27,11 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(STAMP)
 
+# the explicit start-up steps (create_app takes none): migrate, publish the catalogue, then the
+# development set-up (installation secret, demo records, tokens, signing keys), then serve
 run: $(STAMP)
+	$(BIN)/tokhai db upgrade
+	$(BIN)/tokhai forms load
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/tokhai dev-setup
 	$(BIN)/flask --app wsgi:app run --host $(HOST) --port $(PORT)
 

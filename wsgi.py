@@ -1,12 +1,25 @@
-"""WSGI entry point: ``gunicorn wsgi:app`` or ``flask --app wsgi:app run``."""
+"""WSGI entry point: ``gunicorn wsgi:app`` or ``flask --app wsgi:app run`` (from a checkout;
+an installed copy serves ``gunicorn 'service.web:create_app()'``, which takes no step).
 
-from service.pki.config import SigningSetupError
-from service.web import create_app
-from service.web.ratelimit import RateLimitMisconfigured
-from storage.documents import StoreMisconfigured
+The application is built as ``create_app()`` builds it; then, only when configured to, this
+start-up migrates the database (TOKHAI_AUTO_MIGRATE=1) and publishes the catalogue's missing
+forms (TOKHAI_LOAD_CATALOGUE=1), under the start-up lock so that workers starting together do
+each once. Both are off unless set: the documented start runs ``tokhai db upgrade`` and
+``tokhai forms load`` first.
+"""
+
+import os
+
+from service.web import create_app, prepare, startup_errors
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
 
 try:
     app = create_app()
-except (SigningSetupError, StoreMisconfigured, RateLimitMisconfigured) as e:
+except startup_errors() as e:
     # a configuration mistake, not a bug: one clear line, no traceback
     raise SystemExit(f"tokhai cannot start: {e}") from None
+prepare(app, migrate=_flag("TOKHAI_AUTO_MIGRATE"), load_catalogue=_flag("TOKHAI_LOAD_CATALOGUE"))

@@ -1,59 +1,163 @@
-"""The ``tokhai`` command line: database, forms, tokens, and the embedded development set-up."""
+"""The ``tokhai`` command line: database, forms, tokens, and the embedded development set-up.
+
+Only the commands that need the running application build it (``create_app``, through flask's
+``with_appcontext``); the database commands open just an engine, and ``forms check`` and
+``--help`` open nothing: they answer in well under a second and create no file. Heavy modules
+are imported inside the commands for the same reason.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
-from flask import Flask
-from flask.cli import AppGroup, FlaskGroup, with_appcontext
-from sqlalchemy import select
 
-from forms.language import DefinitionError, parse_text
-from forms.records import subject_field
 from forms.registers import REGISTERS
-from service import catalogue as ops
-from service import tokens
-from service.errors import ApiError
-from service.records import demo, importer, prefill
-from service.web.runtime import current_runtime
-from storage import db
-from storage import records as records_store
-from storage.models import ApiToken
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from service.records import demo
+
+#: the roles of API tokens (service.tokens.ROLES; a test checks they are the same)
+ROLES = ("designer", "officer", "citizen", "auditor")
+#: the catalogue shipped with the package (service.catalogue.CATALOGUE_DIR)
+CATALOGUE_DIR = Path(__file__).resolve().parent.parent / "forms" / "catalogue"
 
 
-@click.group("db", help="Database schema (Alembic migrations).", cls=AppGroup)
+def with_appcontext(f: Callable[..., Any]) -> Callable[..., Any]:
+    """As flask's ``with_appcontext``: the command runs inside the application, built when the
+    command runs (or the one already current, as under ``app.test_cli_runner()``); importing
+    this module imports no flask."""
+
+    @click.pass_context
+    def decorator(ctx: click.Context, /, *args: Any, **kwargs: Any) -> Any:
+        from flask import current_app
+
+        if not current_app:
+            ctx.with_resource(_script_info(ctx).load_app().app_context())
+        return ctx.invoke(f, *args, **kwargs)
+
+    return functools.update_wrapper(decorator, f)
+
+
+def _script_info(ctx: click.Context):  # type: ignore[no-untyped-def]
+    """flask's ScriptInfo for this command line: how to build the application."""
+    from flask.cli import ScriptInfo
+
+    root = ctx.find_root()
+    if not isinstance(root.obj, ScriptInfo):
+        root.obj = ScriptInfo(create_app=_create_app)
+        root.obj.tokhai_own = True  # builds the whole application: not "given" (_given_app)
+    return root.obj
+
+
+def _runtime():  # type: ignore[no-untyped-def]
+    from service.web.runtime import current_runtime
+
+    return current_runtime()
+
+
+def _given_app():  # type: ignore[no-untyped-def]
+    """The application these commands were given, if any: the current one, or the one of a
+    ScriptInfo the caller passed (``flask --app wsgi:app ...``, ``app.test_cli_runner()``).
+    None under ``tokhai``, whose database commands build no application."""
+    from flask import current_app
+    from flask.cli import ScriptInfo
+
+    if current_app:
+        return current_app._get_current_object()  # type: ignore[attr-defined]
+    ctx = click.get_current_context(silent=True)
+    info = ctx.find_root().obj if ctx else None
+    if isinstance(info, ScriptInfo) and not getattr(info, "tokhai_own", False):
+        return info.load_app()
+    return None
+
+
+@contextmanager
+def _database() -> Iterator[tuple[Engine, sessionmaker[Session]]]:
+    """The database alone, without the application: the given application's when there is
+    one, else the one the environment names (DATABASE_URL, TOKHAI_DATA_DIR)."""
+    from storage import db
+
+    app = _given_app()
+    if app is not None:
+        rt = app.extensions["tokhai"]
+        yield rt.engine, rt.sessions
+        return
+    engine = db.make_engine(_settings().database_url)
+    try:
+        yield engine, db.session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+def _sqlite_file_missing(url: str) -> str | None:
+    """The SQLite file ``url`` names when it does not exist (opening it would create it)."""
+    from storage.db import normalise_url
+
+    url = normalise_url(url)
+    if not url.startswith("sqlite"):
+        return None
+    name = url.split("///", 1)[-1]
+    if not name or name == ":memory:" or Path(name).exists():
+        return None
+    return name
+
+
+@click.group("db", help="Database schema (Alembic migrations).")
 def db_cli() -> None:
     pass
 
 
-@db_cli.command("upgrade", help="Apply every migration not applied yet.")
+@db_cli.command("upgrade", help="Apply every migration not applied yet (under the start-up "
+                                "lock: concurrent runs apply each migration once).")
 def db_upgrade() -> None:
-    rt = current_runtime()
-    with db.startup_lock(rt.engine):
-        db.upgrade(rt.engine)
-    click.echo(f"database at revision {db.current_revision(rt.engine)}")
+    from storage import db
+
+    with _database() as (engine, _):
+        with db.startup_lock(engine):
+            db.upgrade(engine)
+        click.echo(f"database at revision {db.current_revision(engine)}")
 
 
-@db_cli.command("current", help="Print the applied migration revision.")
+@db_cli.command("current", help="Print the applied migration revision of the database as it "
+                                "is (nothing is migrated or created).")
 def db_current() -> None:
-    click.echo(db.current_revision(current_runtime().engine) or "(empty)")
+    from storage import db
+
+    missing = _sqlite_file_missing(_settings().database_url)
+    if missing:  # said without opening it: opening would create the file and its directory
+        click.echo(f"(empty: no database file {missing})")
+        return
+    with _database() as (engine, _):
+        click.echo(db.current_revision(engine) or "(empty: no migration applied)")
 
 
-@click.group("forms", help="Form definitions, the catalogue and trimming reports.", cls=AppGroup)
+@click.group("forms", help="Form definitions, the catalogue and trimming reports.")
 def forms_cli() -> None:
     pass
 
 
-@forms_cli.command("load", help="Publish the catalogue forms missing from the database.")
+@forms_cli.command("load", help="Publish the catalogue forms missing from the database (under "
+                                 "the start-up lock; run `tokhai db upgrade` first).")
 @click.option("--dir", "directory", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              default=ops.CATALOGUE_DIR, show_default=True)
+              default=CATALOGUE_DIR, show_default=True)
 def forms_load(directory: Path) -> None:
-    rt = current_runtime()
-    with rt.sessions() as session:
+    from service import catalogue as ops
+    from service.errors import ApiError
+    from storage import db
+
+    with _database() as (engine, sessions), db.startup_lock(engine), sessions() as session:
         try:
             outcomes = ops.load_catalogue(session, directory)
         except ApiError as exc:
@@ -68,6 +172,8 @@ def forms_load(directory: Path) -> None:
 @forms_cli.command("check", help="Check definition files without storing them.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def forms_check(files: tuple[str, ...]) -> None:
+    from forms.language import DefinitionError, parse_text
+
     failed = False
     for name in files:
         try:
@@ -85,9 +191,13 @@ def forms_check(files: tuple[str, ...]) -> None:
 @click.argument("version", type=int, required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--for", "personal_id", help="Add what prefill actually fills for this citizen.")
+@with_appcontext
 def forms_report(form_id: str, version: int | None, as_json: bool,
                  personal_id: str | None) -> None:
-    rt = current_runtime()
+    from service import catalogue as ops
+    from service.records import prefill
+
+    rt = _runtime()
     with rt.sessions() as session:
         rows = ops.list_versions(session, form_id, include_drafts=True)
         if version is not None:
@@ -126,20 +236,21 @@ def _print_problems(problems: list[dict[str, str]]) -> None:
                    f"{p.get('message')}", err=True)
 
 
-@click.group("tokens", help="API bearer tokens (only their hash is stored).", cls=AppGroup)
+@click.group("tokens", help="API bearer tokens (only their hash is stored).")
 def tokens_cli() -> None:
     pass
 
 
 @tokens_cli.command("create", help="Create a token and print it once.")
-@click.option("--role", type=click.Choice(tokens.ROLES), required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--label", required=True, help="Who or what the token is for.")
 @click.option("--agency", "agency_code", help="Agency code (officer tokens).")
 @click.option("--personal-id", help="12-digit personal ID number (citizen tokens).")
 def tokens_create(role: str, label: str, agency_code: str | None,
                   personal_id: str | None) -> None:
-    rt = current_runtime()
-    with rt.sessions() as session:
+    from service import tokens
+
+    with _database() as (_, sessions), sessions() as session:
         try:
             row, token = tokens.create_token(session, role, label, agency_code, personal_id)
         except ValueError as exc:
@@ -152,8 +263,9 @@ def tokens_create(role: str, label: str, agency_code: str | None,
 @tokens_cli.command("revoke", help="Revoke a token by its id.")
 @click.argument("token_id", type=int)
 def tokens_revoke(token_id: int) -> None:
-    rt = current_runtime()
-    with rt.sessions() as session:
+    from service import tokens
+
+    with _database() as (_, sessions), sessions() as session:
         if not tokens.revoke_token(session, token_id):
             raise click.ClickException(f"no active token with id {token_id}")
         session.commit()
@@ -162,15 +274,18 @@ def tokens_revoke(token_id: int) -> None:
 
 @tokens_cli.command("list", help="List tokens (never the tokens themselves).")
 def tokens_list() -> None:
-    rt = current_runtime()
-    with rt.sessions() as session:
+    from sqlalchemy import select
+
+    from storage.models import ApiToken
+
+    with _database() as (_, sessions), sessions() as session:
         for row in session.scalars(select(ApiToken).order_by(ApiToken.id)):
             state = "revoked" if row.revoked_at else "active"
             scope = row.agency_code or row.personal_id or ""
             click.echo(f"{row.id}\t{row.role}\t{state}\t{scope}\t{row.label}")
 
 
-@click.group("records", help="Digitised records of the embedded registers.", cls=AppGroup)
+@click.group("records", help="Digitised records of the embedded registers.")
 def records_cli() -> None:
     pass
 
@@ -183,8 +298,9 @@ def records_cli() -> None:
 @click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the rejected rows report here (JSON).")
 def records_import(path: Path, register: str, fmt: str | None, rejects: Path | None) -> None:
-    rt = current_runtime()
-    with rt.sessions() as session, click.progressbar(
+    from service.records import importer
+
+    with _database() as (_, sessions), sessions() as session, click.progressbar(
             length=path.stat().st_size, label=f"{path.name} -> {register}",
             file=sys.stderr) as bar:
         try:
@@ -209,6 +325,9 @@ def records_import(path: Path, register: str, fmt: str | None, rejects: Path | N
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Write one JSON Lines file per register here instead of loading them.")
 def records_demo(households: int, seed: int, out: Path | None) -> None:
+    from forms.records import subject_field
+    from service.records import demo
+
     generated = demo.generate(households, seed)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -223,8 +342,9 @@ def records_demo(households: int, seed: int, out: Path | None) -> None:
 
 
 def load_demo(generated: demo.DemoSet) -> int:
-    rt = current_runtime()
-    with rt.sessions() as session:
+    from storage import records as records_store
+
+    with _database() as (_, sessions), sessions() as session:
         for register, items in generated.records.items():
             records_store.upsert_many(session, register, items, "demo")
         session.commit()
@@ -235,15 +355,63 @@ def load_demo(generated: demo.DemoSet) -> int:
 DEV_AGENCY = "UBND-00004"
 
 
-@click.command("dev-setup", help="Prepare the embedded development set-up (used by make run).")
-@with_appcontext
+def _settings():  # type: ignore[no-untyped-def]
+    """The given application's settings, else the environment's."""
+    app = _given_app()
+    if app is not None:
+        return app.extensions["tokhai"].settings
+    from service.config import Settings
+
+    return Settings.from_env()
+
+
+#: the installation's secret in the data directory, when TOKHAI_SECRET_KEY does not give it
+SECRET_KEY_FILE = "secret-key"
+
+
+def make_secret_key(data_dir: str | Path) -> tuple[Path, bool]:
+    """Make the installation's secret file once (mode 0600); concurrent runs all keep the
+    same one. Returns its path and whether this call made it."""
+    import contextlib
+    import secrets
+
+    from storage.documents import create_once
+
+    path = Path(data_dir) / SECRET_KEY_FILE
+    if path.exists():
+        return path, False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):  # another process was first
+        create_once(path, secrets.token_urlsafe(48).encode(), 0o600)
+        return path, True
+    return path, False
+
+
+@click.command("secret-key", help="Make the installation's secret (signs download links, keys "
+                                  "the logs' hashes and the rate limits) in TOKHAI_DATA_DIR, "
+                                  "unless it exists or TOKHAI_SECRET_KEY gives it.")
+def secret_key_cli() -> None:
+    settings = _settings()
+    if settings.secret_key:
+        click.echo("TOKHAI_SECRET_KEY is set: no file needed")
+        return
+    path, made = make_secret_key(settings.data_dir)
+    click.echo(f"{'made' if made else 'kept'} {path}")
+
+
+@click.command("dev-setup", help="Prepare the embedded development set-up (used by make run, "
+                                 "after `tokhai db upgrade` and `tokhai forms load`).")
 def dev_setup() -> None:
     from forms import units
+    from service import tokens
     from service.pki import devpki
+    from service.records import demo
 
-    rt = current_runtime()
-    data_dir = Path(rt.settings.data_dir)
+    settings = _settings()
+    data_dir = Path(settings.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
+    if not settings.secret_key:
+        make_secret_key(data_dir)
     load_demo(demo.generate(50))
     tokens_file = data_dir / "dev-tokens.json"
     dev_tokens = json.loads(tokens_file.read_text()) if tokens_file.exists() else {}
@@ -253,7 +421,7 @@ def dev_setup() -> None:
               (f"officer_{DEV_AGENCY}", "officer", {"agency_code": DEV_AGENCY})]
     missing = [w for w in wanted if w[0] not in dev_tokens]
     if missing:
-        with rt.sessions() as session:
+        with _database() as (_, sessions), sessions() as session:
             for name, role, extra in missing:
                 dev_tokens[name] = tokens.create_token(session, role, f"DEVELOPMENT {name}",
                                                        **extra)[1]
@@ -267,7 +435,7 @@ def dev_setup() -> None:
                       {DEV_AGENCY: (f"Ủy ban nhân dân {commune}", "Hà Nội")},
                       f"http://{os.environ.get('HOST', '127.0.0.1')}:"
                       f"{os.environ.get('PORT', '5000')}")
-    click.echo(f"database: {rt.settings.database_url}")
+    click.echo(f"database: {settings.database_url}")
     click.echo(f"development tokens (not for production): {tokens_file}")
     click.echo(f"development signing keys (NOT legally valid): {pki_config}")
 
@@ -283,7 +451,7 @@ def verify_cli(path: Path, as_json: bool) -> None:
     from service.pki import validation as verification
     from service.results import issuance
 
-    rt = current_runtime()
+    rt = _runtime()
     if path.stat().st_size > rt.settings.verify_max_bytes:
         raise click.ClickException(f"file_too_large: over {rt.settings.verify_max_bytes} bytes")
     with rt.sessions() as session:
@@ -327,7 +495,7 @@ def worker_cli(once: bool, interval: float, batch: int) -> None:
     from service.repository import documents as repository
     from storage.documents import StoreUnavailable
 
-    rt = current_runtime()
+    rt = _runtime()
     ready = False  # the bucket checked (or made) since the store last answered
     while True:
         try:
@@ -345,7 +513,9 @@ def worker_cli(once: bool, interval: float, batch: int) -> None:
         time.sleep(interval)
 
 
-repository_cli = AppGroup("repository", help="The document repository.")
+@click.group("repository", help="The document repository.")
+def repository_cli() -> None:
+    pass
 
 
 @repository_cli.command("verify", help="Compare the store with the index: recompute every "
@@ -353,12 +523,15 @@ repository_cli = AppGroup("repository", help="The document repository.")
                                        "altered objects. Exit 1 when anything is wrong.")
 @click.option("--repair", is_flag=True,
               help="Upload missing objects again from the database's copies.")
+@with_appcontext
 def repository_verify(repair: bool) -> None:
+    from sqlalchemy import select
+
     from service.repository import documents as repository
     from storage.documents import StoreUnavailable, sha256_of
     from storage.models import DossierDocument
 
-    rt = current_runtime()
+    rt = _runtime()
     store = rt.store
     problems = 0
     indexed: dict[str, tuple[int, str, bool]] = {}
@@ -398,25 +571,55 @@ def repository_verify(repair: bool) -> None:
     sys.exit(1 if problems else 0)
 
 
+COMMANDS = (db_cli, forms_cli, tokens_cli, records_cli, secret_key_cli, dev_setup, verify_cli,
+            worker_cli, repository_cli)
+
+
 def register(app: Flask) -> None:
-    for command in (db_cli, forms_cli, tokens_cli, records_cli, dev_setup, verify_cli,
-                    worker_cli, repository_cli):
+    """The commands under ``flask --app wsgi:app ...`` too."""
+    for command in COMMANDS:
         app.cli.add_command(command)
 
 
 def _create_app() -> Flask:
     from service import patches
-    from service.pki.config import SigningSetupError
-    from service.web import create_app
-    from service.web.ratelimit import RateLimitMisconfigured
-    from storage.documents import StoreMisconfigured
+    from service.web import create_app, startup_errors
 
     patches.install()  # the commands render, sign and verify as the service does
     try:
         return create_app()
-    except (SigningSetupError, StoreMisconfigured, RateLimitMisconfigured) as e:
+    except startup_errors() as e:
         raise SystemExit(f"tokhai cannot start: {e}") from None
 
 
-main = FlaskGroup(create_app=_create_app, add_default_commands=True,
-                  help="tokhai: electronic declaration forms for Vietnamese procedures.")
+#: flask's own commands, kept as they were under FlaskGroup (imported only when asked for)
+FLASK_COMMANDS = ("routes", "run", "shell")
+
+
+class _Main(click.Group):
+    """A plain group: unlike flask's FlaskGroup it does not build the application to list or
+    find commands; the commands that need it build it (``with_appcontext``)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *FLASK_COMMANDS])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in FLASK_COMMANDS:
+            from flask import cli as flask_cli
+
+            _script_info(ctx)
+            return getattr(flask_cli, f"{cmd_name}_command")  # type: ignore[no-any-return]
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Main, help="tokhai: electronic declaration forms for Vietnamese procedures.")
+def main() -> None:
+    pass
+
+
+for _command in COMMANDS:
+    main.add_command(_command)
+
+
+if __name__ == "__main__":
+    main()

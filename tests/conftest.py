@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from service import patches
 from service.config import Settings
-from service.web import create_app
+from service.web import create_app, prepare
 from storage.db import normalise_url
 from tests import pki
 
@@ -102,10 +102,20 @@ def signing_config(test_pki: pki.TestPki) -> str:
     return str(pki.write_signing_config(test_pki))
 
 
+#: the installation secret of the tests' applications (create_app writes no secret-key file)
+TEST_SECRET_KEY = "tokhai-tests-installation-secret"
+
+
 def make_app(url: str, data_dir: Path, **overrides: object):  # type: ignore[no-untyped-def]
+    """An application as the documented start builds it: ``create_app`` (which takes no step),
+    then the explicit steps ``tokhai db upgrade`` and ``tokhai forms load`` take, unless
+    ``auto_migrate=False`` / ``load_catalogue=False`` say not to."""
     overrides.setdefault("signing_config", None)
+    overrides.setdefault("secret_key", TEST_SECRET_KEY)
     settings = Settings.from_env(database_url=url, data_dir=str(data_dir), **overrides)
     app = create_app(settings)
+    prepare(app, migrate=bool(overrides.get("auto_migrate", True)),
+            load_catalogue=bool(overrides.get("load_catalogue", True)))
     app.config["TESTING"] = True
     return app
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from service import tokens
-from tests.conftest import make_app
+from tests.conftest import BACKENDS, make_app
 
 
 def test_dev_setup_makes_tokens_keys_and_demo_data_once(tmp_path: Path) -> None:
@@ -27,3 +29,102 @@ def test_dev_setup_makes_tokens_keys_and_demo_data_once(tmp_path: Path) -> None:
     again = runner.invoke(args=["dev-setup"])
     assert again.exit_code == 0, again.output
     assert json.loads((tmp_path / "dev-tokens.json").read_text()) == made
+
+
+def _tokhai(*args: str, cwd: Path, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    """``tokhai ARGS`` as a shell runs it, from ``cwd``, and its wall time."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    exe = Path(sys.executable).parent / "tokhai"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TOKHAI_")
+               and k != "DATABASE_URL"}
+    started = time.perf_counter()
+    proc = subprocess.run([str(exe), *args], cwd=cwd, env={**environ, **(env or {})},
+                          capture_output=True, text=True, timeout=120)
+    return proc, time.perf_counter() - started
+
+
+CT01 = Path(__file__).resolve().parents[1] / "forms" / "catalogue" / \
+    "ct01-thay-doi-thong-tin-cu-tru.yaml"
+
+
+def test_help_and_forms_check_are_fast_and_create_nothing(tmp_path: Path) -> None:
+    """`tokhai --help` and `tokhai forms check FILE` build no application and open no
+    database: under a second, and the (empty) directory they run in stays empty."""
+    for args in (["--help"], ["forms", "check", str(CT01)]):
+        best = None
+        for _ in range(3):  # the best of three: the machine may be busy
+            proc, seconds = _tokhai(*args, cwd=tmp_path)
+            assert proc.returncode == 0, proc.stderr
+            best = seconds if best is None else min(best, seconds)
+        assert best is not None and best < 1.0, (args, best)
+        assert list(tmp_path.iterdir()) == [], args
+    assert "ct01-thay-doi-thong-tin-cu-tru version" in proc.stdout
+
+
+def test_importing_the_command_line_imports_no_flask_nor_the_application() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, service.cli; "
+            "print(sorted(m for m in ('flask', 'service.web', 'storage.db', 'pyhanko') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_db_current_reports_the_database_as_it_is(tmp_path: Path) -> None:
+    """On a database that does not exist or was never migrated it says so (it used to say
+    the head: the command line migrated before answering), and creates nothing."""
+    from storage import db as storage_db
+
+    env = {"TOKHAI_DATA_DIR": str(tmp_path / "data")}
+    proc, _ = _tokhai("db", "current", cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("(empty: no database file ")
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "tokhai.db").touch()
+    proc, _ = _tokhai("db", "current", cwd=tmp_path, env=env)
+    assert proc.stdout.strip() == "(empty: no migration applied)"
+    proc, _ = _tokhai("db", "upgrade", cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    engine = storage_db.make_engine(f"sqlite:///{tmp_path / 'data' / 'tokhai.db'}")
+    head = storage_db.current_revision(engine)
+    engine.dispose()
+    proc, _ = _tokhai("db", "current", cwd=tmp_path, env=env)
+    assert head and proc.stdout.strip() == head
+
+
+@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
+def test_db_current_on_an_empty_database_of_each_backend(database_url: str,
+                                                         tmp_path: Path) -> None:
+    proc, _ = _tokhai("db", "current", cwd=tmp_path, env={"DATABASE_URL": database_url,
+                                                          "TOKHAI_DATA_DIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() in ("(empty: no migration applied)",
+                                   f"(empty: no database file {tmp_path / 'tokhai.db'})")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_secret_key_is_made_once_by_an_explicit_step(tmp_path: Path) -> None:
+    env = {"TOKHAI_DATA_DIR": str(tmp_path)}
+    first, _ = _tokhai("secret-key", cwd=tmp_path, env=env)
+    assert first.returncode == 0 and first.stdout.startswith("made "), first.stderr
+    secret = (tmp_path / "secret-key").read_text()
+    assert len(secret) > 40 and (tmp_path / "secret-key").stat().st_mode & 0o077 == 0
+    again, _ = _tokhai("secret-key", cwd=tmp_path, env=env)
+    assert again.stdout.startswith("kept ") and (tmp_path / "secret-key").read_text() == secret
+    given, _ = _tokhai("secret-key", cwd=tmp_path, env={**env, "TOKHAI_SECRET_KEY": "given"})
+    assert "TOKHAI_SECRET_KEY is set" in given.stdout
+
+
+def test_the_command_line_knows_the_roles_and_the_catalogue() -> None:
+    from service import catalogue, cli
+
+    assert cli.ROLES == tokens.ROLES
+    assert cli.CATALOGUE_DIR == catalogue.CATALOGUE_DIR

@@ -178,10 +178,28 @@ def test_letters_issued_before_signing_get_a_document_id(database_url) -> None: 
     assert document_id and len(document_id) == 36
 
 
+def _start_ups(code: str, env: dict[str, str], count: int = 2) -> list[str]:
+    """``count`` processes running ``code`` at once, from the checkout; their stderr."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, cwd=root,
+                              stderr=subprocess.PIPE) for _ in range(count)]
+    errs = []
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()[-2000:]
+        errs.append(err.decode())
+    return errs
+
+
 @pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 def test_concurrent_start_ups_migrate_and_load_once(database_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """Two workers starting at once on an empty database (gunicorn -w 2) both come up, and
-    the catalogue is published exactly once."""
+    """Two gunicorn workers (wsgi.py) configured to migrate and load the catalogue, starting
+    at once on an empty database, both come up, and the catalogue is published exactly once
+    (the start-up lock)."""
     import os
     import subprocess
     import sys
@@ -190,13 +208,11 @@ def test_concurrent_start_ups_migrate_and_load_once(database_url, tmp_path) -> N
 
     from storage.models import FormVersion
 
-    env = {**os.environ, "DATABASE_URL": database_url, "TOKHAI_DATA_DIR": str(tmp_path)}
-    code = "from service.web import create_app; create_app()"
-    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE)
-             for _ in range(2)]
-    for proc in procs:
-        _, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err.decode()[-2000:]
+    env = {**os.environ, "DATABASE_URL": database_url, "TOKHAI_DATA_DIR": str(tmp_path),
+           "TOKHAI_AUTO_MIGRATE": "1", "TOKHAI_LOAD_CATALOGUE": "1"}
+    code = "import wsgi"
+    del subprocess, sys
+    _start_ups(code, env)
     engine = db.make_engine(database_url)
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(FormVersion)).scalar_one()
@@ -220,3 +236,102 @@ def test_a_lost_database_connection_is_a_503_to_retry(tmp_path) -> None:  # type
     resp = app.test_client().get("/boom")
     assert resp.status_code == 503 and resp.headers["Retry-After"] == "2"
     assert resp.get_json()["code"] == "database_unavailable"
+
+
+@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
+def test_the_factory_wires_and_does_not_act(database_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """create_app() on an empty database: no migration, no catalogue, no file written (no
+    secret-key, no documents folder); the explicit steps do it."""
+    from click.testing import CliRunner
+
+    from service.cli import main
+    from service.config import Settings
+    from service.web import create_app
+
+    data_dir = tmp_path / "data"
+    app = create_app(Settings.from_env(database_url=database_url, data_dir=str(data_dir),
+                                       signing_config=None))
+    rt = app.extensions["tokhai"]
+    assert db.current_revision(rt.engine) is None
+    assert inspect(rt.engine).get_table_names() == []
+    assert [p for p in tmp_path.rglob("*") if p.is_file()
+            and not p.name.startswith("tokhai.db")] == []
+    assert not (data_dir / "secret-key").exists() and not (data_dir / "documents").exists()
+    # the explicit steps
+    runner = CliRunner()
+    with app.app_context():
+        assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+        loaded = runner.invoke(main, ["forms", "load"])
+    assert loaded.exit_code == 0, loaded.output
+    assert db.current_revision(rt.engine) is not None
+    assert loaded.output.count(": published") == len(list(CATALOGUE_DIR.glob("*.yaml")))
+    rt.engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
+def test_wsgi_migrates_only_when_configured(database_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The worker path (wsgi.py) takes the start-up steps only when TOKHAI_AUTO_MIGRATE /
+    TOKHAI_LOAD_CATALOGUE say so; by default it leaves the database as it is."""
+    import os
+
+    env = {**os.environ, "DATABASE_URL": database_url, "TOKHAI_DATA_DIR": str(tmp_path)}
+    for name in ("TOKHAI_AUTO_MIGRATE", "TOKHAI_LOAD_CATALOGUE", "TOKHAI_SECRET_KEY"):
+        env.pop(name, None)
+    _start_ups("import wsgi", env, count=1)
+    engine = db.make_engine(database_url)
+    assert db.current_revision(engine) is None
+    env["TOKHAI_AUTO_MIGRATE"] = "1"
+    _start_ups("import wsgi", env, count=1)
+    assert db.current_revision(engine) is not None
+    from sqlalchemy import func
+
+    from storage.models import FormVersion
+
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(FormVersion)).scalar_one() == 0
+    engine.dispose()
+
+
+def test_production_without_a_secret_refuses_to_start_with_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Production mode, no TOKHAI_SECRET_KEY and no secret-key file: one line, exit status 1,
+    and no file made; with the file (tokhai secret-key) it starts."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "TOKHAI_DATA_DIR": str(tmp_path), "TOKHAI_PRODUCTION": "1",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+           # shared counts, as production wants (nothing connects at start-up)
+           "TOKHAI_RATE_LIMIT_STORAGE": "redis://127.0.0.1:9/0"}
+    env.pop("TOKHAI_SECRET_KEY", None)
+    proc = subprocess.run([sys.executable, "-c", "import wsgi"], env=env, cwd=root,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        f"tokhai cannot start: no installation secret: set TOKHAI_SECRET_KEY or run "
+        f"`tokhai secret-key` (makes {tmp_path / 'secret-key'})"]
+    assert not (tmp_path / "secret-key").exists()
+    made = subprocess.run([sys.executable, "-m", "service.cli", "secret-key"], env=env,
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / "secret-key").stat().st_mode & 0o077 == 0
+    started = subprocess.run([sys.executable, "-c", "import wsgi"], env=env, cwd=root,
+                             capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0, started.stderr
+
+
+def test_development_without_a_secret_says_so_and_writes_nothing(tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    from service.config import Settings
+    from service.web import create_app
+
+    settings = Settings.from_env(database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
+                                 data_dir=str(tmp_path), signing_config=None, secret_key=None,
+                                 production=False)
+    with caplog.at_level(logging.WARNING, logger="tokhai"):
+        first = create_app(settings).extensions["tokhai"].secret_key
+    assert any("no installation secret" in r.getMessage() for r in caplog.records)
+    assert first and not (tmp_path / "secret-key").exists()
+    (tmp_path / "secret-key").write_text("the installation's secret\n")
+    assert create_app(settings).extensions["tokhai"].secret_key == "the installation's secret"

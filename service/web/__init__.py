@@ -1,8 +1,11 @@
 """The tokhai web service: the Flask application factory.
 
 ``create_app()`` builds a complete application from environment variables (see the README):
-database engine, migrations, the form catalogue, the API with its OpenAPI document, JSON logs
-with request ids, and Prometheus metrics.
+database engine, the API with its OpenAPI document, JSON logs with request ids, and Prometheus
+metrics. It wires; it does not act: it neither migrates the database, nor publishes the
+catalogue, nor writes any file. Those are explicit steps (``tokhai db upgrade``, ``tokhai forms
+load``, ``tokhai secret-key``), or :func:`prepare` when a start-up is configured to take them
+(``wsgi.py`` with TOKHAI_AUTO_MIGRATE / TOKHAI_LOAD_CATALOGUE).
 """
 
 from __future__ import annotations
@@ -39,6 +42,20 @@ class TokhaiApi(Api):
 
     def handle_http_exception(self, error: HTTPException):  # type: ignore[no-untyped-def, override]
         return errors.from_http(error)
+
+
+class SecretKeyMissing(Exception):
+    """Production mode without the installation's secret (TOKHAI_SECRET_KEY or the file)."""
+
+
+def startup_errors() -> tuple[type[Exception], ...]:
+    """Configuration mistakes that stop a start-up with one line, not a traceback: signing
+    keys, document store, rate-limit storage, the missing secret (``except startup_errors()``)."""
+    from service.pki.config import SigningSetupError
+    from service.web.ratelimit import RateLimitMisconfigured
+    from storage.documents import StoreMisconfigured
+
+    return (SigningSetupError, StoreMisconfigured, RateLimitMisconfigured, SecretKeyMissing)
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -82,14 +99,16 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
             "agencies": sorted(runtime.signing.agencies),
             "development": runtime.signing.config.development})
     runtime.store = _document_store(settings)
-    runtime.secret_key = settings.secret_key or _secret_key_file(settings.data_dir)
+    secret = _secret_key(settings)
+    runtime.secret_key = secret or ""
     logs.use_key(runtime.secret_key)  # personal numbers in logs: hashed with this key
     app.extensions["tokhai"] = runtime
     from service.web import ratelimit  # checks of typed people: counted per caller and per person
 
     ratelimit.init_app(app, settings, runtime.secret_key)
-    if settings.auto_migrate or settings.load_catalogue:
-        _prepare_database(runtime)
+    if secret is None:  # production, after the other configuration checks
+        raise SecretKeyMissing(f"no installation secret: set TOKHAI_SECRET_KEY or run "
+                               f"`tokhai secret-key` (makes {_secret_key_path(settings)})")
 
     _install_request_hooks(app, runtime)
     from service.web import headers  # security headers and no-store on every response
@@ -130,30 +149,44 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     return app
 
 
-def _secret_key_file(data_dir: str) -> str:
-    """The installation's secret, made once; concurrent workers all read the same one."""
-    import contextlib
-    import secrets
+def _secret_key_path(settings: Settings) -> Any:
     from pathlib import Path
 
-    from storage.documents import create_once
+    return Path(settings.data_dir) / "secret-key"
 
-    path = Path(data_dir) / "secret-key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(FileExistsError):  # another worker was first
-            create_once(path, secrets.token_urlsafe(48).encode(), 0o600)
-    return path.read_text().strip()
+
+def _secret_key(settings: Settings) -> str | None:
+    """The installation's secret: TOKHAI_SECRET_KEY, else the file ``tokhai secret-key`` (or
+    ``tokhai dev-setup``) made in the data directory. Nothing is written here. Without either:
+    None in production mode (the start-up stops), and in development a key of this process
+    only (download links and log hashes change at each start, and differ between workers),
+    with a warning."""
+    import secrets
+
+    if settings.secret_key:
+        return settings.secret_key
+    path = _secret_key_path(settings)
+    if path.exists():
+        return str(path.read_text().strip())
+    if settings.production:
+        return None
+    log.warning("no installation secret (TOKHAI_SECRET_KEY or the file): using a key of this "
+                "process only; run `tokhai secret-key` to make the file",
+                extra={"path": str(path)})
+    return secrets.token_urlsafe(48)
 
 
 def _document_store(settings: Settings) -> Any:
     """The repository's store, checked: in production mode a bucket without versioning and
-    object lock stops the start-up. A store that does not answer does not: issued documents
-    wait in the database until it is back."""
+    object lock stops the start-up (in development a missing bucket is made, as the worker
+    does). A store that does not answer does not: issued documents wait in the database until
+    it is back. The local folder is neither checked nor made here."""
     from service.repository.documents import make_store
     from storage.documents import StoreUnavailable
 
     store = make_store(settings)
+    if store.name == "local":
+        return store  # nothing to check, and no folder made here: the first document makes it
     try:
         store.ensure_ready(production=settings.production)
     except StoreUnavailable as e:
@@ -162,13 +195,20 @@ def _document_store(settings: Settings) -> Any:
     return store
 
 
-def _prepare_database(runtime: Runtime) -> None:
+def prepare(app: Flask, *, migrate: bool, load_catalogue: bool) -> None:
+    """The start-up steps a server may be configured to take itself (wsgi.py): migrate the
+    database and publish the catalogue's missing forms, under the start-up lock, so that
+    workers starting together do each once. ``tokhai db upgrade`` and ``tokhai forms load``
+    are the same steps, run explicitly."""
     from service import catalogue as form_ops
 
+    runtime: Runtime = app.extensions["tokhai"]
+    if not (migrate or load_catalogue):
+        return
     with db.startup_lock(runtime.engine):
-        if runtime.settings.auto_migrate:
+        if migrate:
             db.upgrade(runtime.engine)
-        if runtime.settings.load_catalogue:
+        if load_catalogue:
             with runtime.sessions() as session:
                 outcomes = form_ops.load_catalogue(session)
                 session.commit()
