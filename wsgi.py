@@ -8,18 +8,12 @@ each once. Both are off unless set: the documented start runs ``tokhai db upgrad
 ``tokhai forms load`` first.
 """
 
-import os
-
 from service.web import create_app, prepare, startup_errors
-
-
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
-
 
 try:
     app = create_app()
 except startup_errors() as e:
     # a configuration mistake, not a bug: one clear line, no traceback
     raise SystemExit(f"tokhai cannot start: {e}") from None
-prepare(app, migrate=_flag("TOKHAI_AUTO_MIGRATE"), load_catalogue=_flag("TOKHAI_LOAD_CATALOGUE"))
+_settings = app.extensions["tokhai"].settings
+prepare(app, migrate=_settings.auto_migrate, load_catalogue=_settings.load_catalogue)

@@ -42,9 +42,10 @@ def prepare(url: str):  # type: ignore[no-untyped-def]
     from service.records import demo
     from service.records import prefill as pf
     from service.tokens import create_token
-    from service.web import create_app
+    from service.web import create_app, prepare
 
     app = create_app(Settings.from_env(database_url=url, log_level="WARNING"))
+    prepare(app, migrate=True, load_catalogue=True)
     rt = app.extensions["tokhai"]
     with app.app_context():
         load_demo(demo.generate(200))

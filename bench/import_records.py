@@ -21,9 +21,10 @@ import json, sys, time, logging
 logging.disable(logging.INFO)
 sys.path.insert(0, {root!r})
 from pathlib import Path
-from service.web import create_app
+from service.web import create_app, prepare
 from service.records.importer import import_file
 app = create_app()
+prepare(app, migrate=True, load_catalogue=True)
 rt = app.extensions["tokhai"]
 with rt.sessions() as session:
     start = time.perf_counter()

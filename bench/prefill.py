@@ -32,9 +32,10 @@ def main() -> None:
     from service.config import Settings
     from service.records import demo
     from service.tokens import create_token
-    from service.web import create_app
+    from service.web import create_app, prepare
 
     app = create_app(Settings.from_env(database_url=url, log_level="WARNING"))
+    prepare(app, migrate=True, load_catalogue=True)
     with app.app_context():
         load_demo(demo.generate(HOUSEHOLDS))
     with app.extensions["tokhai"].sessions() as session:

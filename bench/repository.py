@@ -149,7 +149,7 @@ def service_on(backend: str, endpoint: str, count: int,
     from service.config import Settings
     from service.repository import documents as repository
     from service.tokens import create_token
-    from service.web import create_app
+    from service.web import create_app, prepare
     from storage.models import Dossier, DossierDocument
 
     work = Path(tempfile.mkdtemp(prefix="tokhai-bench-repo-"))
@@ -160,6 +160,7 @@ def service_on(backend: str, endpoint: str, count: int,
         s3_endpoint=endpoint, s3_access_key="bench", s3_secret_key="bench-secret",
         s3_bucket="bench-kho", s3_secure=False, signing_config=None, log_level="WARNING")
     app = create_app(settings)
+    prepare(app, migrate=True, load_catalogue=True)
     rt = app.extensions["tokhai"]
     now = datetime.now(UTC)
     with rt.sessions() as session:

@@ -100,8 +100,8 @@ class Settings:
             "database_url": os.environ.get("DATABASE_URL") or default_url(data_dir),
             "data_dir": data_dir,
             "max_request_bytes": int(os.environ.get("TOKHAI_MAX_REQUEST_BYTES", 1024 * 1024)),
-            "auto_migrate": _flag("TOKHAI_AUTO_MIGRATE", True),
-            "load_catalogue": _flag("TOKHAI_LOAD_CATALOGUE", True),
+            "auto_migrate": _flag("TOKHAI_AUTO_MIGRATE", False),
+            "load_catalogue": _flag("TOKHAI_LOAD_CATALOGUE", False),
             "log_level": os.environ.get("TOKHAI_LOG_LEVEL", "INFO").upper(),
             "source_urls": {
                 name: os.environ[f"TOKHAI_SOURCE_{name.upper()}_URL"]
