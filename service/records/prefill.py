@@ -308,7 +308,7 @@ def convert(form: FormDefinition, f: Field, kind: str, value: Any) -> Any:
         list_name = kind.split(":", 1)[1]
         if f.type == "choice":
             return value if any(c.code == value for c in form.codes(f.codes or "")) else None
-        labels = {c.code: c.label for c in codelists.built_in(list_name) or ()}
+        labels = {c.code: c.label for c in codelists.lookup(list_name)}
         return labels.get(value)
     if f.type == "partial_date":
         text = str(value)

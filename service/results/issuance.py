@@ -25,7 +25,7 @@ from pyhanko.sign.general import SigningError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from forms import codelists, units
+from forms import codelists, pointers, units
 from forms.model import Field, FormDefinition
 from forms.results import RESULT_RECORDS, ResultTemplate, template_for
 from service.dossiers import lifecycle as dossiers
@@ -44,15 +44,6 @@ from storage.models import Dossier, DossierDocument
 log = logging.getLogger("tokhai")
 
 # -- values on paper --------------------------------------------------------------------------
-
-
-def _lookup(data: Any, pointer: str) -> Any:
-    value = data
-    for part in pointer.strip("/").split("/"):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
 
 
 def _address(value: dict[str, Any]) -> str:
@@ -74,8 +65,7 @@ def paper_text(value: Any, field: Field | None, definition: FormDefinition | Non
             return _address(value)
         return "; ".join(f"{k}: {paper_text(v, None, definition)}" for k, v in value.items())
     if field is not None and field.codes:
-        codes = definition.codes(field.codes) if definition else \
-            codelists.built_in(field.codes) or ()
+        codes = codelists.lookup(field.codes, definition.code_lists if definition else None)
         label = {c.code: c.label for c in codes}.get(str(value))
         if label:
             return label
@@ -100,9 +90,9 @@ def result_rows(template: ResultTemplate, definition: FormDefinition | None,
     if template.rows:
         for row in template.rows:
             for pointer in row.sources:
-                value = _lookup(data, pointer)
+                value = pointers.get(data, pointer)
                 if value not in (None, ""):
-                    path = tuple(pointer.strip("/").split("/"))
+                    path = tuple(pointers.parse(pointer))
                     field = definition.find(path) if definition else None
                     structured[row.key] = value
                     printed.append((row.label, paper_text(value, field, definition)))
@@ -112,7 +102,7 @@ def result_rows(template: ResultTemplate, definition: FormDefinition | None,
         for section, field in definition.leaves():
             if field.type in ("commitment", "attachment"):
                 continue
-            value = _lookup(data, "/".join(field.path))
+            value = pointers.walk(data, field.path)
             if value in (None, "", []):
                 continue
             structured.setdefault(section.id, {})[field.id] = value
