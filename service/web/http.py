@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +10,11 @@ from flask import Response, current_app, json, request
 from flask_smorest import Blueprint
 
 from schemas.common import ErrorSchema
+from service.errors import ApiError
+from service.repository import documents as repository
+from service.web.runtime import current_runtime
+from storage.documents import StoreUnavailable
+from storage.models import DossierDocument
 
 # alt_response only records documentation on the view; any Blueprint instance can do that
 _doc = Blueprint("_doc_helpers", __name__)
@@ -38,3 +44,40 @@ def conditional_json(data: Any, etag: str, status: str) -> Response:
     resp.headers["Cache-Control"] = ("public, max-age=300" if status == "published"
                                      else "no-cache")
     return resp
+
+
+def expected_version(required: bool) -> int | None:
+    """The dossier version an If-Match header names (428 when required and missing, 412 when it
+    names no version of a dossier)."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        if required:
+            raise ApiError(428, "if_match_required",
+                           "Cần gửi If-Match với ETag của hồ sơ vừa đọc.",
+                           "Send If-Match with the dossier's ETag.", field="header.If-Match")
+        return None
+    match = re.fullmatch(r'\s*(?:W/)?"v([0-9]{1,9})"\s*', header)
+    if match is None:
+        raise ApiError(412, "stale_version", "If-Match không khớp phiên bản hồ sơ.",
+                       "If-Match does not name a version of the dossier.",
+                       field="header.If-Match")
+    return int(match.group(1))
+
+
+def archive_now(document_id: int) -> bool:
+    """Hand a just-issued document to the store; if the store fails it stays pending for
+    ``tokhai worker``."""
+    rt = current_runtime()
+    with rt.sessions() as session:
+        try:
+            return repository.archive(session, rt.store, document_id)
+        except StoreUnavailable:
+            return False
+
+
+def pdf_response(doc: DossierDocument, filename: str) -> Response:
+    """A signed document as a download. ``no-store``: it carries personal data, and no
+    browser or proxy cache may keep a copy."""
+    return Response(doc.content, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "ETag": f'"{doc.sha256}"', "Cache-Control": "no-store"})

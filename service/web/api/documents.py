@@ -13,14 +13,12 @@ from schemas.documents import DocumentSchema, IssueSchema, VerificationSchema
 from service import catalogue as form_ops
 from service.errors import ApiError, not_found
 from service.pki import validation as verification
-from service.repository import documents as repository
 from service.results import issuance
 from service.tokens import Principal
-from service.web.api.dossiers import _expected_version, load
+from service.web.api.dossiers import load
 from service.web.auth import current_principal, require
-from service.web.http import error_responses
+from service.web.http import archive_now, error_responses, expected_version, pdf_response
 from service.web.runtime import current_runtime
-from storage.documents import StoreUnavailable
 from storage.models import DossierDocument
 
 blp = Blueprint("documents", __name__, url_prefix="/api/v1",
@@ -68,7 +66,7 @@ class Result(MethodView):
         earlier = issuance.existing_result(g.db, dossier)
         if earlier is not None:
             return document_out(earlier, dossier.code), 200
-        expected = _expected_version(required=True)
+        expected = expected_version(required=True)
         compiled = form_ops.published_form(g.db, dossier.form_id, dossier.form_version)
         doc, created = issuance.issue_result(
             g.db, dossier, principal, compiled.definition, rt.signing,
@@ -90,25 +88,6 @@ class Result(MethodView):
         if doc is None:
             raise not_found("kết quả của hồ sơ này", "Result")
         return pdf_response(doc, f"ket-qua-{dossier.code}.pdf")
-
-
-def archive_now(document_id: int) -> bool:
-    """Hand a just-issued document to the store; if the store fails it stays pending for
-    ``tokhai worker``."""
-    rt = current_runtime()
-    with rt.sessions() as session:
-        try:
-            return repository.archive(session, rt.store, document_id)
-        except StoreUnavailable:
-            return False
-
-
-def pdf_response(doc: DossierDocument, filename: str) -> Response:
-    """A signed document as a download. ``no-store``: it carries personal data, and no
-    browser or proxy cache may keep a copy."""
-    return Response(doc.content, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"',
-        "ETag": f'"{doc.sha256}"', "Cache-Control": "no-store"})
 
 
 def _verify(data: bytes) -> dict[str, Any]:

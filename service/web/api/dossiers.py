@@ -38,7 +38,7 @@ from service.results import issuance
 from service.tokens import Principal
 from service.web.api.prefill import prefill_response
 from service.web.auth import current_principal, require
-from service.web.http import error_responses
+from service.web.http import archive_now, error_responses, expected_version, pdf_response
 from service.web.runtime import current_runtime
 from storage.models import Dossier, DossierEvent
 
@@ -202,22 +202,6 @@ class History(MethodView):
         return queries.history(g.db, dossier)
 
 
-def _expected_version(required: bool) -> int | None:
-    header = request.headers.get("If-Match")
-    if header is None:
-        if required:
-            raise ApiError(428, "if_match_required",
-                           "Cần gửi If-Match với ETag của hồ sơ vừa đọc.",
-                           "Send If-Match with the dossier's ETag.", field="header.If-Match")
-        return None
-    match = re.fullmatch(r'\s*(?:W/)?"v([0-9]{1,9})"\s*', header)
-    if match is None:
-        raise ApiError(412, "stale_version", "If-Match không khớp phiên bản hồ sơ.",
-                       "If-Match does not name a version of the dossier.",
-                       field="header.If-Match")
-    return int(match.group(1))
-
-
 @blp.route("/dossiers/<string:code>/actions")
 class Actions(MethodView):
     @blp.doc(security=_AUTH, parameters=[{
@@ -238,7 +222,7 @@ class Actions(MethodView):
         a caller who sent no If-Match)."""
         principal: Principal = current_principal()  # type: ignore[assignment]
         dossier = load(code, principal)
-        expected = _expected_version(required=principal.role == "officer")
+        expected = expected_version(required=principal.role == "officer")
         ops.act(g.db, dossier, body["action"], principal, body.get("reason"), expected,
                 current_runtime().calendar_for(dossier.agency_code))
         g.db.commit()
@@ -262,7 +246,7 @@ class Supplement(MethodView):
         compiled = form_ops.published_form(g.db, dossier.form_id, dossier.form_version)
         ops.supplement(g.db, dossier, compiled, principal, normalise(body["data"]),
                        rt.sources(g.db), rt.calendar_for(dossier.agency_code),
-                       _expected_version(required=False))
+                       expected_version(required=False))
         g.db.commit()
         return _with_etag(out(dossier), dossier)
 
@@ -284,12 +268,10 @@ class Explanation(MethodView):
         principal: Principal = current_principal()  # type: ignore[assignment]
         dossier = load(code, principal)
         ops.explain(g.db, dossier, principal, body["reason"], body["promised_at"],
-                    _expected_version(required=False))
+                    expected_version(required=False))
         letter = issuance.issue_apology_letter(g.db, dossier, current_runtime().signing,
                                                current_runtime().settings.retention)
         g.db.commit()
-        from service.web.api.documents import archive_now
-
         archive_now(letter.id)
         return _with_etag(out(dossier), dossier)
 
@@ -306,8 +288,6 @@ class ApologyLetter(MethodView):
         doc = queries.latest_apology_letter(g.db, dossier)
         if doc is None:
             raise not_found("thư xin lỗi của hồ sơ này", "Apology letter")
-        from service.web.api.documents import pdf_response
-
         return pdf_response(doc, f"thu-xin-loi-{dossier.code}.pdf")
 
 
