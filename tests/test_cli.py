@@ -128,3 +128,41 @@ def test_the_command_line_knows_the_roles_and_the_catalogue() -> None:
 
     assert cli.ROLES == tokens.ROLES
     assert cli.CATALOGUE_DIR == catalogue.CATALOGUE_DIR
+
+
+def test_verify_exits_0_valid_1_not_valid_2_not_verifiable(tmp_path: Path,
+                                                           signing_config: str) -> None:
+    """`tokhai verify FILE`: 0 for a valid signed PDF, 1 for one whose signed bytes changed,
+    2 for a PDF that cannot be verified (no signature); `--json` prints the report."""
+    from service.pki.signer import Signing
+    from service.results import rendering
+    from tests.service.pki.test_signing import render, sign
+
+    signing = Signing.from_file(signing_config)
+    try:
+        signed = sign(signing, render("doc-cli-1")).pdf
+    finally:
+        signing.close()
+    changed = bytearray(signed)
+    changed[signed.index(b"<tokhai:Template>") + len(b"<tokhai:Template>")] ^= 0x20
+    files = {"valid.pdf": signed, "changed.pdf": bytes(changed),
+             "unsigned.pdf": bytes(rendering.document("Không ký").output())}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    app = make_app(f"sqlite:///{tmp_path / 't.db'}", tmp_path, signing_config=signing_config,
+                   load_catalogue=False)
+    runner = app.test_cli_runner()
+
+    valid = runner.invoke(args=["verify", str(tmp_path / "valid.pdf")])
+    assert valid.exit_code == 0, valid.output
+    assert "valid.pdf: HỢP LỆ" in valid.output and "level B-LT" in valid.output
+    as_json = runner.invoke(args=["verify", "--json", str(tmp_path / "valid.pdf")])
+    assert as_json.exit_code == 0 and json.loads(as_json.output)["valid"] is True
+
+    changed_run = runner.invoke(args=["verify", str(tmp_path / "changed.pdf")])
+    assert changed_run.exit_code == 1, changed_run.output
+    assert "KHÔNG HỢP LỆ" in changed_run.output and "not_intact" in changed_run.output
+
+    unsigned = runner.invoke(args=["verify", str(tmp_path / "unsigned.pdf")])
+    assert unsigned.exit_code == 2, unsigned.output
+    assert "no_signature" in unsigned.output
