@@ -20,7 +20,7 @@ from service.web import create_app, prepare
 from storage.db import normalise_url
 from tests import pki
 
-# the third-party patches, as the service runs with them (tests/test_patches.py also runs
+# the third-party patches, as the service runs with them (tests/service/test_patches.py also runs
 # without them)
 patches.install()
 

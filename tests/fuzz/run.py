@@ -79,8 +79,8 @@ def build_world(work: Path, database_url: str) -> World:
     from service.pki import devpki
     from service.records import demo
     from tests.conftest import DEMO_FATHER, _token, citizen_headers, make_app
-    from tests.test_digitised import birth_certificate, pdf_of
-    from tests.test_results import in_processing, issue
+    from tests.service.records.test_digitised import birth_certificate, pdf_of
+    from tests.service.results.test_results import in_processing, issue
 
     signing = devpki.create(work / "dev-pki", {AGENCY: ("Ủy ban nhân dân xã Demo", "Hà Nội")},
                             "http://127.0.0.1:5000")

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from storage import db
 from storage.models import DigitisedDocument, Record, RecordChange
 from tests.conftest import BACKENDS, _token
-from tests.test_digitised import (
+from tests.service.records.test_digitised import (
     CHILD,
     birth_certificate,
     household_business_certificate,

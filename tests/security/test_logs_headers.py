@@ -21,7 +21,7 @@ from service import logs
 from service.config import Settings
 from service.web import headers
 from tests.conftest import DEMO_FATHER, citizen_headers
-from tests.test_results import FORM
+from tests.service.results.test_results import FORM
 
 STRANGER = "079199054321"
 NAME = "Nguyễn Văn An"  # the demo father's name

@@ -32,7 +32,7 @@ from service.config import Settings
 from service.pki.pdflimits import PdfLimits
 from service.results import rendering
 from tests.conftest import _token, make_app
-from tests.test_digitised import birth_certificate, pdf_of
+from tests.service.records.test_digitised import birth_certificate, pdf_of
 
 ROOT = Path(__file__).resolve().parents[2]
 AGENCY = "UBND-XA-00004"

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from storage.models import AccessLog, Consent
 from tests.conftest import DEMO_FATHER, _token, citizen_headers
-from tests.test_repository import (
+from tests.service.repository.test_repository import (
     OTHER_AGENCY,
     file_at,
 )

@@ -13,11 +13,11 @@ from sqlalchemy import select, text
 from service.tokens import hash_token, revoke_token
 from storage.models import AccessLog, ApiToken
 from tests.conftest import DEMO_FATHER, _token, citizen_headers, demo_app, s3_overrides
-from tests.test_repository import (
+from tests.service.repository.test_repository import (
     OTHER_AGENCY,
     file_at,
 )
-from tests.test_results import AGENCY, in_processing, issue
+from tests.service.results.test_results import AGENCY, in_processing, issue
 
 
 def revoke(app, headers: dict[str, str]) -> None:  # type: ignore[no-untyped-def]

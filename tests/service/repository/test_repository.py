@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - test signatures carry their fixtures and a type-ignore on one line
 """The document repository: the store contract on both backends, retention, the durable
 hand-over, citizens' and agencies' access with consent, the access log, reuse."""
 
@@ -36,7 +37,7 @@ from tests.conftest import (
     demo_app,
     s3_overrides,
 )
-from tests.test_results import AGENCY, in_processing, issue
+from tests.service.results.test_results import AGENCY, in_processing, issue
 
 PDF = b"%PDF-1.7\n" + b"x" * 1000
 
@@ -138,7 +139,7 @@ def test_a_bucket_without_object_lock_stops_production(s3_server, tmp_path) -> N
            "TOKHAI_PRODUCTION": "1", "TOKHAI_DATA_DIR": str(tmp_path),
            "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}", "PATH": "/usr/bin:/bin"}
     started = subprocess.run([sys.executable, "-c", "import wsgi"], env=env,
-                             capture_output=True, text=True, cwd=Path(__file__).parents[1])
+                             capture_output=True, text=True, cwd=Path(__file__).parents[3])
     assert started.returncode == 1 and "tokhai cannot start: bucket" in started.stderr
     assert "object lock is not configured" in started.stderr
     assert "Traceback" not in started.stderr
@@ -340,7 +341,7 @@ def test_listing_filters_and_pages(app, issued) -> None:  # type: ignore[no-unty
 def file_at(client, app, father, agency: str) -> str:  # type: ignore[no-untyped-def]
     """The code of a dossier the father files at ``agency`` (a purpose that agency has)."""
     from tests.conftest import valid_submission
-    from tests.test_results import FORM
+    from tests.service.results.test_results import FORM
 
     filed = client.post("/api/v1/dossiers", headers=father, json={
         "form_id": FORM, "version": 1, "agency_code": agency,
@@ -617,7 +618,7 @@ def test_a_failing_store_leaves_results_pending(failure, s3_server, signing_conf
                                                 people) -> None:
     """A store that never answers, or answers with errors: issuance still succeeds within
     the store's timeout, and the result waits in the outbox."""
-    from tests.test_results import _silent_server
+    from tests.service.results.test_results import _silent_server
 
     server, url = _silent_server() if failure == "hangs" else _failing_server()
     endpoint = url.removeprefix("http://").removesuffix("/tsa")

@@ -184,7 +184,7 @@ def _start_ups(code: str, env: dict[str, str], count: int = 2) -> list[str]:
     import sys
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[3]
     procs = [subprocess.Popen([sys.executable, "-c", code], env=env, cwd=root,
                               stderr=subprocess.PIPE) for _ in range(count)]
     errs = []
@@ -300,7 +300,7 @@ def test_production_without_a_secret_refuses_to_start_with_one_line(tmp_path) ->
     import sys
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[3]
     env = {**os.environ, "TOKHAI_DATA_DIR": str(tmp_path), "TOKHAI_PRODUCTION": "1",
            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
            # shared counts, as production wants (nothing connects at start-up)

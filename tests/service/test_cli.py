@@ -47,7 +47,7 @@ def _tokhai(*args: str, cwd: Path, env: dict[str, str] | None = None):  # type: 
     return proc, time.perf_counter() - started
 
 
-CT01 = Path(__file__).resolve().parents[1] / "forms" / "catalogue" / \
+CT01 = Path(__file__).resolve().parents[2] / "forms" / "catalogue" / \
     "ct01-thay-doi-thong-tin-cu-tru.yaml"
 
 

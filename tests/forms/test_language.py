@@ -142,7 +142,7 @@ def test_unknown_keys_and_missing_metadata_are_reported() -> None:
 def test_the_documented_example_is_a_valid_definition() -> None:
     from pathlib import Path
 
-    text = (Path(__file__).resolve().parent.parent / "docs" / "forms.md").read_text()
+    text = (Path(__file__).resolve().parents[2] / "docs" / "forms.md").read_text()
     example = text.split("```yaml\n", 1)[1].split("```", 1)[0]
     form = parse_text(example, "docs/forms.md")
     types = {f.type for _, f in form.leaves()}

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - test signatures carry their fixtures and a type-ignore on one line
 """Signed results: rendering, PAdES signing, issuance, verification, independent checks."""
 
 from __future__ import annotations
@@ -279,7 +280,7 @@ def test_a_tsa_that_is_down_leaves_the_dossier_unchanged(backend, test_pki, tmp_
 
 
 def test_apology_letters_are_signed_too(client, app, father, clerk) -> None:  # type: ignore[no-untyped-def]
-    from tests.test_dossiers import make_late
+    from tests.service.dossiers.test_dossiers import make_late
 
     body = {"form_id": FORM, "version": 1, "agency_code": AGENCY,
             "data": valid_submission(client, app, FORM)}
@@ -407,14 +408,14 @@ def test_a_wrong_password_stops_the_start_up_naming_the_agency(test_pki, tmp_pat
     with pytest.raises(SigningSetupError, match="agency UBND-SAI: cannot open signer-a.p12"):
         Signing.from_file(config)
     started = subprocess.run([sys.executable, "-c", "import wsgi"], env=env,
-                             capture_output=True, text=True, cwd=Path(__file__).parents[1])
+                             capture_output=True, text=True, cwd=Path(__file__).parents[3])
     assert started.returncode == 1
     assert "tokhai cannot start: agency UBND-SAI: cannot open" in started.stderr
     assert "Traceback" not in started.stderr
     missing = {**env}
     missing.pop("TOKHAI_TEST_WRONG")
     started = subprocess.run([sys.executable, "-c", "import wsgi"], env=missing,
-                             capture_output=True, text=True, cwd=Path(__file__).parents[1])
+                             capture_output=True, text=True, cwd=Path(__file__).parents[3])
     assert "agency UBND-SAI: the password variable TOKHAI_TEST_WRONG is not set" in \
         started.stderr
 
