@@ -1,6 +1,6 @@
 """Application operations on forms: drafts, publication, the catalogue, compiled schemas.
 
-Views call these; these know nothing of HTTP beyond raising :class:`ApiError`.
+Views call these; these know nothing of HTTP: they raise :class:`service.errors.DomainError`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 from forms.compiled import CompiledForm, canonical_json, compile_form, sha256_hex
 from forms.language import DefinitionError, load_document, normalise, parse
 from forms.model import FormDefinition
-from service.errors import ApiError, not_found
+from service.errors import (
+    Conflict,
+    DomainError,
+    InvalidData,
+    Malformed,
+    TooLarge,
+    not_found,
+)
 from storage.models import Form, FormVersion, utcnow
 
 log = logging.getLogger(__name__)
@@ -35,18 +42,19 @@ class Checked:
 
 
 def check_source(raw: bytes | str, fmt: str, file: str) -> Checked:
-    """Read and check a definition; a bad one becomes a 4xx :class:`ApiError` listing every
-    problem (400 unreadable, 413 too large, 422 wrong)."""
+    """Read and check a definition; a bad one becomes a :class:`DomainError` listing every
+    problem (Malformed unreadable, TooLarge too large, InvalidData wrong)."""
     try:
         data = normalise(load_document(raw, file, fmt))
         definition = parse(data, file)
     except DefinitionError as exc:
         codes = {p.code for p in exc.problems}
-        status = 413 if "too_large" in codes else 400 if codes <= _READ_ERRORS else 422
+        kind: type[DomainError] = (TooLarge if "too_large" in codes
+                                    else Malformed if codes <= _READ_ERRORS else InvalidData)
         problems = [{**p.as_dict(), "field": p.path, "message_en": p.code}
                     for p in exc.problems]
-        raise ApiError(
-            status, "definition_invalid" if status == 422 else next(iter(codes)),
+        raise kind(
+            "definition_invalid" if kind is InvalidData else next(iter(codes)),
             f"Định nghĩa tờ khai có {len(problems)} lỗi.",
             f"The form definition has {len(problems)} problem(s).",
             field=problems[0]["path"] if len(problems) == 1 else None,
@@ -66,7 +74,7 @@ def create_draft(session: Session, raw: bytes | str, fmt: str, actor: str) -> Fo
     checked = check_source(raw, fmt, f"<request>.{fmt}")
     d = checked.definition
     if _get(session, d.id, d.version) is not None:
-        raise ApiError(409, "version_exists",
+        raise Conflict("version_exists",
                        f"Tờ khai '{d.id}' đã có phiên bản {d.version}; hãy dùng số phiên bản mới.",
                        f"Form '{d.id}' already has version {d.version}; use a new version number.",
                        field="version")
@@ -75,7 +83,7 @@ def create_draft(session: Session, raw: bytes | str, fmt: str, actor: str) -> Fo
         session.flush()
     except IntegrityError:  # a concurrent request created the same version
         session.rollback()
-        raise ApiError(409, "version_exists", f"Tờ khai '{d.id}' đã có phiên bản {d.version}.",
+        raise Conflict("version_exists", f"Tờ khai '{d.id}' đã có phiên bản {d.version}.",
                        f"Form '{d.id}' already has version {d.version}.",
                        field="version") from None
     return row
@@ -101,11 +109,11 @@ def update_draft(session: Session, form_id: str, version: int, raw: bytes | str,
     checked = check_source(raw, fmt, f"<request>.{fmt}")
     d = checked.definition
     if (d.id, d.version) != (form_id, version):
-        raise ApiError(422, "id_mismatch",
-                       f"Định nghĩa là của '{d.id}' phiên bản {d.version}, không khớp với "
-                       f"đường dẫn '{form_id}' phiên bản {version}.",
-                       f"The definition is '{d.id}' version {d.version}, not the "
-                       f"'{form_id}' version {version} of the URL.", field="id")
+        raise InvalidData("id_mismatch",
+                          f"Định nghĩa là của '{d.id}' phiên bản {d.version}, không khớp với "
+                          f"đường dẫn '{form_id}' phiên bản {version}.",
+                          f"The definition is '{d.id}' version {d.version}, not the "
+                          f"'{form_id}' version {version} of the URL.", field="id")
     row.source = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     row.source_format = fmt
     row.definition = checked.data
@@ -117,7 +125,7 @@ def update_draft(session: Session, form_id: str, version: int, raw: bytes | str,
 
 def _refuse_if_published(row: FormVersion) -> None:
     if row.status == "published":
-        raise ApiError(409, "version_published",
+        raise Conflict("version_published",
                        f"Phiên bản {row.version} của '{row.form_id}' đã công bố nên không sửa "
                        "được; hãy tạo phiên bản mới.",
                        f"Version {row.version} of '{row.form_id}' is published and frozen; "
@@ -127,7 +135,7 @@ def _refuse_if_published(row: FormVersion) -> None:
 def publish(session: Session, form_id: str, version: int, actor: str) -> FormVersion:
     row = get_version(session, form_id, version, include_drafts=True)
     if row.status == "published":
-        raise ApiError(409, "already_published",
+        raise Conflict("already_published",
                        f"Phiên bản {version} của '{form_id}' đã được công bố.",
                        f"Version {version} of '{form_id}' is already published.")
     row.status = "published"

@@ -15,11 +15,12 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from forms.registers import REGISTERS
+from service import errors as domain
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -27,6 +28,28 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from service.records import demo
+
+#: the exit code of a command an operation refused (the first kind that fits; 1 otherwise), as
+#: the web layer has its table of HTTP statuses (service.web.errors.STATUS)
+EXIT_CODES: tuple[tuple[type[domain.DomainError] | tuple[type[domain.DomainError], ...], int],
+                  ...] = (
+    ((domain.Unavailable, domain.TooManyRequests), 5),
+    ((domain.InvalidData, domain.Malformed, domain.TooLarge), 2),
+    ((domain.NotFound, domain.Gone), 3),
+    ((domain.Conflict, domain.VersionMismatch, domain.PreconditionRequired), 4),
+    ((domain.NotAllowed, domain.Unauthenticated), 6),
+)
+
+
+def exit_code(err: domain.DomainError) -> int:
+    return next((code for kinds, code in EXIT_CODES if isinstance(err, kinds)), 1)
+
+
+def refused(err: domain.DomainError) -> NoReturn:
+    """An operation's refusal: its code and messages on stderr, the exit code of its kind."""
+    click.echo(f"{err.code}: {err.message} ({err.message_en})", err=True)
+    sys.exit(exit_code(err))
+
 
 #: the roles of API tokens (service.tokens.ROLES; a test checks they are the same)
 ROLES = ("designer", "officer", "citizen", "auditor")
@@ -154,16 +177,15 @@ def forms_cli() -> None:
               default=CATALOGUE_DIR, show_default=True)
 def forms_load(directory: Path) -> None:
     from service import catalogue as ops
-    from service.errors import ApiError
     from storage import db
 
     with _database() as (engine, sessions), db.startup_lock(engine), sessions() as session:
         try:
             outcomes = ops.load_catalogue(session, directory)
-        except ApiError as exc:
+        except domain.DomainError as exc:
             session.rollback()
             _print_problems(exc.errors)
-            sys.exit(1)
+            refused(exc)
         session.commit()
     for name, outcome in outcomes:
         click.echo(f"{name}: {outcome}")
@@ -462,8 +484,7 @@ def verify_cli(path: Path, as_json: bool) -> None:
                                          limits=verification.PdfLimits.from_settings(
                                              rt.settings))
         except verification.VerificationRefused as e:
-            click.echo(f"{e.code}: {e.message} ({e.message_en})", err=True)
-            sys.exit(2)
+            refused(e)  # 2 (5 when every verifying process is busy)
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
     else:
@@ -602,6 +623,12 @@ class _Main(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *FLASK_COMMANDS])
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except domain.DomainError as e:
+            refused(e)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in FLASK_COMMANDS:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.errors import ApiError
+from service.errors import Unauthenticated
 from storage.models import ApiToken, utcnow
 
 ROLES = ("designer", "officer", "citizen", "auditor")
@@ -88,9 +88,9 @@ def authenticate(session: Session, header: str | None) -> Principal | None:
     scheme, _, token = header.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
-        raise ApiError(401, "unauthenticated",
-                       "Mã truy cập không hợp lệ: dùng 'Authorization: Bearer <mã>'.",
-                       "Invalid credentials: use 'Authorization: Bearer <token>'.")
+        raise Unauthenticated("unauthenticated",
+                              "Mã truy cập không hợp lệ: dùng 'Authorization: Bearer <mã>'.",
+                              "Invalid credentials: use 'Authorization: Bearer <token>'.")
     digest = hash_token(token)
     cached = _recent.get(digest)
     if cached is not None and cached[1] > time.monotonic():
@@ -98,8 +98,8 @@ def authenticate(session: Session, header: str | None) -> Principal | None:
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
     if row is None or row.revoked_at is not None:
         _recent.pop(digest, None)
-        raise ApiError(401, "unauthenticated", "Mã truy cập không đúng hoặc đã bị thu hồi.",
-                       "Unknown or revoked token.")
+        raise Unauthenticated("unauthenticated", "Mã truy cập không đúng hoặc đã bị thu hồi.",
+                              "Unknown or revoked token.")
     principal = Principal(row.id, row.role, row.label, row.agency_code, row.personal_id)
     if len(_recent) > 10_000:
         _recent.clear()

@@ -9,7 +9,7 @@ to the ordered event log that the national portal reads.
 Every change of a dossier is one conditional UPDATE on the version the caller's decision was
 based on (``_write``): the database, not Python, decides which of several concurrent changes
 wins, so of conflicting changes sent at the same moment exactly one is applied and the others
-are refused with 412 (or 409 when the caller named no version).
+are refused with VersionMismatch (or Conflict when the caller named no version).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from forms.compiled import CompiledForm, canonical_json
 from service.dossiers.states import FINISHED, STATES, TRANSITIONS, Transition
-from service.errors import ApiError
+from service.errors import Conflict, DomainError, InvalidData, NotAllowed, VersionMismatch
 from service.records import prefill as pf
 from service.records import submissions
 from service.repository import documents as repository
@@ -83,11 +83,11 @@ def check(session: Session, compiled: CompiledForm, data: Any, declarant: str,
     return errors
 
 
-def refuse(errors: list[dict[str, str]]) -> ApiError:
-    return ApiError(422, "invalid_submission",
-                    f"Tờ khai có {len(errors)} lỗi; hãy sửa rồi nộp lại.",
-                    f"The form data has {len(errors)} problem(s).",
-                    field=errors[0]["field"] if len(errors) == 1 else None, errors=errors)
+def refuse(errors: list[dict[str, str]]) -> DomainError:
+    return InvalidData("invalid_submission",
+                       f"Tờ khai có {len(errors)} lỗi; hãy sửa rồi nộp lại.",
+                       f"The form data has {len(errors)} problem(s).",
+                       field=errors[0]["field"] if len(errors) == 1 else None, errors=errors)
 
 
 def receipt_secret(installation_key: str, code: str, citizen: str, idempotency_key: str) -> str:
@@ -106,10 +106,10 @@ def _replay(earlier: Dossier, request_hash: str | None, installation_key: str,
     one, i.e. its hash still matches: not if the installation key has changed since), or a
     refusal when the same key came with another body."""
     if earlier.request_hash != request_hash:
-        raise ApiError(422, "idempotency_key_reused",
-                       "Khóa Idempotency-Key đã dùng cho một hồ sơ khác nội dung.",
-                       "This Idempotency-Key was used with a different request.",
-                       field="header.Idempotency-Key")
+        raise InvalidData("idempotency_key_reused",
+                          "Khóa Idempotency-Key đã dùng cho một hồ sơ khác nội dung.",
+                          "This Idempotency-Key was used with a different request.",
+                          field="header.Idempotency-Key")
     assert earlier.idempotency_key is not None
     secret = receipt_secret(installation_key, earlier.code, earlier.citizen_id,
                             earlier.idempotency_key)
@@ -123,7 +123,7 @@ def submit(session: Session, compiled: CompiledForm, principal: Principal, data:
     """File a dossier. Returns it, whether it was created now, and the receipt secret (only
     its hash is kept). A retry with the same Idempotency-Key and body returns the first
     dossier and the same secret (see ``receipt_secret``), also when the two requests arrive at
-    the same moment; with another body it is refused (422)."""
+    the same moment; with another body it is refused (InvalidData)."""
     citizen = principal.personal_id
     assert citizen is not None
     request_hash = None
@@ -182,25 +182,26 @@ _INSERT_DOSSIER = insert(Dossier.__table__).returning(Dossier.__table__.c.id)
 
 def check_transition(dossier: Dossier, action: str, principal: Principal, reason: str | None,
                      expected_version: int | None) -> Transition:
-    """Refuse a transition that may not happen now: 403 for the wrong role, 412 when the
-    caller saw an older version, 409 when the current state does not allow it (or a late
-    dossier has no explanation yet), 422 when a reason is missing."""
+    """Refuse a transition that may not happen now: NotAllowed for the wrong role,
+    VersionMismatch when the caller saw an older version, Conflict when the current state does
+    not allow it (or a late dossier has no explanation yet), InvalidData when a reason is
+    missing."""
     transition = TRANSITIONS[action]
     if transition.role != principal.role:
-        raise ApiError(403, "forbidden", "Vai trò này không thực hiện được thao tác này.",
-                       f"Only a {transition.role} may {action}.")
+        raise NotAllowed("forbidden", "Vai trò này không thực hiện được thao tác này.",
+                         f"Only a {transition.role} may {action}.")
     _check_version(dossier, expected_version)
     if dossier.status not in transition.sources:
-        raise ApiError(409, "transition_not_allowed",
+        raise Conflict("transition_not_allowed",
                        f"Không thể '{action}' hồ sơ đang ở trạng thái "
                        f"'{STATES[dossier.status]}'.",
                        f"'{action}' is not allowed from status '{dossier.status}'.")
     if transition.needs_reason and not (reason and reason.strip()):
-        raise ApiError(422, "reason_required", "Cần ghi rõ lý do.", "A reason is required.",
-                       field="reason")
+        raise InvalidData("reason_required", "Cần ghi rõ lý do.", "A reason is required.",
+                          field="reason")
     if principal.role == "officer" and lateness(dossier, now())["late"] \
             and not dossier.late_explanation:
-        raise ApiError(409, "explanation_required",
+        raise Conflict("explanation_required",
                        "Hồ sơ đã quá hạn: cần ghi giải trình và gửi thư xin lỗi trước.",
                        "The dossier is late: record an explanation first.")
     return transition
@@ -211,24 +212,25 @@ def _check_version(dossier: Dossier, expected_version: int | None) -> None:
         raise _changed(expected_version)
 
 
-def _changed(expected_version: int | None) -> ApiError:
+def _changed(expected_version: int | None) -> DomainError:
     if expected_version is None:  # the caller named no version: the state it acted on moved
-        return ApiError(409, "concurrent_change",
+        return Conflict("concurrent_change",
                         "Hồ sơ vừa được người khác cập nhật; hãy tải lại rồi thực hiện lại.",
                         "The dossier changed meanwhile; reload and retry.")
-    return ApiError(412, "stale_version",
-                    "Hồ sơ đã được người khác cập nhật; hãy tải lại rồi thực hiện lại.",
-                    "The dossier changed since you read it; reload and retry.",
-                    field="header.If-Match")
+    return VersionMismatch("stale_version",
+                           "Hồ sơ đã được người khác cập nhật; hãy tải lại rồi thực hiện lại.",
+                           "The dossier changed since you read it; reload and retry.",
+                           field="header.If-Match")
 
 
 def _write(session: Session, dossier: Dossier, changes: dict[str, Any],
            expected_version: int | None) -> None:
     """Apply ``changes`` to the dossier's row only if the row is still the version that was
     read (and checked): one conditional UPDATE that also moves the version on. When a
-    concurrent change got there first nothing is written and the caller is refused (412, or
-    409 without If-Match). On PostgreSQL the loser waits for the winner's row lock and then
-    finds the version moved; on SQLite writers take turns (the busy timeout of storage.db)."""
+    concurrent change got there first nothing is written and the caller is refused
+    (VersionMismatch, or Conflict without If-Match). On PostgreSQL the loser waits for the
+    winner's row lock and then finds the version moved; on SQLite writers take turns (the
+    busy timeout of storage.db)."""
     changes = {**changes, "row_version": dossier.row_version + 1}
     table = Dossier.__table__
     done = session.execute(update(table).where(
@@ -279,7 +281,7 @@ def supplement(session: Session, dossier: Dossier, compiled: CompiledForm,
     8-hour acceptance clock starts again from now."""
     _check_version(dossier, expected_version)
     if dossier.status != "supplement_requested":
-        raise ApiError(409, "transition_not_allowed",
+        raise Conflict("transition_not_allowed",
                        "Hồ sơ không ở trạng thái yêu cầu bổ sung.",
                        "The dossier is not waiting for a supplement.")
     errors = check(session, compiled, data, principal.personal_id or "", sources)
@@ -302,13 +304,13 @@ def explain(session: Session, dossier: Dossier, principal: Principal, reason: st
     issued in the same transaction, by the caller)."""
     _check_version(dossier, expected_version)
     if not lateness(dossier, now())["late"]:
-        raise ApiError(409, "not_late", "Hồ sơ chưa quá hạn.", "The dossier is not late.")
+        raise Conflict("not_late", "Hồ sơ chưa quá hạn.", "The dossier is not late.")
     if not reason.strip():
-        raise ApiError(422, "reason_required", "Cần ghi rõ lý do chậm.",
-                       "An explanation is required.", field="reason")
+        raise InvalidData("reason_required", "Cần ghi rõ lý do chậm.",
+                          "An explanation is required.", field="reason")
     if promised_at <= now():
-        raise ApiError(422, "promised_date_past", "Ngày hẹn mới phải ở tương lai.",
-                       "The new promised date must be in the future.", field="promised_at")
+        raise InvalidData("promised_date_past", "Ngày hẹn mới phải ở tương lai.",
+                          "The new promised date must be in the future.", field="promised_at")
     _write(session, dossier, {
         "late_explanation": reason.strip(), "late_explained_by": principal.actor,
         "late_explained_at": now(), "promised_at": promised_at,

@@ -14,7 +14,8 @@ broken cross-reference table sends pdfminer through the whole file. So, in this 
 3. the whole parse in a child process with a CPU-time and memory budget (:func:`run`), which
    also bounds what 1 and 2 do not foresee.
 
-Every refusal is a :class:`PdfRefused` with a stable code; the settings are ``TOKHAI_PDF_*`` and
+Every refusal is a :class:`PdfRefused` (invalid data; :class:`PdfBusy`, unavailable, when
+every parsing process is busy) with a stable code; the settings are ``TOKHAI_PDF_*`` and
 ``TOKHAI_VERIFY_MAX_SIGNATURES`` (``service/config.py``).
 """
 
@@ -32,21 +33,22 @@ from typing import Any
 from pdfminer import lzw, pdftypes
 from pyhanko.pdf_utils.decode_limits import DecodeLimits, DocumentDecodeBudget, StreamDecodeLimits
 
+from service.errors import InvalidData, Unavailable
 from service.pki import sandbox
 
 MiB = 1024 * 1024
 
 
-class PdfRefused(Exception):
+class PdfRefused(InvalidData):
     """A PDF that is not processed: ``code`` is machine-readable, ``message`` Vietnamese,
-    ``message_en`` English, ``status`` the HTTP status to answer with."""
-
-    def __init__(self, code: str, message: str, message_en: str, status: int = 422) -> None:
-        super().__init__(message_en)
-        self.code, self.message, self.message_en, self.status = code, message, message_en, status
+    ``message_en`` English."""
 
     def __reduce__(self) -> tuple[Any, ...]:  # crosses the process boundary intact
-        return type(self), (self.code, self.message, self.message_en, self.status)
+        return type(self), (self.code, self.message, self.message_en, self.field)
+
+
+class PdfBusy(Unavailable, PdfRefused):
+    """Every process that parses PDFs is busy: try again later."""
 
 
 @dataclass(frozen=True)
@@ -117,8 +119,8 @@ def run(function: Callable[..., Any], *args: Any, limits: PdfLimits) -> Any:
                 f"Processing the PDF needs more than {limits.memory_bytes // MiB} MiB of "
                 "memory.") from None
         if e.kind == "busy":
-            raise PdfRefused("pdf_busy", "Hệ thống đang bận xử lý tệp khác; hãy thử lại sau.",
-                             "Busy with other PDFs; try again later.", status=503) from None
+            raise PdfBusy("pdf_busy", "Hệ thống đang bận xử lý tệp khác; hãy thử lại sau.",
+                          "Busy with other PDFs; try again later.") from None
         raise PdfRefused(
             "pdf_too_costly", f"Xử lý tệp PDF vượt quá giới hạn {limits.cpu_seconds:g} giây; "
             "không xử lý được.",

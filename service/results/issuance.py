@@ -29,7 +29,7 @@ from forms import codelists, pointers, units
 from forms.model import Field, FormDefinition
 from forms.results import RESULT_RECORDS, ResultTemplate, template_for
 from service.dossiers import lifecycle as dossiers
-from service.errors import ApiError
+from service.errors import Conflict, DomainError, Unavailable, VersionMismatch
 from service.pki.signer import AgencySigner, SignedPdf, Signing
 from service.pki.timestamps import TimestampUnavailable
 from service.pki.validation import Original
@@ -115,10 +115,10 @@ def result_rows(template: ResultTemplate, definition: FormDefinition | None,
 def _agency(signing: Signing | None, agency_code: str) -> AgencySigner:
     agency = signing.agency(agency_code) if signing else None
     if agency is None:
-        raise ApiError(503, "signing_unavailable",
-                       f"Cơ quan {agency_code} chưa được cấu hình khóa ký số; chưa thể phát "
-                       "hành văn bản điện tử.",
-                       f"No signing key is configured for agency {agency_code}.")
+        raise Unavailable("signing_unavailable",
+                          f"Cơ quan {agency_code} chưa được cấu hình khóa ký số; chưa thể phát "
+                          "hành văn bản điện tử.",
+                          f"No signing key is configured for agency {agency_code}.")
     return agency
 
 
@@ -128,19 +128,19 @@ def _sign(signing: Signing, agency: AgencySigner, rendered: rendering.Rendered,
         return signing.sign(agency, rendered.pdf, page=rendered.page, box=rendered.box,
                             signing_time=signed_at, level=level)
     except TimestampUnavailable as e:
-        raise ApiError(503, "timestamp_unavailable",
-                       "Không lấy được dấu thời gian từ tổ chức cấp dấu thời gian; văn bản "
-                       "chưa được phát hành, hồ sơ giữ nguyên trạng thái. Hãy thử lại sau.",
-                       f"The time-stamping authority did not answer: {e}. Nothing was "
-                       "issued; the dossier is unchanged.") from e
+        raise Unavailable("timestamp_unavailable",
+                          "Không lấy được dấu thời gian từ tổ chức cấp dấu thời gian; văn bản "
+                          "chưa được phát hành, hồ sơ giữ nguyên trạng thái. Hãy thử lại sau.",
+                          f"The time-stamping authority did not answer: {e}. Nothing was "
+                          "issued; the dossier is unchanged.") from e
     except (SigningError, OSError) as e:
         # the token, or the revocation data a B-LT signature embeds, unavailable
         log.warning("signing failed", extra={"agency": agency.code, "error": str(e)[:300]})
-        raise ApiError(503, "signing_failed",
-                       "Chưa ký được văn bản (thiết bị ký hoặc dữ liệu kiểm tra chứng thư "
-                       "tạm thời không sẵn sàng); hồ sơ giữ nguyên trạng thái. Hãy thử lại "
-                       "sau.", f"Signing failed: {e}. Nothing was issued; the dossier is "
-                       "unchanged.") from e
+        raise Unavailable("signing_failed",
+                          "Chưa ký được văn bản (thiết bị ký hoặc dữ liệu kiểm tra chứng thư "
+                          "tạm thời không sẵn sàng); hồ sơ giữ nguyên trạng thái. Hãy thử lại "
+                          "sau.", f"Signing failed: {e}. Nothing was issued; the dossier is "
+                          "unchanged.") from e
 
 
 def timestamp_time(pdf: bytes) -> datetime | None:
@@ -235,9 +235,7 @@ def issue_result(session: Session, dossier: Dossier, principal: Principal,
         return earlier, False
     try:
         dossiers.check_transition(dossier, "issue_result", principal, None, expected_version)
-    except ApiError as refused:
-        if refused.status not in (409, 412):
-            raise
+    except (Conflict, VersionMismatch) as refused:
         return _after_refusal(session, dossier, refused)
     agency = _agency(signing, dossier.agency_code)
     assert signing is not None
@@ -270,19 +268,19 @@ def issue_result(session: Session, dossier: Dossier, principal: Principal,
     try:
         previous, moved_at = dossiers.move(session, dossier, "issue_result", principal, None,
                                            expected_version, calendar)
-    except ApiError as refused:
+    except DomainError as refused:
         _give_back(session, series, dossier.id, sequence)
-        if refused.status not in (409, 412):
+        if not isinstance(refused, Conflict | VersionMismatch):
             raise
         return _after_refusal(session, dossier, refused)
     if not store.use_number(session, series, str(dossier.id), sequence):
         # another issuance of this dossier, which shared the reservation, failed meanwhile
         # and gave the number back: it may be someone else's now
         session.rollback()
-        raise ApiError(503, "issuance_interrupted",
-                       "Việc phát hành bị gián đoạn; hồ sơ giữ nguyên trạng thái. Hãy thử lại.",
-                       "The issuance was interrupted (its number was given back by a "
-                       "concurrent attempt); nothing was issued. Retry.")
+        raise Unavailable("issuance_interrupted",
+                          "Việc phát hành bị gián đoạn; hồ sơ giữ nguyên trạng thái. Hãy thử lại.",
+                          "The issuance was interrupted (its number was given back by a "
+                          "concurrent attempt); nothing was issued. Retry.")
     document = _record(dossier, "result", signed, document_id, agency, template.code, number)
     repository.prepare(document, retention, template.document_class, dossier.procedure_code,
                        template.title, rendered.embedded, dossier.code)
@@ -295,7 +293,7 @@ def issue_result(session: Session, dossier: Dossier, principal: Principal,
 
 
 def _after_refusal(session: Session, dossier: Dossier,
-                   refused: ApiError) -> tuple[DossierDocument, bool]:
+                   refused: DomainError) -> tuple[DossierDocument, bool]:
     """Someone else changed the dossier: if they issued its result, that stands."""
     session.rollback()
     earlier = existing_result(session, dossier)

@@ -140,7 +140,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
                       defaults_prefix="tokhai")
     app.extensions["tokhai_metrics"] = registry
 
-    app.register_error_handler(errors.ApiError, errors.respond)
+    app.register_error_handler(errors.DomainError, errors.respond)
     app.register_error_handler(Exception, _unexpected)
 
     from service.cli import register

@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import current_app, g, request
 
-from service.errors import ApiError
 from service.tokens import Principal, authenticate
+from service.web.errors import ApiError
 
 
 def current_principal() -> Principal | None:

@@ -34,8 +34,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import cached_property
 from werkzeug.wsgi import LimitedStream, get_content_length, get_input_stream
 
-from service.errors import ApiError
 from service.web import auth
+from service.web.errors import ApiError
 
 #: at most this many problems are listed in one answer
 MAX_LISTED = 20

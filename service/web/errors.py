@@ -12,7 +12,64 @@ from typing import Any
 from flask import g, jsonify
 from werkzeug.exceptions import HTTPException
 
-from service.errors import ApiError
+import service.errors as domain
+from service.errors import (
+    Conflict,
+    DomainError,
+    Gone,
+    InvalidData,
+    Malformed,
+    NotAllowed,
+    NotFound,
+    PreconditionRequired,
+    TooLarge,
+    TooManyRequests,
+    Unauthenticated,
+    Unavailable,
+    VersionMismatch,
+)
+
+#: the one table: the HTTP status of each kind of domain error (the first of an error's classes
+#: found here, in method resolution order)
+STATUS: dict[type[DomainError], int] = {
+    Malformed: 400,
+    Unauthenticated: 401,
+    NotAllowed: 403,
+    NotFound: 404,
+    Conflict: 409,
+    Gone: 410,
+    VersionMismatch: 412,
+    TooLarge: 413,
+    InvalidData: 422,
+    PreconditionRequired: 428,
+    TooManyRequests: 429,
+    Unavailable: 503,
+}
+
+
+class ApiError(DomainError):
+    """An error that is HTTP's own (the request's media type, its size at the door, a failure
+    of the service itself): it carries its status."""
+
+    def __init__(self, status: int, code: str, message: str, message_en: str,
+                 field: str | None = None, errors: list[dict[str, Any]] | None = None,
+                 retry_after: int | None = None):
+        super().__init__(code, message, message_en, field=field, errors=errors,
+                         retry_after=retry_after if retry_after is not None
+                         else 5 if status == 503 else None)
+        self.http_status = status
+
+
+def status_of(err: DomainError) -> int:
+    if isinstance(err, ApiError):
+        return err.http_status
+    for kind in type(err).__mro__:
+        if kind in STATUS:
+            return STATUS[kind]
+    return 500
+
+
+domain.status_of = status_of
 
 # Vietnamese and English wording of the errors that HTTP itself raises.
 _HTTP: dict[int, tuple[str, str, str]] = {
@@ -47,10 +104,11 @@ def body(status: int, code: str, message: str, message_en: str, field: str | Non
     }
 
 
-def respond(err: ApiError):  # type: ignore[no-untyped-def]
-    resp = jsonify(body(err.status, err.code, err.message, err.message_en, err.field, err.errors))
-    resp.status_code = err.status
-    if err.status == 401:
+def respond(err: DomainError):  # type: ignore[no-untyped-def]
+    status = status_of(err)
+    resp = jsonify(body(status, err.code, err.message, err.message_en, err.field, err.errors))
+    resp.status_code = status
+    if status == 401:
         resp.headers["WWW-Authenticate"] = 'Bearer realm="tokhai"'
     if err.retry_after is not None:
         resp.headers["Retry-After"] = str(err.retry_after)

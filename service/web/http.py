@@ -10,8 +10,8 @@ from flask import Response, current_app, json, request
 from flask_smorest import Blueprint
 
 from schemas.common import ErrorSchema
-from service.errors import ApiError
 from service.repository import documents as repository
+from service.web.errors import ApiError
 from service.web.runtime import current_runtime
 from storage.documents import StoreUnavailable
 from storage.models import DossierDocument

@@ -24,7 +24,7 @@ from limits import RateLimitItem, parse_many
 from limits.errors import ConfigurationError, StorageError
 
 from service.config import Settings
-from service.errors import ApiError
+from service.errors import TooManyRequests
 from service.tokens import Principal
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 EXTENSION = "tokhai_ratelimit"
 
 
-class RateLimited(ApiError):
+class RateLimited(TooManyRequests):
     """429, with how many seconds to wait before the next check would be counted."""
 
     def __init__(self, retry_after: int, field: str, *, per_person: bool):
@@ -43,8 +43,8 @@ class RateLimited(ApiError):
         else:
             message = (f"Bạn đã đối chiếu quá nhiều người; hãy thử lại sau {retry_after} giây.")
             message_en = "Too many person checks; try again later."
-        super().__init__(429, "too_many_checks", message, message_en, field=field)
-        self.retry_after = retry_after
+        super().__init__("too_many_checks", message, message_en, field=field,
+                         retry_after=retry_after)
 
 
 class ChecksUnavailable(Exception):

@@ -20,11 +20,12 @@ from sqlalchemy import select, update
 from forms import registers
 from forms.records import RecordInvalid, check_subject, normalise_record
 from schemas.digitised import ConfirmSchema, DigitisedDocumentSchema, DigitiseQuerySchema
-from service.errors import ApiError, not_found
+from service.errors import not_found
 from service.records import digitised
 from service.records.templates import TEMPLATES
 from service.tokens import Principal
 from service.web.auth import current_principal, require
+from service.web.errors import ApiError
 from service.web.http import error_responses
 from service.web.runtime import current_runtime
 from storage import records as store
@@ -159,8 +160,8 @@ class Upload(MethodView):
                                      settings.digitised_max_pages,
                                      limits=digitised.limits_of(settings))
         except digitised.DigitisedError as exc:
-            raise ApiError(exc.status, exc.code, exc.message, exc.message_en,
-                           field="body") from None
+            exc.field = "body"
+            raise exc from None
         officer = _officer()
         row = DigitisedDocument(kind=kind, register=reading.register, subject=reading.subject,
                                 sha256=reading.sha256,

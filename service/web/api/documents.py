@@ -11,12 +11,13 @@ from flask_smorest import Blueprint
 
 from schemas.documents import DocumentSchema, IssueSchema, VerificationSchema
 from service import catalogue as form_ops
-from service.errors import ApiError, not_found
+from service.errors import not_found
 from service.pki import validation as verification
 from service.results import issuance
 from service.tokens import Principal
 from service.web.api.dossiers import load
 from service.web.auth import current_principal, require
+from service.web.errors import ApiError
 from service.web.http import archive_now, error_responses, expected_version, pdf_response
 from service.web.runtime import current_runtime
 from storage.models import DossierDocument
@@ -100,7 +101,8 @@ def _verify(data: bytes) -> dict[str, Any]:
                                    original=issuance.original_finder(g.db),
                                    limits=verification.PdfLimits.from_settings(rt.settings))
     except verification.VerificationRefused as e:
-        raise ApiError(e.status, e.code, e.message, e.message_en, field="body") from None
+        e.field = "body"
+        raise e from None
 
 
 @blp.route("/verifications")

@@ -32,12 +32,13 @@ from service import catalogue as form_ops
 from service.dossiers import lifecycle as ops
 from service.dossiers import queries
 from service.dossiers.states import STATES
-from service.errors import ApiError, not_found
+from service.errors import not_found
 from service.records import prefill as pf
 from service.results import issuance
 from service.tokens import Principal
 from service.web.api.prefill import prefill_response
 from service.web.auth import current_principal, require
+from service.web.errors import ApiError
 from service.web.http import archive_now, error_responses, expected_version, pdf_response
 from service.web.runtime import current_runtime
 from storage.models import Dossier, DossierEvent

@@ -18,13 +18,14 @@ from schemas.forms import (
 )
 from schemas.prefill import ReportQuerySchema
 from service import catalogue as ops
-from service.errors import ApiError, not_found
+from service.errors import not_found
 from service.records import prefill as pf
 from service.repository import documents as repository
 from service.tokens import Principal
 from service.web import door
 from service.web.api.prefill import own_subject
 from service.web.auth import current_principal, require
+from service.web.errors import ApiError
 from service.web.http import conditional_json, error_responses
 from service.web.runtime import current_runtime
 from storage.models import FormVersion

@@ -12,7 +12,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from forms import units
 from schemas.common import HealthSchema
 from schemas.forms import UnitSchema
-from service.errors import ApiError, not_found
+from service.errors import not_found
+from service.web.errors import ApiError
 from service.web.http import error_responses
 from service.web.runtime import current_runtime
 from storage.db import ping

@@ -19,13 +19,13 @@ from schemas.prefill import (
 )
 from service import catalogue as ops
 from service.dossiers import lifecycle
-from service.errors import ApiError
 from service.records import prefill as pf
 from service.records import submissions
 from service.repository import documents as repository
 from service.tokens import Principal
 from service.web import ratelimit
 from service.web.auth import current_principal, require
+from service.web.errors import ApiError
 from service.web.http import error_responses
 from service.web.runtime import current_runtime
 

@@ -26,11 +26,12 @@ from schemas.repository import (
     RepositoryPageSchema,
     RepositoryQuerySchema,
 )
-from service.errors import ApiError, not_found
+from service.errors import not_found
 from service.repository import documents as repository
 from service.tokens import Principal
 from service.web.api.documents import document_out
 from service.web.auth import current_principal, require
+from service.web.errors import ApiError
 from service.web.http import error_responses
 from service.web.runtime import current_runtime
 from service.worktime import VIETNAM
