@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import current_app, g, request
 
+from service.errors import NotAllowed, Unauthenticated
 from service.tokens import Principal, authenticate
-from service.web.errors import ApiError
 
 
 def current_principal() -> Principal | None:
@@ -23,18 +23,18 @@ def authorise(roles: tuple[str, ...]) -> Principal:
     token, 403 with another role."""
     principal = current_principal()
     if principal is None:
-        raise ApiError(401, "unauthenticated",
-                       "Cần đăng nhập: thiếu mã truy cập (Bearer token).",
-                       "Authentication required: missing bearer token.")
+        raise Unauthenticated("unauthenticated",
+                              "Cần đăng nhập: thiếu mã truy cập (Bearer token).",
+                              "Authentication required: missing bearer token.")
     if principal.role not in roles:
         current_app.logger.warning(
             "forbidden", extra={"role": principal.role, "token_id": principal.token_id,
                                 "needs": list(roles), "path": request.path})
-        raise ApiError(403, "forbidden",
-                       f"Vai trò '{principal.role}' không được thực hiện thao tác này "
-                       f"(cần: {', '.join(roles)}).",
-                       f"Role '{principal.role}' may not do this "
-                       f"(needs: {', '.join(roles)}).")
+        raise NotAllowed("forbidden",
+                         f"Vai trò '{principal.role}' không được thực hiện thao tác này "
+                         f"(cần: {', '.join(roles)}).",
+                         f"Role '{principal.role}' may not do this "
+                         f"(needs: {', '.join(roles)}).")
     return principal
 
 

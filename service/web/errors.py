@@ -1,4 +1,7 @@
-"""One JSON error shape for every error the API returns.
+"""One JSON error shape for every error the API returns, and the one table (``STATUS``) of the
+HTTP status of each kind of domain error (service.errors); :class:`ApiError` is the web's own
+error, for what is HTTP's alone (a media type, a body the door cannot read, a failure of the
+service itself), and carries its status.
 
 ``{"code": ..., "message": <Vietnamese>, "message_en": <English>, "field": <path or null>,
 "errors": [<the same shape, one per problem>], "request_id": ...}``. Codes are stable and

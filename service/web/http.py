@@ -10,8 +10,8 @@ from flask import Response, current_app, json, request
 from flask_smorest import Blueprint
 
 from schemas.common import ErrorSchema
+from service.errors import PreconditionRequired, VersionMismatch
 from service.repository import documents as repository
-from service.web.errors import ApiError
 from service.web.runtime import current_runtime
 from storage.documents import StoreUnavailable
 from storage.models import DossierDocument
@@ -52,15 +52,16 @@ def expected_version(required: bool) -> int | None:
     header = request.headers.get("If-Match")
     if header is None:
         if required:
-            raise ApiError(428, "if_match_required",
-                           "Cần gửi If-Match với ETag của hồ sơ vừa đọc.",
-                           "Send If-Match with the dossier's ETag.", field="header.If-Match")
+            raise PreconditionRequired("if_match_required",
+                                       "Cần gửi If-Match với ETag của hồ sơ vừa đọc.",
+                                       "Send If-Match with the dossier's ETag.",
+                                       field="header.If-Match")
         return None
     match = re.fullmatch(r'\s*(?:W/)?"v([0-9]{1,9})"\s*', header)
     if match is None:
-        raise ApiError(412, "stale_version", "If-Match không khớp phiên bản hồ sơ.",
-                       "If-Match does not name a version of the dossier.",
-                       field="header.If-Match")
+        raise VersionMismatch("stale_version", "If-Match không khớp phiên bản hồ sơ.",
+                              "If-Match does not name a version of the dossier.",
+                              field="header.If-Match")
     return int(match.group(1))
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from forms import registers
 from forms.records import RecordInvalid, check_subject, normalise_record
 from schemas.digitised import ConfirmSchema, DigitisedDocumentSchema, DigitiseQuerySchema
-from service.errors import not_found
+from service.errors import Conflict, InvalidData, not_found
 from service.records import digitised
 from service.records.templates import TEMPLATES
 from service.tokens import Principal
@@ -81,8 +81,8 @@ def evidenced_fields(kind: str) -> frozenset[str]:
 
 def _refuse(problems: list[dict[str, str]]) -> NoReturn:
     first = problems[0]
-    raise ApiError(422, first["code"], first["message"], first["message_en"],
-                   field=first["field"], errors=problems)
+    raise InvalidData(first["code"], first["message"], first["message_en"],
+                      field=first["field"], errors=problems)
 
 
 def _subject(row: DigitisedDocument, given: str | None) -> tuple[str, dict[str, Any]]:
@@ -218,10 +218,10 @@ class Confirm(MethodView):
         try:
             data = normalise_record(row.register, values)
         except RecordInvalid as exc:
-            raise ApiError(422, "record_invalid", "Giá trị không hợp lệ; hãy sửa trước khi "
-                           "xác nhận.", "Invalid values; correct them before confirming.",
-                           errors=[{"field": p.field, "code": p.code, "message": p.message}
-                                   for p in exc.problems]) from None
+            raise InvalidData("record_invalid", "Giá trị không hợp lệ; hãy sửa trước khi "
+                              "xác nhận.", "Invalid values; correct them before confirming.",
+                              errors=[{"field": p.field, "code": p.code, "message": p.message}
+                                      for p in exc.problems]) from None
         if not data:
             _refuse([{"field": "values", "code": "nothing_to_confirm",
                       "message": "Không có giá trị nào đọc được để xác nhận.",
@@ -260,8 +260,8 @@ def _refuse_overwrites(register: str, subject: str, data: dict[str, Any]) -> Non
     conflicts = [name for name, value in data.items()
                  if held.get(name) not in (None, "", value)]
     if conflicts:
-        raise ApiError(
-            409, "record_conflict",
+        raise Conflict(
+            "record_conflict",
             "Sổ đăng ký đã có giá trị khác cho trường này; giấy tờ số hóa chỉ bổ sung dữ liệu "
             "còn thiếu, không thay đổi dữ liệu đã đăng ký.",
             "The register already holds another value; a digitised document only fills in "
@@ -272,7 +272,7 @@ def _refuse_overwrites(register: str, subject: str, data: dict[str, Any]) -> Non
                      "message_en": "The register holds another value."} for name in conflicts])
 
 
-def _already_confirmed() -> ApiError:
-    return ApiError(409, "already_confirmed", "Giấy tờ này đã được xác nhận.",
+def _already_confirmed() -> Conflict:
+    return Conflict("already_confirmed", "Giấy tờ này đã được xác nhận.",
                     "This document is already confirmed.")
 

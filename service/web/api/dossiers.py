@@ -32,13 +32,12 @@ from service import catalogue as form_ops
 from service.dossiers import lifecycle as ops
 from service.dossiers import queries
 from service.dossiers.states import STATES
-from service.errors import not_found
+from service.errors import InvalidData, not_found
 from service.records import prefill as pf
 from service.results import issuance
 from service.tokens import Principal
 from service.web.api.prefill import prefill_response
 from service.web.auth import current_principal, require
-from service.web.errors import ApiError
 from service.web.http import archive_now, error_responses, expected_version, pdf_response
 from service.web.runtime import current_runtime
 from storage.models import Dossier, DossierEvent
@@ -123,10 +122,10 @@ class Dossiers(MethodView):
         once)."""
         key = request.headers.get("Idempotency-Key")
         if key is not None and not _IDEMPOTENCY.match(key):
-            raise ApiError(422, "bad_idempotency_key",
-                           "Idempotency-Key gồm 1-100 ký tự in được, không có khoảng trắng.",
-                           "Idempotency-Key must be 1-100 printable characters.",
-                           field="header.Idempotency-Key")
+            raise InvalidData("bad_idempotency_key",
+                              "Idempotency-Key gồm 1-100 ký tự in được, không có khoảng trắng.",
+                              "Idempotency-Key must be 1-100 printable characters.",
+                              field="header.Idempotency-Key")
         rt = current_runtime()
         compiled = form_ops.published_form(g.db, body["form_id"], body["version"])
         data = normalise(body["data"])  # NFC, so that text typed two ways compares equal

@@ -18,7 +18,7 @@ from schemas.forms import (
 )
 from schemas.prefill import ReportQuerySchema
 from service import catalogue as ops
-from service.errors import not_found
+from service.errors import NotAllowed, Unauthenticated, not_found
 from service.records import prefill as pf
 from service.repository import documents as repository
 from service.tokens import Principal
@@ -218,16 +218,16 @@ class TrimmingReport(MethodView):
             return compiled.trimming_report
         principal = current_principal()
         if principal is None:
-            raise ApiError(401, "unauthenticated", "Cần đăng nhập để xem số liệu thực tế.",
-                           "Authentication required for actual figures.")
+            raise Unauthenticated("unauthenticated", "Cần đăng nhập để xem số liệu thực tế.",
+                                  "Authentication required for actual figures.")
         sources = current_runtime().sources(g.db)
         if principal.role == "citizen":
             own_subject(principal, personal_id)
         elif principal.role in ("designer", "auditor"):
             _lookup_allowed(principal, personal_id, purpose, sources, form_id, version)
         else:
-            raise ApiError(403, "forbidden", "Vai trò này không xem được số liệu thực tế.",
-                           "This role may not see actual figures.")
+            raise NotAllowed("forbidden", "Vai trò này không xem được số liệu thực tế.",
+                             "This role may not see actual figures.")
         result = pf.prefill(compiled.definition, personal_id, sources)
         return {**compiled.trimming_report,
                 "actual": pf.actual_report(compiled.definition, result)}
@@ -253,10 +253,10 @@ def _lookup_allowed(principal: Principal, personal_id: str, purpose: str | None,
             return
         repository.log(g.db, principal, REPORT_LOOKUP, "refused", owner_id=personal_id,
                        reason=f"{where}: no purpose")
-        raise ApiError(403, "purpose_required",
-                       "Tra cứu số liệu thực tế của một người (không phải dữ liệu mẫu) cần nêu "
-                       "mục đích ('purpose'); mục đích được ghi vào nhật ký truy cập.",
-                       "Looking up a person who is not demo data needs a purpose, which is "
-                       "written to the access log.", field="query.purpose")
+        raise NotAllowed("purpose_required",
+                         "Tra cứu số liệu thực tế của một người (không phải dữ liệu mẫu) cần nêu "
+                         "mục đích ('purpose'); mục đích được ghi vào nhật ký truy cập.",
+                         "Looking up a person who is not demo data needs a purpose, which is "
+                         "written to the access log.", field="query.purpose")
     repository.log(g.db, principal, REPORT_LOOKUP, "allowed", owner_id=personal_id,
                    purpose=purpose.strip(), reason=where)

@@ -12,8 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from forms import units
 from schemas.common import HealthSchema
 from schemas.forms import UnitSchema
-from service.errors import not_found
-from service.web.errors import ApiError
+from service.errors import Unavailable, not_found
 from service.web.http import error_responses
 from service.web.runtime import current_runtime
 from storage.db import ping
@@ -39,8 +38,8 @@ class Readyz(MethodView):
             ping(current_runtime().engine)
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             current_app.logger.error("database not reachable", extra={"error": str(exc)})
-            raise ApiError(503, "database_unavailable", "Cơ sở dữ liệu không phản hồi.",
-                           "The database is not reachable.") from None
+            raise Unavailable("database_unavailable", "Cơ sở dữ liệu không phản hồi.",
+                              "The database is not reachable.") from None
         return {"status": "ok", "database": "ok"}
 
 

@@ -19,13 +19,13 @@ from schemas.prefill import (
 )
 from service import catalogue as ops
 from service.dossiers import lifecycle
+from service.errors import NotAllowed
 from service.records import prefill as pf
 from service.records import submissions
 from service.repository import documents as repository
 from service.tokens import Principal
 from service.web import ratelimit
 from service.web.auth import current_principal, require
-from service.web.errors import ApiError
 from service.web.http import error_responses
 from service.web.runtime import current_runtime
 
@@ -44,10 +44,10 @@ def own_subject(principal: Principal, personal_id: str | None) -> str:
     if personal_id is not None and personal_id != principal.personal_id:
         log.warning("citizen asked for another person's records", extra={
             "token_id": principal.token_id, "asked_tail": personal_id[-4:]})
-        raise ApiError(403, "not_your_record",
-                       "Bạn chỉ được điền sẵn tờ khai bằng dữ liệu của chính mình.",
-                       "You may only prefill with your own records.",
-                       field="query.personal_id")
+        raise NotAllowed("not_your_record",
+                         "Bạn chỉ được điền sẵn tờ khai bằng dữ liệu của chính mình.",
+                         "You may only prefill with your own records.",
+                         field="query.personal_id")
     return principal.personal_id
 
 

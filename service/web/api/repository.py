@@ -26,12 +26,11 @@ from schemas.repository import (
     RepositoryPageSchema,
     RepositoryQuerySchema,
 )
-from service.errors import not_found
+from service.errors import Gone, InvalidData, NotFound, Unavailable, not_found
 from service.repository import documents as repository
 from service.tokens import Principal
 from service.web.api.documents import document_out
 from service.web.auth import current_principal, require
-from service.web.errors import ApiError
 from service.web.http import error_responses
 from service.web.runtime import current_runtime
 from service.worktime import VIETNAM
@@ -87,10 +86,10 @@ class Documents(MethodView):
                 "total": total}
 
 
-def _hidden() -> ApiError:
+def _hidden() -> NotFound:
     """The one answer for an unknown document and for one the caller may not read: a
     refusal must not tell that the document exists (ids could be probed)."""
-    return ApiError(404, "not_found",
+    return NotFound("not_found",
                     "Không tìm thấy tài liệu, hoặc bạn không được xem tài liệu này. Cơ quan "
                     "chỉ xem được tài liệu do mình cấp, hoặc khi chủ sở hữu đã đồng ý cho mục "
                     "đích đã nêu (purpose) và sự đồng ý còn hiệu lực.",
@@ -171,9 +170,9 @@ def _content(doc: DossierDocument, redirect: bool) -> Response:
     except StoreError as e:
         current_app.logger.warning("document store unavailable", extra={
             "error": str(e)[:200]})
-        raise ApiError(503, "store_unavailable",
-                       "Kho dữ liệu tạm thời không phản hồi; vui lòng thử lại sau.",
-                       "The document store is unavailable; retry later.") from None
+        raise Unavailable("store_unavailable",
+                          "Kho dữ liệu tạm thời không phản hồi; vui lòng thử lại sau.",
+                          "The document store is unavailable; retry later.") from None
     if doc.size is not None:
         headers["Content-Length"] = str(doc.size)
     return Response(chunks, mimetype=doc.media_type, headers=headers)
@@ -221,9 +220,9 @@ class Link(MethodView):
         try:
             claims = _serializer().loads(token[:2000], max_age=seconds)
         except SignatureExpired:
-            raise ApiError(410, "link_expired", "Đường dẫn tải về đã hết hạn; hãy tạo đường "
-                           "dẫn mới.", "The download link has expired; ask for a new one.",
-                           field="path.token") from None
+            raise Gone("link_expired", "Đường dẫn tải về đã hết hạn; hãy tạo đường "
+                       "dẫn mới.", "The download link has expired; ask for a new one.",
+                       field="path.token") from None
         except BadSignature:
             raise not_found("đường dẫn tải về", "Download link") from None
         doc = g.db.scalar(select(DossierDocument).where(
@@ -246,10 +245,10 @@ class Link(MethodView):
         if not decision.allowed:
             # 410 like an expired link: its holder already knew the document, and should ask
             # for a new link (which the revocation now refuses) rather than retry this one
-            raise ApiError(410, "link_revoked", "Đường dẫn tải về không còn hiệu lực: mã truy "
-                           "cập hoặc sự đồng ý đã tạo ra nó đã bị thu hồi hoặc hết hạn.",
-                           "The download link no longer works: the token or the consent that "
-                           "made it was revoked or has expired.", field="path.token")
+            raise Gone("link_revoked", "Đường dẫn tải về không còn hiệu lực: mã truy "
+                       "cập hoặc sự đồng ý đã tạo ra nó đã bị thu hồi hoặc hết hạn.",
+                       "The download link no longer works: the token or the consent that "
+                       "made it was revoked or has expired.", field="path.token")
         return _content(doc, redirect=False)
 
 
@@ -274,12 +273,12 @@ def _check_purpose(agency_code: str, kind: str, code: str) -> None:
     published form serves. At use, a procedure purpose also needs dossiers of that procedure
     at the agency (``repository.decide``)."""
     if kind == "dossier" and not repository.purpose_fits(g.db, agency_code, kind, code):
-        raise ApiError(422, "unknown_dossier",
-                       "Cơ quan được đồng ý không có hồ sơ mang mã này.",
-                       "The agency named holds no dossier with this code.", field="purpose")
+        raise InvalidData("unknown_dossier",
+                          "Cơ quan được đồng ý không có hồ sơ mang mã này.",
+                          "The agency named holds no dossier with this code.", field="purpose")
     if kind == "procedure" and not repository.known_procedure(g.db, code):
-        raise ApiError(422, "unknown_procedure", "Không có thủ tục hành chính mang mã này.",
-                       "No procedure has this code.", field="purpose")
+        raise InvalidData("unknown_procedure", "Không có thủ tục hành chính mang mã này.",
+                          "No procedure has this code.", field="purpose")
 
 
 @blp.route("/consents")
@@ -294,18 +293,18 @@ class Consents(MethodView):
         principal: Principal = current_principal()  # type: ignore[assignment]
         now = datetime.now(UTC)
         if not now < body["expires_at"] <= now + MAX_CONSENT:
-            raise ApiError(422, "bad_expiry", "Thời hạn đồng ý phải ở tương lai và không quá "
-                           "một năm.", "expires_at must be in the future and within a year.",
-                           field="expires_at")
+            raise InvalidData("bad_expiry", "Thời hạn đồng ý phải ở tương lai và không quá "
+                              "một năm.", "expires_at must be in the future and within a year.",
+                              field="expires_at")
         _check_purpose(body["agency_code"], body["purpose_kind"], body["purpose"])
         owners = repository.owners_of(g.db, principal)
         if body.get("document_id"):
             owner = g.db.scalar(select(DossierDocument.owner_id).where(
                 DossierDocument.document_id == body["document_id"]))
             if owner not in owners:  # unknown, or another's: the same answer
-                raise ApiError(422, "unknown_document",
-                               "Không có tài liệu này trong kho dữ liệu của bạn.",
-                               "No such document in your repository.", field="document_id")
+                raise InvalidData("unknown_document",
+                                  "Không có tài liệu này trong kho dữ liệu của bạn.",
+                                  "No such document in your repository.", field="document_id")
         else:
             owner = principal.personal_id
         consent = Consent(owner_id=owner, agency_code=body["agency_code"],
