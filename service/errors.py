@@ -7,7 +7,6 @@ its HTTP status in one table and renders the one JSON error shape; the command l
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 
@@ -29,19 +28,6 @@ class DomainError(Exception):
         self.field = field
         self.errors = errors or []
         self.retry_after = retry_after if retry_after is not None else self.default_retry_after
-
-    @property
-    def status(self) -> int:
-        """The HTTP status the web layer answers with: looked up in its table
-        (service.web.errors.STATUS), for callers that still speak HTTP."""
-        if status_of is None:
-            raise LookupError("service.web.errors is not loaded: no HTTP status is known")
-        return status_of(self)
-
-
-#: the web layer's lookup of an error's HTTP status, set when service.web.errors is imported
-#: (the domain names no status of its own)
-status_of: Callable[[DomainError], int] | None = None
 
 
 class NotFound(DomainError):
@@ -95,10 +81,6 @@ class Unavailable(DomainError):
     (5 unless the error knows better)."""
 
     default_retry_after = 5
-
-
-#: the name of the errors before they were domain errors (issue #11)
-ApiError = DomainError
 
 
 def not_found(what: str, what_en: str) -> NotFound:

@@ -8,7 +8,7 @@ benchmarks that use the fast paths. Importing a module of service/ installs noth
 - fpdf2's font subsetting and stream compression (service.results.fpdf_speedups): our fonts
   embedded whole and compressed once per process, most of a result's rendering.
 
-Each gives the same result as the library as it comes; ``tests/test_patches.py`` checks that
+Each gives the same result as the library as it comes; ``tests/service/test_patches.py`` checks that
 each is in effect after :func:`install` and that the unpatched library answers the same.
 """
 

@@ -5,8 +5,8 @@ A signature's ``/Contents`` is a hex string of some 20,000 digits, and pyHanko r
 strings one token at a time: that alone was a third of a verification. This reader takes
 the string in chunks and decodes it in one call, with the same rules (ISO 32000-1, 7.3.4.3:
 white space is ignored, an odd final digit is followed by 0, anything else is an error) and
-the same result; ``tests/test_results.py`` compares the two on random input. pyHanko is
-pinned; the original is kept as ``original``.
+the same result; ``tests/service/results/test_results.py`` compares the two on random input.
+pyHanko is pinned; the original is kept as ``original``.
 """
 
 from __future__ import annotations

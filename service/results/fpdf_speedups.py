@@ -1,5 +1,5 @@
 """Two speed-ups installed into fpdf2 (pinned) by :func:`service.patches.install`, each giving
-the same document text as fpdf2 as it comes (``tests/test_patches.py`` checks both ways).
+the same document text as fpdf2 as it comes (``tests/service/test_patches.py`` checks both ways).
 
 - Whole fonts: our fonts (already cut down to Vietnamese, 34 KB) are embedded whole, from bytes
   read once, instead of being subset and recompiled for every document (8 ms per font per PDF,

@@ -15,7 +15,6 @@ from typing import Any
 from flask import g, jsonify
 from werkzeug.exceptions import HTTPException
 
-import service.errors as domain
 from service.errors import (
     Conflict,
     DomainError,
@@ -71,8 +70,6 @@ def status_of(err: DomainError) -> int:
             return STATUS[kind]
     return 500
 
-
-domain.status_of = status_of
 
 # Vietnamese and English wording of the errors that HTTP itself raises.
 _HTTP: dict[int, tuple[str, str, str]] = {
