@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import io
 
 import pytest
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.sign import fields, signers
 
 from service.pki import validation as verification
 from service.pki.signer import Signing
 from service.results import rendering
-from tests import pki
 from tests.service.pki.test_signing import AGENCY_NAME, render, sign
+from tests.service.results.test_results import signed_by_rogue_key
 
 DOCUMENT_ID = "doc-validation-1"
 
@@ -80,15 +77,7 @@ def test_one_changed_byte_makes_it_invalid(signing, signed: bytes) -> None:  # t
 
 
 def test_a_key_no_one_trusts_is_reported(signing, test_pki) -> None:  # type: ignore[no-untyped-def]
-    rogue = signers.SimpleSigner.load_pkcs12(str(test_pki.p12_file("rogue-signer")),
-                                             passphrase=pki.P12_PASSWORD.encode())
-    plain = rendering.document("Giả mạo")
-    plain.set_font("Noto", "", 12)
-    plain.cell(0, 10, "Văn bản giả mạo")
-    writer = IncrementalPdfFileWriter(io.BytesIO(bytes(plain.output())))
-    forged = signers.sign_pdf(writer, signers.PdfSignatureMetadata(
-        field_name="Sig", subfilter=fields.SigSeedSubFilter.PADES), signer=rogue).getvalue()
-    report = verify(forged, signing)
+    report = verify(signed_by_rogue_key(test_pki), signing)
     (sig,) = report["signatures"]
     assert sig["intact"] and sig["valid"] and not sig["trusted"]
     assert sig["signer"]["common_name"] == AGENCY_NAME  # the same name, not the same key

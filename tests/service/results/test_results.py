@@ -331,16 +331,20 @@ def test_an_appended_incremental_update_is_reported(client, issued) -> None:  # 
     assert body["matches_original"] is False
 
 
-def test_a_signature_by_an_untrusted_key_is_reported(client, test_pki) -> None:  # type: ignore[no-untyped-def]
+def signed_by_rogue_key(test_pki) -> bytes:  # type: ignore[no-untyped-def]
+    """A plain PDF signed by a key no trust anchor vouches for (the test PKI's rogue CA)."""
     rogue = signers.SimpleSigner.load_pkcs12(str(test_pki.p12_file("rogue-signer")),
                                              passphrase=pki.P12_PASSWORD.encode())
     plain = rendering.document("Giả mạo")
     plain.set_font("Noto", "", 12)
     plain.cell(0, 10, "Văn bản giả mạo")
     writer = IncrementalPdfFileWriter(io.BytesIO(bytes(plain.output())))
-    signed = signers.sign_pdf(writer, signers.PdfSignatureMetadata(
-        field_name="Sig", subfilter=fields.SigSeedSubFilter.PADES), signer=rogue)
-    body = upload(client, signed.getvalue()).get_json()
+    return signers.sign_pdf(writer, signers.PdfSignatureMetadata(
+        field_name="Sig", subfilter=fields.SigSeedSubFilter.PADES), signer=rogue).getvalue()
+
+
+def test_a_signature_by_an_untrusted_key_is_reported(client, test_pki) -> None:  # type: ignore[no-untyped-def]
+    body = upload(client, signed_by_rogue_key(test_pki)).get_json()
     sig = body["signatures"][0]
     assert sig["intact"] and sig["valid"] and not sig["trusted"]
     assert not body["valid"] and "untrusted" in codes(body)
