@@ -35,7 +35,7 @@ def declarant_name(data: dict) -> str | None:
 
 def apology_letter(dossier: Dossier, agency_name: str, place: str, document_id: str,
                    verify_url: str, stamp: Stamp) -> Rendered:
-    pdf = document(f"Thư xin lỗi – hồ sơ {dossier.code}")
+    pdf = document(f"Thư xin lỗi – hồ sơ {dossier.code}", stamp.signed_at)
     pdf.set_author(agency_name)
     heading(pdf, agency_name, None)
     place_and_date(pdf, place, stamp.signed_at)

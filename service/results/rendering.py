@@ -131,8 +131,13 @@ def forget_parsed_fonts() -> None:
         _PARSED_FONTS.clear()
 
 
-def document(title: str) -> FPDF:
+def document(title: str, created: datetime | None = None) -> FPDF:
+    """A new A4 document. Results pass ``created`` (the signing time) as its creation date, so
+    that the same inputs give the same bytes: fpdf2 would otherwise stamp the wall clock, to the
+    second."""
     pdf = FPDF(format="A4")
+    if created is not None:
+        pdf.set_creation_date(created)
     pdf.set_title(title)
     pdf.set_creator("tokhai")
     pdf.set_producer("tokhai (fpdf2)")
@@ -225,7 +230,7 @@ def place_and_date(pdf: FPDF, place: str, moment: datetime) -> None:
 def render_result(result: Result) -> Rendered:
     """The result as a PDF ready for signing, with the place of its signature field."""
     t = result.template
-    pdf = document(f"{t.title.capitalize()} – {result.number}")
+    pdf = document(f"{t.title.capitalize()} – {result.number}", result.stamp.signed_at)
     pdf.set_subject(f"Kết quả hồ sơ {result.dossier_code}")
     pdf.set_author(result.agency_name)
     heading(pdf, result.agency_name, result.number)

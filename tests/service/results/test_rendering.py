@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from datetime import UTC, datetime
 
 import pdfplumber
@@ -58,6 +59,17 @@ def test_rendering_is_deterministic_for_the_same_inputs() -> None:
     assert render("doc-same").pdf != render("doc-other").pdf
     later = datetime(2026, 11, 28, 2, 15, 2, tzinfo=UTC)
     assert render("doc-same").pdf != render("doc-same", signed_at=later).pdf
+
+
+def test_rendering_does_not_depend_on_the_wall_clock() -> None:
+    # fpdf2 stamps the wall clock (to the second) as the creation date unless told otherwise:
+    # two renderings a second apart used to differ (an intermittent CI failure)
+    first = render("doc-clock")
+    started = time.time()
+    time.sleep(1.05 - (started % 1.0))  # cross into the next wall-clock second
+    assert render("doc-clock").pdf == first.pdf
+    info = PdfFileReader(io.BytesIO(first.pdf)).trailer["/Info"]
+    assert str(info["/CreationDate"]).startswith("D:20261127021502")  # the signing time, UTC
 
 
 def test_the_paper_date_is_in_vietnam_time() -> None:
