@@ -78,7 +78,7 @@ class Load:
     expect: int
 
 
-def _client(port: int, load: Load, deadline: float, queue) -> None:  # type: ignore[no-untyped-def]
+def _client(port: int, load: Load, deadline: float, queue) -> None:
     latencies: list[float] = []
     errors = 0
     i = 0

@@ -31,10 +31,11 @@ SECONDS = 10
 CLIENTS = int(os.environ.get("TOKHAI_BENCH_CLIENTS", 3))
 
 
-def prepare(url: str):  # type: ignore[no-untyped-def]
+def prepare(url: str):
     """A database with the catalogue, demo records, a published 40-field form, a citizen
     token and a valid submission body."""
-    from bench.validate_submission import EXTRA
+    from validate_submission import EXTRA
+
     from forms.examples import example_submission
     from service import catalogue as form_ops
     from service.cli import load_demo
@@ -97,7 +98,7 @@ def fill(url: str, total: int) -> None:
                "citizen_id", "data", "status", "row_version", "receipt_secret_hash",
                "processing_days", "submitted_at", "accept_deadline", "due_at", "updated_at")
 
-    def rows():  # type: ignore[no-untyped-def]
+    def rows():
         for i in range(total):
             submitted = now - timedelta(minutes=rng.randint(0, 60 * 24 * 365))
             status = rng.choices(statuses, weights=[10, 10, 20, 10, 40, 4, 3, 3])[0]

@@ -64,13 +64,13 @@ def tsa_server(port: int, key: str, cert: str, root: str) -> None:
             self.wfile.write(response)
             self.wfile.flush()
 
-        def log_message(self, *args) -> None:  # type: ignore[no-untyped-def]
+        def log_message(self, *args) -> None:
             pass
 
     ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
 
 
-def result_for(agency, number: int) -> rendering.Result:  # type: ignore[no-untyped-def]
+def result_for(agency, number: int) -> rendering.Result:
     now = datetime.now(UTC)
     document_id = f"00000000-0000-4000-8000-{number:012d}"
     rows = [("Họ, chữ đệm, tên", "Lê Thị Thu Hà"), ("Ngày, tháng, năm sinh", "09/03/2026"),

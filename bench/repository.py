@@ -47,7 +47,7 @@ def payloads(n: int) -> list[bytes]:
     return [b"%PDF-1.7\n" + os.urandom(SIZE - 9) for _ in range(n)]
 
 
-def timed(fn, items) -> list[float]:  # type: ignore[no-untyped-def]
+def timed(fn, items) -> list[float]:
     times = []
     for item in items:
         started = time.perf_counter()

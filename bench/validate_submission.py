@@ -29,7 +29,7 @@ fields:
 """)
 
 
-def forty_field_form():  # type: ignore[no-untyped-def]
+def forty_field_form():
     """The birth registration form of the catalogue (32 fields) plus a contact section: 40
     fields of every common kind, with 9 addresses, code lists, conditions and a group."""
     data = yaml.safe_load((ROOT / "forms/catalogue/to-khai-dang-ky-khai-sinh.yaml").read_text())

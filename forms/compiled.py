@@ -104,21 +104,21 @@ def _validator_class() -> type[Validator]:
             memo[id(items)] = entry
         return entry[1]
 
-    def one_of(validator, subschemas, instance, schema):  # type: ignore[no-untyped-def]
+    def one_of(validator, subschemas, instance, schema):
         codes = lookup(subschemas, "const") if isinstance(instance, str) else None
         if codes is None:
             yield from standard["oneOf"](validator, subschemas, instance, schema)
         elif instance not in codes:
             yield ValidationError(f"{instance!r} is not valid under any of the given schemas")
 
-    def enum(validator, enums, instance, schema):  # type: ignore[no-untyped-def]
+    def enum(validator, enums, instance, schema):
         codes = lookup(enums, None) if isinstance(instance, str) else None
         if codes is None:
             yield from standard["enum"](validator, enums, instance, schema)
         elif instance not in codes:
             yield ValidationError(f"{instance!r} is not one of {enums!r}")
 
-    def all_of(validator, subschemas, instance, schema):  # type: ignore[no-untyped-def]
+    def all_of(validator, subschemas, instance, schema):
         entry = memo.get(id(subschemas))
         if entry is None or entry[0] is not subschemas:
             entry = (subschemas, _switch(subschemas))

@@ -73,7 +73,7 @@ def with_appcontext(f: Callable[..., Any]) -> Callable[..., Any]:
     return functools.update_wrapper(decorator, f)
 
 
-def _script_info(ctx: click.Context):  # type: ignore[no-untyped-def]
+def _script_info(ctx: click.Context):
     """flask's ScriptInfo for this command line: how to build the application."""
     from flask.cli import ScriptInfo
 
@@ -84,13 +84,13 @@ def _script_info(ctx: click.Context):  # type: ignore[no-untyped-def]
     return root.obj
 
 
-def _runtime():  # type: ignore[no-untyped-def]
+def _runtime():
     from service.web.runtime import current_runtime
 
     return current_runtime()
 
 
-def _given_app():  # type: ignore[no-untyped-def]
+def _given_app():
     """The application these commands were given, if any: the current one, or the one of a
     ScriptInfo the caller passed (``flask --app wsgi:app ...``, ``app.test_cli_runner()``).
     None under ``tokhai``, whose database commands build no application."""
@@ -98,7 +98,7 @@ def _given_app():  # type: ignore[no-untyped-def]
     from flask.cli import ScriptInfo
 
     if current_app:
-        return current_app._get_current_object()  # type: ignore[attr-defined]
+        return current_app._get_current_object()
     ctx = click.get_current_context(silent=True)
     info = ctx.find_root().obj if ctx else None
     if isinstance(info, ScriptInfo) and not getattr(info, "tokhai_own", False):
@@ -377,7 +377,7 @@ def load_demo(generated: demo.DemoSet) -> int:
 DEV_AGENCY = "UBND-00004"
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings():
     """The given application's settings, else the environment's."""
     app = _given_app()
     if app is not None:
@@ -571,7 +571,7 @@ def repository_verify(repair: bool) -> None:
                 if repair:
                     with rt.sessions() as session:
                         row = session.get(DossierDocument, doc_id)
-                        row.stored_at = None  # type: ignore[union-attr]
+                        row.stored_at = None
                         session.commit()
                         try:
                             ok = repository.archive(session, store, doc_id)
@@ -635,7 +635,7 @@ class _Main(click.Group):
             from flask import cli as flask_cli
 
             _script_info(ctx)
-            return getattr(flask_cli, f"{cmd_name}_command")  # type: ignore[no-any-return]
+            return getattr(flask_cli, f"{cmd_name}_command")
         return super().get_command(ctx, cmd_name)
 
 

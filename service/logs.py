@@ -138,7 +138,7 @@ def _redact_value(key: str, value: Any) -> Any:
 class RedactingJsonFormatter(JsonFormatter):
     """The JSON formatter, redacting every field and every traceback it writes."""
 
-    def formatException(  # type: ignore[override]
+    def formatException(
             self, ei: tuple[type[BaseException], BaseException, TracebackType | None]
             | tuple[None, None, None]) -> str:
         _, exc, tb = ei

@@ -273,7 +273,7 @@ class S3Store:
             settings.public_endpoint, access_key=settings.access_key,
             secret_key=settings.secret_key, secure=settings.secure, region=settings.region)
 
-    def _call(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def _call(self, fn, *args, **kwargs):
         """Run a client call; connection problems and 5xx become ``StoreUnavailable``."""
         import urllib3
         from minio.error import InvalidResponseError, S3Error, ServerError

@@ -106,7 +106,7 @@ def signing_config(test_pki: pki.TestPki) -> str:
 TEST_SECRET_KEY = "tokhai-tests-installation-secret"
 
 
-def make_app(url: str, data_dir: Path, **overrides: object):  # type: ignore[no-untyped-def]
+def make_app(url: str, data_dir: Path, **overrides: object):
     """An application as the documented start builds it: ``create_app`` (which takes no step),
     then the explicit steps ``tokhai db upgrade`` and ``tokhai forms load`` take, unless
     ``auto_migrate=False`` / ``load_catalogue=False`` say not to."""
@@ -144,7 +144,7 @@ def demo_app(data_dir: Path, name: str, agency: str, **overrides: object) -> Dem
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,  # type: ignore[no-untyped-def]
+def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
         signing_config: str):
     """One application (migrated, catalogue loaded, test agencies' keys) per backend and
     test module."""
@@ -161,7 +161,7 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 
 
 @pytest.fixture(scope="module")
-def people(app):  # type: ignore[no-untyped-def]
+def people(app):
     """The demo records (30 households), loaded once per module; population records by ID."""
     from service.cli import load_demo
     from service.records import demo
@@ -173,11 +173,11 @@ def people(app):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def client(app):  # type: ignore[no-untyped-def]
+def client(app):
     return app.test_client()
 
 
-def _token(app, role: str, **kwargs: str) -> str:  # type: ignore[no-untyped-def]
+def _token(app, role: str, **kwargs: str) -> str:
     from service.tokens import create_token
 
     with app.extensions["tokhai"].sessions() as session:
@@ -187,23 +187,23 @@ def _token(app, role: str, **kwargs: str) -> str:  # type: ignore[no-untyped-def
 
 
 @pytest.fixture
-def designer(app) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def designer(app) -> dict[str, str]:
     return {"Authorization": f"Bearer {_token(app, 'designer')}"}
 
 
 @pytest.fixture
-def father(app, people) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def father(app, people) -> dict[str, str]:
     """The demo father's citizen token (the demo records loaded)."""
     return citizen_headers(app, DEMO_FATHER)
 
 
 @pytest.fixture
-def officer(app) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def officer(app) -> dict[str, str]:
     return {"Authorization": f"Bearer {_token(app, 'officer', agency_code='UBND-XA-00004')}"}
 
 
 @pytest.fixture
-def citizen(app) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def citizen(app) -> dict[str, str]:
     return {"Authorization": f"Bearer {_token(app, 'citizen', personal_id='001090000001')}"}
 
 
@@ -267,7 +267,7 @@ def valid_data() -> dict:
     }
 
 
-def node_paths(data, path=()):  # type: ignore[no-untyped-def]
+def node_paths(data, path=()):
     """The path (keys and indexes) of every node in a JSON-like value, the root included."""
     yield path
     if isinstance(data, dict):
@@ -281,18 +281,18 @@ def node_paths(data, path=()):  # type: ignore[no-untyped-def]
 DEMO_FATHER = "001085012345"
 
 
-def citizen_headers(app, personal_id: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def citizen_headers(app, personal_id: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {_token(app, 'citizen', personal_id=personal_id)}"}
 
 
-def prefill(client, app, form: str, who: str = DEMO_FATHER):  # type: ignore[no-untyped-def]
+def prefill(client, app, form: str, who: str = DEMO_FATHER):
     resp = client.get(f"/api/v1/forms/{form}/versions/1/prefill",
                       headers=citizen_headers(app, who))
     assert resp.status_code == 200, resp.get_json()
     return resp.get_json()
 
 
-def valid_submission(client, app, form: str, who: str = DEMO_FATHER) -> dict:  # type: ignore[no-untyped-def]
+def valid_submission(client, app, form: str, who: str = DEMO_FATHER) -> dict:
     """Prefilled data completed with example values for the fields still to type."""
     from forms.examples import example_submission
     from service import catalogue as ops
@@ -303,7 +303,7 @@ def valid_submission(client, app, form: str, who: str = DEMO_FATHER) -> dict:  #
     data = example_submission(definition)
     body = prefill(client, app, form, who)
 
-    def merge(base, top):  # type: ignore[no-untyped-def]
+    def merge(base, top):
         if isinstance(base, dict) and isinstance(top, dict):
             return {**base, **{k: merge(base.get(k), v) for k, v in top.items()}}
         return top
@@ -342,13 +342,13 @@ def _logs_of_the_whole_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator
         made.append(value)
         return value
 
-    secrets.token_urlsafe = recorded  # type: ignore[assignment]
+    secrets.token_urlsafe = recorded
     logging.getLogger().addHandler(handler)
     _RUN_LOG.update(path=path, secrets=made)
     yield
     logging.getLogger().removeHandler(handler)
     handler.close()
-    secrets.token_urlsafe = original  # type: ignore[assignment]
+    secrets.token_urlsafe = original
 
 
 class _Forbidden:

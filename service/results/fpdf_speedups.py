@@ -68,7 +68,7 @@ class RepeatedStreamCompression:
 
 
 def install() -> None:
-    fpdf.output.ftsubset = WholeFontSubsetting  # type: ignore[assignment]
+    fpdf.output.ftsubset = WholeFontSubsetting
     fpdf.syntax.zlib = RepeatedStreamCompression()  # type: ignore[assignment]
 
 

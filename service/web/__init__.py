@@ -40,7 +40,7 @@ class TokhaiApi(Api):
 
     ERROR_SCHEMA = ErrorSchema
 
-    def handle_http_exception(self, error: HTTPException):  # type: ignore[no-untyped-def, override]
+    def handle_http_exception(self, error: HTTPException):
         return errors.from_http(error)
 
 
@@ -231,7 +231,7 @@ def _install_request_hooks(app: Flask, runtime: Runtime) -> None:
     door.install(app, runtime.settings.max_json_depth)
 
     @app.after_request
-    def _finish(response):  # type: ignore[no-untyped-def]
+    def _finish(response):
         response.headers["X-Request-ID"] = g.get("request_id", "-")
         started = g.get("started")
         if started is not None:
@@ -248,7 +248,7 @@ def _install_request_hooks(app: Flask, runtime: Runtime) -> None:
             session.close()  # rolls back whatever a failed request left uncommitted
 
 
-def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+def _unexpected(exc: Exception):
     """Errors no view turned into an ApiError, still in the one error shape. The request's
     session is closed (and its transaction rolled back) by the teardown."""
     from service import logs  # the texts of errors, without the values they carry

@@ -62,7 +62,7 @@ class DoorRequest(Request):
     """Flask's request, with a body limit that holds for chunked bodies too."""
 
     @cached_property
-    def stream(self) -> IO[bytes]:  # type: ignore[override]
+    def stream(self) -> IO[bytes]:
         if self.shallow:
             raise RuntimeError("This request was created with 'shallow=True', reading from "
                                "the input stream is disabled.")

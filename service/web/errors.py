@@ -104,7 +104,7 @@ def body(status: int, code: str, message: str, message_en: str, field: str | Non
     }
 
 
-def respond(err: DomainError):  # type: ignore[no-untyped-def]
+def respond(err: DomainError):
     status = status_of(err)
     resp = jsonify(body(status, err.code, err.message, err.message_en, err.field, err.errors))
     resp.status_code = status
@@ -115,7 +115,7 @@ def respond(err: DomainError):  # type: ignore[no-untyped-def]
     return resp
 
 
-def from_http(exc: HTTPException):  # type: ignore[no-untyped-def]
+def from_http(exc: HTTPException):
     status = exc.code or 500
     code, message, message_en = _HTTP.get(status, _HTTP[500] if status >= 500 else _HTTP[400])
     errors: list[dict[str, Any]] = []

@@ -123,4 +123,4 @@ def init_app(app: Flask, settings: Settings, secret: str) -> None:
 def person_checks() -> PersonCheckLimits:
     from flask import current_app
 
-    return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
+    return current_app.extensions[EXTENSION]

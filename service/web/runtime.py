@@ -55,4 +55,4 @@ def current_runtime() -> Runtime:
     """The running application's runtime (inside a request or an application context)."""
     from flask import current_app
 
-    return current_app.extensions["tokhai"]  # type: ignore[no-any-return]
+    return current_app.extensions["tokhai"]

@@ -67,7 +67,7 @@ def test_every_field_the_registers_hold_is_bound(path: Path) -> None:
     assert missing == []
 
 
-def _set(data, pointer, value):  # type: ignore[no-untyped-def]
+def _set(data, pointer, value):
     node = data
     for part in pointer[:-1]:
         node = node[part]
@@ -94,7 +94,7 @@ def test_validators_agree(path: Path) -> None:
     rust = jsonschema_rs.Draft202012Validator(compiled.schema, validate_formats=True)
     draft07 = fastjsonschema.compile(compiled.draft07)
 
-    def fast_ok(instance) -> bool:  # type: ignore[no-untyped-def]
+    def fast_ok(instance) -> bool:
         try:
             draft07(instance)
         except fastjsonschema.JsonSchemaValueException:
@@ -105,7 +105,7 @@ def test_validators_agree(path: Path) -> None:
     assert compiled.errors(data) == []
     assert standard.is_valid(data) and rust.is_valid(data) and fast_ok(data)
 
-    def verdict(validator, instance):  # type: ignore[no-untyped-def]
+    def verdict(validator, instance):
         return sorted((list(map(str, e.absolute_path)), e.validator)
                       for e in validator.iter_errors(instance))
 

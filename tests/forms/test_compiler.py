@@ -22,16 +22,16 @@ STANDARD = {
 
 
 @pytest.fixture(scope="module")
-def form():  # type: ignore[no-untyped-def]
+def form():
     return parse_text(sample_definition("mau-thu"), "sample.yaml")
 
 
 @pytest.fixture(scope="module")
-def schema(form):  # type: ignore[no-untyped-def]
+def schema(form):
     return compile_schema(form)
 
 
-def keywords(node, out: set[str]) -> set[str]:  # type: ignore[no-untyped-def]
+def keywords(node, out: set[str]) -> set[str]:
     if isinstance(node, dict):
         for key, value in node.items():
             out.add(key)
@@ -46,7 +46,7 @@ def keywords(node, out: set[str]) -> set[str]:  # type: ignore[no-untyped-def]
     return out
 
 
-def test_schema_is_valid_2020_12_with_stable_id(schema) -> None:  # type: ignore[no-untyped-def]
+def test_schema_is_valid_2020_12_with_stable_id(schema) -> None:
     Draft202012Validator.check_schema(schema)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["$id"] == "urn:tokhai:form:mau-thu:v1"
@@ -54,13 +54,13 @@ def test_schema_is_valid_2020_12_with_stable_id(schema) -> None:  # type: ignore
     assert schema["additionalProperties"] is False
 
 
-def test_only_standard_keywords_and_x_tokhai_extensions(schema) -> None:  # type: ignore[no-untyped-def]
+def test_only_standard_keywords_and_x_tokhai_extensions(schema) -> None:
     used = keywords(schema, set())
     assert {k for k in used if not k.startswith("x-tokhai")} <= STANDARD
 
 
-def test_no_ref_has_siblings(schema) -> None:  # type: ignore[no-untyped-def]
-    def walk(node):  # type: ignore[no-untyped-def]
+def test_no_ref_has_siblings(schema) -> None:
+    def walk(node):
         if isinstance(node, dict):
             if "$ref" in node:
                 assert set(node) == {"$ref"}
@@ -73,7 +73,7 @@ def test_no_ref_has_siblings(schema) -> None:  # type: ignore[no-untyped-def]
     walk(schema)
 
 
-def test_fields_compile_to_the_expected_keywords(schema) -> None:  # type: ignore[no-untyped-def]
+def test_fields_compile_to_the_expected_keywords(schema) -> None:
     person = schema["properties"]["nguoi_ke_khai"]
     ho_ten = person["properties"]["ho_ten"]
     assert ho_ten["readOnly"] is True
@@ -91,12 +91,12 @@ def test_fields_compile_to_the_expected_keywords(schema) -> None:  # type: ignor
     assert ds["items"]["additionalProperties"] is False
 
 
-def validate(schema, data, cls=Draft202012Validator):  # type: ignore[no-untyped-def]
+def validate(schema, data, cls=Draft202012Validator):
     return sorted((list(e.absolute_path), e.validator)
                   for e in cls(schema, format_checker=FormatChecker()).iter_errors(data))
 
 
-def test_valid_data_passes_in_both_dialects(schema) -> None:  # type: ignore[no-untyped-def]
+def test_valid_data_passes_in_both_dialects(schema) -> None:
     assert validate(schema, valid_data()) == []
     draft07 = to_draft07(schema)
     Draft7Validator.check_schema(draft07)
@@ -122,7 +122,7 @@ def test_valid_data_passes_in_both_dialects(schema) -> None:  # type: ignore[no-
          ([("thanh_vien", "cam_doan"), "const"])),
     ],
 )
-def test_invalid_data_fails_the_same_way_in_both_dialects(schema, change, expected) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_data_fails_the_same_way_in_both_dialects(schema, change, expected) -> None:
     data = copy.deepcopy(valid_data())
     change(data)
     path, keyword = expected
@@ -131,7 +131,7 @@ def test_invalid_data_fails_the_same_way_in_both_dialects(schema, change, expect
     assert validate(to_draft07(schema), data, Draft7Validator) == want
 
 
-def test_ui_schema_follows_rjsf_conventions(form) -> None:  # type: ignore[no-untyped-def]
+def test_ui_schema_follows_rjsf_conventions(form) -> None:
     ui = compile_ui_schema(form)
     assert ui["ui:order"] == ["nguoi_ke_khai", "me", "thanh_vien"]
     assert ui["nguoi_ke_khai"]["ui:order"][:3] == ["ho_ten", "ngay_sinh", "gioi_tinh"]
@@ -142,10 +142,10 @@ def test_ui_schema_follows_rjsf_conventions(form) -> None:  # type: ignore[no-un
     assert ui["thanh_vien"]["ds"]["items"]["ui:order"] == ["ten", "co_giay_to", "so"]
 
 
-def test_compiled_forms_are_cached_by_digest(form) -> None:  # type: ignore[no-untyped-def]
+def test_compiled_forms_are_cached_by_digest(form) -> None:
     loads = []
 
-    def load():  # type: ignore[no-untyped-def]
+    def load():
         loads.append(1)
         return form
 

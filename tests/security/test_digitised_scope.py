@@ -30,41 +30,41 @@ URL = "/api/v1/digitised-documents"
 
 
 @pytest.fixture
-def other_officer(app) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def other_officer(app) -> dict[str, str]:
     """An officer of another agency than the ``officer`` fixture's (UBND-XA-00004)."""
     return {"Authorization": f"Bearer {_token(app, 'officer', agency_code='UBND-XA-00007')}"}
 
 
-def _sessions(app):  # type: ignore[no-untyped-def]
+def _sessions(app):
     return app.extensions["tokhai"].sessions()
 
 
-def _records(app, register: str, subject: str) -> dict | None:  # type: ignore[no-untyped-def]
+def _records(app, register: str, subject: str) -> dict | None:
     with _sessions(app) as session:
         row = session.scalar(select(Record).where(Record.register == register,
                                                   Record.subject == subject))
         return None if row is None else {"data": row.data, "provenance": row.provenance}
 
 
-def _changes(app, document_id: str) -> list[RecordChange]:  # type: ignore[no-untyped-def]
+def _changes(app, document_id: str) -> list[RecordChange]:
     with _sessions(app) as session:
         return list(session.scalars(select(RecordChange)
                                     .where(RecordChange.document_id == document_id)))
 
 
-def _shape(resp) -> tuple[int, dict]:  # type: ignore[no-untyped-def]
+def _shape(resp) -> tuple[int, dict]:
     """An error answer without its request id."""
     return resp.status_code, {k: v for k, v in resp.get_json().items() if k != "request_id"}
 
 
-def _status(app, document_id: str) -> str:  # type: ignore[no-untyped-def]
+def _status(app, document_id: str) -> str:
     with _sessions(app) as session:
         return session.scalar(select(DigitisedDocument.status)
                               .where(DigitisedDocument.public_id == document_id))
 
 
 @pytest.fixture
-def victim(app):  # type: ignore[no-untyped-def]
+def victim(app):
     """A civil-status record of an unrelated citizen, as an import would have left it."""
     from storage import records as store
 
@@ -76,7 +76,7 @@ def victim(app):  # type: ignore[no-untyped-def]
     return _records(app, "civil_status", VICTIM), _records(app, "business", OTHER_BUSINESS)
 
 
-def test_another_agency_cannot_confirm_or_see(client, app, officer, other_officer,  # type: ignore[no-untyped-def]
+def test_another_agency_cannot_confirm_or_see(client, app, officer, other_officer,
                                               victim) -> None:
     """The finding: an officer of UBND-00007 confirmed a document uploaded at UBND-00004 and
     registered the death of an unrelated citizen."""
@@ -104,7 +104,7 @@ def test_another_agency_cannot_confirm_or_see(client, app, officer, other_office
                        json={}).status_code == 200
 
 
-def test_ids_are_random_not_sequential(client, officer) -> None:  # type: ignore[no-untyped-def]
+def test_ids_are_random_not_sequential(client, officer) -> None:
     ids = [upload(client, officer, pdf_of(birth_certificate())).get_json()["id"]
            for _ in range(3)]
     assert len(set(ids)) == 3
@@ -116,7 +116,7 @@ def test_ids_are_random_not_sequential(client, officer) -> None:  # type: ignore
                            json={}).status_code == 404
 
 
-def test_the_subject_read_cannot_be_changed(client, app, officer, victim) -> None:  # type: ignore[no-untyped-def]
+def test_the_subject_read_cannot_be_changed(client, app, officer, victim) -> None:
     child = _records(app, "civil_status", CHILD)
     doc = upload(client, officer, pdf_of(birth_certificate())).get_json()
     resp = client.post(f"{URL}/{doc['id']}/confirm", headers=officer,
@@ -136,7 +136,7 @@ def test_the_subject_read_cannot_be_changed(client, app, officer, victim) -> Non
 
 @pytest.mark.parametrize("field", ["death_date", "marriage_count", "marital_status",
                                    "birth_date", "personal_id"])
-def test_a_birth_certificate_sets_only_its_own_fields(client, app, officer, field) -> None:  # type: ignore[no-untyped-def]
+def test_a_birth_certificate_sets_only_its_own_fields(client, app, officer, field) -> None:
     child = _records(app, "civil_status", CHILD)
     doc = upload(client, officer, pdf_of(birth_certificate())).get_json()
     resp = client.post(f"{URL}/{doc['id']}/confirm", headers=officer, json={
@@ -149,7 +149,7 @@ def test_a_birth_certificate_sets_only_its_own_fields(client, app, officer, fiel
     assert _status(app, doc["id"]) == "pending" and _changes(app, doc["id"]) == []
 
 
-def test_a_business_certificate_cannot_reach_another_business(client, app, officer,  # type: ignore[no-untyped-def]
+def test_a_business_certificate_cannot_reach_another_business(client, app, officer,
                                                               victim) -> None:
     business = _records(app, "business", BUSINESS)
     doc = upload(client, officer, pdf_of(household_business_certificate()),
@@ -167,7 +167,7 @@ def test_a_business_certificate_cannot_reach_another_business(client, app, offic
     assert _changes(app, doc["id"]) == []
 
 
-def test_a_field_not_on_the_document_cannot_be_added(client, app, officer) -> None:  # type: ignore[no-untyped-def]
+def test_a_field_not_on_the_document_cannot_be_added(client, app, officer) -> None:
     child = _records(app, "civil_status", CHILD)
     lines = [line for line in birth_certificate() if not line.startswith("Số: ")]
     doc = upload(client, officer, pdf_of(lines)).get_json()
@@ -180,7 +180,7 @@ def test_a_field_not_on_the_document_cannot_be_added(client, app, officer) -> No
     assert _records(app, "civil_status", CHILD) == child
 
 
-def test_every_change_is_in_the_trail_with_the_document(client, app, officer) -> None:  # type: ignore[no-untyped-def]
+def test_every_change_is_in_the_trail_with_the_document(client, app, officer) -> None:
     from storage import records as store
 
     with _sessions(app) as session:  # an earlier record of the business, to be changed
@@ -212,7 +212,7 @@ def test_every_change_is_in_the_trail_with_the_document(client, app, officer) ->
         "read": 100_000_000, "text": "100.000.000 đồng", "confirmed": 120_000_000}}
 
 
-def test_a_subject_not_read_is_typed_and_recorded(client, app, officer) -> None:  # type: ignore[no-untyped-def]
+def test_a_subject_not_read_is_typed_and_recorded(client, app, officer) -> None:
     lines = [line for line in birth_certificate() if "định danh" not in line]
     doc = upload(client, officer, pdf_of(lines)).get_json()
     assert doc["subject"] is None
@@ -229,7 +229,7 @@ def test_a_subject_not_read_is_typed_and_recorded(client, app, officer) -> None:
                                                   "confirmed": typed}}
 
 
-def test_the_trail_is_append_only(client, app, officer) -> None:  # type: ignore[no-untyped-def]
+def test_the_trail_is_append_only(client, app, officer) -> None:
     doc = upload(client, officer, pdf_of(birth_certificate())).get_json()
     assert client.post(f"{URL}/{doc['id']}/confirm", headers=officer, json={}).status_code == 200
     for statement in ("UPDATE record_changes SET actor = 'someone else'",
@@ -239,7 +239,7 @@ def test_the_trail_is_append_only(client, app, officer) -> None:  # type: ignore
     assert len(_changes(app, doc["id"])) == 1
 
 
-def test_concurrent_confirmations_change_the_record_once(client, app, officer) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_confirmations_change_the_record_once(client, app, officer) -> None:
     doc = upload(client, officer, pdf_of(birth_certificate())).get_json()
     barrier = threading.Barrier(4)
     statuses: list[int] = []
@@ -260,7 +260,7 @@ def test_concurrent_confirmations_change_the_record_once(client, app, officer) -
 
 
 @pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
-def test_the_migration_keeps_documents_already_stored(database_url) -> None:  # type: ignore[no-untyped-def]
+def test_the_migration_keeps_documents_already_stored(database_url) -> None:
     engine = db.make_engine(database_url)
     db.upgrade(engine, "0005")
     now = datetime.now(UTC)
@@ -291,7 +291,7 @@ def test_the_migration_keeps_documents_already_stored(database_url) -> None:  # 
     engine.dispose()
 
 
-def test_a_document_fills_in_but_never_changes_registered_values(client, app, officer) -> None:  # type: ignore[no-untyped-def]
+def test_a_document_fills_in_but_never_changes_registered_values(client, app, officer) -> None:
     """Anyone can print a convincing certificate: one made for the purpose, confirmed by its
     own agency, must not replace a business's legal representative (who reaches the
     business's documents). The register's values stand; nothing is written."""

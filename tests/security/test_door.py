@@ -50,16 +50,16 @@ def raw_json(value: Any) -> bytes:
 
 
 @pytest.fixture
-def clerk(app) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def clerk(app) -> dict[str, str]:
     return {"Authorization": f"Bearer {_token(app, 'officer', agency_code=AGENCY)}"}
 
 
 @pytest.fixture
-def headers_of(app, father, designer):  # type: ignore[no-untyped-def]
+def headers_of(app, father, designer):
     return {"citizen": father, "designer": designer}
 
 
-def submission(client, app, reason: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def submission(client, app, reason: str) -> dict[str, Any]:
     data = valid_submission(client, app, FORM)
     data["de_nghi"]["ly_do"] = reason
     return {"form_id": FORM, "version": 1, "agency_code": AGENCY, "data": data}
@@ -68,7 +68,7 @@ def submission(client, app, reason: str) -> dict[str, Any]:  # type: ignore[no-u
 # -- authentication before the body ------------------------------------------------------------
 
 
-def test_deep_json_without_a_token_is_401_and_logs_nothing(client, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_deep_json_without_a_token_is_401_and_logs_nothing(client, caplog) -> None:
     with caplog.at_level(logging.INFO):
         for path, _ in JSON_POSTS:
             resp = client.post(path, data=nested(10_000), headers=JSON)
@@ -77,7 +77,7 @@ def test_deep_json_without_a_token_is_401_and_logs_nothing(client, caplog) -> No
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
 
 
-def test_an_invalid_body_without_a_token_is_401_not_422(client, father) -> None:  # type: ignore[no-untyped-def]
+def test_an_invalid_body_without_a_token_is_401_not_422(client, father) -> None:
     for path, _ in JSON_POSTS[:2]:
         assert client.post(path, json={"bad": 1}).status_code == 401
     assert client.post("/api/v1/dossiers/X/actions", json={"action": 5}).status_code == 401
@@ -95,7 +95,7 @@ def test_an_invalid_body_without_a_token_is_401_not_422(client, father) -> None:
 
 
 @pytest.mark.parametrize("levels", [900, 10_000])
-def test_deep_json_with_a_token_is_422(client, headers_of, levels, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_deep_json_with_a_token_is_422(client, headers_of, levels, caplog) -> None:
     with caplog.at_level(logging.INFO):
         for path, role in JSON_POSTS:
             resp = client.post(path, data=nested(levels), headers={**headers_of[role], **JSON})
@@ -111,7 +111,7 @@ def test_deep_json_with_a_token_is_422(client, headers_of, levels, caplog) -> No
     assert resp.status_code == 200, resp.get_json()
 
 
-def test_a_number_too_long_to_read_is_422(client, father) -> None:  # type: ignore[no-untyped-def]
+def test_a_number_too_long_to_read_is_422(client, father) -> None:
     resp = client.post(f"{FORM_PATH}/validate", headers={**father, **JSON},
                        data=b'{"data": {"n": ' + b"1" * 5000 + b"}}")
     assert resp.status_code == 422 and resp.get_json()["code"] == "json_unreadable"
@@ -121,7 +121,7 @@ def test_a_number_too_long_to_read_is_422(client, father) -> None:  # type: igno
 
 
 @pytest.mark.parametrize("name", HOSTILE)
-def test_hostile_characters_are_refused_naming_the_field(client, app, father, name) -> None:  # type: ignore[no-untyped-def]
+def test_hostile_characters_are_refused_naming_the_field(client, app, father, name) -> None:
     body = submission(client, app, f"Mất{HOSTILE[name]} giấy")
     before = count(app)
     for path, sent in (("/api/v1/dossiers", body),
@@ -134,7 +134,7 @@ def test_hostile_characters_are_refused_naming_the_field(client, app, father, na
     assert count(app) == before
 
 
-def test_hostile_characters_in_keys_and_other_bodies(client, app, father, clerk) -> None:  # type: ignore[no-untyped-def]
+def test_hostile_characters_in_keys_and_other_bodies(client, app, father, clerk) -> None:
     body = submission(client, app, "Mất giấy")
     body["data"]["de_nghi"]["x\ud800"] = "1"
     body["data"]["de_nghi"]["ly_do"] = "\u202eabc"
@@ -160,7 +160,7 @@ def test_hostile_characters_in_keys_and_other_bodies(client, app, father, clerk)
     assert resp.get_json()["valid"], resp.get_json()["errors"]
 
 
-def test_form_definitions_are_checked_in_yaml_and_json(client, designer) -> None:  # type: ignore[no-untyped-def]
+def test_form_definitions_are_checked_in_yaml_and_json(client, designer) -> None:
     yaml_text = sample_definition().replace("title: Tờ khai thử nghiệm",
                                             'title: "Tờ khai \\u202ethử nghiệm"')
     resp = client.post("/api/v1/forms", data=yaml_text.encode(),
@@ -176,7 +176,7 @@ def test_form_definitions_are_checked_in_yaml_and_json(client, designer) -> None
 # -- reading what an earlier version stored ---------------------------------------------------
 
 
-def test_a_stored_lone_surrogate_cannot_make_a_read_fail(client, app, father, clerk) -> None:  # type: ignore[no-untyped-def]
+def test_a_stored_lone_surrogate_cannot_make_a_read_fail(client, app, father, clerk) -> None:
     code = client.post("/api/v1/dossiers", json=submission(client, app, "Mất giấy"),
                        headers=father).get_json()["code"]
     with app.extensions["tokhai"].sessions() as session:  # as an earlier version stored it
@@ -196,7 +196,7 @@ def test_a_stored_lone_surrogate_cannot_make_a_read_fail(client, app, father, cl
     assert accepted.status_code == 200, accepted.get_json()
 
 
-def count(app) -> int:  # type: ignore[no-untyped-def]
+def count(app) -> int:
     with app.extensions["tokhai"].sessions() as session:
         return len(session.scalars(select(Dossier.id)).all())
 
@@ -233,7 +233,7 @@ def send_chunked(port: int, path: str, body: bytes, headers: dict[str, str]) -> 
         conn.close()
 
 
-def test_chunked_bodies_over_the_limit_are_413(served) -> None:  # type: ignore[no-untyped-def]
+def test_chunked_bodies_over_the_limit_are_413(served) -> None:
     application, port = served
     pdf = {"Content-Type": "application/pdf"}
     junk = b"%PDF-1.7\n" + b"x" * LIMIT

@@ -25,11 +25,11 @@ AGENCY = "UBND-XA-00004"
 
 
 @pytest.fixture
-def clerk(app) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def clerk(app) -> dict[str, str]:
     return {"Authorization": f"Bearer {_token(app, 'officer', agency_code=AGENCY)}"}
 
 
-def submit(client, app, father, key: str | None = None, data=None):  # type: ignore[no-untyped-def]
+def submit(client, app, father, key: str | None = None, data=None):
     body = {"form_id": FORM, "version": 1, "agency_code": AGENCY,
             "data": data if data is not None else valid_submission(client, app, FORM)}
     return client.post("/api/v1/dossiers", json=body,
@@ -54,7 +54,7 @@ def probes(code: str, etag: str) -> list[tuple[str, str, dict[str, Any] | None, 
     ]
 
 
-def test_another_s_dossier_is_answered_like_an_unknown_one(client, app, father, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_another_s_dossier_is_answered_like_an_unknown_one(client, app, father, caplog) -> None:
     filed = submit(client, app, father)
     code, etag = filed.get_json()["code"], filed.headers["ETag"]
     unknown = f"{code[:-4]}9999"
@@ -88,7 +88,7 @@ def test_another_s_dossier_is_answered_like_an_unknown_one(client, app, father, 
     assert stored["status"] == "submitted" and stored["version"] == 1  # nothing happened
 
 
-def test_a_receipt_lookup_does_the_same_work_for_known_and_unknown_codes(client, app,  # type: ignore[no-untyped-def]
+def test_a_receipt_lookup_does_the_same_work_for_known_and_unknown_codes(client, app,
                                                                          father,
                                                                          monkeypatch) -> None:
     code = submit(client, app, father).get_json()["code"]
@@ -103,7 +103,7 @@ def test_a_receipt_lookup_does_the_same_work_for_known_and_unknown_codes(client,
     statements: list[str] = []
     engine = app.extensions["tokhai"].engine
 
-    def seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+    def seen(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement)
 
     work = {}
@@ -127,7 +127,7 @@ def test_a_receipt_lookup_does_the_same_work_for_known_and_unknown_codes(client,
     assert len(reads) == 1 and "dossiers.data" not in reads[0]  # never the form data
 
 
-def test_a_retry_gets_the_receipt_secret_again(client, app, father) -> None:  # type: ignore[no-untyped-def]
+def test_a_retry_gets_the_receipt_secret_again(client, app, father) -> None:
     data = valid_submission(client, app, FORM)
     key = f"lost-response-{datetime.now(UTC).timestamp()}"
     first = submit(client, app, father, key, data)
@@ -153,7 +153,7 @@ def test_a_retry_gets_the_receipt_secret_again(client, app, father) -> None:  # 
     assert plain[0] != plain[1]
 
 
-def test_a_retry_after_the_installation_key_changed_gets_no_wrong_secret(client, app,  # type: ignore[no-untyped-def]
+def test_a_retry_after_the_installation_key_changed_gets_no_wrong_secret(client, app,
                                                                         father,
                                                                         monkeypatch) -> None:
     data = valid_submission(client, app, FORM)
@@ -164,7 +164,7 @@ def test_a_retry_after_the_installation_key_changed_gets_no_wrong_secret(client,
     assert again.status_code == 200 and "receipt_secret" not in again.get_json()
 
 
-def test_signed_documents_are_not_cached(client, app, father, clerk) -> None:  # type: ignore[no-untyped-def]
+def test_signed_documents_are_not_cached(client, app, father, clerk) -> None:
     filed = submit(client, app, father)
     code, etag = filed.get_json()["code"], filed.headers["ETag"]
     for action in ("accept", "start_processing"):

@@ -28,12 +28,12 @@ LOSING = {409, 412}
 
 
 @pytest.fixture
-def clerk(app) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def clerk(app) -> dict[str, str]:
     return {"Authorization": f"Bearer {_token(app, 'officer', agency_code=AGENCY)}"}
 
 
 @pytest.fixture
-def colleague(app) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def colleague(app) -> dict[str, str]:
     return {"Authorization": f"Bearer {_token(app, 'officer', agency_code=AGENCY)}"}
 
 
@@ -56,7 +56,7 @@ def at_once(*calls: Callable[[Any], Any], app: Any) -> list[Any]:
     return answers
 
 
-def filed(client, app, father) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+def filed(client, app, father) -> tuple[str, str]:
     body = {"form_id": FORM, "version": 1, "agency_code": AGENCY,
             "data": valid_submission(client, app, FORM)}
     resp = client.post("/api/v1/dossiers", json=body, headers=father)
@@ -64,7 +64,7 @@ def filed(client, app, father) -> tuple[str, str]:  # type: ignore[no-untyped-de
     return resp.get_json()["code"], resp.headers["ETag"]
 
 
-def moved(client, headers, code, etag, *actions: str) -> str:  # type: ignore[no-untyped-def]
+def moved(client, headers, code, etag, *actions: str) -> str:
     for action in actions:
         resp = client.post(f"/api/v1/dossiers/{code}/actions", json={"action": action},
                            headers={**headers, "If-Match": etag})
@@ -84,7 +84,7 @@ def action(code: str, headers: dict[str, str], name: str, etag: str | None,
     return post(f"/api/v1/dossiers/{code}/actions", body, {**headers, **extra})
 
 
-def events_after_submit(app, code: str) -> list[str]:  # type: ignore[no-untyped-def]
+def events_after_submit(app, code: str) -> list[str]:
     with app.extensions["tokhai"].sessions() as session:
         return list(session.scalars(select(DossierEvent.action).where(
             DossierEvent.dossier_code == code, DossierEvent.action != "submit")
@@ -103,7 +103,7 @@ def one_winner(answers: list[Any]) -> Any:
     return winners[0]
 
 
-def test_accept_reject_and_withdraw_at_once_one_wins(client, app, father, clerk,  # type: ignore[no-untyped-def]
+def test_accept_reject_and_withdraw_at_once_one_wins(client, app, father, clerk,
                                                      colleague) -> None:
     for _ in range(TRIALS):
         code, etag = filed(client, app, father)
@@ -119,7 +119,7 @@ def test_accept_reject_and_withdraw_at_once_one_wins(client, app, father, clerk,
         assert len(events_after_submit(app, code)) == 1
 
 
-def test_rejecting_while_another_issues_the_result(client, app, father, clerk,  # type: ignore[no-untyped-def]
+def test_rejecting_while_another_issues_the_result(client, app, father, clerk,
                                                    colleague) -> None:
     for _ in range(TRIALS):
         code, etag = filed(client, app, father)
@@ -145,7 +145,7 @@ def test_rejecting_while_another_issues_the_result(client, app, father, clerk,  
     assert_result_numbers_gapless(app)
 
 
-def assert_result_numbers_gapless(app) -> None:  # type: ignore[no-untyped-def]
+def assert_result_numbers_gapless(app) -> None:
     """Every number the agency's counter handed out this year belongs to an issued result."""
     year = datetime.now(VIETNAM).year  # the year as the agency counts it
     with app.extensions["tokhai"].sessions() as session:
@@ -157,7 +157,7 @@ def assert_result_numbers_gapless(app) -> None:  # type: ignore[no-untyped-def]
     assert numbers == list(range(1, (last or 0) + 1))  # no row: no number taken yet
 
 
-def test_two_officers_issue_at_once_one_document(client, app, father, clerk,  # type: ignore[no-untyped-def]
+def test_two_officers_issue_at_once_one_document(client, app, father, clerk,
                                                  colleague) -> None:
     code, etag = filed(client, app, father)
     etag = moved(client, clerk, code, etag, "accept", "start_processing")
@@ -170,7 +170,7 @@ def test_two_officers_issue_at_once_one_document(client, app, father, clerk,  # 
     assert_result_numbers_gapless(app)
 
 
-def test_supplement_and_withdrawal_at_once_one_wins(client, app, father, clerk) -> None:  # type: ignore[no-untyped-def]
+def test_supplement_and_withdrawal_at_once_one_wins(client, app, father, clerk) -> None:
     for _ in range(TRIALS):
         code, etag = filed(client, app, father)
         asked = action(code, clerk, "request_supplement", etag, reason="Bổ sung ảnh")(client)
@@ -186,7 +186,7 @@ def test_supplement_and_withdrawal_at_once_one_wins(client, app, father, clerk) 
         assert len(events_after_submit(app, code)) == 2
 
 
-def test_a_change_written_meanwhile_is_found_by_the_database(client, app, father,  # type: ignore[no-untyped-def]
+def test_a_change_written_meanwhile_is_found_by_the_database(client, app, father,
                                                              clerk) -> None:
     """The moment between reading a dossier and writing it, made wide: another request
     accepts it in between. The write must see that (412 with If-Match, 409 without), not
@@ -211,7 +211,7 @@ def test_a_change_written_meanwhile_is_found_by_the_database(client, app, father
         assert events_after_submit(app, code) == ["accept"]
 
 
-def _late(app, code: str) -> None:  # type: ignore[no-untyped-def]
+def _late(app, code: str) -> None:
     with app.extensions["tokhai"].sessions() as session:
         d = session.scalar(select(Dossier).where(Dossier.code == code))
         past = datetime.now(UTC) - timedelta(hours=30)
@@ -220,7 +220,7 @@ def _late(app, code: str) -> None:  # type: ignore[no-untyped-def]
         session.commit()
 
 
-def test_two_explanations_at_once_one_letter(client, app, father, clerk, colleague) -> None:  # type: ignore[no-untyped-def]
+def test_two_explanations_at_once_one_letter(client, app, father, clerk, colleague) -> None:
     promised = (datetime.now(UTC) + timedelta(days=3)).isoformat()
     for _ in range(2):
         code, _etag = filed(client, app, father)
@@ -239,7 +239,7 @@ def test_two_explanations_at_once_one_letter(client, app, father, clerk, colleag
         assert letters == 1 and dossier.row_version == 2
 
 
-def test_the_same_idempotency_key_with_two_bodies_at_once(client, app, father) -> None:  # type: ignore[no-untyped-def]
+def test_the_same_idempotency_key_with_two_bodies_at_once(client, app, father) -> None:
     data = valid_submission(client, app, FORM)
     other = copy.deepcopy(data)
     other["nguoi_duoc_khai_sinh"]["noi_sinh"]["detail"] = "Bệnh viện Phụ sản Hà Nội"
@@ -257,7 +257,7 @@ def test_the_same_idempotency_key_with_two_bodies_at_once(client, app, father) -
         assert refused.get_json()["field"] == "header.Idempotency-Key"
 
 
-def test_the_same_request_twice_at_once_gets_one_dossier_and_its_secret(client, app,  # type: ignore[no-untyped-def]
+def test_the_same_request_twice_at_once_gets_one_dossier_and_its_secret(client, app,
                                                                        father) -> None:
     data = valid_submission(client, app, FORM)
     key = f"twice-{datetime.now(UTC).timestamp()}"

@@ -46,7 +46,7 @@ def _text(lines: list[dict[str, Any]]) -> str:
 
 # -- logs ----------------------------------------------------------------------------------
 
-def test_a_database_error_in_a_request_logs_no_parameters(app, people, logged,  # type: ignore[no-untyped-def]
+def test_a_database_error_in_a_request_logs_no_parameters(app, people, logged,
                                                           monkeypatch) -> None:
     """A unique violation and a NOT NULL violation quoting a personal ID and a name: the
     traceback names the statement and the constraint, never the values."""
@@ -56,7 +56,7 @@ def test_a_database_error_in_a_request_logs_no_parameters(app, people, logged,  
                           "name VARCHAR(100) NOT NULL, note VARCHAR(100) NOT NULL)"))
         conn.execute(text("INSERT INTO leak_probe VALUES (:pid, :name, 'x')"),
                      {"pid": DEMO_FATHER, "name": NAME})
-    def failing_load(code, principal):  # type: ignore[no-untyped-def]
+    def failing_load(code, principal):
         if code == "dup":
             g.db.execute(text("INSERT INTO leak_probe VALUES (:pid, :name, 'y')"),
                          {"pid": DEMO_FATHER, "name": NAME})
@@ -80,7 +80,7 @@ def test_a_database_error_in_a_request_logs_no_parameters(app, people, logged,  
         conn.execute(text("DROP TABLE leak_probe"))
 
 
-def test_a_download_link_logs_no_token(app, issued, logged) -> None:  # type: ignore[no-untyped-def]
+def test_a_download_link_logs_no_token(app, issued, logged) -> None:
     client, doc = issued["client"], issued["doc"]
     made = client.post(f"/api/v1/repository/documents/{doc['document_id']}/links",
                        headers=issued["father"])
@@ -96,7 +96,7 @@ def test_a_download_link_logs_no_token(app, issued, logged) -> None:  # type: ig
     assert "tk_" not in written and issued["father"]["Authorization"][7:] not in written
 
 
-def test_the_formatter_redacts_whatever_a_call_site_passes(logged) -> None:  # type: ignore[no-untyped-def]
+def test_the_formatter_redacts_whatever_a_call_site_passes(logged) -> None:
     log = logging.getLogger("tokhai.test")
     token = "tk_" + "A1b2" * 10
     log.info("lookup of %s by %s", DEMO_FATHER, token, extra={
@@ -140,7 +140,7 @@ SECURITY = {
 }
 
 
-def _secured(resp) -> None:  # type: ignore[no-untyped-def]
+def _secured(resp) -> None:
     for name, value in SECURITY.items():
         assert resp.headers.get(name) == value, (name, resp.status_code)
     csp = resp.headers["Content-Security-Policy"]
@@ -148,7 +148,7 @@ def _secured(resp) -> None:  # type: ignore[no-untyped-def]
     assert "Strict-Transport-Security" not in resp.headers  # plain HTTP
 
 
-def test_every_kind_of_response_has_the_security_headers(app, issued) -> None:  # type: ignore[no-untyped-def]
+def test_every_kind_of_response_has_the_security_headers(app, issued) -> None:
     client = issued["client"]
     responses = {
         "json": client.get("/api/v1/forms"),
@@ -168,7 +168,7 @@ def test_every_kind_of_response_has_the_security_headers(app, issued) -> None:  
         _secured(resp)
 
 
-def test_personal_data_and_documents_are_never_stored(app, issued) -> None:  # type: ignore[no-untyped-def]
+def test_personal_data_and_documents_are_never_stored(app, issued) -> None:
     client, father, doc = issued["client"], issued["father"], issued["doc"]
     link = client.post(f"/api/v1/repository/documents/{doc['document_id']}/links",
                        headers=father).get_json()["url"]
@@ -188,7 +188,7 @@ def test_personal_data_and_documents_are_never_stored(app, issued) -> None:  # t
     assert [r.status_code for r in responses[:-1]] == [200] * 7
 
 
-def test_public_schemas_keep_their_caching(client) -> None:  # type: ignore[no-untyped-def]
+def test_public_schemas_keep_their_caching(client) -> None:
     url = f"/api/v1/forms/{FORM}/versions/1/schema"
     first = client.get(url)
     assert first.headers["Cache-Control"] == "public, max-age=300" and first.headers["ETag"]
@@ -202,7 +202,7 @@ def _bare_app(**overrides: object) -> Flask:
     headers.install(bare, Settings.from_env(database_url="sqlite://", **overrides))
 
     @bare.get("/page")
-    def page():  # type: ignore[no-untyped-def]
+    def page():
         return "<p>page</p>", 200, {"Content-Security-Policy": "default-src 'self'"}
 
     return bare

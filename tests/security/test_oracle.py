@@ -46,12 +46,12 @@ def groom(person: dict[str, Any], birth_date: str | None = None) -> dict[str, An
                         "ngay_sinh": birth_date or person["birth_date"], "lan_ket_hon": 1}}
 
 
-def validate(client, headers: dict[str, str], data: dict[str, Any],  # type: ignore[no-untyped-def]
+def validate(client, headers: dict[str, str], data: dict[str, Any],
              url: str = KET_HON):
     return client.post(f"{url}/validate", json={"data": data}, headers=headers)
 
 
-def access_rows(app, action: str) -> list[AccessLog]:  # type: ignore[no-untyped-def]
+def access_rows(app, action: str) -> list[AccessLog]:
     with app.extensions["tokhai"].sessions() as session:
         return list(session.scalars(select(AccessLog).where(AccessLog.action == action)
                                     .order_by(AccessLog.id)))
@@ -59,7 +59,7 @@ def access_rows(app, action: str) -> list[AccessLog]:  # type: ignore[no-untyped
 
 # -- one answer per person ----------------------------------------------------------------------
 
-def test_one_answer_for_the_whole_person_never_per_field(client, app, people) -> None:  # type: ignore[no-untyped-def]
+def test_one_answer_for_the_whole_person_never_per_field(client, app, people) -> None:
     """The review learnt a birth date in ten requests and a sex in one from per-field answers.
     Now a wrong birth date and a wrong name answer alike, and an unknown number too."""
     headers = citizen_headers(app, DAUGHTER)
@@ -82,7 +82,7 @@ def test_one_answer_for_the_whole_person_never_per_field(client, app, people) ->
     assert validate(client, headers, partial).get_json()["checks"] == []
 
 
-def test_existence_of_26_numbers_cannot_be_learnt_in_one_request(  # type: ignore[no-untyped-def]
+def test_existence_of_26_numbers_cannot_be_learnt_in_one_request(
         client, app, people, designer) -> None:
     """26 numbers typed into a household table told the review which exist. A table the form
     does not mark is never checked; one it marks costs the caller one check per person, over
@@ -130,7 +130,7 @@ sections:
     assert {r.owner_id for r in refused} == set(numbers)
 
 
-def test_each_check_is_in_the_access_log(client, app, people) -> None:  # type: ignore[no-untyped-def]
+def test_each_check_is_in_the_access_log(client, app, people) -> None:
     him = strangers(people, 2)[1]
     before = len(access_rows(app, "person_check"))
     resp = validate(client, citizen_headers(app, DAUGHTER), groom(him, "1902-02-02"))
@@ -141,7 +141,7 @@ def test_each_check_is_in_the_access_log(client, app, people) -> None:  # type: 
          "validate to-khai-dang-ky-ket-hon v1", "/ben_nam")]
 
 
-def test_a_linked_person_is_not_checked(client, app, people) -> None:  # type: ignore[no-untyped-def]
+def test_a_linked_person_is_not_checked(client, app, people) -> None:
     """The declarant's own block is filled from their records: nothing to check, no log."""
     before = len(access_rows(app, "person_check"))
     data = valid_submission(client, app, "to-khai-dang-ky-ket-hon", DAUGHTER)
@@ -187,7 +187,7 @@ sections:
 
 # -- rate limits ----------------------------------------------------------------------------------
 
-def _limited_app(url: str, data_dir: Path, **overrides: object):  # type: ignore[no-untyped-def]
+def _limited_app(url: str, data_dir: Path, **overrides: object):
     application = make_app(url, data_dir, person_checks_per_person="2/hour",
                            person_checks_per_caller="3/hour", **overrides)
     with application.app_context():
@@ -195,7 +195,7 @@ def _limited_app(url: str, data_dir: Path, **overrides: object):  # type: ignore
     return application
 
 
-def _assert_limits_hold(first, second) -> None:  # type: ignore[no-untyped-def]
+def _assert_limits_hold(first, second) -> None:
     """Per person: two checks of one man by anyone, the third refused (asked through the
     second application, as another worker would be). Per caller: three people, the fourth
     refused. Refusals name the field and say when to retry."""
@@ -240,7 +240,7 @@ def redis_prefix() -> Iterator[str]:
         server.delete(key)
 
 
-def test_checks_are_rate_limited_across_workers_with_redis(tmp_path: Path,  # type: ignore[no-untyped-def]
+def test_checks_are_rate_limited_across_workers_with_redis(tmp_path: Path,
                                                            redis_prefix: str) -> None:
     """Two applications on one Redis (two workers of one installation) share the counts;
     Redis holds keyed hashes, never a personal ID number."""
@@ -271,7 +271,7 @@ def test_an_unreachable_store_gives_no_answer_not_an_error(tmp_path: Path) -> No
 
 # -- designers and auditors ---------------------------------------------------------------------
 
-def test_lookups_of_a_person_are_demo_data_or_logged_with_a_purpose(  # type: ignore[no-untyped-def]
+def test_lookups_of_a_person_are_demo_data_or_logged_with_a_purpose(
         client, app, people, designer) -> None:
     url = "/api/v1/forms/to-khai-dang-ky-ket-hon/versions/1/trimming-report"
     real = "001200000001"
@@ -315,7 +315,7 @@ def test_lookups_of_a_person_are_demo_data_or_logged_with_a_purpose(  # type: ig
 
 # -- NUL --------------------------------------------------------------------------------------
 
-def test_validate_refuses_control_characters_like_a_submission(  # type: ignore[no-untyped-def]
+def test_validate_refuses_control_characters_like_a_submission(
         client, app, people, monkeypatch) -> None:
     """The door refuses NUL in every JSON body; behind it, /validate runs the same character
     check as filing a dossier, so neither calls such data valid even without the door."""
@@ -347,7 +347,7 @@ def test_validate_refuses_control_characters_like_a_submission(  # type: ignore[
     ({"TOKHAI_PERSON_CHECKS_PER_CALLER": "twenty"}, "couldn't parse rate limit string"),
     ({"TOKHAI_RATE_LIMIT_STORAGE": "memcache-ish://x"}, "unknown storage scheme"),
 ])
-def test_limits_that_cannot_hold_stop_the_start_up(tmp_path, env, said) -> None:  # type: ignore[no-untyped-def]
+def test_limits_that_cannot_hold_stop_the_start_up(tmp_path, env, said) -> None:
     started = subprocess.run(
         [sys.executable, "-c", "import wsgi"], capture_output=True, text=True,
         cwd=Path(__file__).parents[2],

@@ -64,7 +64,7 @@ def _flate(encoded: bytes) -> generic.StreamObject:
                                 encoded_data=encoded)
 
 
-def _updated(pdf: bytes, change) -> bytes:  # type: ignore[no-untyped-def]
+def _updated(pdf: bytes, change) -> bytes:
     """``pdf`` with an incremental update made by ``change(writer)``."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     change(writer)
@@ -75,7 +75,7 @@ def _updated(pdf: bytes, change) -> bytes:  # type: ignore[no-untyped-def]
 
 def with_signature_fields(signed: bytes, count: int) -> bytes:
     """``count`` more signature fields, each with the document's one signature as its value."""
-    def change(writer) -> None:  # type: ignore[no-untyped-def]
+    def change(writer) -> None:
         form = writer.root["/AcroForm"]
         signature = form["/Fields"][0].get_object().raw_get("/V")
         for i in range(count):
@@ -89,7 +89,7 @@ def with_signature_fields(signed: bytes, count: int) -> bytes:
 
 def with_data_file(signed: bytes, encoded: bytes) -> bytes:
     """The embedded data file (``ket-qua.json``) replaced by a Flate stream."""
-    def change(writer) -> None:  # type: ignore[no-untyped-def]
+    def change(writer) -> None:
         spec = writer.root["/Names"]["/EmbeddedFiles"]["/Names"][1].get_object()
         spec["/EF"][generic.pdf_name("/F")] = writer.add_object(_flate(encoded))
         writer.update_container(spec)
@@ -98,7 +98,7 @@ def with_data_file(signed: bytes, encoded: bytes) -> bytes:
 
 def with_page_stream(pdf: bytes, encoded: bytes) -> bytes:
     """A Flate stream added to the first page's content."""
-    def change(writer) -> None:  # type: ignore[no-untyped-def]
+    def change(writer) -> None:
         page = writer.root["/Pages"]["/Kids"][0].get_object()
         page["/Contents"] = generic.ArrayObject([page.raw_get("/Contents"),
                                                  writer.add_object(_flate(encoded))])
@@ -107,7 +107,7 @@ def with_page_stream(pdf: bytes, encoded: bytes) -> bytes:
 
 
 def with_objects(pdf: bytes, count: int) -> bytes:
-    def change(writer) -> None:  # type: ignore[no-untyped-def]
+    def change(writer) -> None:
         for i in range(count):
             writer.add_object(generic.NumberObject(i))
     return _updated(pdf, change)
@@ -125,7 +125,7 @@ def with_broken_xref(pdf: bytes, filler: bytes) -> bytes:
 # -- fixtures ---------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def signed(app) -> bytes:  # type: ignore[no-untyped-def]
+def signed(app) -> bytes:
     """A result rendered and signed as tokhai issues them (B-LT, with its data file)."""
     signing = app.extensions["tokhai"].signing
     agency = signing.agency(AGENCY)
@@ -139,19 +139,19 @@ def signed(app) -> bytes:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def warm(app, signed) -> None:  # type: ignore[no-untyped-def]
+def warm(app, signed) -> None:
     """One verification first: the start of the sandbox's fork server is not what is timed."""
     assert verify(app.test_client(), signed)[0].status_code == 200
 
 
-def verify(client, body: bytes):  # type: ignore[no-untyped-def]
+def verify(client, body: bytes):
     started = time.perf_counter()
     answer = client.post("/api/v1/verifications", data=body,
                          headers={"Content-Type": "application/pdf"})
     return answer, time.perf_counter() - started
 
 
-def digitise(client, app, body: bytes):  # type: ignore[no-untyped-def]
+def digitise(client, app, body: bytes):
     token = _token(app, "officer", agency_code=AGENCY)
     started = time.perf_counter()
     answer = client.post("/api/v1/digitised-documents", query_string={"kind": "birth_certificate"},
@@ -184,7 +184,7 @@ def assert_bounded(cost: dict, harmless: dict) -> None:
 
 # -- verification -----------------------------------------------------------------------------
 
-def test_hundreds_of_signature_fields_are_refused_at_once(client, signed, warm) -> None:  # type: ignore[no-untyped-def]
+def test_hundreds_of_signature_fields_are_refused_at_once(client, signed, warm) -> None:
     """400 extra fields pointing at the one signature cost 23 s of CPU, growing with their
     number; now the fields are counted first."""
     answer, seconds = verify(client, with_signature_fields(signed, 400))
@@ -198,7 +198,7 @@ def test_hundreds_of_signature_fields_are_refused_at_once(client, signed, warm) 
     assert few.status_code == 200 and len(few.get_json()["signatures"]) == 4
 
 
-def test_verification_past_its_cpu_budget_is_cut_off(tmp_path, signing_config, signed) -> None:  # type: ignore[no-untyped-def]
+def test_verification_past_its_cpu_budget_is_cut_off(tmp_path, signing_config, signed) -> None:
     """What the structural checks let through is stopped by the sandbox's CPU budget: the
     same 400 fields, allowed by a lax signature limit, are refused when the budget (1 s) runs
     out, the service answers meanwhile, and the next verification is served as usual."""
@@ -215,14 +215,14 @@ def test_verification_past_its_cpu_budget_is_cut_off(tmp_path, signing_config, s
     assert again.status_code == 200 and again.get_json()["signatures"][0]["intact"]
 
 
-def test_megabytes_of_junk_after_the_header_are_refused_at_once(client, warm) -> None:  # type: ignore[no-untyped-def]
+def test_megabytes_of_junk_after_the_header_are_refused_at_once(client, warm) -> None:
     """19 MB after ``%PDF-`` cost 9 s (the reader looked for the trailer a byte at a time)."""
     answer, seconds = verify(client, b"%PDF-1.7\n" + b"A" * (19 * MiB))
     assert answer.status_code == 422 and answer.get_json()["code"] == "unreadable_pdf"
     assert seconds < 2.0
 
 
-def test_an_inflating_data_file_is_refused_within_memory(tmp_path, signed, signing_config) -> None:  # type: ignore[no-untyped-def]
+def test_an_inflating_data_file_is_refused_within_memory(tmp_path, signed, signing_config) -> None:
     """A 250 MiB data file in a 0.3 MB upload added 392 MB to the process; now a stream inflates
     to at most 32 MiB, and the document is refused."""
     bomb = with_data_file(signed, inflating_to(250 * MiB))
@@ -233,7 +233,7 @@ def test_an_inflating_data_file_is_refused_within_memory(tmp_path, signed, signi
 
 
 @pytest.mark.parametrize("attack", ["page_bomb", "objects"])
-def test_other_hostile_uploads_are_bounded(client, signed, warm, attack) -> None:  # type: ignore[no-untyped-def]
+def test_other_hostile_uploads_are_bounded(client, signed, warm, attack) -> None:
     """A page that inflates to 1 GiB (verification does not read pages: the report comes as
     usual) and more objects than the limit (refused)."""
     if attack == "page_bomb":
@@ -257,7 +257,7 @@ def test_digitising_a_flate_bomb_is_refused_within_memory(tmp_path) -> None:
     assert_bounded(cost, probe("digitise", sound, tmp_path))
 
 
-def test_digitising_a_broken_xref_over_megabytes_is_cut_off(client, app, warm) -> None:  # type: ignore[no-untyped-def]
+def test_digitising_a_broken_xref_over_megabytes_is_cut_off(client, app, warm) -> None:
     """9 MB of objects and a wrong ``startxref``: pdfminer parsed every object to rebuild the
     table (46 s); the CPU budget ends it. The same file with a sound table is read."""
     sound = pdf_of(birth_certificate())
@@ -268,7 +268,7 @@ def test_digitising_a_broken_xref_over_megabytes_is_cut_off(client, app, warm) -
     assert seconds < WALL_SECONDS
 
 
-def test_digitising_more_objects_than_the_limit_is_refused(client, app, warm) -> None:  # type: ignore[no-untyped-def]
+def test_digitising_more_objects_than_the_limit_is_refused(client, app, warm) -> None:
     answer, seconds = digitise(client, app, with_objects(pdf_of(birth_certificate()),
                                                          PdfLimits().max_objects + 1))
     assert answer.status_code == 422 and answer.get_json()["code"] == "too_many_objects"
@@ -286,7 +286,7 @@ def test_the_default_limits_are_the_configured_defaults(monkeypatch) -> None:
     assert PdfLimits.from_settings(Settings.from_env(database_url="sqlite://")).cpu_seconds == 1.5
 
 
-def test_a_fresh_sandbox_child_verifies_as_the_process_does(app, signed, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_fresh_sandbox_child_verifies_as_the_process_does(app, signed, monkeypatch) -> None:
     """The trust anchors cross to the child as DER: an unpickled asn1crypto certificate is
     unusable in a child that has not built one yet (a B-T signature, the first job of a new
     child, was reported invalid)."""
@@ -314,7 +314,7 @@ def test_a_fresh_sandbox_child_verifies_as_the_process_does(app, signed, monkeyp
 
 
 def test_when_every_sandbox_child_is_busy_the_answer_is_503_with_retry_after(
-        client, app, signed, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+        client, app, signed, monkeypatch) -> None:
     """A worker whose PDF children are all taken waits no longer than the wall limit, then
     says when to come back, for verification and digitisation alike."""
     from service.pki import sandbox

@@ -21,17 +21,17 @@ from tests.service.repository.test_repository import (
 )
 
 
-def _officer(app, agency: str = OTHER_AGENCY) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _officer(app, agency: str = OTHER_AGENCY) -> dict[str, str]:
     return {"Authorization": f"Bearer {_token(app, 'officer', agency_code=agency)}"}
 
 
-def _shown(response) -> tuple[int, dict[str, Any]]:  # type: ignore[no-untyped-def]
+def _shown(response) -> tuple[int, dict[str, Any]]:
     body = dict(response.get_json())
     body.pop("request_id")
     return response.status_code, body
 
 
-def _outcomes(app, document_id: str) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
+def _outcomes(app, document_id: str) -> list[tuple[str, str, str]]:
     with app.extensions["tokhai"].sessions() as session:
         return [(e.action, e.outcome, e.reason) for e in session.scalars(
             select(AccessLog).where(AccessLog.document_id == document_id)
@@ -42,14 +42,14 @@ def _outcomes(app, document_id: str) -> list[tuple[str, str, str]]:  # type: ign
 
 @pytest.mark.parametrize("who", ["officer of another agency", "another citizen"])
 @pytest.mark.parametrize("route", ["", "/content", "/links"])
-def test_a_refused_document_answers_like_an_unknown_one(app, issued, who: str,  # type: ignore[no-untyped-def]
+def test_a_refused_document_answers_like_an_unknown_one(app, issued, who: str,
                                                         route: str) -> None:
     client, doc = issued["client"], issued["doc"]
     caller = _officer(app) if who.startswith("officer") else citizen_headers(app,
                                                                                "079199054321")
     unknown_id = str(uuid.uuid4())
 
-    def ask(document_id: str, query: dict[str, str]):  # type: ignore[no-untyped-def]
+    def ask(document_id: str, query: dict[str, str]):
         url = f"/api/v1/repository/documents/{document_id}{route}"
         return (client.post if route == "/links" else client.get)(
             url, headers=caller, query_string=query)
@@ -65,13 +65,13 @@ def test_a_refused_document_answers_like_an_unknown_one(app, issued, who: str,  
 
 # -- 15: a consent's purpose ------------------------------------------------------------------
 
-def _consent(client, father, **fields: str):  # type: ignore[no-untyped-def]
+def _consent(client, father, **fields: str):
     body = {"agency_code": OTHER_AGENCY, "purpose_kind": "dossier",
             "expires_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(), **fields}
     return client.post("/api/v1/consents", headers=father, json=body)
 
 
-def test_a_consent_names_a_purpose_the_agency_has(app, issued) -> None:  # type: ignore[no-untyped-def]
+def test_a_consent_names_a_purpose_the_agency_has(app, issued) -> None:
     client, father = issued["client"], issued["father"]
     foreign = _consent(client, father, purpose=issued["code"])  # a dossier at AGENCY
     assert foreign.status_code == 422
@@ -94,7 +94,7 @@ def test_a_consent_names_a_purpose_the_agency_has(app, issued) -> None:  # type:
     assert strangers.get_json()["field"] == "document_id"
 
 
-def test_a_consent_is_used_only_for_a_purpose_the_agency_has(app, issued) -> None:  # type: ignore[no-untyped-def]
+def test_a_consent_is_used_only_for_a_purpose_the_agency_has(app, issued) -> None:
     """Consents made before the purpose was checked at creation (rows written directly), and
     one for a procedure the agency does not handle: refused at use, and logged."""
     client, father, doc = issued["client"], issued["father"], issued["doc"]
@@ -126,7 +126,7 @@ def test_a_consent_is_used_only_for_a_purpose_the_agency_has(app, issued) -> Non
 
 # -- 19: consents match their schema ----------------------------------------------------------
 
-def test_consents_answer_what_their_schema_promises(app, issued) -> None:  # type: ignore[no-untyped-def]
+def test_consents_answer_what_their_schema_promises(app, issued) -> None:
     client, father = issued["client"], issued["father"]
     spec = client.get("/api/v1/openapi.json").get_json()
     validator = OAS30Validator(spec["components"]["schemas"]["Consent"])
@@ -147,7 +147,7 @@ def test_consents_answer_what_their_schema_promises(app, issued) -> None:  # typ
     ("/api/v1/repository/documents", {"issued_from": "0001-01-01"}, "query.issued_from"),
     ("/api/v1/repository/documents", {"issued_to": "9999-12-31"}, "query.issued_to"),
 ])
-def test_a_date_beyond_the_calendar_is_422_not_500(app, issued, route, query, field) -> None:  # type: ignore[no-untyped-def]
+def test_a_date_beyond_the_calendar_is_422_not_500(app, issued, route, query, field) -> None:
     """Year 1 in Vietnam time is before year 1 in UTC: binding it overflowed (a 500, found by
     the attack review). Dates a caller sends are kept between 1900 and 9998."""
     resp = issued["client"].get(route, query_string=query, headers=issued["father"])
@@ -155,7 +155,7 @@ def test_a_date_beyond_the_calendar_is_422_not_500(app, issued, route, query, fi
     assert resp.get_json()["field"] == field
 
 
-def test_a_consent_time_beyond_the_calendar_is_422(app, issued) -> None:  # type: ignore[no-untyped-def]
+def test_a_consent_time_beyond_the_calendar_is_422(app, issued) -> None:
     client, father = issued["client"], issued["father"]
     resp = _consent(client, father, purpose=issued["code"],
                     expires_at="0001-01-01T00:00:00+14:00")

@@ -20,7 +20,7 @@ from tests.service.repository.test_repository import (
 from tests.service.results.test_results import AGENCY, in_processing, issue
 
 
-def revoke(app, headers: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+def revoke(app, headers: dict[str, str]) -> None:
     """Revoke the token in ``headers``, as `tokhai tokens revoke` does."""
     digest = hash_token(headers["Authorization"].removeprefix("Bearer "))
     with app.extensions["tokhai"].sessions() as session:
@@ -29,14 +29,14 @@ def revoke(app, headers: dict[str, str]) -> None:  # type: ignore[no-untyped-def
         session.commit()
 
 
-def link(client, headers, document_id: str, **query: str) -> str:  # type: ignore[no-untyped-def]
+def link(client, headers, document_id: str, **query: str) -> str:
     made = client.post(f"/api/v1/repository/documents/{document_id}/links", headers=headers,
                        query_string=query)
     assert made.status_code == 201, made.get_json()
     return made.get_json()["url"]
 
 
-def assert_revoked(client, url: str) -> None:  # type: ignore[no-untyped-def]
+def assert_revoked(client, url: str) -> None:
     refused = client.get(url)
     assert refused.status_code == 410, refused.get_json()
     assert refused.get_json()["code"] == "link_revoked"
@@ -44,7 +44,7 @@ def assert_revoked(client, url: str) -> None:  # type: ignore[no-untyped-def]
     assert not refused.data.startswith(b"%PDF")
 
 
-def link_downloads(app, document_id: str) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def link_downloads(app, document_id: str) -> list[tuple[str, str]]:
     with app.extensions["tokhai"].sessions() as session:
         return [(e.outcome, e.reason) for e in session.scalars(
             select(AccessLog).where(AccessLog.document_id == document_id,
@@ -52,7 +52,7 @@ def link_downloads(app, document_id: str) -> list[tuple[str, str]]:  # type: ign
             .order_by(AccessLog.id))]
 
 
-def test_a_link_dies_with_the_citizen_token_that_made_it(app, issued) -> None:  # type: ignore[no-untyped-def]
+def test_a_link_dies_with_the_citizen_token_that_made_it(app, issued) -> None:
     client, doc = issued["client"], issued["doc"]
     father = citizen_headers(app, DEMO_FATHER)  # a token of its own, revoked below
     url = link(client, father, doc["document_id"])
@@ -65,7 +65,7 @@ def test_a_link_dies_with_the_citizen_token_that_made_it(app, issued) -> None:  
     assert client.get(link(client, issued["father"], doc["document_id"])).status_code == 200
 
 
-def test_a_link_dies_with_the_officer_token_that_made_it(app, issued) -> None:  # type: ignore[no-untyped-def]
+def test_a_link_dies_with_the_officer_token_that_made_it(app, issued) -> None:
     client, doc = issued["client"], issued["doc"]
     clerk = {"Authorization": f"Bearer {_token(app, 'officer', agency_code=AGENCY)}"}
     url = link(client, clerk, doc["document_id"])  # the issuing agency, no consent needed
@@ -74,7 +74,7 @@ def test_a_link_dies_with_the_officer_token_that_made_it(app, issued) -> None:  
     assert_revoked(client, url)
 
 
-def _consent(client, father, **overrides: str) -> int:  # type: ignore[no-untyped-def]
+def _consent(client, father, **overrides: str) -> int:
     made = client.post("/api/v1/consents", headers=father, json={
         "agency_code": OTHER_AGENCY, "purpose_kind": "procedure", "purpose": "1.001193",
         "expires_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(), **overrides})
@@ -82,7 +82,7 @@ def _consent(client, father, **overrides: str) -> int:  # type: ignore[no-untype
     return int(made.get_json()["id"])
 
 
-def test_a_link_dies_with_the_consent_it_was_made_on(app, issued) -> None:  # type: ignore[no-untyped-def]
+def test_a_link_dies_with_the_consent_it_was_made_on(app, issued) -> None:
     """Revoked: dead at once, even while another consent for the same purpose would let
     the agency make a new link (the link was made on the revoked one)."""
     client, father, doc = issued["client"], issued["father"], issued["doc"]
@@ -106,7 +106,7 @@ def test_a_link_dies_with_the_consent_it_was_made_on(app, issued) -> None:  # ty
     assert [o for o, _ in outcomes] == ["allowed", "denied", "allowed", "denied"]
 
 
-def test_a_link_dies_when_its_consent_expires(app, issued) -> None:  # type: ignore[no-untyped-def]
+def test_a_link_dies_when_its_consent_expires(app, issued) -> None:
     client, father, doc = issued["client"], issued["father"], issued["doc"]
     file_at(client, app, father, OTHER_AGENCY)
     other = {"Authorization": f"Bearer {_token(app, 'officer', agency_code=OTHER_AGENCY)}"}
@@ -120,7 +120,7 @@ def test_a_link_dies_when_its_consent_expires(app, issued) -> None:  # type: ign
     assert_revoked(client, url)
 
 
-def test_a_link_without_its_maker_is_refused(app, issued) -> None:  # type: ignore[no-untyped-def]
+def test_a_link_without_its_maker_is_refused(app, issued) -> None:
     """A link signed before makers were recorded (or naming no token) is not honoured."""
     from itsdangerous import URLSafeTimedSerializer
 
@@ -131,7 +131,7 @@ def test_a_link_without_its_maker_is_refused(app, issued) -> None:  # type: igno
     assert_revoked(issued["client"], f"/api/v1/repository/links/{old}")
 
 
-def test_on_the_s3_store_a_link_dies_with_its_token(s3_server, signing_config, tmp_path,  # type: ignore[no-untyped-def]
+def test_on_the_s3_store_a_link_dies_with_its_token(s3_server, signing_config, tmp_path,
                                                    people) -> None:
     setup = demo_app(tmp_path, "links", AGENCY, signing_config=signing_config,
                      **s3_overrides(s3_server, f"t-{uuid.uuid4().hex[:16]}"))

@@ -50,7 +50,7 @@ def codes_of(text: str, fmt: str = "yaml") -> list[str]:
     return [p.code for p in info.value.problems]
 
 
-def post(client, body: str, headers: dict[str, str]):  # type: ignore[no-untyped-def]
+def post(client, body: str, headers: dict[str, str]):
     start = time.perf_counter()
     resp = client.post("/api/v1/forms", data=body.encode(), headers=headers)
     return resp, time.perf_counter() - start
@@ -59,7 +59,7 @@ def post(client, body: str, headers: dict[str, str]):  # type: ignore[no-untyped
 # -- the HTTP answer --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("shape", ["block list", "flow list", "flow mappings"])
-def test_500_kb_of_yaml_is_refused_quickly_and_briefly(client, designer, shape: str) -> None:  # type: ignore[no-untyped-def]
+def test_500_kb_of_yaml_is_refused_quickly_and_briefly(client, designer, shape: str) -> None:
     body = {
         "block list": fill(head() + "sections:\n", "  - 1\n"),
         "flow list": fill(head() + "sections: [", "1,", "1]\n"),
@@ -76,7 +76,7 @@ def test_500_kb_of_yaml_is_refused_quickly_and_briefly(client, designer, shape: 
     assert len(resp.data) < 10_000  # not one problem per node (48 MB before)
 
 
-def test_a_definition_over_the_byte_limit_is_413(client, designer) -> None:  # type: ignore[no-untyped-def]
+def test_a_definition_over_the_byte_limit_is_413(client, designer) -> None:
     body = fill(head() + "description: ", "x", "\n", size=MAX_DEFINITION_BYTES + 1)
     resp, took = post(client, body, {**designer, **YAML})
     assert resp.status_code == 413
@@ -84,7 +84,7 @@ def test_a_definition_over_the_byte_limit_is_413(client, designer) -> None:  # t
     assert took < QUICK
 
 
-def test_too_many_nodes_in_json_is_refused(client, designer) -> None:  # type: ignore[no-untyped-def]
+def test_too_many_nodes_in_json_is_refused(client, designer) -> None:
     body = json.dumps({"id": "mau-json", "sections": [1] * (MAX_NODES + 1)})
     resp, took = post(client, body, {**designer, **JSON})
     assert resp.status_code == 422
@@ -92,7 +92,7 @@ def test_too_many_nodes_in_json_is_refused(client, designer) -> None:  # type: i
     assert took < QUICK
 
 
-def test_deep_yaml_is_refused(client, designer) -> None:  # type: ignore[no-untyped-def]
+def test_deep_yaml_is_refused(client, designer) -> None:
     # JSON bodies are refused deeper than TOKHAI_MAX_JSON_DEPTH at the door, before the view
     depth = MAX_NESTING + 5  # deep enough to be refused, not to reach Python's recursion limit
     body = head() + "sections: " + "[" * depth + "]" * depth + "\n"
@@ -101,7 +101,7 @@ def test_deep_yaml_is_refused(client, designer) -> None:  # type: ignore[no-unty
     assert resp.get_json()["code"] == "too_deep"
 
 
-def test_a_billion_laughs_is_refused_quickly(client, designer) -> None:  # type: ignore[no-untyped-def]
+def test_a_billion_laughs_is_refused_quickly(client, designer) -> None:
     lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
     lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
     resp, took = post(client, head() + "\n".join(lines) + "\n", {**designer, **YAML})
@@ -112,7 +112,7 @@ def test_a_billion_laughs_is_refused_quickly(client, designer) -> None:  # type:
     assert took < QUICK
 
 
-def test_problems_listed_are_bounded(client, designer) -> None:  # type: ignore[no-untyped-def]
+def test_problems_listed_are_bounded(client, designer) -> None:
     fields = "".join(f"      - {{id: F{i}, type: text, label: Trường {i}}}\n" for i in range(1000))
     body = head() + "sections:\n  - id: a\n    title: A\n    fields:\n" + fields
     resp, took = post(client, body, {**designer, **YAML})
@@ -125,7 +125,7 @@ def test_problems_listed_are_bounded(client, designer) -> None:  # type: ignore[
     assert took < QUICK
 
 
-def test_choice_fields_cannot_multiply_their_code_lists(client, designer) -> None:  # type: ignore[no-untyped-def]
+def test_choice_fields_cannot_multiply_their_code_lists(client, designer) -> None:
     """Within every other limit (160 KB, 399 fields, lists of 1000 codes), a form whose choice
     fields all offer the largest lists compiled to an 18 MB schema in 2.5 s: refused."""
     codes = "\n".join(f"    - {{code: m{i}, label: Mục {i}}}" for i in range(1000))
@@ -139,7 +139,7 @@ def test_choice_fields_cannot_multiply_their_code_lists(client, designer) -> Non
     assert took < QUICK
 
 
-def test_the_largest_catalogue_form_is_answered_quickly(client, designer) -> None:  # type: ignore[no-untyped-def]
+def test_the_largest_catalogue_form_is_answered_quickly(client, designer) -> None:
     largest = max(CATALOGUE_DIR.glob("*.yaml"), key=lambda p: p.stat().st_size)
     form_id = f"mau-lon-{uuid.uuid4().hex[:8]}"
     body = re.sub(r"^id: .*$", f"id: {form_id}", largest.read_text(), count=1, flags=re.M)

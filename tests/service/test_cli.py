@@ -31,7 +31,7 @@ def test_dev_setup_makes_tokens_keys_and_demo_data_once(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "dev-tokens.json").read_text()) == made
 
 
-def _tokhai(*args: str, cwd: Path, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+def _tokhai(*args: str, cwd: Path, env: dict[str, str] | None = None):
     """``tokhai ARGS`` as a shell runs it, from ``cwd``, and its wall time."""
     import os
     import subprocess

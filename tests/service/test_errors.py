@@ -66,7 +66,7 @@ def test_a_busy_pdf_parser_is_unavailable_not_invalid() -> None:
     assert web.status_of(refused) == 422 and refused.retry_after is None
 
 
-def test_an_operation_raises_a_domain_error(app) -> None:  # type: ignore[no-untyped-def]
+def test_an_operation_raises_a_domain_error(app) -> None:
     from service import catalogue, tokens
 
     with app.extensions["tokhai"].sessions() as session, \
@@ -77,7 +77,7 @@ def test_an_operation_raises_a_domain_error(app) -> None:  # type: ignore[no-unt
         catalogue.check_source(b"id: [", "yaml", "x.yaml")
 
 
-def test_the_domain_errors_answer_as_before(client) -> None:  # type: ignore[no-untyped-def]
+def test_the_domain_errors_answer_as_before(client) -> None:
     resp = client.get("/api/v1/forms", headers={"Authorization": "Bearer nope"})
     assert resp.status_code == 401
     assert resp.headers["WWW-Authenticate"] == 'Bearer realm="tokhai"'
@@ -100,7 +100,7 @@ def test_no_operation_names_an_http_status_when_it_refuses() -> None:
     assert not offenders, offenders
 
 
-def test_the_command_line_exits_with_the_code_of_the_refusal(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_command_line_exits_with_the_code_of_the_refusal(app, tmp_path) -> None:
     (tmp_path / "bad.yaml").write_text("id: x\nversion: 0\n")
     loaded = app.test_cli_runner().invoke(args=["forms", "load", "--dir", str(tmp_path)])
     assert loaded.exit_code == 2  # invalid data (it was 1 before the table)

@@ -19,7 +19,7 @@ from service.results import fpdf_speedups, rendering
 
 
 @pytest.fixture
-def unpatched():  # type: ignore[no-untyped-def]
+def unpatched():
     """The libraries as they come for one test; the patches back afterwards."""
     patches.uninstall()
     rendering.forget_parsed_fonts()
@@ -37,7 +37,7 @@ def test_install_puts_every_patch_in_effect() -> None:
     assert generic.read_hex_string_from_stream is pdfhex.read_hex_string_from_stream
 
 
-def test_uninstall_restores_the_libraries(unpatched) -> None:  # type: ignore[no-untyped-def]
+def test_uninstall_restores_the_libraries(unpatched) -> None:
     import fpdf.output
     import fpdf.syntax
     from fontTools import subset
@@ -64,7 +64,7 @@ def _read(pdf: bytes) -> tuple[list[str], int]:
         return [page.extract_text() for page in opened.pages], len(opened.pages)
 
 
-def test_rendering_reads_the_same_without_the_fpdf_patches(unpatched) -> None:  # type: ignore[no-untyped-def]
+def test_rendering_reads_the_same_without_the_fpdf_patches(unpatched) -> None:
     plain = rendering.render_result(_result())
     patches.install()
     rendering.forget_parsed_fonts()

@@ -53,7 +53,7 @@ class Result(MethodView):
     @blp.alt_response(200, schema=DocumentSchema, description="Already issued: the same one")
     @error_responses(401, 403, 404, 409, 412, 422, 428, 503)
     @require("officer")
-    def post(self, body: dict[str, Any], code: str):  # type: ignore[no-untyped-def]
+    def post(self, body: dict[str, Any], code: str):
         """Issue the signed result of a dossier in processing
 
         Renders the procedure's result template, signs it with the agency's key (PAdES

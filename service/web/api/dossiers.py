@@ -78,7 +78,7 @@ def out(d: Dossier, secret: str | None = None,
     return body
 
 
-def _with_etag(body: dict[str, Any], d: Dossier, status: int = 200):  # type: ignore[no-untyped-def]
+def _with_etag(body: dict[str, Any], d: Dossier, status: int = 200):
     return body, status, {"ETag": f'"{etag(d)}"'}
 
 
@@ -112,7 +112,7 @@ class Dossiers(MethodView):
     @blp.alt_response(200, schema=DossierSchema, description="A retry: the same dossier")
     @error_responses(401, 403, 404, 413, 422)
     @require("citizen")
-    def post(self, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    def post(self, body: dict[str, Any]):
         """Submit a dossier
 
         The form data is checked against the published form version: every error at once,
@@ -160,7 +160,7 @@ class DossierByCode(MethodView):
     @blp.response(200, DossierSchema)
     @error_responses(401, 403, 404)
     @require("citizen", "officer", "auditor")
-    def get(self, code: str):  # type: ignore[no-untyped-def]
+    def get(self, code: str):
         """Get a dossier, with its deadlines and lateness (ETag for If-Match)
 
         404 both for an unknown code and for a dossier the caller may not see."""
@@ -211,7 +211,7 @@ class Actions(MethodView):
     @blp.response(200, DossierSchema)
     @error_responses(401, 403, 404, 409, 412, 422, 428)
     @require("citizen", "officer")
-    def post(self, body: dict[str, Any], code: str):  # type: ignore[no-untyped-def]
+    def post(self, body: dict[str, Any], code: str):
         """Move a dossier to its next status
 
         Officers: accept, request_supplement, reject, start_processing, deliver (a dossier
@@ -238,7 +238,7 @@ class Supplement(MethodView):
     @blp.response(200, DossierSchema)
     @error_responses(401, 403, 404, 409, 412, 413, 422)
     @require("citizen")
-    def post(self, body: dict[str, Any], code: str):  # type: ignore[no-untyped-def]
+    def post(self, body: dict[str, Any], code: str):
         """Send the corrected form data a supplement request asked for"""
         principal: Principal = current_principal()  # type: ignore[assignment]
         dossier = load(code, principal)
@@ -260,7 +260,7 @@ class Explanation(MethodView):
     @blp.response(200, DossierSchema)
     @error_responses(401, 403, 404, 409, 412, 422, 503)
     @require("officer")
-    def post(self, body: dict[str, Any], code: str):  # type: ignore[no-untyped-def]
+    def post(self, body: dict[str, Any], code: str):
         """Explain a late dossier and issue the apology letter with a new promised date
 
         Required before any further action on a late dossier. The letter (PDF, signed with

@@ -178,7 +178,7 @@ def _content(doc: DossierDocument, redirect: bool) -> Response:
     return Response(chunks, mimetype=doc.media_type, headers=headers)
 
 
-def _serializer():  # type: ignore[no-untyped-def]
+def _serializer():
     from itsdangerous import URLSafeTimedSerializer
 
     return URLSafeTimedSerializer(current_runtime().secret_key, salt="tokhai-download-link")

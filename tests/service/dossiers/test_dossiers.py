@@ -21,25 +21,25 @@ AGENCY = "CA-HN"
 
 
 @pytest.fixture
-def clerk(app) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def clerk(app) -> dict[str, str]:
     return {"Authorization": f"Bearer {_token(app, 'officer', agency_code=AGENCY)}"}
 
 
-def submit(client, app, headers, data=None, key=None, form=FORM):  # type: ignore[no-untyped-def]
+def submit(client, app, headers, data=None, key=None, form=FORM):
     body = {"form_id": form, "version": 1, "agency_code": AGENCY,
             "data": data if data is not None else valid_submission(client, app, form)}
     extra = {"Idempotency-Key": key} if key else {}
     return client.post("/api/v1/dossiers", json=body, headers={**headers, **extra})
 
 
-def act(client, headers, code, action, etag=None, reason=None):  # type: ignore[no-untyped-def]
+def act(client, headers, code, action, etag=None, reason=None):
     body = {"action": action, **({"reason": reason} if reason else {})}
     extra = {"If-Match": etag} if etag else {}
     return client.post(f"/api/v1/dossiers/{code}/actions", json=body,
                        headers={**headers, **extra})
 
 
-def test_submission_gets_a_code_a_receipt_and_deadlines(client, app, father) -> None:  # type: ignore[no-untyped-def]
+def test_submission_gets_a_code_a_receipt_and_deadlines(client, app, father) -> None:
     resp = submit(client, app, father)
     assert resp.status_code == 201, resp.get_json()
     body = resp.get_json()
@@ -68,13 +68,13 @@ def test_submission_gets_a_code_a_receipt_and_deadlines(client, app, father) -> 
     assert client.get(f"/api/v1/dossiers/{body['code']}").status_code == 401
 
 
-def demo_tz():  # type: ignore[no-untyped-def]
+def demo_tz():
     from service.worktime import VIETNAM
 
     return VIETNAM
 
 
-def test_bad_submissions_get_every_error_and_store_nothing(client, app, father) -> None:  # type: ignore[no-untyped-def]
+def test_bad_submissions_get_every_error_and_store_nothing(client, app, father) -> None:
     def count() -> int:
         with app.extensions["tokhai"].sessions() as s:
             return len(s.scalars(select(Dossier)).all())
@@ -105,7 +105,7 @@ def test_bad_submissions_get_every_error_and_store_nothing(client, app, father) 
     assert count() == before
 
 
-def test_text_is_stored_in_nfc(client, app, father) -> None:  # type: ignore[no-untyped-def]
+def test_text_is_stored_in_nfc(client, app, father) -> None:
     data = valid_submission(client, app, FORM)
     data["de_nghi"]["ly_do"] = unicodedata.normalize("NFD", "Mất giấy phép lái xe")
     body = submit(client, app, father, data).get_json()
@@ -113,7 +113,7 @@ def test_text_is_stored_in_nfc(client, app, father) -> None:  # type: ignore[no-
                                                                      "Mất giấy phép lái xe")
 
 
-def test_idempotency_key(client, app, father) -> None:  # type: ignore[no-untyped-def]
+def test_idempotency_key(client, app, father) -> None:
     data = valid_submission(client, app, FORM)
     first = submit(client, app, father, data, key="retry-abc-1")
     again = submit(client, app, father, data, key="retry-abc-1")
@@ -125,7 +125,7 @@ def test_idempotency_key(client, app, father) -> None:  # type: ignore[no-untype
     assert other.status_code == 422 and other.get_json()["code"] == "idempotency_key_reused"
 
 
-def test_status_machine_with_optimistic_locking(client, app, father, clerk) -> None:  # type: ignore[no-untyped-def]
+def test_status_machine_with_optimistic_locking(client, app, father, clerk) -> None:
     code = submit(client, app, father).get_json()["code"]
     seen = client.get(f"/api/v1/dossiers/{code}", headers=clerk)
     etag = seen.headers["ETag"]
@@ -156,7 +156,7 @@ def test_status_machine_with_optimistic_locking(client, app, father, clerk) -> N
     assert act(client, father, code, "withdraw", reason="Không cần nữa").status_code == 409
 
 
-def test_supplement_round_trip_and_withdrawal(client, app, father, clerk) -> None:  # type: ignore[no-untyped-def]
+def test_supplement_round_trip_and_withdrawal(client, app, father, clerk) -> None:
     code = submit(client, app, father).get_json()["code"]
     etag = client.get(f"/api/v1/dossiers/{code}", headers=clerk).headers["ETag"]
     asked = act(client, clerk, code, "request_supplement", etag, reason="Bổ sung lý do")
@@ -170,7 +170,7 @@ def test_supplement_round_trip_and_withdrawal(client, app, father, clerk) -> Non
     assert withdrawn.get_json()["status"] == "withdrawn"
 
 
-def test_others_are_refused(client, app, father, clerk) -> None:  # type: ignore[no-untyped-def]
+def test_others_are_refused(client, app, father, clerk) -> None:
     code = submit(client, app, father).get_json()["code"]
     stranger = citizen_headers(app, "079199054321")
     # not theirs: as if it did not exist
@@ -183,7 +183,7 @@ def test_others_are_refused(client, app, father, clerk) -> None:  # type: ignore
     assert act(client, father, code, "accept", etag).status_code == 403  # not a citizen's act
 
 
-def make_late(app, code: str, hours: int = 30) -> None:  # type: ignore[no-untyped-def]
+def make_late(app, code: str, hours: int = 30) -> None:
     with app.extensions["tokhai"].sessions() as session:
         d = session.scalar(select(Dossier).where(Dossier.code == code))
         past = datetime.now(UTC) - timedelta(hours=hours)
@@ -193,7 +193,7 @@ def make_late(app, code: str, hours: int = 30) -> None:  # type: ignore[no-untyp
         session.commit()
 
 
-def test_late_dossiers_need_an_explanation_and_an_apology(client, app, father, clerk) -> None:  # type: ignore[no-untyped-def]
+def test_late_dossiers_need_an_explanation_and_an_apology(client, app, father, clerk) -> None:
     code = submit(client, app, father).get_json()["code"]
     make_late(app, code)
     late = client.get(f"/api/v1/dossiers/{code}", headers=clerk)
@@ -228,7 +228,7 @@ def test_late_dossiers_need_an_explanation_and_an_apology(client, app, father, c
                       headers=clerk).status_code == 403
 
 
-def test_queue_and_tracking(client, app, father, clerk) -> None:  # type: ignore[no-untyped-def]
+def test_queue_and_tracking(client, app, father, clerk) -> None:
     codes = [submit(client, app, father).get_json()["code"] for _ in range(3)]
     make_late(app, codes[1])
     late = client.get("/api/v1/dossiers", query_string={"late": "true", "status": "submitted"},
@@ -251,7 +251,7 @@ def test_queue_and_tracking(client, app, father, clerk) -> None:  # type: ignore
                       headers=clerk).status_code == 422
 
 
-def test_event_log_is_ordered_and_gapless(client, app, father) -> None:  # type: ignore[no-untyped-def]
+def test_event_log_is_ordered_and_gapless(client, app, father) -> None:
     auditor = {"Authorization": f"Bearer {_token(app, 'auditor')}"}
     for _ in range(3):
         submit(client, app, father)
@@ -270,7 +270,7 @@ def test_event_log_is_ordered_and_gapless(client, app, father) -> None:  # type:
     assert client.get("/api/v1/events", headers=father).status_code == 403
 
 
-def test_concurrent_submissions_get_gapless_unique_codes(client, app, father) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_submissions_get_gapless_unique_codes(client, app, father) -> None:
     data = valid_submission(client, app, FORM)
     agency = f"CA-{datetime.now(UTC).microsecond}"
 
@@ -288,7 +288,7 @@ def test_concurrent_submissions_get_gapless_unique_codes(client, app, father) ->
     assert numbers == list(range(1, 41))
 
 
-def test_huge_repeated_groups_are_refused_quickly(client, app, father) -> None:  # type: ignore[no-untyped-def]
+def test_huge_repeated_groups_are_refused_quickly(client, app, father) -> None:
     import time
 
     form = "ct01-thay-doi-thong-tin-cu-tru"
@@ -305,7 +305,7 @@ def test_huge_repeated_groups_are_refused_quickly(client, app, father) -> None: 
     assert len(errors) == 101 and errors[-1]["code"] == "more_errors"
 
 
-def test_agency_office_hours_set_the_deadline(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_agency_office_hours_set_the_deadline(tmp_path) -> None:
     from tests.conftest import make_app
 
     app = make_app(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path,
@@ -327,7 +327,7 @@ def test_agency_office_hours_set_the_deadline(tmp_path) -> None:  # type: ignore
         in range(19, 24)
 
 
-def test_drafts_take_no_dossiers(client, app, father, designer) -> None:  # type: ignore[no-untyped-def]
+def test_drafts_take_no_dossiers(client, app, father, designer) -> None:
     from tests.conftest import sample_definition
 
     client.post("/api/v1/forms", data=sample_definition("ban-nhap-hs"),
@@ -338,7 +338,7 @@ def test_drafts_take_no_dossiers(client, app, father, designer) -> None:  # type
     assert resp.status_code == 404
 
 
-def test_an_officer_prefills_on_a_dossier_of_the_agency(client, app, father, clerk, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_an_officer_prefills_on_a_dossier_of_the_agency(client, app, father, clerk, caplog) -> None:
     import logging
 
     code = submit(client, app, father).get_json()["code"]
@@ -354,7 +354,7 @@ def test_an_officer_prefills_on_a_dossier_of_the_agency(client, app, father, cle
     assert client.get(f"/api/v1/dossiers/{code}/prefill", headers=father).status_code == 403
 
 
-def test_line_breaks_are_not_control_characters(client, app, father) -> None:  # type: ignore[no-untyped-def]
+def test_line_breaks_are_not_control_characters(client, app, father) -> None:
     data = valid_submission(client, app, FORM)
     data["de_nghi"]["ly_do"] = "Dòng một\r\nDòng hai\tcó tab"
     assert submit(client, app, father, data).status_code == 201
@@ -365,7 +365,7 @@ def test_line_breaks_are_not_control_characters(client, app, father) -> None:  #
         ("invalid_character", "json.data.de_nghi.ly_do")
 
 
-def test_huge_numbers_are_refused_not_crashed(client, app, father) -> None:  # type: ignore[no-untyped-def]
+def test_huge_numbers_are_refused_not_crashed(client, app, father) -> None:
     resp = client.post("/api/v1/dossiers", json={"form_id": FORM, "version": 10**21,
                                                  "agency_code": AGENCY, "data": {}},
                        headers=father)
@@ -376,7 +376,7 @@ def test_huge_numbers_are_refused_not_crashed(client, app, father) -> None:  # t
 
 
 @pytest.mark.parametrize("month", ["0000-01", "9999-12", "2026-13", "2026-1"])
-def test_late_report_months_are_checked(client, app, month) -> None:  # type: ignore[no-untyped-def]
+def test_late_report_months_are_checked(client, app, month) -> None:
     auditor = {"Authorization": f"Bearer {_token(app, 'auditor')}"}
     resp = client.get("/api/v1/reports/late-dossiers", query_string={"month": month},
                       headers=auditor)

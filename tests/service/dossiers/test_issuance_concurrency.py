@@ -28,11 +28,11 @@ OTHER_AGENCY = "UBND-XA-00005"  # both have a signing key in the test configurat
 QUICK = 15.0  # seconds: "at once", generously, on a busy machine; the held TSA waits 60
 
 
-def officer(app, agency: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def officer(app, agency: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {_token(app, 'officer', agency_code=agency)}"}
 
 
-def in_processing(client, app, father, agency: str) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+def in_processing(client, app, father, agency: str) -> tuple[str, str]:
     clerk = officer(app, agency)
     body = {"form_id": FORM, "version": 1, "agency_code": agency,
             "data": valid_submission(client, app, FORM)}
@@ -47,7 +47,7 @@ def in_processing(client, app, father, agency: str) -> tuple[str, str]:  # type:
     return code, etag
 
 
-def issue(app, agency: str, code: str, etag: str) -> Any:  # type: ignore[no-untyped-def]
+def issue(app, agency: str, code: str, etag: str) -> Any:
     return app.test_client().post(f"/api/v1/dossiers/{code}/result", json={},
                                   headers={**officer(app, agency), "If-Match": etag})
 
@@ -64,7 +64,7 @@ class SlowTsa:
         original = KeptAliveTimeStamper.async_request_tsa_response
         slow = self
 
-        async def request(stamper, req):  # type: ignore[no-untyped-def]
+        async def request(stamper, req):
             if threading.current_thread() is slow.thread:
                 slow.entered.set()
                 slow.released.wait(60)
@@ -117,7 +117,7 @@ def slow_tsa(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlowTsa]:
         slow.thread.join(90)
 
 
-def numbers(app, agency: str) -> tuple[list[int], int, list[str]]:  # type: ignore[no-untyped-def]
+def numbers(app, agency: str) -> tuple[list[int], int, list[str]]:
     """The issued result numbers of ``agency`` this year, its counter, and the reservations
     and numbers given back still pending."""
     year = datetime.now(VIETNAM).year
@@ -137,7 +137,7 @@ def other_citizen(people: dict[str, Any]) -> str:
     return next(pid for pid in sorted(people) if pid != DEMO_FATHER and len(pid) == 12)
 
 
-def test_the_service_writes_while_a_result_waits_on_the_tsa(app, client, father, people,  # type: ignore[no-untyped-def]
+def test_the_service_writes_while_a_result_waits_on_the_tsa(app, client, father, people,
                                                             slow_tsa) -> None:
     slow_code, slow_etag = in_processing(client, app, father, AGENCY)
     same_code, same_etag = in_processing(client, app, father, AGENCY)
@@ -172,7 +172,7 @@ def test_the_service_writes_while_a_result_waits_on_the_tsa(app, client, father,
         assert issued_numbers == list(range(1, last + 1)) and not pending
 
 
-def test_numbers_stay_gapless_across_a_failed_and_a_successful_issuance(app, client, father,  # type: ignore[no-untyped-def]
+def test_numbers_stay_gapless_across_a_failed_and_a_successful_issuance(app, client, father,
                                                                          slow_tsa) -> None:
     before, last_before, _ = numbers(app, AGENCY)
     failing_code, failing_etag = in_processing(client, app, father, AGENCY)
@@ -204,7 +204,7 @@ def test_numbers_stay_gapless_across_a_failed_and_a_successful_issuance(app, cli
     assert len(issued_numbers) == len(before) + 3
 
 
-def test_a_failed_issuance_gives_its_number_back(app, client, father, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_failed_issuance_gives_its_number_back(app, client, father, monkeypatch) -> None:
     """The highest number handed out goes back to the counter when its issuance fails."""
     from pyhanko.sign.general import SigningError
 
@@ -212,7 +212,7 @@ def test_a_failed_issuance_gives_its_number_back(app, client, father, monkeypatc
     _, last_before, _ = numbers(app, AGENCY)
     signing = app.extensions["tokhai"].signing
 
-    def fail(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def fail(*args, **kwargs):
         raise SigningError("the token is unplugged")
 
     monkeypatch.setattr(signing, "sign", fail)
@@ -224,7 +224,7 @@ def test_a_failed_issuance_gives_its_number_back(app, client, father, monkeypatc
         f"{last_before + 1}/")
 
 
-def test_a_reservation_left_by_a_crash_is_reused_or_given_back(app, client, father) -> None:  # type: ignore[no-untyped-def]
+def test_a_reservation_left_by_a_crash_is_reused_or_given_back(app, client, father) -> None:
     """The service stopped while a result was signing: the dossier's retry takes the number
     it reserved; a dossier rejected since gives its number to the next issuance."""
     from storage import records as store
@@ -254,7 +254,7 @@ def test_a_reservation_left_by_a_crash_is_reused_or_given_back(app, client, fath
     assert issued_numbers == list(range(1, last + 1)) and not pending
 
 
-def test_a_rejection_while_the_result_signs_wins_and_the_number_goes_back(  # type: ignore[no-untyped-def]
+def test_a_rejection_while_the_result_signs_wins_and_the_number_goes_back(
         app, client, father, slow_tsa) -> None:
     """The dossier is not locked while its result signs: a rejection then is applied, and the
     signed result is not recorded (the conditional UPDATE on the version read before signing

@@ -18,7 +18,7 @@ APRIL_FIRST_VN = datetime(2026, 3, 31, 17, 30, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def codes(app, people) -> list[str]:  # type: ignore[no-untyped-def]
+def codes(app, people) -> list[str]:
     """Three dossiers: one missed its acceptance deadline in the first minutes of April
     (Vietnam time), one missed it at the end of March, one is not late."""
     client = app.test_client()
@@ -41,12 +41,12 @@ def codes(app, people) -> list[str]:  # type: ignore[no-untyped-def]
     return made
 
 
-def _listed(report: dict) -> dict[str, tuple[str, dict]]:  # type: ignore[type-arg]
+def _listed(report: dict) -> dict[str, tuple[str, dict]]:
     return {d["code"]: (o["officer"], d) for a in report["agencies"]
             for o in a["officers"] for d in o["dossiers"]}
 
 
-def test_a_dossier_counts_in_the_month_its_deadline_fell_in_vietnam_time(app, codes) -> None:  # type: ignore[no-untyped-def]
+def test_a_dossier_counts_in_the_month_its_deadline_fell_in_vietnam_time(app, codes) -> None:
     april_first, march_last, _ = codes
     at = APRIL_FIRST_VN + timedelta(days=2)
     with app.extensions["tokhai"].sessions() as session:
@@ -64,7 +64,7 @@ def test_a_dossier_counts_in_the_month_its_deadline_fell_in_vietnam_time(app, co
     assert agency["count"] == sum(len(o["dossiers"]) for o in agency["officers"])
 
 
-def test_lateness_is_as_of_the_moment_asked(app, codes) -> None:  # type: ignore[no-untyped-def]
+def test_lateness_is_as_of_the_moment_asked(app, codes) -> None:
     april_first = codes[0]
     with app.extensions["tokhai"].sessions() as session:
         before = queries.late_report(session, "2026-04", at=APRIL_FIRST_VN - timedelta(hours=1))
@@ -72,7 +72,7 @@ def test_lateness_is_as_of_the_moment_asked(app, codes) -> None:  # type: ignore
     assert april_first not in _listed(before) and april_first in _listed(after)
 
 
-def test_the_agency_filter_and_a_dossier_not_late(app, codes) -> None:  # type: ignore[no-untyped-def]
+def test_the_agency_filter_and_a_dossier_not_late(app, codes) -> None:
     at = APRIL_FIRST_VN + timedelta(days=2)
     with app.extensions["tokhai"].sessions() as session:
         other = queries.late_report(session, "2026-04", agency_code="UBND-XA-00004", at=at)

@@ -37,7 +37,7 @@ def render(document_id: str = "doc-signing-1", signed_at: datetime = SIGNED_AT,
 
 
 def sign(signing: Signing, rendered: rendering.Rendered, level: str | None = None,
-         agency: str = AGENCY):  # type: ignore[no-untyped-def]
+         agency: str = AGENCY):
     signer = signing.agency(agency)
     assert signer is not None
     return signing.sign(signer, rendered.pdf, page=rendered.page, box=rendered.box,
@@ -49,14 +49,14 @@ def no_original(document_id: str | None, sha256: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def signing(signing_config: str):  # type: ignore[no-untyped-def]
+def signing(signing_config: str):
     s = Signing.from_file(signing_config)
     yield s
     s.close()
 
 
 @pytest.mark.parametrize("level", ["B-T", "B-LT", "B-LTA"])
-def test_a_result_carries_one_signature_at_the_requested_level(signing, level: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_result_carries_one_signature_at_the_requested_level(signing, level: str) -> None:
     rendered = render()
     signed = sign(signing, rendered, level)
     assert signed.level == level and signed.signed_at == SIGNED_AT
@@ -79,21 +79,21 @@ def test_a_result_carries_one_signature_at_the_requested_level(signing, level: s
     assert "TSA" in checked["timestamp"]["authority"]
 
 
-def test_the_configured_level_is_the_default(signing) -> None:  # type: ignore[no-untyped-def]
+def test_the_configured_level_is_the_default(signing) -> None:
     assert sign(signing, render()).level == signing.config.level == "B-LT"
 
 
-def test_an_unknown_level_is_refused(signing) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_level_is_refused(signing) -> None:
     with pytest.raises(ValueError, match="B-B"):
         sign(signing, render(), "B-B")
 
 
-def test_an_agency_without_a_key_has_no_signer(signing) -> None:  # type: ignore[no-untyped-def]
+def test_an_agency_without_a_key_has_no_signer(signing) -> None:
     assert signing.agency("UBND-XA-99999") is None
     assert signing.agency(AGENCY) is not None
 
 
-def test_each_agency_signs_with_its_own_key(signing) -> None:  # type: ignore[no-untyped-def]
+def test_each_agency_signs_with_its_own_key(signing) -> None:
     other = "UBND-XA-00005"
     signed = sign(signing, render(), "B-T", agency=other)
     assert pki.AGENCIES[other][0] in signed.signer and AGENCY_NAME not in signed.signer

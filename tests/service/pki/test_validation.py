@@ -16,18 +16,18 @@ DOCUMENT_ID = "doc-validation-1"
 
 
 @pytest.fixture(scope="module")
-def signing(signing_config: str):  # type: ignore[no-untyped-def]
+def signing(signing_config: str):
     s = Signing.from_file(signing_config)
     yield s
     s.close()
 
 
 @pytest.fixture(scope="module")
-def signed(signing) -> bytes:  # type: ignore[no-untyped-def]
+def signed(signing) -> bytes:
     return sign(signing, render(DOCUMENT_ID)).pdf
 
 
-def verify(data: bytes, signing, recorded: bytes | None = None) -> dict:  # type: ignore[no-untyped-def]
+def verify(data: bytes, signing, recorded: bytes | None = None) -> dict:
     """The report, with ``recorded`` as what tokhai issued under ``DOCUMENT_ID`` (if any)."""
     def original(document_id: str | None, sha256: str) -> verification.Original | None:
         if recorded is None or document_id != DOCUMENT_ID:
@@ -41,7 +41,7 @@ def codes(report: dict) -> set[str]:
     return {p["code"] for p in report["problems"]}
 
 
-def test_a_fresh_result_is_valid_and_the_report_says_why(signing, signed: bytes) -> None:  # type: ignore[no-untyped-def]
+def test_a_fresh_result_is_valid_and_the_report_says_why(signing, signed: bytes) -> None:
     report = verify(signed, signing, recorded=signed)
     assert report["valid"] and report["legally_valid"] and report["problems"] == []
     assert report["sha256"] == hashlib.sha256(signed).hexdigest() and report["pages"] >= 1
@@ -57,7 +57,7 @@ def test_a_fresh_result_is_valid_and_the_report_says_why(signing, signed: bytes)
     assert sig["covers"] and sig["changes_after_signing"] in ("none", "validation_data")
 
 
-def test_a_document_id_tokhai_has_no_record_of_is_reported(signing, signed: bytes) -> None:  # type: ignore[no-untyped-def]
+def test_a_document_id_tokhai_has_no_record_of_is_reported(signing, signed: bytes) -> None:
     """The signature stands on its own (still valid), but the report says tokhai did not
     record issuing it."""
     report = verify(signed, signing, recorded=None)
@@ -66,7 +66,7 @@ def test_a_document_id_tokhai_has_no_record_of_is_reported(signing, signed: byte
     assert report["issued_by_tokhai"] is False and report["document_id"] == DOCUMENT_ID
 
 
-def test_one_changed_byte_makes_it_invalid(signing, signed: bytes) -> None:  # type: ignore[no-untyped-def]
+def test_one_changed_byte_makes_it_invalid(signing, signed: bytes) -> None:
     data = bytearray(signed)
     position = signed.index(b"<tokhai:Template>") + len(b"<tokhai:Template>")
     data[position] ^= 0x20  # one letter of the XMP metadata, inside the signed bytes
@@ -76,7 +76,7 @@ def test_one_changed_byte_makes_it_invalid(signing, signed: bytes) -> None:  # t
     assert report["matches_original"] is False and "not_the_original" in codes(report)
 
 
-def test_a_key_no_one_trusts_is_reported(signing, test_pki) -> None:  # type: ignore[no-untyped-def]
+def test_a_key_no_one_trusts_is_reported(signing, test_pki) -> None:
     report = verify(signed_by_rogue_key(test_pki), signing)
     (sig,) = report["signatures"]
     assert sig["intact"] and sig["valid"] and not sig["trusted"]
@@ -91,7 +91,7 @@ def test_without_trust_anchors_nothing_is_trusted(signed: bytes) -> None:
     assert not report["valid"] and "untrusted" in codes(report)
 
 
-def test_a_pdf_without_signature_is_not_verifiable(signing) -> None:  # type: ignore[no-untyped-def]
+def test_a_pdf_without_signature_is_not_verifiable(signing) -> None:
     with pytest.raises(verification.VerificationRefused) as refused:
         verify(bytes(rendering.document("Không ký").output()), signing)
     assert refused.value.code == "no_signature"

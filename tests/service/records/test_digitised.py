@@ -63,12 +63,12 @@ def household_business_certificate() -> list[str]:
     ]
 
 
-def upload(client, officer, body: bytes, kind: str = "birth_certificate"):  # type: ignore[no-untyped-def]
+def upload(client, officer, body: bytes, kind: str = "birth_certificate"):
     return client.post("/api/v1/digitised-documents", query_string={"kind": kind}, data=body,
                        headers={**officer, "Content-Type": "application/pdf"})
 
 
-def test_birth_certificate_is_read_and_confirmed(client, officer, app) -> None:  # type: ignore[no-untyped-def]
+def test_birth_certificate_is_read_and_confirmed(client, officer, app) -> None:
     resp = upload(client, officer, pdf_of(birth_certificate()))
     assert resp.status_code == 201, resp.get_json()
     doc = resp.get_json()
@@ -96,7 +96,7 @@ def test_birth_certificate_is_read_and_confirmed(client, officer, app) -> None: 
     assert again.status_code == 409
 
 
-def test_household_business_certificate(client, officer) -> None:  # type: ignore[no-untyped-def]
+def test_household_business_certificate(client, officer) -> None:
     resp = upload(client, officer, pdf_of(household_business_certificate()),
                   "household_business_certificate")
     doc = resp.get_json()
@@ -108,7 +108,7 @@ def test_household_business_certificate(client, officer) -> None:  # type: ignor
     assert values["legal_representative_personal_id"] == "001078005555"
 
 
-def test_misread_values_are_flagged_not_stored(client, officer) -> None:  # type: ignore[no-untyped-def]
+def test_misread_values_are_flagged_not_stored(client, officer) -> None:
     doc = upload(client, officer, pdf_of(birth_certificate(day="31/02/2022"))).get_json()
     assert doc["values"]["birth_registration_date"]["value"] is None
     assert [p["field"] for p in doc["problems"]] == ["birth_registration_date"]
@@ -131,20 +131,20 @@ def test_misread_values_are_flagged_not_stored(client, officer) -> None:  # type
      "unreadable_pdf"),
     (lambda: pdf_of(household_business_certificate()), "wrong_template"),
 ])
-def test_unusable_pdfs_are_refused(client, officer, body, code) -> None:  # type: ignore[no-untyped-def]
+def test_unusable_pdfs_are_refused(client, officer, body, code) -> None:
     resp = upload(client, officer, body())
     assert resp.status_code == 422
     payload = resp.get_json()
     assert payload["code"] == code and payload["message"] and payload["field"] == "body"
 
 
-def test_only_officers_digitise(client, designer, citizen) -> None:  # type: ignore[no-untyped-def]
+def test_only_officers_digitise(client, designer, citizen) -> None:
     for who in (designer, citizen):
         assert upload(client, who, pdf_of(birth_certificate())).status_code == 403
     assert upload(client, {}, pdf_of(birth_certificate())).status_code == 401
 
 
-def test_upload_limits(client, officer, app) -> None:  # type: ignore[no-untyped-def]
+def test_upload_limits(client, officer, app) -> None:
     unknown = client.post("/api/v1/digitised-documents", query_string={"kind": "passport"},
                           data=pdf_of(birth_certificate()),
                           headers={**officer, "Content-Type": "application/pdf"})
@@ -158,7 +158,7 @@ def test_upload_limits(client, officer, app) -> None:  # type: ignore[no-untyped
     assert big.status_code == 413
 
 
-def test_nothing_read_is_nothing_to_confirm(client, officer, app) -> None:  # type: ignore[no-untyped-def]
+def test_nothing_read_is_nothing_to_confirm(client, officer, app) -> None:
     lines = ["GIẤY KHAI SINH", "Số định danh cá nhân: 001221000999"]
     doc = upload(client, officer, pdf_of(lines)).get_json()
     resp = client.post(f"/api/v1/digitised-documents/{doc['id']}/confirm", json={},

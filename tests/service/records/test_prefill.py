@@ -15,7 +15,7 @@ FATHER = demo.DEMO_FATHER
 DAUGHTER = demo.DEMO_DAUGHTER
 
 
-def test_own_records_fill_with_provenance(client, app, people) -> None:  # type: ignore[no-untyped-def]
+def test_own_records_fill_with_provenance(client, app, people) -> None:
     body = prefill(client, app, "don-de-nghi-doi-cap-lai-gplx")
     me = people[FATHER]
     assert body["data"]["nguoi_de_nghi"]["ho_ten"] == me["full_name"] == "Nguyễn Văn An"
@@ -30,7 +30,7 @@ def test_own_records_fill_with_provenance(client, app, people) -> None:  # type:
     assert body["failed_sources"] == [] and body["missing"] == []
 
 
-def test_linked_people_fill_their_sections(client, app, people) -> None:  # type: ignore[no-untyped-def]
+def test_linked_people_fill_their_sections(client, app, people) -> None:
     me = people[FATHER]
     spouse = people[me["spouse_personal_id"]]
     body = prefill(client, app, "to-khai-dang-ky-khai-sinh")
@@ -49,7 +49,7 @@ def test_linked_people_fill_their_sections(client, app, people) -> None:  # type
     assert u14["tre_em"]["me"]["ho_ten"] == spouse["full_name"]
 
 
-def test_household_members_fill_a_repeated_group(client, app, people) -> None:  # type: ignore[no-untyped-def]
+def test_household_members_fill_a_repeated_group(client, app, people) -> None:
     body = prefill(client, app, "ct01-thay-doi-thong-tin-cu-tru")
     household = {p for p, d in people.items()
                  if d["household_head_personal_id"] == FATHER} - {FATHER}
@@ -58,7 +58,7 @@ def test_household_members_fill_a_repeated_group(client, app, people) -> None:  
     assert body["provenance"]["/thanh_vien/thanh_vien/0/ho_ten"]["mode"] == "suggested"
 
 
-def test_nobody_unlinked_is_disclosed(client, app, people) -> None:  # type: ignore[no-untyped-def]
+def test_nobody_unlinked_is_disclosed(client, app, people) -> None:
     me = people[FATHER]
     linked = {FATHER, me.get("spouse_personal_id"), me.get("father_personal_id"),
               me.get("mother_personal_id")}
@@ -76,7 +76,7 @@ def test_nobody_unlinked_is_disclosed(client, app, people) -> None:  # type: ign
                 people[p]["full_name"] == stranger["full_name"] for p in linked if p)
 
 
-def test_sex_decides_which_party_is_the_declarant(client, app) -> None:  # type: ignore[no-untyped-def]
+def test_sex_decides_which_party_is_the_declarant(client, app) -> None:
     him = prefill(client, app, "to-khai-dang-ky-ket-hon", FATHER)
     her = prefill(client, app, "to-khai-dang-ky-ket-hon", DAUGHTER)
     assert him["data"]["ben_nam"]["ho_ten"] == "Nguyễn Văn An" and him["data"]["ben_nu"] == {}
@@ -84,14 +84,14 @@ def test_sex_decides_which_party_is_the_declarant(client, app) -> None:  # type:
     assert {m["reason"] for m in her["missing"]} == {"no_linked_person"}
 
 
-def test_missing_records_are_not_errors(client, app) -> None:  # type: ignore[no-untyped-def]
+def test_missing_records_are_not_errors(client, app) -> None:
     body = prefill(client, app, "to-khai-dang-ky-ket-hon", "001099999999")
     assert body["data"] == {"ben_nu": {}, "ben_nam": {}, "cam_doan": {}}
     assert body["provenance"] == {}
     assert "/ben_nam/ho_ten" in body["to_type"]
 
 
-def test_a_form_with_no_bindings(client, app, designer) -> None:  # type: ignore[no-untyped-def]
+def test_a_form_with_no_bindings(client, app, designer) -> None:
     definition = """
 id: khong-gan
 version: 1
@@ -112,7 +112,7 @@ sections:
     assert body["data"] == {"noi_dung": {}} and body["to_type"] == ["/noi_dung/ly_do"]
 
 
-def test_only_ones_own_records(client, app, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_only_ones_own_records(client, app, caplog) -> None:
     headers = citizen_headers(app, FATHER)
     url = "/api/v1/forms/to-khai-dang-ky-ket-hon/versions/1/prefill"
     with caplog.at_level(logging.WARNING):
@@ -130,14 +130,14 @@ def test_only_ones_own_records(client, app, caplog) -> None:  # type: ignore[no-
                       headers=designer_like).status_code == 404
 
 
-def validate(client, app, form, data, who=FATHER):  # type: ignore[no-untyped-def]
+def validate(client, app, form, data, who=FATHER):
     resp = client.post(f"/api/v1/forms/{form}/versions/1/validate", json={"data": data},
                        headers=citizen_headers(app, who))
     assert resp.status_code == 200, resp.get_json()
     return resp.get_json()
 
 
-def test_verified_values_are_enforced_suggested_may_change(client, app, people) -> None:  # type: ignore[no-untyped-def]
+def test_verified_values_are_enforced_suggested_may_change(client, app, people) -> None:
     form = "don-de-nghi-doi-cap-lai-gplx"
     data = valid_submission(client, app, form)
     assert validate(client, app, form, data) == {"valid": True, "errors": [], "checks": []}
@@ -151,7 +151,7 @@ def test_verified_values_are_enforced_suggested_may_change(client, app, people) 
     assert "Cơ sở dữ liệu quốc gia về dân cư" in result["errors"][0]["message"]
 
 
-def test_validation_reports_every_error_in_vietnamese(client, app) -> None:  # type: ignore[no-untyped-def]
+def test_validation_reports_every_error_in_vietnamese(client, app) -> None:
     form = "don-de-nghi-doi-cap-lai-gplx"
     data = valid_submission(client, app, form)
     del data["de_nghi"]["ly_do"]
@@ -167,7 +167,7 @@ def test_validation_reports_every_error_in_vietnamese(client, app) -> None:  # t
     assert by_field["/cam_doan/cam_doan"] == "Cần xác nhận lời cam đoan."
 
 
-def test_typed_strangers_are_checked_without_disclosure(client, app, people) -> None:  # type: ignore[no-untyped-def]
+def test_typed_strangers_are_checked_without_disclosure(client, app, people) -> None:
     """The daughter types her fiancé's ID, name and birth date: the service answers one match
     or no_match for him as a whole, and reveals none of his data nor which field was wrong."""
     form = "to-khai-dang-ky-ket-hon"
@@ -191,7 +191,7 @@ def test_typed_strangers_are_checked_without_disclosure(client, app, people) -> 
         {"person": "/ben_nam", "result": "no_match"}]  # an unknown number: the same answer
 
 
-def test_records_are_stored_once_per_register_and_subject(app, people) -> None:  # type: ignore[no-untyped-def]
+def test_records_are_stored_once_per_register_and_subject(app, people) -> None:
     from sqlalchemy import func, select
 
     with app.app_context():
@@ -202,7 +202,7 @@ def test_records_are_stored_once_per_register_and_subject(app, people) -> None: 
     assert total == len(people)
 
 
-def test_every_catalogue_form_meets_the_target_for_the_demo_citizens(  # type: ignore[no-untyped-def]
+def test_every_catalogue_form_meets_the_target_for_the_demo_citizens(
         client, app, people, designer) -> None:
     forms = [f["id"] for f in client.get("/api/v1/forms").get_json()
              if f["id"].startswith(("ct0", "don-", "giay-", "tk1-", "to-khai-"))]
@@ -216,7 +216,7 @@ def test_every_catalogue_form_meets_the_target_for_the_demo_citizens(  # type: i
             assert actual["reduction_percent"] <= report["reduction_percent"]
 
 
-def test_actual_figures_say_which_register_is_missing(client, app, people, designer) -> None:  # type: ignore[no-untyped-def]
+def test_actual_figures_say_which_register_is_missing(client, app, people, designer) -> None:
     url = "/api/v1/forms/to-khai-dang-ky-ket-hon/versions/1/trimming-report"
     report = client.get(url, query_string={"personal_id": "001099999999",
                                            "purpose": "Kiểm tra tờ khai"},
@@ -235,7 +235,7 @@ def test_actual_figures_say_which_register_is_missing(client, app, people, desig
     assert "actual" not in client.get(url).get_json()
 
 
-def test_text_is_compared_after_nfc_normalisation(client, app, people) -> None:  # type: ignore[no-untyped-def]
+def test_text_is_compared_after_nfc_normalisation(client, app, people) -> None:
     import unicodedata
 
     form = "don-de-nghi-doi-cap-lai-gplx"

@@ -19,21 +19,21 @@ HEADER = ("personal_id,full_name,birth_date,sex,ethnicity,nationality,"
           "father_personal_id\n")
 
 
-def run_import(app, tmp_path, name: str, content: bytes, register: str = "population"):  # type: ignore[no-untyped-def]
+def run_import(app, tmp_path, name: str, content: bytes, register: str = "population"):
     path = tmp_path / name
     path.write_bytes(content)
     return app.test_cli_runner().invoke(args=["records", "import", str(path),
                                               "--register", register])
 
 
-def stored(app, register: str, subject: str):  # type: ignore[no-untyped-def]
+def stored(app, register: str, subject: str):
     with app.extensions["tokhai"].sessions() as session:
         row = session.scalar(select(Record).where(Record.register == register,
                                                   Record.subject == subject))
         return row.data if row else None
 
 
-def test_csv_import_reports_rejects_and_is_idempotent(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_csv_import_reports_rejects_and_is_idempotent(app, tmp_path) -> None:
     rows = (HEADER
             + "001190000101,Đỗ Thị Mai,17/05/1990,nu,01,VN,01,00004,Số 1,\n"
             + "001090000102,Bùi Văn Nam,1990-02-31,nam,01,VN,01,00004,,\n"  # no such day
@@ -62,7 +62,7 @@ def test_csv_import_reports_rejects_and_is_idempotent(app, tmp_path) -> None:  #
     assert stored(app, "population", "001190000101")["full_name"] == "Đỗ Thị Mai Anh"
 
 
-def test_import_refuses_a_file_it_cannot_read(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_import_refuses_a_file_it_cannot_read(app, tmp_path) -> None:
     latin = (HEADER + "001190000201,Đỗ Thị Mai,17/05/1990,nu,01,VN,01,00004,,\n").encode("utf-16")
     result = run_import(app, tmp_path, "latin.csv", latin)
     assert result.exit_code == 1 and "UTF-8" in result.output
@@ -74,7 +74,7 @@ def test_import_refuses_a_file_it_cannot_read(app, tmp_path) -> None:  # type: i
     assert stored(app, "population", "001190000202") is None
 
 
-def test_jsonl_import_of_another_register(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_jsonl_import_of_another_register(app, tmp_path) -> None:
     lines = [
         {"personal_id": "001190000301", "number": "790000000001", "licence_class": "B",
          "issue_date": "2019-03-01", "revoked": "không"},
@@ -92,7 +92,7 @@ def test_jsonl_import_of_another_register(app, tmp_path) -> None:  # type: ignor
         "revoked": False}
 
 
-def test_population_links_feed_children_and_household(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_population_links_feed_children_and_household(app, tmp_path) -> None:
     from service.records.sources import DatabaseSource
 
     rows = (HEADER.replace("father_personal_id\n", "father_personal_id,"

@@ -43,7 +43,7 @@ class Handler(BaseHTTPRequestHandler):
 
     calls: dict[str, int] = {}
 
-    def log_message(self, *args):  # type: ignore[no-untyped-def]
+    def log_message(self, *args):
         pass
 
     def do_GET(self) -> None:  # noqa: N802
@@ -80,7 +80,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def server():  # type: ignore[no-untyped-def]
+def server():
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -98,7 +98,7 @@ FAST = {"source_connect_timeout": 0.3, "source_read_timeout": 0.5, "source_retri
         "prefill_deadline": 1.5}
 
 
-def app_with_licence_source(tmp_path, url: str):  # type: ignore[no-untyped-def]
+def app_with_licence_source(tmp_path, url: str):
     app = make_app(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path,
                    source_urls={"driving_licence": url}, **FAST)
     with app.app_context():
@@ -106,7 +106,7 @@ def app_with_licence_source(tmp_path, url: str):  # type: ignore[no-untyped-def]
     return app
 
 
-def licence_prefill(app):  # type: ignore[no-untyped-def]
+def licence_prefill(app):
     from tests.conftest import _token
 
     token = _token(app, "citizen", personal_id=FATHER)
@@ -116,7 +116,7 @@ def licence_prefill(app):  # type: ignore[no-untyped-def]
     return resp, time.monotonic() - started
 
 
-def test_a_good_http_source_fills_fields(tmp_path, server) -> None:  # type: ignore[no-untyped-def]
+def test_a_good_http_source_fills_fields(tmp_path, server) -> None:
     resp, _ = licence_prefill(app_with_licence_source(tmp_path, f"{server}/good"))
     body = resp.get_json()
     assert resp.status_code == 200 and body["failed_sources"] == []
@@ -129,7 +129,7 @@ def test_a_good_http_source_fills_fields(tmp_path, server) -> None:  # type: ign
     ("dead", "unreachable"), ("slow", "timeout"), ("garbage", "malformed"),
     ("huge", "oversized"), ("bad-values", "malformed"), ("error", "server_error"),
 ])
-def test_a_failing_source_degrades(tmp_path, server, mode, reason) -> None:  # type: ignore[no-untyped-def]
+def test_a_failing_source_degrades(tmp_path, server, mode, reason) -> None:
     url = dead_url() if mode == "dead" else f"{server}/{mode}"
     resp, elapsed = licence_prefill(app_with_licence_source(tmp_path, url))
     assert resp.status_code == 200
@@ -156,7 +156,7 @@ def test_the_circuit_opens_after_repeated_failures() -> None:
     assert reasons[-1] == "circuit_open"
 
 
-def test_unknown_subjects_and_retries(server) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_subjects_and_retries(server) -> None:
     source = HttpSource("driving_licence", f"{server}/error",
                         HttpSettings(retries=2, breaker_failures=100))
     before = Handler.calls.get("error", 0)
@@ -166,7 +166,7 @@ def test_unknown_subjects_and_retries(server) -> None:  # type: ignore[no-untype
     assert HttpSource("driving_licence", f"{server}/good").lookup("001099999999") is None
 
 
-def test_a_remote_population_register_links_the_family(tmp_path, server) -> None:  # type: ignore[no-untyped-def]
+def test_a_remote_population_register_links_the_family(tmp_path, server) -> None:
     """With the population register behind HTTP, the links come in the declarant's record and
     the linked people are looked up there too; nobody else is asked for."""
     from tests.conftest import _token

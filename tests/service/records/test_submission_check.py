@@ -48,7 +48,7 @@ sections:
 
 
 @pytest.fixture(scope="module")
-def form(app, people) -> str:  # type: ignore[no-untyped-def]
+def form(app, people) -> str:
     client = app.test_client()
     designer = {"Authorization": f"Bearer {_token(app, 'designer')}"}
     created = client.post("/api/v1/forms", data=DEFINITION.encode(),
@@ -59,7 +59,7 @@ def form(app, people) -> str:  # type: ignore[no-untyped-def]
     return FORM
 
 
-def _base(client, app) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _base(client, app) -> dict[str, Any]:
     name = client.get(f"/api/v1/forms/{FORM}/versions/1/prefill",
                       headers=citizen_headers(app, DEMO_FATHER)).get_json()
     return {"nguoi_de_nghi": {"ho_ten": name["data"]["nguoi_de_nghi"]["ho_ten"]},
@@ -95,7 +95,7 @@ EXPECTED = {
 }
 
 
-def _direct(app, data: dict[str, Any]) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+def _direct(app, data: dict[str, Any]) -> list[dict[str, str]]:
     rt = app.extensions["tokhai"]
     with rt.sessions() as session:
         compiled = form_ops.published_form(session, FORM, 1)
@@ -103,7 +103,7 @@ def _direct(app, data: dict[str, Any]) -> list[dict[str, str]]:  # type: ignore[
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_validate_submission_and_the_operation_agree(client, app, form, case) -> None:  # type: ignore[no-untyped-def]
+def test_validate_submission_and_the_operation_agree(client, app, form, case) -> None:
     data = _case(case, _base(client, app))
     direct = _direct(app, data)
     assert {(e["field"], e["code"]) for e in direct} == EXPECTED[case]
@@ -126,7 +126,7 @@ def test_validate_submission_and_the_operation_agree(client, app, form, case) ->
         assert filed.status_code == 201, filed.get_json()
 
 
-def test_a_supplement_gets_the_same_answer(client, app, form) -> None:  # type: ignore[no-untyped-def]
+def test_a_supplement_gets_the_same_answer(client, app, form) -> None:
     father = citizen_headers(app, DEMO_FATHER)
     clerk = {"Authorization": f"Bearer {_token(app, 'officer', agency_code=AGENCY)}"}
     base = _base(client, app)

@@ -47,7 +47,7 @@ def _bucket() -> str:
 
 
 @pytest.fixture(params=["local", "s3"])
-def store(request, tmp_path, s3_server):  # type: ignore[no-untyped-def]
+def store(request, tmp_path, s3_server):
     if request.param == "local":
         s = LocalStore(tmp_path / "documents")
     else:
@@ -63,7 +63,7 @@ def _key() -> str:
 
 # -- the store contract, on both backends -----------------------------------------------------
 
-def test_put_get_stat_and_retry(store) -> None:  # type: ignore[no-untyped-def]
+def test_put_get_stat_and_retry(store) -> None:
     key, sha = _key(), hashlib.sha256(PDF).hexdigest()
     until = datetime.now(UTC) + timedelta(days=30)
     stored = store.put(key, PDF, sha256=sha, metadata={"dossier-code": "X-1",
@@ -78,7 +78,7 @@ def test_put_get_stat_and_retry(store) -> None:  # type: ignore[no-untyped-def]
     assert key in set(store.keys("001085012345/"))
 
 
-def test_no_overwrite_and_no_delete_while_retained(store) -> None:  # type: ignore[no-untyped-def]
+def test_no_overwrite_and_no_delete_while_retained(store) -> None:
     key, sha = _key(), hashlib.sha256(PDF).hexdigest()
     store.put(key, PDF, sha256=sha, metadata={},
               retention=Retention(datetime.now(UTC) + timedelta(days=30)))
@@ -95,7 +95,7 @@ def test_no_overwrite_and_no_delete_while_retained(store) -> None:  # type: igno
     assert store.get(key) == PDF and store.get(held) == PDF
 
 
-def test_even_the_raw_s3_client_cannot_remove_a_retained_version(s3_server) -> None:  # type: ignore[no-untyped-def]
+def test_even_the_raw_s3_client_cannot_remove_a_retained_version(s3_server) -> None:
     """COMPLIANCE mode: not this service, not anyone with the bucket's keys."""
     from minio.error import S3Error
 
@@ -125,7 +125,7 @@ def test_path_like_ids_never_make_a_key(owner: str, document_id: str) -> None:
         object_key(owner, document_id)
 
 
-def test_a_bucket_without_object_lock_stops_production(s3_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_bucket_without_object_lock_stops_production(s3_server, tmp_path) -> None:
     plain = S3Store(S3Settings(s3_server["endpoint"], s3_server["access_key"],
                                s3_server["secret_key"], _bucket(), secure=False))
     plain.client.make_bucket(plain.bucket)  # no object lock, no versioning
@@ -170,12 +170,12 @@ class socket_port:
 # -- through the service, on S3 ---------------------------------------------------------------
 
 @pytest.fixture
-def s3_app(s3_server, signing_config, tmp_path, people):  # type: ignore[no-untyped-def]
+def s3_app(s3_server, signing_config, tmp_path, people):
     return demo_app(tmp_path, "s3", AGENCY, signing_config=signing_config,
                     **s3_overrides(s3_server, _bucket())).app
 
 
-def test_issued_results_are_archived_with_their_metadata(s3_app) -> None:  # type: ignore[no-untyped-def]
+def test_issued_results_are_archived_with_their_metadata(s3_app) -> None:
     client = s3_app.test_client()
     father = citizen_headers(s3_app, DEMO_FATHER)
     clerk = {"Authorization": f"Bearer {_token(s3_app, 'officer', agency_code=AGENCY)}"}
@@ -209,7 +209,7 @@ def test_issued_results_are_archived_with_their_metadata(s3_app) -> None:  # typ
         doc["sha256"]
 
 
-def test_presigned_urls_are_short_lived(s3_server) -> None:  # type: ignore[no-untyped-def]
+def test_presigned_urls_are_short_lived(s3_server) -> None:
     """The URL is signed (SigV4) for the configured seconds only. The store refuses it
     afterwards: MinIO and S3 check X-Amz-Date + X-Amz-Expires; moto, which the suite runs
     against, does not check expiry, so this test checks what the URL asks for."""
@@ -232,7 +232,7 @@ def test_presigned_urls_are_short_lived(s3_server) -> None:  # type: ignore[no-u
     assert fetched.status_code == 200 and fetched.content == PDF
 
 
-def test_a_store_outage_during_issuance_loses_nothing(s3_server, signing_config, tmp_path,  # type: ignore[no-untyped-def]
+def test_a_store_outage_during_issuance_loses_nothing(s3_server, signing_config, tmp_path,
                                                       people) -> None:
     """The S3 server stops during issuance; results wait in the outbox; it starts again and
     the worker stores every document exactly once, with the right hash."""
@@ -286,7 +286,7 @@ def test_a_store_outage_during_issuance_loses_nothing(s3_server, signing_config,
 # -- access, consent, audit, on the module's app (local store) --------------------------------
 
 @pytest.fixture
-def issued(app, people):  # type: ignore[no-untyped-def]
+def issued(app, people):
     client = app.test_client()
     father = citizen_headers(app, DEMO_FATHER)
     clerk = {"Authorization": f"Bearer {_token(app, 'officer', agency_code=AGENCY)}"}
@@ -295,14 +295,14 @@ def issued(app, people):  # type: ignore[no-untyped-def]
     return {"client": client, "father": father, "clerk": clerk, "code": code, "doc": doc}
 
 
-def _audit(app, document_id: str) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
+def _audit(app, document_id: str) -> list[tuple[str, str, str]]:
     auditor = {"Authorization": f"Bearer {_token(app, 'auditor')}"}
     body = app.test_client().get("/api/v1/audit/access", headers=auditor,
                                  query_string={"document_id": document_id}).get_json()
     return [(e["role"], e["action"], e["outcome"]) for e in body["entries"]]
 
 
-def test_citizens_see_only_their_own(app, issued) -> None:  # type: ignore[no-untyped-def]
+def test_citizens_see_only_their_own(app, issued) -> None:
     client, doc = issued["client"], issued["doc"]
     stranger = citizen_headers(app, "079199054321")
     url = f"/api/v1/repository/documents/{doc['document_id']}"
@@ -320,7 +320,7 @@ def test_citizens_see_only_their_own(app, issued) -> None:  # type: ignore[no-un
                           headers=issued["father"]).status_code == 404
 
 
-def test_listing_filters_and_pages(app, issued) -> None:  # type: ignore[no-untyped-def]
+def test_listing_filters_and_pages(app, issued) -> None:
     client, father = issued["client"], issued["father"]
     today = datetime.now(UTC).date()
     mine = client.get("/api/v1/repository/documents", headers=father,
@@ -338,7 +338,7 @@ def test_listing_filters_and_pages(app, issued) -> None:  # type: ignore[no-unty
     assert bad.status_code == 422
 
 
-def file_at(client, app, father, agency: str) -> str:  # type: ignore[no-untyped-def]
+def file_at(client, app, father, agency: str) -> str:
     """The code of a dossier the father files at ``agency`` (a purpose that agency has)."""
     from tests.conftest import valid_submission
     from tests.service.results.test_results import FORM
@@ -353,7 +353,7 @@ def file_at(client, app, father, agency: str) -> str:  # type: ignore[no-untyped
 OTHER_AGENCY = "UBND-XA-00007"
 
 
-def test_agencies_need_to_have_issued_it_or_a_consent(app, issued) -> None:  # type: ignore[no-untyped-def]
+def test_agencies_need_to_have_issued_it_or_a_consent(app, issued) -> None:
     client, father, doc = issued["client"], issued["father"], issued["doc"]
     url = f"/api/v1/repository/documents/{doc['document_id']}/content"
     assert client.get(url, headers=issued["clerk"]).status_code == 200  # the issuer
@@ -397,7 +397,7 @@ def test_agencies_need_to_have_issued_it_or_a_consent(app, issued) -> None:  # t
     assert ("officer", "download", "allowed") in entries
 
 
-def test_the_access_log_is_append_only(app, issued) -> None:  # type: ignore[no-untyped-def]
+def test_the_access_log_is_append_only(app, issued) -> None:
     from sqlalchemy.exc import DBAPIError
 
     issued["client"].get(f"/api/v1/repository/documents/{issued['doc']['document_id']}",
@@ -431,7 +431,7 @@ sections:
 """
 
 
-def test_a_submission_reuses_a_document_from_the_repository(app, issued) -> None:  # type: ignore[no-untyped-def]
+def test_a_submission_reuses_a_document_from_the_repository(app, issued) -> None:
     client, father = issued["client"], issued["father"]
     designer = {"Authorization": f"Bearer {_token(app, 'designer')}"}
     created = client.post("/api/v1/forms", data=ATTACHMENT_FORM.encode(),
@@ -441,7 +441,7 @@ def test_a_submission_reuses_a_document_from_the_repository(app, issued) -> None
     name = client.get("/api/v1/forms/de-nghi-kem-giay-to/versions/1/prefill",
                       headers=father).get_json()["data"]["nguoi_de_nghi"]["ho_ten"]
 
-    def submit(document_id: str):  # type: ignore[no-untyped-def]
+    def submit(document_id: str):
         return client.post("/api/v1/dossiers", headers=father, json={
             "form_id": "de-nghi-kem-giay-to", "version": 1, "agency_code": AGENCY,
             "data": {"nguoi_de_nghi": {"ho_ten": name},
@@ -455,7 +455,7 @@ def test_a_submission_reuses_a_document_from_the_repository(app, issued) -> None
     assert foreign.get_json()["errors"][0]["field"] == "/giay_to/trich_luc/0/document_id"
 
 
-def test_a_marriage_result_prefills_the_next_form(app, people) -> None:  # type: ignore[no-untyped-def]
+def test_a_marriage_result_prefills_the_next_form(app, people) -> None:
     """Once-only: the marriage registration's result becomes the civil-status record that
     the birth registration form prefills (provenance result:<document id>)."""
     client = app.test_client()
@@ -499,7 +499,7 @@ def test_a_marriage_result_prefills_the_next_form(app, people) -> None:  # type:
     assert doc["document_id"] in str(prefill)
 
 
-def test_the_repository_check_finds_missing_extra_and_altered(app, issued) -> None:  # type: ignore[no-untyped-def]
+def test_the_repository_check_finds_missing_extra_and_altered(app, issued) -> None:
     store = app.extensions["tokhai"].store
     runner = app.test_cli_runner()
     assert runner.invoke(args=["repository", "verify"]).exit_code == 0
@@ -528,7 +528,7 @@ def test_the_repository_check_finds_missing_extra_and_altered(app, issued) -> No
         assert row.stored_at is not None
 
 
-def test_short_lived_download_links(app, issued, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_short_lived_download_links(app, issued, monkeypatch) -> None:
     client, father, doc = issued["client"], issued["father"], issued["doc"]
     made = client.post(f"/api/v1/repository/documents/{doc['document_id']}/links",
                        headers=father)
@@ -556,7 +556,7 @@ def test_short_lived_download_links(app, issued, monkeypatch) -> None:  # type: 
     assert ("citizen", "link_download", "allowed") in entries
 
 
-def test_documents_of_represented_organisations(app, issued) -> None:  # type: ignore[no-untyped-def]
+def test_documents_of_represented_organisations(app, issued) -> None:
     """A household business's documents (owned by its tax code) are listed and readable by
     the person the business register names as its representative, and no one else."""
     client, father = issued["client"], issued["father"]
@@ -614,7 +614,7 @@ def _failing_server() -> tuple[object, str]:
 
 
 @pytest.mark.parametrize("failure", ["hangs", "answers 503"])
-def test_a_failing_store_leaves_results_pending(failure, s3_server, signing_config, tmp_path,  # type: ignore[no-untyped-def]
+def test_a_failing_store_leaves_results_pending(failure, s3_server, signing_config, tmp_path,
                                                 people) -> None:
     """A store that never answers, or answers with errors: issuance still succeeds within
     the store's timeout, and the result waits in the outbox."""

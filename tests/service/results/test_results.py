@@ -44,11 +44,11 @@ AGENCY = "UBND-XA-00004"
 
 
 @pytest.fixture
-def clerk(app) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def clerk(app) -> dict[str, str]:
     return {"Authorization": f"Bearer {_token(app, 'officer', agency_code=AGENCY)}"}
 
 
-def in_processing(client, app, father, clerk, agency: str = AGENCY) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+def in_processing(client, app, father, clerk, agency: str = AGENCY) -> tuple[str, str]:
     """A dossier filed, accepted and in processing; its code and current ETag."""
     body = {"form_id": FORM, "version": 1, "agency_code": agency,
             "data": valid_submission(client, app, FORM)}
@@ -64,12 +64,12 @@ def in_processing(client, app, father, clerk, agency: str = AGENCY) -> tuple[str
     return code, etag
 
 
-def issue(client, clerk, code, etag, **body):  # type: ignore[no-untyped-def]
+def issue(client, clerk, code, etag, **body):
     return client.post(f"/api/v1/dossiers/{code}/result", json=body,
                        headers={**clerk, "If-Match": etag})
 
 
-def upload(client, data: bytes):  # type: ignore[no-untyped-def]
+def upload(client, data: bytes):
     return client.post("/api/v1/verifications", data=data,
                        headers={"Content-Type": "application/pdf"})
 
@@ -86,7 +86,7 @@ def codes(report: dict) -> set[str]:
 # -- rendering --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("template", sorted(TEMPLATES))
-def test_every_template_renders_vietnamese_with_data_inside(template: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_every_template_renders_vietnamese_with_data_inside(template: str, tmp_path) -> None:
     data = {"nguoi_duoc_khai_sinh": {"ho_ten": "Lê Thị Thu Hà", "ngay_sinh": "2026-03-09",
                                      "gioi_tinh": "nu"},
             "nguoi_yeu_cau": {"ho_ten": "Nguyễn Văn Ấn", "so_dinh_danh": "001085012345"},
@@ -147,7 +147,7 @@ def test_birth_extract_prints_the_childs_data_on_paper_terms() -> None:
 
 # -- issuing ----------------------------------------------------------------------------------
 
-def test_issuing_signs_records_and_moves_the_dossier(client, app, father, clerk) -> None:  # type: ignore[no-untyped-def]
+def test_issuing_signs_records_and_moves_the_dossier(client, app, father, clerk) -> None:
     code, etag = in_processing(client, app, father, clerk)
     issued = issue(client, clerk, code, etag)
     assert issued.status_code == 201, issued.get_json()
@@ -185,7 +185,7 @@ def test_issuing_signs_records_and_moves_the_dossier(client, app, father, clerk)
     assert history[-1]["action"] == "issue_result"
 
 
-def test_issued_pdfs_pass_pdfsig_and_qpdf(client, app, father, clerk, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_issued_pdfs_pass_pdfsig_and_qpdf(client, app, father, clerk, tmp_path) -> None:
     for level in ("B-LT", "B-LTA"):
         code, etag = in_processing(client, app, father, clerk)
         doc = issue(client, clerk, code, etag, level=level).get_json()
@@ -201,7 +201,7 @@ def test_issued_pdfs_pass_pdfsig_and_qpdf(client, app, father, clerk, tmp_path) 
         assert report["signatures"][0]["level"] == level
 
 
-def test_issuing_is_refused_in_the_wrong_state_or_by_others(client, app, father, clerk) -> None:  # type: ignore[no-untyped-def]
+def test_issuing_is_refused_in_the_wrong_state_or_by_others(client, app, father, clerk) -> None:
     body = {"form_id": FORM, "version": 1, "agency_code": AGENCY,
             "data": valid_submission(client, app, FORM)}
     filed = client.post("/api/v1/dossiers", json=body, headers=father)
@@ -222,7 +222,7 @@ def test_issuing_is_refused_in_the_wrong_state_or_by_others(client, app, father,
     assert client.get(f"/api/v1/dossiers/{code}/result", headers=father).status_code == 404
 
 
-def test_an_agency_without_a_key_cannot_issue(client, app, father) -> None:  # type: ignore[no-untyped-def]
+def test_an_agency_without_a_key_cannot_issue(client, app, father) -> None:
     keyless = {"Authorization": f"Bearer {_token(app, 'officer', agency_code='UBND-KHAC')}"}
     code, etag = in_processing(client, app, father, keyless, agency="UBND-KHAC")
     refused = issue(client, keyless, code, etag)
@@ -251,7 +251,7 @@ def _silent_server() -> tuple[socket.socket, str]:
 
 
 @pytest.mark.parametrize("backend", ["silent", "closed"])
-def test_a_tsa_that_is_down_leaves_the_dossier_unchanged(backend, test_pki, tmp_path, people) -> None:  # type: ignore[no-untyped-def]
+def test_a_tsa_that_is_down_leaves_the_dossier_unchanged(backend, test_pki, tmp_path, people) -> None:
     if backend == "silent":
         server, url = _silent_server()
     else:
@@ -279,7 +279,7 @@ def test_a_tsa_that_is_down_leaves_the_dossier_unchanged(backend, test_pki, tmp_
         session.close()
 
 
-def test_apology_letters_are_signed_too(client, app, father, clerk) -> None:  # type: ignore[no-untyped-def]
+def test_apology_letters_are_signed_too(client, app, father, clerk) -> None:
     from tests.service.dossiers.test_dossiers import make_late
 
     body = {"form_id": FORM, "version": 1, "agency_code": AGENCY,
@@ -299,13 +299,13 @@ def test_apology_letters_are_signed_too(client, app, father, clerk) -> None:  # 
 # -- verification -----------------------------------------------------------------------------
 
 @pytest.fixture
-def issued(client, app, father, clerk) -> bytes:  # type: ignore[no-untyped-def]
+def issued(client, app, father, clerk) -> bytes:
     code, etag = in_processing(client, app, father, clerk)
     assert issue(client, clerk, code, etag).status_code == 201
     return client.get(f"/api/v1/dossiers/{code}/result", headers=father).data
 
 
-def test_one_changed_byte_is_reported(client, issued) -> None:  # type: ignore[no-untyped-def]
+def test_one_changed_byte_is_reported(client, issued) -> None:
     data = bytearray(issued)
     # one letter of the XMP metadata, inside the signed bytes (the PDF stays readable)
     position = issued.index(b"<tokhai:Template>") + len(b"<tokhai:Template>")
@@ -316,7 +316,7 @@ def test_one_changed_byte_is_reported(client, issued) -> None:  # type: ignore[n
     assert body["matches_original"] is False and "not_the_original" in codes(body)
 
 
-def test_an_appended_incremental_update_is_reported(client, issued) -> None:  # type: ignore[no-untyped-def]
+def test_an_appended_incremental_update_is_reported(client, issued) -> None:
     writer = IncrementalPdfFileWriter(io.BytesIO(issued))
     page = writer.root["/Pages"]["/Kids"][0].get_object()
     stream = generic.StreamObject(stream_data=b"BT /F1 24 Tf 100 100 Td (DA SUA) Tj ET")
@@ -331,7 +331,7 @@ def test_an_appended_incremental_update_is_reported(client, issued) -> None:  # 
     assert body["matches_original"] is False
 
 
-def signed_by_rogue_key(test_pki) -> bytes:  # type: ignore[no-untyped-def]
+def signed_by_rogue_key(test_pki) -> bytes:
     """A plain PDF signed by a key no trust anchor vouches for (the test PKI's rogue CA)."""
     rogue = signers.SimpleSigner.load_pkcs12(str(test_pki.p12_file("rogue-signer")),
                                              passphrase=pki.P12_PASSWORD.encode())
@@ -343,7 +343,7 @@ def signed_by_rogue_key(test_pki) -> bytes:  # type: ignore[no-untyped-def]
         field_name="Sig", subfilter=fields.SigSeedSubFilter.PADES), signer=rogue).getvalue()
 
 
-def test_a_signature_by_an_untrusted_key_is_reported(client, test_pki) -> None:  # type: ignore[no-untyped-def]
+def test_a_signature_by_an_untrusted_key_is_reported(client, test_pki) -> None:
     body = upload(client, signed_by_rogue_key(test_pki)).get_json()
     sig = body["signatures"][0]
     assert sig["intact"] and sig["valid"] and not sig["trusted"]
@@ -351,7 +351,7 @@ def test_a_signature_by_an_untrusted_key_is_reported(client, test_pki) -> None: 
     assert body["issued_by_tokhai"] is False
 
 
-def test_bad_uploads_are_refused_clearly(client, app, tmp_path, issued) -> None:  # type: ignore[no-untyped-def]
+def test_bad_uploads_are_refused_clearly(client, app, tmp_path, issued) -> None:
     not_pdf = upload(client, b"GIF89a not a pdf")
     assert not_pdf.status_code == 422 and not_pdf.get_json()["code"] == "not_a_pdf"
     assert not_pdf.get_json()["field"] == "body"
@@ -380,7 +380,7 @@ def test_bad_uploads_are_refused_clearly(client, app, tmp_path, issued) -> None:
                       ).status_code == 404
 
 
-def test_the_cli_verifies_a_file(app, issued, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_cli_verifies_a_file(app, issued, tmp_path) -> None:
     path = tmp_path / "ket-qua.pdf"
     path.write_bytes(issued)
     runner = app.test_cli_runner()
@@ -401,7 +401,7 @@ def test_the_cli_verifies_a_file(app, issued, tmp_path) -> None:  # type: ignore
 
 # -- keys and configuration -------------------------------------------------------------------
 
-def test_a_wrong_password_stops_the_start_up_naming_the_agency(test_pki, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_wrong_password_stops_the_start_up_naming_the_agency(test_pki, tmp_path, monkeypatch) -> None:
     config = pki.write_signing_config(test_pki, name="wrong.yaml", agencies={
         "UBND-SAI": {"name": "Xã sai mật khẩu", "seal": "UBND-XA-00004-seal.png",
                      "pkcs12": "signer-a.p12", "password_env": "TOKHAI_TEST_WRONG"}})
@@ -424,7 +424,7 @@ def test_a_wrong_password_stops_the_start_up_naming_the_agency(test_pki, tmp_pat
         started.stderr
 
 
-def test_a_pkcs11_token_signs(test_pki, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_pkcs11_token_signs(test_pki, monkeypatch) -> None:
     conf = pki.softhsm_token(test_pki, "signer-c")
     monkeypatch.setenv("SOFTHSM2_CONF", str(conf))
     monkeypatch.setenv("TOKHAI_TEST_PIN", pki.TOKEN_PIN)
@@ -453,7 +453,7 @@ def test_a_pkcs11_token_signs(test_pki, monkeypatch) -> None:  # type: ignore[no
         Signing.from_file(config)
 
 
-def test_development_keys_say_so_and_are_not_legally_valid(tmp_path, people) -> None:  # type: ignore[no-untyped-def]
+def test_development_keys_say_so_and_are_not_legally_valid(tmp_path, people) -> None:
     config = devpki.create(tmp_path / "dev-pki", {AGENCY: ("Ủy ban nhân dân xã Demo", "Hà Nội")},
                            "http://127.0.0.1:5000")
     setup = demo_app(tmp_path, "dev", AGENCY, signing_config=str(config))
@@ -471,7 +471,7 @@ def test_development_keys_say_so_and_are_not_legally_valid(tmp_path, people) -> 
     assert report["signatures"][0]["level"] == "B-LT"
 
 
-def test_too_little_room_for_the_signature_is_retried_with_more(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_too_little_room_for_the_signature_is_retried_with_more(app, monkeypatch) -> None:
     from service.pki import signer as signing_module
 
     signing = app.extensions["tokhai"].signing
@@ -514,7 +514,7 @@ def test_the_fast_hex_reader_reads_as_pyhanko_does() -> None:
             pdfhex.original(io.BytesIO(bad))
 
 
-def test_a_revoked_certificate_is_reported(client, test_pki) -> None:  # type: ignore[no-untyped-def]
+def test_a_revoked_certificate_is_reported(client, test_pki) -> None:
     """Signed by a key whose certificate the CA revoked; the OCSP response saying so is in
     the document's security store (a signer would not embed it: pyHanko refuses)."""
     import asyncio
@@ -548,14 +548,14 @@ def test_a_revoked_certificate_is_reported(client, test_pki) -> None:  # type: i
     assert not body["valid"] and "revoked" in codes(body)
 
 
-def test_a_signing_failure_leaves_the_dossier_unchanged(client, app, father, clerk, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_signing_failure_leaves_the_dossier_unchanged(client, app, father, clerk, monkeypatch) -> None:
     """The token, or the OCSP responder a B-LT signature needs, fails at signing time."""
     from pyhanko.sign.general import SigningError
 
     code, etag = in_processing(client, app, father, clerk)
     signing = app.extensions["tokhai"].signing
 
-    def fail(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def fail(*args, **kwargs):
         raise SigningError("OCSP responder unreachable")
 
     monkeypatch.setattr(signing, "sign", fail)
@@ -567,13 +567,13 @@ def test_a_signing_failure_leaves_the_dossier_unchanged(client, app, father, cle
     assert issue(client, clerk, code, etag).status_code == 201  # and later it works
 
 
-def test_concurrent_issuing_gives_one_document(client, app, father, clerk) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_issuing_gives_one_document(client, app, father, clerk) -> None:
     """Two officers press "issue" at once: one document, the same for both, one number."""
     from concurrent.futures import ThreadPoolExecutor
 
     code, etag = in_processing(client, app, father, clerk)
 
-    def press(_: int):  # type: ignore[no-untyped-def]
+    def press(_: int):
         return app.test_client().post(f"/api/v1/dossiers/{code}/result", json={},
                                       headers={**clerk, "If-Match": etag})
 
@@ -590,7 +590,7 @@ def test_concurrent_issuing_gives_one_document(client, app, father, clerk) -> No
         assert len(results) == 1 and dossier.status == "result_ready"
 
 
-def test_damaged_uploads_never_crash_the_verifier(client, issued) -> None:  # type: ignore[no-untyped-def]
+def test_damaged_uploads_never_crash_the_verifier(client, issued) -> None:
     """Seeded random damage (1 to 5 bytes anywhere): every answer is a report or a 422."""
     import random
 
@@ -609,7 +609,7 @@ def test_damaged_uploads_never_crash_the_verifier(client, issued) -> None:  # ty
     assert "report" in seen
 
 
-def test_configuration_mistakes_are_named(test_pki, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_configuration_mistakes_are_named(test_pki, tmp_path) -> None:
     import yaml
 
     good = yaml.safe_load(pki.write_signing_config(test_pki, name="base.yaml").read_text())
@@ -630,7 +630,7 @@ def test_configuration_mistakes_are_named(test_pki, tmp_path) -> None:  # type: 
             Signing.from_file(path)
 
 
-def test_a_second_signature_is_reported_as_new_signatures(client, issued, app) -> None:  # type: ignore[no-untyped-def]
+def test_a_second_signature_is_reported_as_new_signatures(client, issued, app) -> None:
     """Another agency countersigns the issued result in a new field: the first signature
     reports new signatures after it, and stays valid; B-LTA's document timestamp counts
     as a new signature too."""

@@ -15,7 +15,7 @@ from tests.conftest import sample_definition
 YAML = {"Content-Type": "application/yaml"}
 
 
-def count_versions(app) -> int:  # type: ignore[no-untyped-def]
+def count_versions(app) -> int:
     with app.extensions["tokhai"].sessions() as session:
         return session.scalar(select(func.count()).select_from(FormVersion))
 
@@ -24,7 +24,7 @@ def new_id() -> str:
     return f"mau-thu-{uuid.uuid4().hex[:8]}"
 
 
-def test_catalogue_is_published_and_public(client) -> None:  # type: ignore[no-untyped-def]
+def test_catalogue_is_published_and_public(client) -> None:
     resp = client.get("/api/v1/forms")
     assert resp.status_code == 200
     forms = {f["id"]: f for f in resp.get_json()}
@@ -35,7 +35,7 @@ def test_catalogue_is_published_and_public(client) -> None:  # type: ignore[no-u
     assert ket_hon["versions"][0]["procedure_code"] == "1.000894"
 
 
-def test_schema_ui_schema_and_report_are_public(client) -> None:  # type: ignore[no-untyped-def]
+def test_schema_ui_schema_and_report_are_public(client) -> None:
     base = "/api/v1/forms/to-khai-dang-ky-khai-sinh/versions/1"
     schema = client.get(f"{base}/schema")
     assert schema.status_code == 200
@@ -48,7 +48,7 @@ def test_schema_ui_schema_and_report_are_public(client) -> None:  # type: ignore
     assert {f["status"] for f in report["fields"]} == {"typed", "verified", "suggested"}
 
 
-def test_etag_answers_304(client) -> None:  # type: ignore[no-untyped-def]
+def test_etag_answers_304(client) -> None:
     url = "/api/v1/forms/to-khai-dang-ky-ket-hon/versions/1/schema"
     first = client.get(url)
     etag = first.headers["ETag"]
@@ -61,7 +61,7 @@ def test_etag_answers_304(client) -> None:  # type: ignore[no-untyped-def]
                       ).status_code == 304
 
 
-def test_draft07_rendition(client) -> None:  # type: ignore[no-untyped-def]
+def test_draft07_rendition(client) -> None:
     url = "/api/v1/forms/to-khai-dang-ky-ket-hon/versions/1/schema"
     d07 = client.get(url, query_string={"draft": "07"})
     assert d07.get_json()["$schema"] == "http://json-schema.org/draft-07/schema#"
@@ -70,7 +70,7 @@ def test_draft07_rendition(client) -> None:  # type: ignore[no-untyped-def]
     assert bad.status_code == 422 and bad.get_json()["field"] == "query.draft"
 
 
-def test_designer_creates_edits_and_publishes(client, designer) -> None:  # type: ignore[no-untyped-def]
+def test_designer_creates_edits_and_publishes(client, designer) -> None:
     form_id = new_id()
     created = client.post("/api/v1/forms", data=sample_definition(form_id),
                           headers={**designer, **YAML})
@@ -97,7 +97,7 @@ def test_designer_creates_edits_and_publishes(client, designer) -> None:  # type
     assert public.headers["ETag"] == schema_etag
 
 
-def test_published_versions_are_frozen_and_kept(client, designer, app) -> None:  # type: ignore[no-untyped-def]
+def test_published_versions_are_frozen_and_kept(client, designer, app) -> None:
     form_id = new_id()
     assert client.post("/api/v1/forms", data=sample_definition(form_id),
                        headers={**designer, **YAML}).status_code == 201
@@ -126,7 +126,7 @@ def test_published_versions_are_frozen_and_kept(client, designer, app) -> None: 
     assert client.get(f"/api/v1/forms/{form_id}/versions/1").get_json() == before
 
 
-def test_roles(client, designer, officer, citizen) -> None:  # type: ignore[no-untyped-def]
+def test_roles(client, designer, officer, citizen) -> None:
     body = sample_definition(new_id())
     missing = client.post("/api/v1/forms", data=body, headers=YAML)
     assert missing.status_code == 401 and missing.get_json()["code"] == "unauthenticated"
@@ -157,7 +157,7 @@ def test_roles(client, designer, officer, citizen) -> None:  # type: ignore[no-u
         ("x" * (10 * 1024 * 1024), "application/yaml", 413, "too_large"),
     ],
 )
-def test_unreadable_bodies(client, designer, app, body, content_type, status, code) -> None:  # type: ignore[no-untyped-def]
+def test_unreadable_bodies(client, designer, app, body, content_type, status, code) -> None:
     stored = count_versions(app)
     resp = client.post("/api/v1/forms", data=body,
                        headers={**designer, "Content-Type": content_type})
@@ -167,7 +167,7 @@ def test_unreadable_bodies(client, designer, app, body, content_type, status, co
     assert count_versions(app) == stored
 
 
-def test_definition_over_the_definition_limit_but_under_the_request_limit(  # type: ignore[no-untyped-def]
+def test_definition_over_the_definition_limit_but_under_the_request_limit(
         client, designer, app) -> None:
     stored = count_versions(app)
     body = sample_definition(new_id()) + "\n# " + "x" * (600 * 1024) + "\n"
@@ -176,7 +176,7 @@ def test_definition_over_the_definition_limit_but_under_the_request_limit(  # ty
     assert count_versions(app) == stored
 
 
-def test_wrong_definitions_list_every_problem(client, designer, app) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_definitions_list_every_problem(client, designer, app) -> None:
     data = yaml.safe_load(sample_definition(new_id()))
     data["sections"][0]["fields"][0]["id"] = "Họ-tên"
     data["sections"][0]["fields"][1]["type"] = "ngay"
@@ -198,7 +198,7 @@ def test_wrong_definitions_list_every_problem(client, designer, app) -> None:  #
     assert count_versions(app) == stored
 
 
-def test_update_must_match_the_url_and_exist(client, designer) -> None:  # type: ignore[no-untyped-def]
+def test_update_must_match_the_url_and_exist(client, designer) -> None:
     form_id = new_id()
     client.post("/api/v1/forms", data=sample_definition(form_id), headers={**designer, **YAML})
     other = client.put(f"/api/v1/forms/{form_id}/versions/1",
@@ -210,7 +210,7 @@ def test_update_must_match_the_url_and_exist(client, designer) -> None:  # type:
     assert unknown.status_code == 404
 
 
-def test_unknown_forms_are_404_in_the_error_shape(client) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_forms_are_404_in_the_error_shape(client) -> None:
     for url in ("/api/v1/forms/khong-co", "/api/v1/forms/khong-co/versions/1",
                 "/api/v1/forms/khong-co/versions/1/schema",
                 "/api/v1/forms/khong-co/versions/1/trimming-report", "/api/v1/khong-co"):
@@ -220,7 +220,7 @@ def test_unknown_forms_are_404_in_the_error_shape(client) -> None:  # type: igno
                                         "request_id"}
 
 
-def test_huge_numbers_in_paths_are_not_found(client) -> None:  # type: ignore[no-untyped-def]
+def test_huge_numbers_in_paths_are_not_found(client) -> None:
     for url in ("/api/v1/forms/to-khai-dang-ky-ket-hon/versions/844272288279232249856",
                 "/api/v1/forms/to-khai-dang-ky-ket-hon/versions/0/schema",
                 "/api/v1/forms/to-khai-dang-ky-ket-hon/versions/99999999999/trimming-report"):

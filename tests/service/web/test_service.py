@@ -18,12 +18,12 @@ from storage.models import ApiToken
 from tests.conftest import BACKENDS
 
 
-def test_health_and_readiness(client) -> None:  # type: ignore[no-untyped-def]
+def test_health_and_readiness(client) -> None:
     assert client.get("/healthz").get_json() == {"status": "ok"}
     assert client.get("/readyz").get_json() == {"status": "ok", "database": "ok"}
 
 
-def test_readiness_fails_when_the_database_is_unreachable(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_readiness_fails_when_the_database_is_unreachable(tmp_path) -> None:
     from tests.conftest import make_app
 
     app = make_app("postgresql+psycopg://nobody@127.0.0.1:1/none", tmp_path,
@@ -33,14 +33,14 @@ def test_readiness_fails_when_the_database_is_unreachable(tmp_path) -> None:  # 
     assert app.test_client().get("/healthz").status_code == 200
 
 
-def test_metrics_count_requests_per_endpoint(client) -> None:  # type: ignore[no-untyped-def]
+def test_metrics_count_requests_per_endpoint(client) -> None:
     client.get("/api/v1/forms")
     text = client.get("/metrics").get_data(as_text=True)
     assert 'tokhai_http_request_duration_seconds_count{' in text
     assert 'endpoint="forms.Forms"' in text
 
 
-def test_request_id_is_echoed_and_logged(client) -> None:  # type: ignore[no-untyped-def]
+def test_request_id_is_echoed_and_logged(client) -> None:
     stream = io.StringIO()
     handler = logs.make_handler(stream)
     logging.getLogger().addHandler(handler)
@@ -57,12 +57,12 @@ def test_request_id_is_echoed_and_logged(client) -> None:  # type: ignore[no-unt
     assert all("request_id" in line for line in lines)
 
 
-def test_hostile_request_id_is_replaced(client) -> None:  # type: ignore[no-untyped-def]
+def test_hostile_request_id_is_replaced(client) -> None:
     resp = client.get("/healthz", headers={"X-Request-ID": "x\" injected"})
     assert resp.headers["X-Request-ID"] != "x\" injected"
 
 
-def test_every_route_is_in_the_openapi_document(app, client) -> None:  # type: ignore[no-untyped-def]
+def test_every_route_is_in_the_openapi_document(app, client) -> None:
     from openapi_spec_validator import validate
 
     spec = client.get("/api/v1/openapi.json").get_json()
@@ -79,7 +79,7 @@ def test_every_route_is_in_the_openapi_document(app, client) -> None:  # type: i
     assert {"code", "message", "message_en", "field", "errors"} <= set(error["properties"])
 
 
-def test_tokens_cli_stores_only_a_hash_and_revokes(app, client) -> None:  # type: ignore[no-untyped-def]
+def test_tokens_cli_stores_only_a_hash_and_revokes(app, client) -> None:
     runner = app.test_cli_runner()
     result = runner.invoke(args=["tokens", "create", "--role", "designer", "--label", "Chị Lan"])
     assert result.exit_code == 0, result.output
@@ -96,7 +96,7 @@ def test_tokens_cli_stores_only_a_hash_and_revokes(app, client) -> None:  # type
     assert runner.invoke(args=["tokens", "revoke", str(token_id)]).exit_code != 0
 
 
-def test_tokens_cli_checks_scopes(app) -> None:  # type: ignore[no-untyped-def]
+def test_tokens_cli_checks_scopes(app) -> None:
     runner = app.test_cli_runner()
     no_id = runner.invoke(args=["tokens", "create", "--role", "citizen", "--label", "x"])
     assert no_id.exit_code != 0 and "personal-id" in no_id.output
@@ -107,7 +107,7 @@ def test_tokens_cli_checks_scopes(app) -> None:  # type: ignore[no-untyped-def]
     assert no_agency.exit_code != 0 and "agency" in no_agency.output
 
 
-def test_forms_cli_report_and_check(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_forms_cli_report_and_check(app, tmp_path) -> None:
     runner = app.test_cli_runner()
     report = runner.invoke(args=["forms", "report", "to-khai-dang-ky-ket-hon", "--json"])
     assert report.exit_code == 0
@@ -122,7 +122,7 @@ def test_forms_cli_report_and_check(app, tmp_path) -> None:  # type: ignore[no-u
 
 
 @pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
-def test_migrations_go_up_and_down(database_url) -> None:  # type: ignore[no-untyped-def]
+def test_migrations_go_up_and_down(database_url) -> None:
     engine = db.make_engine(database_url)
     db.upgrade(engine)
     assert db.current_revision(engine) == "0006"
@@ -137,7 +137,7 @@ def test_migrations_go_up_and_down(database_url) -> None:  # type: ignore[no-unt
 
 
 @pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
-def test_the_models_match_the_migrations(database_url) -> None:  # type: ignore[no-untyped-def]
+def test_the_models_match_the_migrations(database_url) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
@@ -153,7 +153,7 @@ def test_the_models_match_the_migrations(database_url) -> None:  # type: ignore[
 
 
 @pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
-def test_letters_issued_before_signing_get_a_document_id(database_url) -> None:  # type: ignore[no-untyped-def]
+def test_letters_issued_before_signing_get_a_document_id(database_url) -> None:
     from datetime import UTC, datetime
 
     from sqlalchemy import text
@@ -196,7 +196,7 @@ def _start_ups(code: str, env: dict[str, str], count: int = 2) -> list[str]:
 
 
 @pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
-def test_concurrent_start_ups_migrate_and_load_once(database_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_start_ups_migrate_and_load_once(database_url, tmp_path) -> None:
     """Two gunicorn workers (wsgi.py) configured to migrate and load the catalogue, starting
     at once on an empty database, both come up, and the catalogue is published exactly once
     (the start-up lock)."""
@@ -220,7 +220,7 @@ def test_concurrent_start_ups_migrate_and_load_once(database_url, tmp_path) -> N
     assert total == len(list(CATALOGUE_DIR.glob("*.yaml")))
 
 
-def test_a_lost_database_connection_is_a_503_to_retry(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_lost_database_connection_is_a_503_to_retry(tmp_path) -> None:
     """After a database restart the first request on a dropped connection fails; it must say
     'retry' in the error shape, not 500."""
     from sqlalchemy.exc import OperationalError
@@ -230,7 +230,7 @@ def test_a_lost_database_connection_is_a_503_to_retry(tmp_path) -> None:  # type
     app = make_app(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path)
 
     @app.get("/boom")
-    def boom():  # type: ignore[no-untyped-def]
+    def boom():
         raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
 
     resp = app.test_client().get("/boom")
@@ -239,7 +239,7 @@ def test_a_lost_database_connection_is_a_503_to_retry(tmp_path) -> None:  # type
 
 
 @pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
-def test_the_factory_wires_and_does_not_act(database_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_factory_wires_and_does_not_act(database_url, tmp_path) -> None:
     """create_app() on an empty database: no migration, no catalogue, no file written (no
     secret-key, no documents folder); the explicit steps do it."""
     from click.testing import CliRunner
@@ -269,7 +269,7 @@ def test_the_factory_wires_and_does_not_act(database_url, tmp_path) -> None:  # 
 
 
 @pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
-def test_wsgi_migrates_only_when_configured(database_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_wsgi_migrates_only_when_configured(database_url, tmp_path) -> None:
     """The worker path (wsgi.py) takes the start-up steps only when TOKHAI_AUTO_MIGRATE /
     TOKHAI_LOAD_CATALOGUE say so; by default it leaves the database as it is."""
     import os
@@ -292,7 +292,7 @@ def test_wsgi_migrates_only_when_configured(database_url, tmp_path) -> None:  # 
     engine.dispose()
 
 
-def test_production_without_a_secret_refuses_to_start_with_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_production_without_a_secret_refuses_to_start_with_one_line(tmp_path) -> None:
     """Production mode, no TOKHAI_SECRET_KEY and no secret-key file: one line, exit status 1,
     and no file made; with the file (tokhai secret-key) it starts."""
     import os
@@ -322,7 +322,7 @@ def test_production_without_a_secret_refuses_to_start_with_one_line(tmp_path) ->
     assert started.returncode == 0, started.stderr
 
 
-def test_development_without_a_secret_says_so_and_writes_nothing(tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_development_without_a_secret_says_so_and_writes_nothing(tmp_path, caplog) -> None:
     from service.config import Settings
     from service.web import create_app
 
