@@ -52,6 +52,7 @@ system-packages:
 
 test: $(DEV_STAMP) system-packages
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 # schemathesis against the OpenAPI document with every role's token, PDF endpoints with real
@@ -62,6 +63,7 @@ fuzz: $(DEV_STAMP)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/compile_forms.py
