@@ -30,6 +30,7 @@ from service.web import door, errors
 from service.web.runtime import Runtime
 from service.worktime import WorkCalendar, parse_dates, parse_periods
 from storage import db
+from storage.documents import DocumentStore
 
 log = logging.getLogger("tokhai")
 _REQUEST_ID_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
@@ -79,26 +80,27 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.json = door.SafeJSONProvider(app)
 
     engine = db.make_engine(settings.database_url)
-    runtime = Runtime(settings, engine, db.session_factory(engine),
-                      db.session_factory(engine.execution_options(isolation_level="AUTOCOMMIT")))
     http = HttpSettings(settings.source_connect_timeout, settings.source_read_timeout,
                         settings.source_retries, settings.source_max_bytes,
                         settings.source_breaker_failures, settings.source_breaker_reset)
-    runtime.remote_sources = {name: HttpSource(name, url, http)
-                              for name, url in settings.source_urls.items()}
+    remote_sources = {name: HttpSource(name, url, http)
+                      for name, url in settings.source_urls.items()}
     days_off, make_up = parse_dates(settings.days_off), parse_dates(settings.make_up_days)
-    runtime.calendar = WorkCalendar(parse_periods(settings.office_hours), days_off=days_off,
-                                    make_up_days=make_up)
-    runtime.agency_calendars = {
+    calendar = WorkCalendar(parse_periods(settings.office_hours), days_off=days_off,
+                            make_up_days=make_up)
+    agency_calendars = {
         code.strip(): WorkCalendar(parse_periods(hours), days_off=days_off, make_up_days=make_up)
         for code, hours in settings.agency_office_hours.items()}
+    signing = None
     if settings.signing_config:
         # keys are opened now: a wrong password or PIN stops the start-up, naming the agency
-        runtime.signing = Signing.from_file(settings.signing_config)
+        signing = Signing.from_file(settings.signing_config)
         log.info("signing keys loaded", extra={
-            "agencies": sorted(runtime.signing.agencies),
-            "development": runtime.signing.config.development})
-    runtime.store = _document_store(settings)
+            "agencies": sorted(signing.agencies), "development": signing.config.development})
+    runtime = Runtime(settings, engine, db.session_factory(engine),
+                      db.session_factory(engine.execution_options(isolation_level="AUTOCOMMIT")),
+                      _document_store(settings), remote_sources=remote_sources,
+                      calendar=calendar, agency_calendars=agency_calendars, signing=signing)
     secret = _secret_key(settings)
     runtime.secret_key = secret or ""
     logs.use_key(runtime.secret_key)  # personal numbers in logs: hashed with this key
@@ -176,7 +178,7 @@ def _secret_key(settings: Settings) -> str | None:
     return secrets.token_urlsafe(48)
 
 
-def _document_store(settings: Settings) -> Any:
+def _document_store(settings: Settings) -> DocumentStore:
     """The repository's store, checked: in production mode a bucket without versioning and
     object lock stops the start-up (in development a missing bucket is made, as the worker
     does). A store that does not answer does not: issued documents wait in the database until
@@ -266,7 +268,8 @@ def _unexpected(exc: Exception):
                                               "A value is out of range."))
     if isinstance(exc, DBAPIError) and (exc.connection_invalidated
                                         or isinstance(exc, OperationalError)):
-        log.warning("database connection lost", extra={"error": logs.describe(exc.orig)})
+        log.warning("database connection lost", extra={"error": logs.describe(
+            exc.orig if exc.orig is not None else exc)})
         resp = errors.respond(errors.ApiError(
             503, "database_unavailable", "Cơ sở dữ liệu tạm thời không phản hồi; vui lòng thử "
             "lại sau ít giây.", "The database is temporarily unavailable; retry shortly."))

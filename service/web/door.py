@@ -26,7 +26,7 @@ import unicodedata
 from collections.abc import Iterator
 from functools import cache
 from itertools import accumulate
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from flask import Flask, Request, request
 from flask.json.provider import DefaultJSONProvider
@@ -72,7 +72,9 @@ class DoorRequest(Request):
             length = get_content_length(self.environ)
             if length is not None and length > limit:
                 raise RequestEntityTooLarge()
-            return _StrictMaximum(self.environ["wsgi.input"], limit, is_max=True)
+            # a raw stream used as a file, as werkzeug's get_input_stream casts its own
+            return cast(IO[bytes], _StrictMaximum(self.environ["wsgi.input"], limit,
+                                                   is_max=True))
         return get_input_stream(self.environ, max_content_length=limit)
 
 

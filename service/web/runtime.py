@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +16,7 @@ from service.pki.signer import Signing
 from service.records.prefill import Sources
 from service.records.sources import DatabaseSource, HttpSource, RecordSource
 from service.worktime import WorkCalendar
+from storage.documents import DocumentStore
 
 
 @dataclass
@@ -25,6 +25,8 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     read_sessions: sessionmaker[Session]
+    #: the document store of the repository (a folder, or S3 with object lock)
+    store: DocumentStore
     #: external registers (their circuit breakers and connection pools live for the process)
     remote_sources: dict[str, HttpSource] = field(default_factory=dict)
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
@@ -33,8 +35,6 @@ class Runtime:
         default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="source"))
     #: the agencies' keys; None when no signing configuration is given
     signing: Signing | None = None
-    #: the document store of the repository
-    store: Any = None
     #: signs short-lived download links
     secret_key: str = ""
 
@@ -55,4 +55,5 @@ def current_runtime() -> Runtime:
     """The running application's runtime (inside a request or an application context)."""
     from flask import current_app
 
-    return current_app.extensions["tokhai"]
+    runtime: Runtime = current_app.extensions["tokhai"]
+    return runtime

@@ -33,7 +33,7 @@ from storage.models import DigitisedDocument, utcnow
 
 blp = Blueprint("digitised", __name__, url_prefix="/api/v1/digitised-documents",
                 description="Số hóa giấy tờ giấy đã cấp trước đây (PDF có lớp văn bản)")
-_OFFICER = [{"bearerAuth": []}]
+_OFFICER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 _PDF_BODY = {"required": True, "description": "The PDF",
              "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
 

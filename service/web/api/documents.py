@@ -14,9 +14,8 @@ from service import catalogue as form_ops
 from service.errors import not_found
 from service.pki import validation as verification
 from service.results import issuance
-from service.tokens import Principal
 from service.web.api.dossiers import load
-from service.web.auth import current_principal, require
+from service.web.auth import require, require_principal
 from service.web.errors import ApiError
 from service.web.http import archive_now, error_responses, expected_version, pdf_response
 from service.web.runtime import current_runtime
@@ -24,7 +23,7 @@ from storage.models import DossierDocument
 
 blp = Blueprint("documents", __name__, url_prefix="/api/v1",
                 description="Kết quả điện tử có chữ ký số: phát hành, tải về, xác thực")
-_AUTH = [{"bearerAuth": []}]
+_AUTH: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 _PDF_BODY = {"required": True, "content": {"application/pdf": {
     "schema": {"type": "string", "format": "binary"}}}}
 
@@ -61,7 +60,7 @@ class Result(MethodView):
         first document (200). 409 when the dossier is not in processing (or is late and
         unexplained); 503 when the time-stamping authority does not answer in time, in which
         case nothing is issued and the dossier is unchanged."""
-        principal: Principal = current_principal()  # type: ignore[assignment]
+        principal = require_principal()
         dossier = load(code, principal)
         rt = current_runtime()
         earlier = issuance.existing_result(g.db, dossier)
@@ -84,7 +83,7 @@ class Result(MethodView):
     @require("citizen", "officer", "auditor")
     def get(self, code: str) -> Response:
         """Download the signed result of a dossier"""
-        dossier = load(code, current_principal())  # type: ignore[arg-type]
+        dossier = load(code, require_principal())
         doc = issuance.existing_result(g.db, dossier)
         if doc is None:
             raise not_found("kết quả của hồ sơ này", "Result")

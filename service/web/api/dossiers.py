@@ -37,14 +37,14 @@ from service.records import prefill as pf
 from service.results import issuance
 from service.tokens import Principal
 from service.web.api.prefill import prefill_response
-from service.web.auth import current_principal, require
+from service.web.auth import require, require_principal
 from service.web.http import archive_now, error_responses, expected_version, pdf_response
 from service.web.runtime import current_runtime
 from storage.models import Dossier, DossierEvent
 
 blp = Blueprint("dossiers", __name__, url_prefix="/api/v1",
                 description="Hồ sơ: nộp trực tuyến, theo dõi, tiếp nhận và xử lý, trễ hạn")
-_AUTH = [{"bearerAuth": []}]
+_AUTH: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 _IDEMPOTENCY = re.compile(r"^[\x21-\x7e]{1,100}$")
 
 
@@ -130,7 +130,7 @@ class Dossiers(MethodView):
         compiled = form_ops.published_form(g.db, body["form_id"], body["version"])
         data = normalise(body["data"])  # NFC, so that text typed two ways compares equal
         dossier, created, secret = ops.submit(
-            g.db, compiled, current_principal(), data, body["agency_code"], key,  # type: ignore[arg-type]
+            g.db, compiled, require_principal(), data, body["agency_code"], key,
             rt.sources(g.db), rt.calendar_for(body["agency_code"]),
             rt.settings.default_processing_days, rt.secret_key)
         g.db.commit()
@@ -147,7 +147,7 @@ class Dossiers(MethodView):
 
         Citizens see their dossiers, newest first. Officers see their agency's queue sorted by
         the deadline that matters now, filterable by status and lateness."""
-        rows, total = queries.queue(g.db, current_principal(), page, per_page,  # type: ignore[arg-type]
+        rows, total = queries.queue(g.db, require_principal(), page, per_page,
                                     status, late)
         states = queries.archiving_states(g.db, rows)
         return {"items": [out(d, states=states) for d in rows], "page": page,
@@ -164,7 +164,7 @@ class DossierByCode(MethodView):
         """Get a dossier, with its deadlines and lateness (ETag for If-Match)
 
         404 both for an unknown code and for a dossier the caller may not see."""
-        dossier = load(code, current_principal())  # type: ignore[arg-type]
+        dossier = load(code, require_principal())
         return _with_etag(out(dossier), dossier)
 
 
@@ -180,7 +180,7 @@ class DossierPrefill(MethodView):
         What the registers hold now for the citizen who filed it (and the people linked to
         them), with provenance: the officer checks the dossier against it. The access is
         logged."""
-        principal: Principal = current_principal()  # type: ignore[assignment]
+        principal = require_principal()
         dossier = load(code, principal)
         current_app.logger.info("officer prefill on a dossier", extra={
             "token_id": principal.token_id, "dossier": code})
@@ -198,7 +198,7 @@ class History(MethodView):
     @require("citizen", "officer", "auditor")
     def get(self, code: str) -> list[DossierEvent]:
         """The dossier's history: every status change, who, when and why"""
-        dossier = load(code, current_principal())  # type: ignore[arg-type]
+        dossier = load(code, require_principal())
         return queries.history(g.db, dossier)
 
 
@@ -220,7 +220,7 @@ class Actions(MethodView):
         when the dossier is late and has no explanation yet; 412 when If-Match names an older
         version, also when a concurrent change is written first (409 `concurrent_change` for
         a caller who sent no If-Match)."""
-        principal: Principal = current_principal()  # type: ignore[assignment]
+        principal = require_principal()
         dossier = load(code, principal)
         expected = expected_version(required=principal.role == "officer")
         ops.act(g.db, dossier, body["action"], principal, body.get("reason"), expected,
@@ -240,7 +240,7 @@ class Supplement(MethodView):
     @require("citizen")
     def post(self, body: dict[str, Any], code: str):
         """Send the corrected form data a supplement request asked for"""
-        principal: Principal = current_principal()  # type: ignore[assignment]
+        principal = require_principal()
         dossier = load(code, principal)
         rt = current_runtime()
         compiled = form_ops.published_form(g.db, dossier.form_id, dossier.form_version)
@@ -265,7 +265,7 @@ class Explanation(MethodView):
 
         Required before any further action on a late dossier. The letter (PDF, signed with
         the agency's key like a result) is at `/dossiers/{code}/apology-letter`."""
-        principal: Principal = current_principal()  # type: ignore[assignment]
+        principal = require_principal()
         dossier = load(code, principal)
         ops.explain(g.db, dossier, principal, body["reason"], body["promised_at"],
                     expected_version(required=False))
@@ -284,7 +284,7 @@ class ApologyLetter(MethodView):
     @require("citizen", "officer", "auditor")
     def get(self, code: str) -> Response:
         """Download the latest apology letter of a late dossier"""
-        dossier = load(code, current_principal())  # type: ignore[arg-type]
+        dossier = load(code, require_principal())
         doc = queries.latest_apology_letter(g.db, dossier)
         if doc is None:
             raise not_found("thư xin lỗi của hồ sơ này", "Apology letter")

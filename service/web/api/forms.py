@@ -24,7 +24,7 @@ from service.repository import documents as repository
 from service.tokens import Principal
 from service.web import door
 from service.web.api.prefill import own_subject
-from service.web.auth import current_principal, require
+from service.web.auth import current_principal, require, require_principal
 from service.web.errors import ApiError
 from service.web.http import conditional_json, error_responses
 from service.web.runtime import current_runtime
@@ -41,7 +41,7 @@ _DEFINITION_BODY = {
         "application/json": {"schema": {"type": "object"}},
     },
 }
-_DESIGNER = [{"bearerAuth": []}]
+_DESIGNER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
 def _designer_view() -> bool:
@@ -110,7 +110,7 @@ class Forms(MethodView):
         The definition names the form id and version; a version number already used is
         refused with 409. The draft can be edited until it is published."""
         row = ops.create_draft(g.db, request.get_data(cache=False), _body_format(),
-                               current_principal().actor)  # type: ignore[union-attr]
+                               require_principal().actor)
         door.refuse_bad_characters(row.definition, "definition")  # YAML escapes; rolled back
         g.db.commit()
         return detail(row), 201, {"Location": summary(row)["links"]["self"]}
@@ -145,7 +145,7 @@ class FormVersionById(MethodView):
 
         A published version is frozen: editing it is refused with 409."""
         row = ops.update_draft(g.db, form_id, version, request.get_data(cache=False),
-                               _body_format(), current_principal().actor)  # type: ignore[union-attr]
+                               _body_format(), require_principal().actor)
         door.refuse_bad_characters(row.definition, "definition")
         g.db.commit()
         return detail(row)
@@ -161,7 +161,7 @@ class Publish(MethodView):
         """Publish a draft, freezing it for ever
 
         Publishing twice is refused with 409."""
-        row = ops.publish(g.db, form_id, version, current_principal().actor)  # type: ignore[union-attr]
+        row = ops.publish(g.db, form_id, version, require_principal().actor)
         g.db.commit()
         return detail(row)
 

@@ -25,7 +25,7 @@ from service.records import submissions
 from service.repository import documents as repository
 from service.tokens import Principal
 from service.web import ratelimit
-from service.web.auth import current_principal, require
+from service.web.auth import require, require_principal
 from service.web.http import error_responses
 from service.web.runtime import current_runtime
 
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 blp = Blueprint("prefill", __name__, url_prefix="/api/v1/forms",
                 description="Điền sẵn tờ khai từ dữ liệu đã số hóa; kiểm tra dữ liệu tờ khai")
-_CITIZEN = [{"bearerAuth": []}]
+_CITIZEN: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 #: the access-log action of a check of a typed person
 PERSON_CHECK = "person_check"
 
@@ -76,7 +76,7 @@ class Prefill(MethodView):
         retrieved at, verified or suggested); the fields still to type; the sources that
         failed. Fields of people the registers link to the caller (parents, spouse, children,
         household) are filled from their records; no one else's are read."""
-        subject = own_subject(current_principal(), personal_id)  # type: ignore[arg-type]
+        subject = own_subject(require_principal(), personal_id)
         form = ops.published_form(g.db, form_id, version).definition
         return prefill_response(form_id, version, pf.prefill(form, subject, runtime_sources()))
 
@@ -100,8 +100,7 @@ class Validate(MethodView):
         records: one `match` or `no_match` for the whole person, revealing nothing else. Each
         such check is written to the access log and counted per caller and per person
         checked; past the limit the answer is 429 with `Retry-After`."""
-        principal = current_principal()
-        assert principal is not None
+        principal = require_principal()
         subject = own_subject(principal, None)
         compiled = ops.published_form(g.db, form_id, version)
         data = normalise(body["data"])  # NFC: the same letter typed two ways compares equal

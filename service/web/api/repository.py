@@ -11,6 +11,7 @@ from flask import Response, current_app, g, redirect
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
+from werkzeug.wrappers import Response as BaseResponse
 
 from schemas.repository import (
     AccessPageSchema,
@@ -30,7 +31,7 @@ from service.errors import Gone, InvalidData, NotFound, Unavailable, not_found
 from service.repository import documents as repository
 from service.tokens import Principal
 from service.web.api.documents import document_out
-from service.web.auth import current_principal, require
+from service.web.auth import require, require_principal
 from service.web.http import error_responses
 from service.web.runtime import current_runtime
 from service.worktime import VIETNAM
@@ -40,7 +41,7 @@ from storage.models import AccessLog, Consent, Dossier, DossierDocument, RecordC
 blp = Blueprint("repository", __name__, url_prefix="/api/v1",
                 description="Kho dữ liệu của công dân, tổ chức: tài liệu, đồng ý chia sẻ, "
                             "nhật ký truy cập")
-_AUTH = [{"bearerAuth": []}]
+_AUTH: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 MAX_CONSENT = timedelta(days=366)
 #: lifetime of the store's presigned URL behind ``?redirect=true``, at most: unlike tokhai's
 #: own download links, it cannot be revoked, so it lives only as long as following it takes
@@ -72,7 +73,7 @@ class Documents(MethodView):
         """The citizen's documents, and those of organisations they represent
 
         Newest first; filter by procedure and by issue date (Vietnam dates)."""
-        principal: Principal = current_principal()  # type: ignore[assignment]
+        principal = require_principal()
         owners = repository.owners_of(g.db, principal)
 
         def start(day: Any) -> datetime | None:
@@ -102,7 +103,7 @@ def _load(document_id: str, action: str,
           purpose: str | None) -> tuple[DossierDocument, repository.Decision]:
     """The document if the caller may read it, and why; every attempt is logged. An unknown
     id and a refusal answer the same 404 (the access log tells them apart)."""
-    principal: Principal = current_principal()  # type: ignore[assignment]
+    principal = require_principal()
     doc = None
     if DOCUMENT_ID.match(document_id):
         doc = g.db.scalar(select(DossierDocument).where(
@@ -142,7 +143,7 @@ class Content(MethodView):
     @error_responses(401, 403, 404, 422, 503)
     @require("citizen", "officer")
     def get(self, document_id: str, redirect: bool = False,  # noqa: A002 - query name
-            purpose: str | None = None) -> Response:
+            purpose: str | None = None) -> BaseResponse:
         """Download a document (streamed, or by a presigned URL)
 
         While a document is still waiting for the store (archiving pending), it is served
@@ -150,7 +151,7 @@ class Content(MethodView):
         return _content(_load(document_id, "download", purpose)[0], redirect)
 
 
-def _content(doc: DossierDocument, redirect: bool) -> Response:
+def _content(doc: DossierDocument, redirect: bool) -> BaseResponse:
     """The document's bytes: from the outbox while archiving is pending, else streamed from
     the store (or, asked and possible, a redirect to the store's presigned URL)."""
     rt = current_runtime()
@@ -159,6 +160,7 @@ def _content(doc: DossierDocument, redirect: bool) -> Response:
                "ETag": f'"{doc.sha256}"', "Cache-Control": "private, no-store"}
     if doc.stored_at is None:
         return Response(doc.content, mimetype=doc.media_type, headers=headers)
+    assert doc.storage_key is not None  # archived documents have their key (repository.prepare)
     try:
         if redirect and rt.settings.presign_seconds > 0:
             # the store's URL cannot be revoked: it is for following at once, not for keeping
@@ -195,7 +197,7 @@ class Links(MethodView):
         """A short-lived download link for a document (to hand to a browser or another
         system without the token); it expires after TOKHAI_PRESIGN_SECONDS"""
         doc, decision = _load(document_id, "link", purpose)
-        principal: Principal = current_principal()  # type: ignore[assignment]
+        principal = require_principal()
         seconds = current_runtime().settings.presign_seconds
         # who made it and on which consent: the link dies with either (checked at download)
         token = _serializer().dumps({"d": doc.document_id, "t": principal.token_id,
@@ -208,7 +210,7 @@ class Links(MethodView):
 class Link(MethodView):
     @blp.response(200, description="The signed PDF", content_type="application/pdf")
     @error_responses(404, 410, 503)
-    def get(self, token: str) -> Response:
+    def get(self, token: str) -> BaseResponse:
         """Download by a short-lived link (no token needed)
 
         Refused with 410 once expired (`link_expired`), and as soon as the token that made
@@ -252,7 +254,8 @@ class Link(MethodView):
         return _content(doc, redirect=False)
 
 
-def _redirect(url: str) -> Response:
+def _redirect(url: str) -> BaseResponse:
+    # Flask's redirect is typed as werkzeug's Response (it makes the app's response class)
     response = redirect(url, code=302)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -290,7 +293,7 @@ class Consents(MethodView):
     @require("citizen")
     def post(self, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
         """Allow an agency to retrieve your documents for one purpose, until a date"""
-        principal: Principal = current_principal()  # type: ignore[assignment]
+        principal = require_principal()
         now = datetime.now(UTC)
         if not now < body["expires_at"] <= now + MAX_CONSENT:
             raise InvalidData("bad_expiry", "Thời hạn đồng ý phải ở tương lai và không quá "
@@ -321,7 +324,7 @@ class Consents(MethodView):
     @require("citizen")
     def get(self) -> list[dict[str, Any]]:
         """Your consents, the revoked and expired ones too"""
-        principal: Principal = current_principal()  # type: ignore[assignment]
+        principal = require_principal()
         owners = repository.owners_of(g.db, principal)
         rows = g.db.scalars(select(Consent).where(Consent.owner_id.in_(owners))
                             .order_by(Consent.id.desc()).limit(1000))
@@ -336,7 +339,7 @@ class ConsentItem(MethodView):
     @require("citizen")
     def delete(self, consent_id: int) -> dict[str, Any]:
         """Revoke a consent (it stays listed, as revoked)"""
-        principal: Principal = current_principal()  # type: ignore[assignment]
+        principal = require_principal()
         consent = g.db.get(Consent, consent_id) if consent_id < 2**62 else None
         if consent is None or consent.owner_id not in repository.owners_of(g.db, principal):
             raise not_found("sự đồng ý", "Consent")
