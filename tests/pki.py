@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from certomancer.integrations.animator import Animator, AnimatorArchStore
-from certomancer.registry import CertomancerConfig, PKIArchitecture
+from certomancer.registry import ArchLabel, CertLabel, CertomancerConfig, PKIArchitecture
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -191,17 +191,18 @@ def start(directory: Path) -> TestPki:
         _CONFIG.format(keys=key_config, agency_a=names[0], agency_b=names[1],
                        agency_c=names[2]),
         key_search_dir=str(keys), external_url_prefix=url)
-    arch = config.get_pki_arch("tokhai-test")
-    box["animator"] = Animator(AnimatorArchStore({"tokhai-test": arch}), with_web_ui=False)
+    arch_label = ArchLabel("tokhai-test")
+    arch = config.get_pki_arch(arch_label)
+    box["animator"] = Animator(AnimatorArchStore({arch_label: arch}), with_web_ui=False)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     for label in ["root", "interm", "tsa", "signer-a", "signer-b", "signer-c",
                   "signer-revoked", "rogue-root", "rogue-signer"]:
-        cert = arch.get_cert(label)
+        cert = arch.get_cert(CertLabel(label))
         (directory / f"{label}.cert.pem").write_bytes(
             b"-----BEGIN CERTIFICATE-----\n" + _b64(cert.dump()) + b"-----END CERTIFICATE-----\n")
     for label in ["signer-a", "signer-b", "signer-c", "signer-revoked", "rogue-signer"]:
         (directory / f"{label}.p12").write_bytes(
-            arch.package_pkcs12(label, password=P12_PASSWORD.encode()))
+            arch.package_pkcs12(CertLabel(label), password=P12_PASSWORD.encode()))
     return TestPki(directory, url, arch, server)
 
 
@@ -263,7 +264,7 @@ def softhsm_token(served: TestPki, label: str) -> Path:
                     "log.level = ERROR\n")
     env = {**os.environ, "SOFTHSM2_CONF": str(conf)}
     cert_der = served.directory / f"{label}.cert.der"
-    cert_der.write_bytes(served.arch.get_cert(label).dump())
+    cert_der.write_bytes(served.arch.get_cert(CertLabel(label)).dump())
 
     def run(*args: str) -> None:
         subprocess.run(args, env=env, check=True, capture_output=True)
