@@ -89,6 +89,7 @@ def test_an_installed_copy_serves_and_works(tmp_path: Path) -> None:
         [str(python), "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}",
          "service.web:create_app()"], cwd=work, env=env, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE)
+    assert server.stderr is not None  # a pipe: what gunicorn says if it dies
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -96,7 +97,7 @@ def test_an_installed_copy_serves_and_works(tmp_path: Path) -> None:
                 status, body = _get(f"http://127.0.0.1:{port}/healthz")
                 break
             except OSError:
-                assert server.poll() is None, server.stderr.read().decode()[-3000:]  # type: ignore[union-attr]
+                assert server.poll() is None, server.stderr.read().decode()[-3000:]
                 assert time.monotonic() < deadline, "gunicorn did not answer in 60 s"
                 time.sleep(0.3)
         assert status == 200 and json.loads(body) == {"status": "ok"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 import yaml
@@ -14,6 +15,7 @@ from forms.language import (
     parse,
     parse_text,
 )
+from forms.model import Field, FormDefinition
 from tests.conftest import node_paths, sample_definition
 
 
@@ -23,6 +25,12 @@ def problems_of(text: str, fmt: str = "yaml") -> list:
     return info.value.problems
 
 
+def field_at(form: FormDefinition, path: tuple[str, ...]) -> Field:
+    field = form.find(path)
+    assert field is not None, path
+    return field
+
+
 def test_sample_parses_with_sections_groups_and_bindings() -> None:
     form = parse_text(sample_definition("mau-thu"), "sample.yaml")
     assert form.id == "mau-thu" and form.version == 1
@@ -30,11 +38,13 @@ def test_sample_parses_with_sections_groups_and_bindings() -> None:
     ho_ten = form.find(("nguoi_ke_khai", "ho_ten"))
     assert ho_ten is not None and ho_ten.prefill is not None
     assert (ho_ten.prefill.record, ho_ten.prefill.mode) == ("population.full_name", "verified")
-    assert form.find(("nguoi_ke_khai", "ngay_sinh")).prefill.mode == "suggested"
-    assert form.sections[1].person.relations == ("mother",)
-    so = form.find(("thanh_vien", "ds", "so"))
-    assert so.when.field == ("thanh_vien", "ds", "co_giay_to")
-    assert form.find(("thanh_vien", "ds")).repeat == (0, 5)
+    ngay_sinh = field_at(form, ("nguoi_ke_khai", "ngay_sinh"))
+    assert ngay_sinh.prefill is not None and ngay_sinh.prefill.mode == "suggested"
+    mother = form.sections[1].person
+    assert mother is not None and mother.relations == ("mother",)
+    so = field_at(form, ("thanh_vien", "ds", "so"))
+    assert so.when is not None and so.when.field == ("thanh_vien", "ds", "co_giay_to")
+    assert field_at(form, ("thanh_vien", "ds")).repeat == (0, 5)
 
 
 def test_every_problem_is_listed_with_its_path() -> None:
@@ -148,7 +158,8 @@ def test_the_documented_example_is_a_valid_definition() -> None:
     types = {f.type for _, f in form.leaves()}
     assert types >= {"text", "date", "address", "choice", "phone", "partial_date", "boolean",
                      "personal_id", "attachment", "commitment"}
-    assert form.find(("thanh_vien", "thanh_vien")).person.relations == ("household_member",)
+    member = field_at(form, ("thanh_vien", "thanh_vien")).person
+    assert member is not None and member.relations == ("household_member",)
 
 
 def test_no_definition_makes_the_checker_crash() -> None:
@@ -162,8 +173,9 @@ def test_no_definition_makes_the_checker_crash() -> None:
 
     from forms.compiler import compile_schema, compile_ui_schema
 
-    values = [None, 0, -1, 10**20, 1.5, True, "", "x", "Ồ", [], [1, 2], {}, {"a": 1}, [[]],
-              [{}], {"field": 3}, "population.full_name", "khac", ["khac"], {"min": 9}]
+    values: list[Any] = [None, 0, -1, 10**20, 1.5, True, "", "x", "Ồ", [], [1, 2], {},
+                         {"a": 1}, [[]], [{}], {"field": 3}, "population.full_name", "khac",
+                         ["khac"], {"min": 9}]
     keys = ["type", "when", "prefill", "person", "repeat", "fields", "codes", "id", "label",
             "detail", "precision", "media_types", "relation", "sex", "mode", "record"]
     base = yaml.safe_load(sample_definition("mau-thu"))

@@ -193,6 +193,7 @@ def test_every_change_is_in_the_trail_with_the_document(client, app, officer) ->
         "values": {"charter_capital": "120000000"}})
     assert resp.status_code == 200, resp.get_json()
     record = _records(app, "business", BUSINESS)
+    assert record is not None
     assert record["provenance"] == f"digitised:{doc['id']}"
     assert record["data"]["head_office"] == "Hà Nội"  # merged, not replaced
     assert record["data"]["charter_capital"] == 120_000_000
@@ -311,6 +312,7 @@ def test_a_document_fills_in_but_never_changes_registered_values(client, app, of
     assert {e["field"] for e in body["errors"]} == {
         "values.legal_representative_personal_id", "values.legal_representative_name"}
     record = _records(app, "business", BUSINESS)
+    assert record is not None
     assert record["provenance"] == "import:dkkd.csv"
     assert {k: record["data"][k] for k in held} == held
     assert _changes(app, doc["id"]) == []

@@ -75,7 +75,7 @@ def test_import_refuses_a_file_it_cannot_read(app, tmp_path) -> None:
 
 
 def test_jsonl_import_of_another_register(app, tmp_path) -> None:
-    lines = [
+    lines: list[dict[str, str] | str] = [
         {"personal_id": "001190000301", "number": "790000000001", "licence_class": "B",
          "issue_date": "2019-03-01", "revoked": "không"},
         "this is not json",
@@ -104,6 +104,7 @@ def test_population_links_feed_children_and_household(app, tmp_path) -> None:
     assert run_import(app, tmp_path, "ho.csv", rows.encode()).exit_code == 0
     with app.extensions["tokhai"].sessions() as session:
         record = DatabaseSource("population", lambda: session).lookup("001080000401")
+    assert record is not None
     assert record.data["children_personal_ids"] == ["001210000402"]
     assert record.data["household_member_personal_ids"] == ["001180000403", "001210000402"]
 
