@@ -1,4 +1,4 @@
-# ruff: noqa: E501 - test signatures carry their fixtures and a type-ignore on one line
+# ruff: noqa: E501 - test signatures carry their fixtures on one line
 """Signed results: rendering, PAdES signing, issuance, verification, independent checks."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pdfplumber
 import pytest
@@ -613,7 +614,7 @@ def test_configuration_mistakes_are_named(test_pki, tmp_path) -> None:
     import yaml
 
     good = yaml.safe_load(pki.write_signing_config(test_pki, name="base.yaml").read_text())
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"trust_anchors": []}, "'trust_anchors' is empty"),
         ({"trust_anchors": ["khong-co.pem"]}, "trust anchor"),
         ({"tsa": {}}, "'tsa.url' is missing"),
