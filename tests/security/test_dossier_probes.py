@@ -95,11 +95,20 @@ def test_a_receipt_lookup_does_the_same_work_for_known_and_unknown_codes(client,
     unknown = f"{code[:-4]}9999"
     hashed: list[str] = []
     real_sha256 = ops._sha256
-    monkeypatch.setattr(ops, "_sha256", lambda text: hashed.append(text) or real_sha256(text))
+
+    def sha256(text: str) -> str:
+        hashed.append(text)
+        return real_sha256(text)
+
+    monkeypatch.setattr(ops, "_sha256", sha256)
     compared: list[tuple[str, str]] = []
     real_compare = ops.secrets.compare_digest
-    monkeypatch.setattr(ops.secrets, "compare_digest",
-                        lambda a, b: compared.append((a, b)) or real_compare(a, b))
+
+    def compare_digest(a: str, b: str) -> bool:
+        compared.append((a, b))
+        return real_compare(a, b)
+
+    monkeypatch.setattr(ops.secrets, "compare_digest", compare_digest)
     statements: list[str] = []
     engine = app.extensions["tokhai"].engine
 
