@@ -19,7 +19,9 @@ from pathlib import Path
 
 def _status_mib(key: str) -> float:
     with open("/proc/self/status") as f:
-        return int(re.search(rf"{key}:\s+(\d+) kB", f.read()).group(1)) / 1024  # type: ignore[union-attr]
+        found = re.search(rf"{key}:\s+(\d+) kB", f.read())
+    assert found is not None, key
+    return int(found.group(1)) / 1024
 
 
 def _reap_children() -> None:
@@ -31,7 +33,8 @@ def _reap_children() -> None:
     sandbox.SANDBOX.close()
     from multiprocessing import forkserver
 
-    forkserver._forkserver._stop()  # type: ignore[attr-defined]
+    # the standard library has no public way to end its fork server
+    forkserver._forkserver._stop()  # type: ignore[attr-defined]  # private, not in typeshed
 
 
 def main() -> None:
