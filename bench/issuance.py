@@ -29,7 +29,7 @@ from _common import ROOT  # noqa: F401 - puts the project on sys.path
 from forms.results import TEMPLATES
 from service import patches
 from service.pki import validation as verification
-from service.pki.signer import Signing
+from service.pki.signer import AgencySigner, Signing
 from service.pki.timestamps import LocalTimeStamper
 from service.results import rendering
 from tests import pki
@@ -113,9 +113,15 @@ def _worker_init(config: str) -> None:
     _signing = Signing.from_file(config)
 
 
+def _agency(signing: Signing) -> AgencySigner:
+    agency = signing.agency(AGENCY)
+    assert agency is not None, f"{AGENCY} is not in the signing configuration"
+    return agency
+
+
 def ours(number: int, level: str = "B-T") -> bytes:
     assert _signing is not None
-    agency = _signing.agency(AGENCY)
+    agency = _agency(_signing)
     result = result_for(agency, number)
     rendered = rendering.render_result(result)
     return _signing.sign(agency, rendered.pdf, page=rendered.page, box=rendered.box,
@@ -140,7 +146,8 @@ def main() -> None:
     time.sleep(1.0)
     config = str(pki.write_signing_config(served, tsa_url=tsa_url, level="B-T"))
     _worker_init(config)
-    seal = _signing.agency(AGENCY).seal_png  # type: ignore[union-attr]
+    assert _signing is not None
+    seal = _agency(_signing).seal_png
 
     print(f"issuance benchmark: render + sign at B-T, local TSA in its own process, "
           f"{os.cpu_count()} cores")
@@ -194,7 +201,7 @@ def main() -> None:
 def profile_split() -> None:
     """Where tokhai's time per document goes: rendering vs signing (one process)."""
     assert _signing is not None
-    agency = _signing.agency(AGENCY)
+    agency = _agency(_signing)
     render_t, sign_t = [], []
     for i in range(40):
         result = result_for(agency, i)
