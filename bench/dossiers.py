@@ -112,9 +112,13 @@ def fill(url: str, total: int) -> None:
 
     started = time.time()
     if engine.dialect.name == "postgresql":
+        import psycopg
+
         raw = engine.raw_connection()
         try:
-            with raw.cursor() as cur, cur.copy(
+            driver = raw.driver_connection
+            assert isinstance(driver, psycopg.Connection), "COPY is psycopg's"
+            with driver.cursor() as cur, cur.copy(
                     f"COPY dossiers ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows():
                     copy.write_row(row)
