@@ -66,7 +66,7 @@ def _value(form: FormDefinition, f: Field) -> Any:  # noqa: C901 - one branch pe
         return [codes[0].code] if f.multiple else codes[0].code
     if t == "address":
         province = units.provinces()[0]
-        commune = units.communes(province.code)[0]  # type: ignore[index]
+        commune = units.communes_by_province()[province.code][0]
         value = {"province": province.code, "commune": commune.code}
         if f.detail != "none":
             value["detail"] = "Số 12, ngõ 34, phố Huế"

@@ -11,7 +11,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import yaml
 
@@ -359,9 +359,12 @@ class _Checker:
         self._check_choices()
         if self.problems:
             return None
+        # each part missing or wrong is a problem: without any, all of them were read
+        assert form_id is not None and version is not None and procedure_code is not None
+        assert title is not None and legal_basis is not None and _is_one_of(level, AGENCY_LEVELS)
         return FormDefinition(
-            id=form_id, version=version, title=title, legal_basis=legal_basis,  # type: ignore[arg-type]
-            procedure_code=procedure_code, agency_level=level,  # type: ignore[arg-type]
+            id=form_id, version=version, title=title, legal_basis=legal_basis,
+            procedure_code=procedure_code, agency_level=level,
             sections=sections, code_lists=self.code_lists, dropped=dropped,
             description=description, procedure_name=procedure_name,
             processing_days=processing_days,
@@ -638,6 +641,7 @@ class _Checker:
         if not _is_one_of(mode, ("verified", "suggested")):
             self.problem(_join(path, "mode"), "bad_mode",
                          "'mode' phải là 'verified' (chỉ đọc) hoặc 'suggested' (sửa được).")
+            mode = "suggested"  # the definition is refused; its record is still checked
         record = data.get("record")
         if ftype in ("group", "attachment", "commitment"):
             self.problem(path, "not_bindable",
@@ -645,8 +649,7 @@ class _Checker:
                          "bên trong nó." if ftype == "group" else
                          f"Trường kiểu '{ftype}' không gắn được với bản ghi.")
             return None
-        found = registers.lookup(record) if isinstance(record, str) else None
-        if found is None:
+        if not isinstance(record, str) or (found := registers.lookup(record)) is None:
             self.problem(_join(path, "record"), "unknown_record_path",
                          f"Không có bản ghi '{record}' trong danh mục dữ liệu của các cơ sở dữ "
                          "liệu (ví dụ 'population.full_name').")
@@ -743,8 +746,9 @@ class _Checker:
         return tuple(out)
 
 
-def _is_one_of(value: Any, options: Any) -> bool:
-    """``value in options`` for a value read from a definition, which may be any YAML node."""
+def _is_one_of(value: Any, options: Any) -> TypeGuard[str]:
+    """``value in options`` for a value read from a definition, which may be any YAML node:
+    when true, the value is a string."""
     return isinstance(value, str) and value in options
 
 

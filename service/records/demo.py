@@ -79,7 +79,7 @@ class Generator:
     # -- building blocks ------------------------------------------------------------------
     def unit(self, province: str | None = None) -> tuple[str, str]:
         code = province or self.rng.choice(self.provinces).code
-        commune = self.rng.choice(units.communes(code))  # type: ignore[arg-type]
+        commune = self.rng.choice(units.communes_by_province()[code])
         return code, commune.code
 
     def address(self, unit: tuple[str, str], detail: bool = True) -> dict[str, str]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from forms import codelists, registers
-from forms.model import Field, FormDefinition, Person, scope_fields
+from forms.model import Field, FormDefinition, Person, Prefill, scope_fields
 from forms.trimming import actual_reduction
 from service.records.sources import DatabaseSource, RecordSource, SourcedRecord, SourceError
 
@@ -105,6 +105,19 @@ def bound_fields(fields: tuple[Field, ...]) -> Iterator[Field]:
     return (f for f in scope_fields(fields) if f.prefill is not None)
 
 
+def binding(f: Field) -> Prefill:
+    """The record a bound field (one of :func:`bound_fields`) is filled from."""
+    assert f.prefill is not None, f.path
+    return f.prefill
+
+
+def record_kind(path: str) -> str:
+    """The kind of a record path a form binds (the form language refused unknown paths)."""
+    found = registers.lookup(path)
+    assert found is not None, path
+    return found[1]
+
+
 def scopes(form: FormDefinition) -> Iterator[Scope]:
     """Every section or group bound to a person (the declarant when nothing says otherwise),
     innermost binding winning."""
@@ -129,7 +142,7 @@ def prefill(form: FormDefinition, declarant: str, sources: Sources, *,
     what checking a submission needs, and no more lookups than that."""
     deadline_at = time.monotonic() + sources.deadline_seconds
     plan = [s for s in scopes(form) if any(
-        not verified_only or f.prefill.mode == "verified"  # type: ignore[union-attr]
+        not verified_only or binding(f).mode == "verified"
         for f in bound_fields(s.fields))]
     records: dict[tuple[str, str], SourcedRecord] = {}
     failed: dict[str, str] = {}
@@ -152,8 +165,7 @@ def prefill(form: FormDefinition, declarant: str, sources: Sources, *,
         for s in plan:
             subjects = {p for r in s.person.relations for p in candidates.get(r, [])}
             for f in bound_fields(s.fields):
-                wanted.setdefault(f.prefill.record.split(".", 1)[0],  # type: ignore[union-attr]
-                                  set()).update(subjects)
+                wanted.setdefault(binding(f).record.split(".", 1)[0], set()).update(subjects)
         fetch(wanted)
     else:
         # 1. the declarant's population record, which carries the links
@@ -190,11 +202,11 @@ def prefill(form: FormDefinition, declarant: str, sources: Sources, *,
         # 3. every other register the form needs, for the people it is about
         rest: dict[str, set[str]] = {}
         for s in plan:
-            subjects = resolved[id(s)] if s.repeated else resolved[id(s)][:1]
+            about = resolved[id(s)] if s.repeated else resolved[id(s)][:1]
             for f in bound_fields(s.fields):
-                register = f.prefill.record.split(".", 1)[0]  # type: ignore[union-attr]
+                register = binding(f).record.split(".", 1)[0]
                 if register != "population":
-                    rest.setdefault(register, set()).update(subjects)
+                    rest.setdefault(register, set()).update(about)
         fetch(rest)
     names = {register: source.name for register, source in sources.by_register.items()}
     return _fill(form, plan, resolved, unresolved, records, failed, names)
@@ -215,7 +227,7 @@ def _fill(form: FormDefinition, plan: list[Scope], resolved: dict[int, list[str]
                 reason = "source_failed"
             for f in bound_fields(scope.fields):
                 register = ("population" if reason != "no_linked_person"
-                            else f.prefill.record.split(".")[0])  # type: ignore[union-attr]
+                            else binding(f).record.split(".")[0])
                 result.missing.append({"pointer": f"{scope.pointer}/{relative_path(scope, f)}",
                                        "register": register, "person": relation_label,
                                        "reason": reason})
@@ -223,7 +235,8 @@ def _fill(form: FormDefinition, plan: list[Scope], resolved: dict[int, list[str]
         for index, subject in enumerate(items):
             base = f"{scope.pointer}/{index}" if scope.repeated else scope.pointer
             for f in bound_fields(scope.fields):
-                register, _, name = f.prefill.record.partition(".")  # type: ignore[union-attr]
+                bound = binding(f)
+                register, _, name = bound.record.partition(".")
                 pointer = f"{base}/{relative_path(scope, f)}"
                 record = records.get((register, subject))
                 if record is None:
@@ -231,8 +244,7 @@ def _fill(form: FormDefinition, plan: list[Scope], resolved: dict[int, list[str]
                     result.missing.append({"pointer": pointer, "register": register,
                                            "person": relation_label, "reason": reason})
                     continue
-                value = convert(form, f, registers.lookup(f.prefill.record)[1],  # type: ignore[index, union-attr]
-                                record.data.get(name))
+                value = convert(form, f, record_kind(bound.record), record.data.get(name))
                 if value is None:
                     continue
                 _put(result.data, pointer, value)
@@ -240,14 +252,14 @@ def _fill(form: FormDefinition, plan: list[Scope], resolved: dict[int, list[str]
                     "source": names.get(register, register),
                     "register": register,
                     "register_title": registers.REGISTERS[register].title,
-                    "record": f.prefill.record,  # type: ignore[union-attr]
+                    "record": bound.record,
                     "record_id": record.record_id,
                     "retrieved_at": record.retrieved_at.isoformat(),
-                    "mode": f.prefill.mode,  # type: ignore[union-attr]
+                    "mode": bound.mode,
                     "person": relation_label,
                     **({"provenance": record.provenance} if record.provenance else {}),
                 }
-                if f.prefill.mode == "verified":  # type: ignore[union-attr]
+                if bound.mode == "verified":
                     result.verified[pointer] = value
     result.failed_sources = [{"source": name, "reason": reason}
                              for name, reason in sorted(failed.items())]

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
-from forms import pointers, registers
+from forms import pointers
 from forms.compiled import CompiledForm
 from forms.language import PERSONAL_ID_RECORD
 from forms.model import Field, FormDefinition
@@ -45,10 +46,11 @@ def control_character_errors(data: Any, pointer: str = "") -> list[dict[str, str
             return [_item(pointer or "/", "control_character",
                           "Có ký tự điều khiển không hợp lệ.", "Contains control characters.")]
         return []
+    items: Iterable[tuple[Any, Any]]
     if isinstance(data, dict):
         items = data.items()
     elif isinstance(data, list):
-        items = enumerate(data)  # type: ignore[assignment]
+        items = enumerate(data)
     else:
         return []
     return [e for k, v in items for e in control_character_errors(v, f"{pointer}/{k}")]
@@ -98,18 +100,22 @@ def _pointer(parts: Any) -> str:
 
 def _explain(e: ValidationError) -> list[dict[str, str]]:  # noqa: C901 - one branch per keyword
     base = _pointer(e.absolute_path)
-    title = e.schema.get("title") if isinstance(e.schema, dict) else None
+    # an error of validation always has its schema, value and instance (jsonschema types them
+    # as possibly unset); these keywords' schemas are objects and their values lists
+    schema: dict[str, Any] = e.schema if isinstance(e.schema, dict) else {}
+    title = schema.get("title")
     name = f"'{title}'" if title else "Giá trị"
     kw = str(e.validator)
     if kw == "required":
-        props = e.schema.get("properties", {})
-        missing = [p for p in e.validator_value
-                   if isinstance(e.instance, dict) and p not in e.instance]
+        props = schema.get("properties", {})
+        required = e.validator_value if isinstance(e.validator_value, list) else []
+        missing = [p for p in required if isinstance(e.instance, dict) and p not in e.instance]
         return [_item(f"{base.rstrip('/')}/{p}", "required",
                       f"Chưa nhập '{props.get(p, {}).get('title', p)}'.",
                       f"'{p}' is required.") for p in missing]
     if kw == "additionalProperties":
-        extra = [k for k in e.instance if k not in e.schema.get("properties", {})]
+        instance = e.instance if isinstance(e.instance, dict) else {}
+        extra = [k for k in instance if k not in schema.get("properties", {})]
         return [_item(f"{base.rstrip('/')}/{k}", "unknown_field",
                       f"Trường '{k}' không có trên tờ khai.", f"'{k}' is not on the form.")
                 for k in extra]
@@ -219,13 +225,12 @@ def person_checks(form: FormDefinition, data: Any, people: list[TypedPerson],
     wanted: dict[str, set[str]] = {"population": {p.subject for p in people}}
     for p in people:
         for _, f in p.fields:
-            wanted.setdefault(f.prefill.record.split(".")[0],  # type: ignore[union-attr]
-                              set()).add(p.subject)
+            wanted.setdefault(pf.binding(f).record.split(".")[0], set()).add(p.subject)
     found, failed = sources.fetch(wanted, deadline_at)
     failed_registers = {r for r, source in sources.by_register.items() if source.name in failed}
     out = []
     for p in people:
-        registers_needed = {"population"} | {f.prefill.record.split(".")[0]  # type: ignore[union-attr]
+        registers_needed = {"population"} | {pf.binding(f).record.split(".")[0]
                                              for _, f in p.fields}
         if registers_needed & failed_registers:
             out.append("unavailable")
@@ -241,10 +246,11 @@ def person_checks(form: FormDefinition, data: Any, people: list[TypedPerson],
 def _matches(form: FormDefinition, f: Field, typed: Any,
              found: dict[tuple[str, str], Any], subject: str) -> bool:
     """A typed value equals the register's (a register holding nothing does not match)."""
-    register, _, name = f.prefill.record.partition(".")  # type: ignore[union-attr]
+    path = pf.binding(f).record
+    register, _, name = path.partition(".")
     record = found.get((register, subject))
-    expected = (pf.convert(form, f, registers.lookup(f.prefill.record)[1],  # type: ignore[index, union-attr]
-                           record.data.get(name)) if record else None)
+    expected = (pf.convert(form, f, pf.record_kind(path), record.data.get(name))
+                if record else None)
     return expected is not None and _same(typed, expected)
 
 
