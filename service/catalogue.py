@@ -169,7 +169,7 @@ _published: dict[tuple[str, str, int], CompiledForm] = {}
 def published_form(session: Session, form_id: str, version: int) -> CompiledForm:
     """The compiled form of a published version. A published version never changes, so it is
     looked up in each database once per process."""
-    key = (str(session.get_bind().url), form_id, version)
+    key = (str(session.get_bind().engine.url), form_id, version)
     found = _published.get(key)
     if found is None:
         found = compiled(get_version(session, form_id, version, include_drafts=False))

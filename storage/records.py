@@ -8,9 +8,9 @@ updates, never duplicates.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, delete, select, text, union_all
+from sqlalchemy import CursorResult, Row, delete, select, text, union_all
 from sqlalchemy.orm import Session
 
 from storage.models import PersonLink, Record, RecordChange, utcnow
@@ -244,9 +244,11 @@ def _give_back(session: Session, series: str, last: int, number: int) -> None:
 
 
 def _unhold(session: Session, series: str, holder: str, number: int) -> bool:
-    done = session.execute(text("DELETE FROM counters WHERE name = :n AND last = :v"),
-                           {"n": f"{series}:held:{holder}", "v": number})
-    return done.rowcount == 1  # type: ignore[attr-defined]
+    # a DELETE's result is a cursor's, which counts the rows it matched
+    done = cast("CursorResult[Any]", session.execute(
+        text("DELETE FROM counters WHERE name = :n AND last = :v"),
+        {"n": f"{series}:held:{holder}", "v": number}))
+    return done.rowcount == 1
 
 
 def reserve_number(session: Session, series: str, holder: str,

@@ -20,9 +20,9 @@ import hmac
 import secrets
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import CursorResult, Row, Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -170,12 +170,15 @@ def submit(session: Session, compiled: CompiledForm, principal: Principal, data:
             raise
         return _replay(earlier, request_hash, installation_key)
     dossier = Dossier(id=dossier_id, **values)
-    session.execute(insert(DossierEvent.__table__), _event_values(
+    session.execute(insert(_EVENT_TABLE), _event_values(
         dossier, None, "submit", principal, None, submitted_at, numbers[EVENTS]))
     return dossier, True, secret
 
 
-_INSERT_DOSSIER = insert(Dossier.__table__).returning(Dossier.__table__.c.id)
+# declarative mapping types ``__table__`` as any FromClause; the models' are Tables
+_DOSSIER_TABLE = cast(Table, Dossier.__table__)
+_EVENT_TABLE = cast(Table, DossierEvent.__table__)
+_INSERT_DOSSIER = insert(_DOSSIER_TABLE).returning(_DOSSIER_TABLE.c.id)
 
 
 # -- transitions ------------------------------------------------------------------------------
@@ -232,11 +235,12 @@ def _write(session: Session, dossier: Dossier, changes: dict[str, Any],
     winner's row lock and then finds the version moved; on SQLite writers take turns (the
     busy timeout of storage.db)."""
     changes = {**changes, "row_version": dossier.row_version + 1}
-    table = Dossier.__table__
-    done = session.execute(update(table).where(
+    table = _DOSSIER_TABLE
+    # an UPDATE's result is a cursor's, which counts the rows it matched
+    done = cast("CursorResult[Any]", session.execute(update(table).where(
         table.c.id == dossier.id, table.c.row_version == dossier.row_version,
-        table.c.status == dossier.status).values(**changes))
-    if done.rowcount != 1:  # type: ignore[attr-defined]
+        table.c.status == dossier.status).values(**changes)))
+    if done.rowcount != 1:
         raise _changed(expected_version)
     for name, value in changes.items():  # what the row now holds, without a second UPDATE
         set_committed_value(dossier, name, value)
@@ -343,7 +347,12 @@ def receipt_matches(dossier: Dossier, secret: str) -> bool:
 _NO_RECEIPT = _sha256("tokhai: no dossier has this code")
 
 
-def receipt(session: Session, code: str, secret: str) -> Row[Any] | None:
+#: what a receipt shows: code, status, the deadlines to accept and to process, the promised
+#: time, and the receipt secret's hash
+ReceiptRow = Row[str, str, datetime, datetime | None, datetime | None, str]
+
+
+def receipt(session: Session, code: str, secret: str) -> ReceiptRow | None:
     """A dossier's public status for whoever holds its receipt, or None. Known and unknown
     codes cost the same: one indexed read of the same few columns (never the form data), one
     hash of the secret and one constant-time comparison."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import UnaryExpression, func, select
 from sqlalchemy.orm import Session
 
 from service.dossiers import lifecycle
@@ -45,6 +45,7 @@ def queue(session: Session, principal: Principal, page: int, per_page: int,
     queue sorted by the deadline that matters now; filtered by status and lateness (as of
     ``at``, by default now)."""
     q = select(Dossier)
+    order: list[UnaryExpression[Any]]
     if principal.role == "citizen":
         q = q.where(Dossier.citizen_id == principal.personal_id)
         order = [Dossier.submitted_at.desc(), Dossier.id.desc()]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, text
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from forms import pointers
@@ -262,7 +262,7 @@ def list_documents(session: Session, owners: list[str], procedure_code: str | No
                    issued_from: datetime | None, issued_to: datetime | None, page: int,
                    per_page: int) -> tuple[list[tuple[DossierDocument, str]], int]:
     """A page of the owners' documents, each with its dossier's code, and the total."""
-    conditions = [DossierDocument.owner_id.in_(owners)]
+    conditions: list[ColumnElement[bool]] = [DossierDocument.owner_id.in_(owners)]
     if procedure_code:
         conditions.append(DossierDocument.procedure_code == procedure_code)
     if issued_from:

@@ -9,7 +9,6 @@ from typing import Any
 from flask import Response, current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import Row
 
 from forms.language import normalise
 from schemas.dossiers import (
@@ -52,7 +51,7 @@ def etag(d: Dossier) -> str:
     return f"v{d.row_version}"
 
 
-def deadlines(d: Dossier | Row[Any]) -> dict[str, Any]:
+def deadlines(d: Dossier | ops.ReceiptRow) -> dict[str, Any]:
     return {"accept_by": d.accept_deadline, "process_by": d.process_deadline,
             "promised_at": d.promised_at}
 
