@@ -50,10 +50,11 @@ def _around(image: Image.Image, text: str, font: ImageFont.FreeTypeFont, radius:
     span = min(math.radians(300), len(text) * math.radians(11))
     for i, letter in enumerate(text):
         angle = -math.pi / 2 - span / 2 + span * (i + 0.5) / len(text)
-        tile = Image.new("RGBA", (font.size * 2, font.size * 2), (0, 0, 0, 0))
+        side = int(font.size * 2)  # the size asked for, a whole number of pixels
+        tile = Image.new("RGBA", (side, side), (0, 0, 0, 0))
         ImageDraw.Draw(tile).text((font.size, font.size), letter, font=font, fill=RED,
                                   anchor="mm")
-        tile = tile.rotate(-math.degrees(angle) - 90, resample=Image.BICUBIC)
+        tile = tile.rotate(-math.degrees(angle) - 90, resample=Image.Resampling.BICUBIC)
         x = c + radius * math.cos(angle) - tile.width / 2
         y = c + radius * math.sin(angle) - tile.height / 2
         image.alpha_composite(tile, (int(x), int(y)))

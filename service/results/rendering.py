@@ -25,7 +25,7 @@ from xml.sax.saxutils import escape
 
 import qrcode
 from fpdf import FPDF
-from fpdf.fonts import SubsetMap
+from fpdf.fonts import SubsetMap, TTFFont
 
 from forms.results import DATA_FILE, ResultTemplate
 from service import fonts
@@ -92,7 +92,7 @@ def paper_date(moment: datetime) -> str:
     return f"ngày {local.day:02d} tháng {local.month:02d} năm {local.year}"
 
 
-_PARSED_FONTS: dict[str, Any] = {}
+_PARSED_FONTS: dict[str, TTFFont] = {}
 _PARSED_LOCK = threading.Lock()
 
 
@@ -111,6 +111,7 @@ def _add_fonts(pdf: FPDF) -> None:
             for style, path in (("", fonts.REGULAR), ("B", fonts.BOLD)):
                 scratch.add_font("Noto", style, str(path))
                 parsed = scratch.fonts[f"noto{style}"]
+                assert isinstance(parsed, TTFFont)  # a font added from a file is TrueType
                 parsed.ttfont._tokhai_whole = True
                 parsed.ttfont.save = lambda out, data=_FONT_BYTES[style]: out.write(data)
                 _PARSED_FONTS[style] = parsed
@@ -177,7 +178,9 @@ def wrap(pdf: FPDF, text: str, width: float) -> list[str]:
     line again for every character; measuring each word once is what makes a result cheap
     to render. A word wider than the line (a URL) is cut between characters."""
     lines: list[str] = []
-    widths = pdf.current_font.cw
+    font = pdf.current_font
+    assert isinstance(font, TTFFont)  # the document's font is Noto (widths by code point)
+    widths = font.cw
     scale = pdf.font_size_pt * 0.001 / pdf.k
 
     def width_of(text: str) -> float:
