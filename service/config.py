@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from forms.registers import REGISTERS
 from service.repository.retention import parse_retention
@@ -94,9 +95,9 @@ class Settings:
     pdf_memory_bytes: int
 
     @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
+    def from_env(cls, **overrides: Any) -> Settings:
         data_dir = os.environ.get("TOKHAI_DATA_DIR", os.path.abspath("var"))
-        values: dict[str, object] = {
+        values: dict[str, Any] = {  # one value per field, each of its field's type
             "database_url": os.environ.get("DATABASE_URL") or default_url(data_dir),
             "data_dir": data_dir,
             "max_request_bytes": int(os.environ.get("TOKHAI_MAX_REQUEST_BYTES", 1024 * 1024)),
@@ -159,4 +160,4 @@ class Settings:
             "pdf_memory_bytes": int(os.environ.get("TOKHAI_PDF_MEMORY_BYTES", 512 * 1024 * 1024)),
         }
         values.update(overrides)
-        return cls(**values)  # type: ignore[arg-type]
+        return cls(**values)

@@ -190,7 +190,7 @@ def configure(level: str) -> None:
     for h in list(root.handlers):
         if getattr(h, "_tokhai", False):
             root.removeHandler(h)
-    handler._tokhai = True  # type: ignore[attr-defined]
+    handler._tokhai = True  # type: ignore[attr-defined]  # our mark, for the next configure()
     root.addHandler(handler)
     root.setLevel(level)
     # werkzeug's own access lines are plain text and carry query strings; ours are JSON and

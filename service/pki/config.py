@@ -73,8 +73,11 @@ class SigningConfig:
             raise SigningSetupError(f"signing configuration {path}: 'agencies' is missing")
         base = path.parent
 
+        def path_of(value: Any) -> Path:
+            return (base / str(value)).resolve()
+
         def file(value: Any) -> Path | None:
-            return None if value in (None, "") else (base / str(value)).resolve()
+            return None if value in (None, "") else path_of(value)
 
         agencies = {}
         for code, entry in raw["agencies"].items():
@@ -95,14 +98,14 @@ class SigningConfig:
             raise SigningSetupError(f"level {level!r}: use one of {', '.join(LEVELS)}")
         return cls(
             path=path, agencies=agencies,
-            trust_anchors=tuple(file(p) for p in raw.get("trust_anchors", [])),  # type: ignore[misc]
-            intermediates=tuple(file(p) for p in raw.get("intermediates", [])),  # type: ignore[misc]
+            trust_anchors=tuple(path_of(p) for p in raw.get("trust_anchors", [])),
+            intermediates=tuple(path_of(p) for p in raw.get("intermediates", [])),
             level=level, tsa_url=tsa.get("url"), tsa_timeout=float(tsa.get("timeout", 5)),
             public_url=str(raw.get("public_url", "http://127.0.0.1:5000")).rstrip("/"),
             development=bool(raw.get("development", False)),
             dev_tsa_key=file(tsa.get("development_key")),
             dev_tsa_cert=file(tsa.get("development_cert")),
-            crls=tuple(file(p) for p in raw.get("crls", [])))  # type: ignore[misc]
+            crls=tuple(path_of(p) for p in raw.get("crls", [])))
 
 
 def _token_spec(raw: Any, file: Any) -> dict[str, Any] | None:

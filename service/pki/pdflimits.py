@@ -234,9 +234,9 @@ def _charged_decode(self: pdftypes.PDFStream) -> None:
             raise _Refusal
 
 
-pdftypes.zlib = _BoundedZlib  # type: ignore[assignment]
+pdftypes.zlib = _BoundedZlib  # type: ignore[assignment]  # a class standing in for the module
 pdftypes.lzwdecode = _lzw
-pdftypes.PDFStream.decode = _charged_decode  # type: ignore[method-assign]
+pdftypes.PDFStream.decode = _charged_decode  # type: ignore[method-assign]  # pdfminer, patched
 
 
 @contextmanager

@@ -69,7 +69,8 @@ class RepeatedStreamCompression:
 
 def install() -> None:
     fpdf.output.ftsubset = WholeFontSubsetting
-    fpdf.syntax.zlib = RepeatedStreamCompression()  # type: ignore[assignment]
+    # fpdf2 calls only zlib.compress: this object has it
+    fpdf.syntax.zlib = RepeatedStreamCompression()  # type: ignore[assignment]  # stands in for the module
 
 
 def uninstall() -> None:

@@ -53,5 +53,7 @@ def install(app: Flask, settings: Settings) -> None:
     reverse proxies for the client's address and scheme."""
     if settings.trusted_proxies > 0:
         n = settings.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
+        # Flask's documented way to put middleware around the application
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # replaces a method on purpose
+            app.wsgi_app, x_for=n, x_proto=n)
     app.after_request(secure)
