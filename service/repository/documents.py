@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, func, insert, or_, select, text
 from sqlalchemy.orm import Session
@@ -47,7 +47,33 @@ from storage.models import (
 )
 
 
-def make_store(settings: Any) -> DocumentStore:
+class StoreSettings(Protocol):
+    """What choosing the document store reads of the settings (``service.config.Settings``,
+    a layer above)."""
+
+    @property
+    def store(self) -> str: ...
+    @property
+    def data_dir(self) -> str: ...
+    @property
+    def s3_endpoint(self) -> str: ...
+    @property
+    def s3_access_key(self) -> str: ...
+    @property
+    def s3_secret_key(self) -> str: ...
+    @property
+    def s3_bucket(self) -> str: ...
+    @property
+    def s3_secure(self) -> bool: ...
+    @property
+    def s3_region(self) -> str: ...
+    @property
+    def s3_timeout(self) -> float: ...
+    @property
+    def s3_public_endpoint(self) -> str | None: ...
+
+
+def make_store(settings: StoreSettings) -> DocumentStore:
     if settings.store == "s3":
         return S3Store(S3Settings(
             endpoint=settings.s3_endpoint, access_key=settings.s3_access_key,
