@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from forms.registers import REGISTERS
-from service.repository.retention import parse_retention
+from service.repository.retention import DEFAULT_PERMANENT, parse_retention
 from storage.db import default_url
 
 
@@ -63,7 +63,9 @@ class Settings:
     s3_public_endpoint: str | None
     #: production mode: refuse to start on a store that cannot keep documents legally
     production: bool
-    #: document class -> retention (``permanent`` or an ISO 8601 period such as ``P10Y``)
+    #: document class -> retention (``permanent`` or an ISO 8601 period such as ``P10Y``); its
+    #: entry ``@permanent`` is TOKHAI_PERMANENT_RETENTION, the COMPLIANCE retention that
+    #: permanent documents get besides their legal hold (service/repository/retention.py)
     retention: dict[str, str]
     presign_seconds: int
     #: signs short-lived download links; from TOKHAI_SECRET_KEY, or a file in the data
@@ -139,7 +141,9 @@ class Settings:
             "s3_timeout": float(os.environ.get("TOKHAI_S3_TIMEOUT", 5)),
             "s3_public_endpoint": os.environ.get("TOKHAI_S3_PUBLIC_ENDPOINT") or None,
             "production": _flag("TOKHAI_PRODUCTION", False),
-            "retention": parse_retention(os.environ.get("TOKHAI_RETENTION", "")),
+            "retention": parse_retention(os.environ.get("TOKHAI_RETENTION", ""),
+                                         os.environ.get("TOKHAI_PERMANENT_RETENTION",
+                                                        DEFAULT_PERMANENT)),
             "presign_seconds": int(os.environ.get("TOKHAI_PRESIGN_SECONDS", 300)),
             "secret_key": os.environ.get("TOKHAI_SECRET_KEY") or None,
             "max_json_depth": int(os.environ.get("TOKHAI_MAX_JSON_DEPTH", 32)),
