@@ -5,6 +5,12 @@ folder (the embedded default). Both keep the same rules: an object is written on
 made of its owner and its id, never overwritten; while its retention runs (or it is under legal
 hold) it cannot be deleted. S3 enforces that with object lock in COMPLIANCE mode, which no one,
 this service included, can lift; the local store enforces it in code and with read-only files.
+
+What the store guarantees is not all that is relied on: a ``PUT`` on a key adds a version, a
+``DELETE`` adds a delete marker, and whoever may change legal holds can lift one. So every
+object is read by the version id its upload returned (S3), never by its key alone, and its
+bytes are checked against their sha256 by the caller (``service.repository.integrity``). The
+local store has no versions: its guarantee is the read-only file and that sha256 check.
 """
 
 from __future__ import annotations
@@ -45,7 +51,11 @@ class ObjectRetained(StoreError):
 
 
 class ObjectMissing(StoreError):
-    pass
+    """No such object, no such version of it, or (``BucketMissing``) no bucket at all."""
+
+
+class BucketMissing(ObjectMissing):
+    """The bucket itself is gone: every object in it is missing."""
 
 
 class StoreMisconfigured(StoreError):
@@ -66,6 +76,22 @@ def create_once(path: Path, data: bytes, mode: int) -> None:
             os.fsync(f.fileno())
         os.chmod(temporary, mode)
         os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def replace_file(path: Path, data: bytes, mode: int) -> None:
+    """Write ``path`` whole, replacing what is there (a repair): a private temporary file,
+    fsynced, renamed over it, so no reader sees a half-written file."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
 
@@ -97,6 +123,17 @@ class StoredObject:
     version_id: str | None = None
 
 
+@dataclass(frozen=True)
+class ObjectVersion:
+    """One version of a key as the store lists it: a delete marker has no bytes. The local
+    store has one version per key, whose id is None."""
+
+    version_id: str | None
+    latest: bool
+    delete_marker: bool = False
+    size: int = 0
+
+
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -104,9 +141,10 @@ def sha256_of(data: bytes) -> str:
 class DocumentStore(Protocol):
     name: str
 
-    def ensure_ready(self, *, production: bool) -> None:
+    def ensure_ready(self, *, production: bool) -> bool:
         """Create what is missing (the bucket, the folder); refuse a bucket that cannot keep
-        documents legally when ``production``."""
+        documents legally when ``production``. Returns whether it had to create it: whatever
+        was stored before is then lost, and must be restored."""
 
     def put(self, key: str, data: bytes, *, sha256: str, metadata: dict[str, str],
             retention: Retention, media_type: str = "application/pdf",
@@ -115,21 +153,40 @@ class DocumentStore(Protocol):
         other bytes raise ``ObjectExists``. ``first_attempt`` (a fresh id, never sent
         before, its row locked) lets a store skip looking for an earlier copy."""
 
-    def get(self, key: str) -> bytes: ...
+    def get(self, key: str, *, version_id: str | None = None,
+            limit: int | None = None) -> bytes:
+        """The object's bytes (of ``version_id`` when given, else the newest). With ``limit``
+        at most ``limit + 1`` bytes are read: more than ``limit`` means it is not the object
+        that was stored, and nothing larger is held in memory."""
 
-    def stream(self, key: str, chunk: int = 65536) -> Iterator[bytes]:
+    def stream(self, key: str, chunk: int = 65536, *,
+               version_id: str | None = None) -> Iterator[bytes]:
         """The object in chunks, for streaming a download."""
 
-    def stat(self, key: str) -> StoredObject | None: ...
+    def stat(self, key: str, *, version_id: str | None = None) -> StoredObject | None: ...
+
+    def versions(self, key: str) -> list[ObjectVersion]:
+        """Every version of ``key``, delete markers included, the newest first."""
+
+    def restore(self, key: str, data: bytes, *, sha256: str, metadata: dict[str, str],
+                retention: Retention,
+                media_type: str = "application/pdf") -> StoredObject:
+        """Store ``data`` under ``key`` again whatever the key holds now (a repair, from the
+        verified copy): on S3 a new version with the given retention, which shadows nothing
+        that is kept; in the local store the files are replaced."""
+
+    def remove_delete_marker(self, key: str, version_id: str) -> None:
+        """Remove a delete marker (it holds no bytes): the version below it shows again."""
 
     def delete(self, key: str) -> None:
         """Delete, unless retained (``ObjectRetained``)."""
 
     def keys(self, prefix: str = "") -> Iterator[str]: ...
 
-    def presigned_url(self, key: str, expires: timedelta, filename: str) -> str | None:
-        """A short-lived URL to download ``key`` directly, or None when the store cannot give
-        one (the local store: the service streams the file)."""
+    def presigned_url(self, key: str, expires: timedelta, filename: str, *,
+                      version_id: str | None = None) -> str | None:
+        """A short-lived URL to download ``key`` (that version of it) directly, or None when
+        the store cannot give one (the local store: the service streams the file)."""
 
 
 # -- local folder -----------------------------------------------------------------------------
@@ -144,8 +201,10 @@ class LocalStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def ensure_ready(self, *, production: bool) -> None:
+    def ensure_ready(self, *, production: bool) -> bool:
+        created = not self.root.exists()
         self.root.mkdir(parents=True, exist_ok=True)
+        return created
 
     def _path(self, key: str) -> Path:
         owner, _, name = key.partition("/")
@@ -186,21 +245,25 @@ class LocalStore:
             return None
         return json.loads(meta_path.read_text(encoding="utf-8"))
 
-    def get(self, key: str) -> bytes:
+    def get(self, key: str, *, version_id: str | None = None,
+            limit: int | None = None) -> bytes:
+        # no versions here: ``version_id`` names nothing, the file is the object
         path = self._path(key)
         try:
-            return path.read_bytes()
+            with open(path, "rb") as f:
+                return f.read() if limit is None else f.read(limit + 1)
         except FileNotFoundError:
             raise ObjectMissing(key) from None
 
-    def stream(self, key: str, chunk: int = 65536) -> Iterator[bytes]:
+    def stream(self, key: str, chunk: int = 65536, *,
+               version_id: str | None = None) -> Iterator[bytes]:
         try:
             f = open(self._path(key), "rb")  # noqa: SIM115 - closed by the generator
         except FileNotFoundError:
             raise ObjectMissing(key) from None
         return _chunks(f, chunk)
 
-    def stat(self, key: str) -> StoredObject | None:
+    def stat(self, key: str, *, version_id: str | None = None) -> StoredObject | None:
         path = self._path(key)
         meta = self._meta(key)
         if meta is None or not path.exists():
@@ -208,6 +271,31 @@ class LocalStore:
         data = path.read_bytes()
         return StoredObject(key, sha256_of(data), len(data),
                             {**meta["metadata"], "sha256": meta["sha256"]})
+
+    def versions(self, key: str) -> list[ObjectVersion]:
+        try:
+            size = self._path(key).stat().st_size
+        except FileNotFoundError:
+            return []
+        return [ObjectVersion(None, latest=True, size=size)]
+
+    def restore(self, key: str, data: bytes, *, sha256: str, metadata: dict[str, str],
+                retention: Retention,
+                media_type: str = "application/pdf") -> StoredObject:
+        path = self._path(key)
+        if sha256_of(data) != sha256:
+            raise ValueError("the bytes do not match their sha256")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {"sha256": sha256, "size": len(data), "media_type": media_type,
+                "metadata": metadata, "legal_hold": retention.legal_hold,
+                "retain_until": retention.until.isoformat() if retention.until else None}
+        replace_file(path.with_name(path.name + ".meta.json"),
+                     json.dumps(meta, ensure_ascii=False).encode(), 0o444)
+        replace_file(path, data, 0o444)
+        return StoredObject(key, sha256, len(data), dict(metadata))
+
+    def remove_delete_marker(self, key: str, version_id: str) -> None:
+        raise ObjectMissing(f"{key}: the local store has no delete markers")
 
     def delete(self, key: str) -> None:
         meta = self._meta(key)
@@ -230,7 +318,8 @@ class LocalStore:
                 if key.startswith(prefix):
                     yield key
 
-    def presigned_url(self, key: str, expires: timedelta, filename: str) -> str | None:
+    def presigned_url(self, key: str, expires: timedelta, filename: str, *,
+                      version_id: str | None = None) -> str | None:
         return None
 
 
@@ -285,6 +374,8 @@ class S3Store:
             # down, timing out, 5xx, or not speaking S3: try again later
             raise StoreUnavailable(f"{self.settings.endpoint}: {e}") from e
         except S3Error as e:
+            if e.code == "NoSuchBucket":
+                raise BucketMissing(f"{e.code}: {e.message}") from e
             if e.code in ("NoSuchKey", "NoSuchVersion"):
                 raise ObjectMissing(e.message) from e
             if e.code in ("AccessDenied",) and fn.__name__ == "remove_object":
@@ -295,13 +386,15 @@ class S3Store:
             # answer, kept for whoever reads the archive error
             raise StoreError(f"{e.code}: {e.message}") from e
 
-    def ensure_ready(self, *, production: bool) -> None:
+    def ensure_ready(self, *, production: bool) -> bool:
+        created = False
         if not self._call(self.client.bucket_exists, self.bucket):
             if production:
                 raise StoreMisconfigured(
                     f"bucket {self.bucket} does not exist; create it with object lock "
                     "(versioning on) before starting in production mode")
             self._call(self.client.make_bucket, self.bucket, object_lock=True)
+            created = True
         problems = []
         versioning = self._call(self.client.get_bucket_versioning, self.bucket)
         if versioning.status != "Enabled":
@@ -320,23 +413,45 @@ class S3Store:
             import logging
 
             logging.getLogger("tokhai").warning(message)
+        return created
 
     def put(self, key: str, data: bytes, *, sha256: str, metadata: dict[str, str],
             retention: Retention, media_type: str = "application/pdf",
             first_attempt: bool = False) -> StoredObject:
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise ValueError("the bytes do not match their sha256")
+        # a retry may follow an upload that succeeded but whose answer was lost: look first,
+        # so that a document never becomes two versions (a first attempt cannot have been).
+        # The versions' bytes are compared, not their metadata, which anyone may write.
+        if not first_attempt:
+            versions = [v for v in self.versions(key) if not v.delete_marker]
+            for version in reversed(versions):  # the oldest first: the one written first
+                if version.size == len(data) and sha256_of(self.get(
+                        key, version_id=version.version_id, limit=len(data))) == sha256:
+                    return StoredObject(key, sha256, len(data), dict(metadata),
+                                        version.version_id)
+            if versions:
+                raise ObjectExists(key)
+        return self._upload(key, data, sha256=sha256, metadata=metadata, retention=retention,
+                            media_type=media_type)
+
+    def restore(self, key: str, data: bytes, *, sha256: str, metadata: dict[str, str],
+                retention: Retention,
+                media_type: str = "application/pdf") -> StoredObject:
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise ValueError("the bytes do not match their sha256")
+        return self._upload(key, data, sha256=sha256, metadata=metadata, retention=retention,
+                            media_type=media_type)
+
+    def _upload(self, key: str, data: bytes, *, sha256: str, metadata: dict[str, str],
+                retention: Retention, media_type: str) -> StoredObject:
         from minio.retention import COMPLIANCE
         from minio.retention import Retention as S3Retention
 
         digest = hashlib.sha256(data)
-        if digest.hexdigest() != sha256:
-            raise ValueError("the bytes do not match their sha256")
-        # a retry may follow an upload that succeeded but whose answer was lost: look first,
-        # so that a document never becomes two versions (a first attempt cannot have been)
-        existing = None if first_attempt else self.stat(key)
-        if existing is not None:
-            if existing.sha256 == sha256:
-                return existing
-            raise ObjectExists(key)
+        # a retain-until date already past protects nothing, and S3 refuses it
+        until = retention.until if retention.until and retention.until > datetime.now(
+            UTC) else None
         headers = {
             **{k: _ascii(v) for k, v in metadata.items()}, "sha256": sha256,
             # S3 checks the upload against our hash; object lock requires a checksum
@@ -346,20 +461,25 @@ class S3Store:
         result = self._call(
             self.client.put_object, self.bucket, key, io.BytesIO(data), len(data),
             content_type=media_type, metadata=headers,
-            retention=S3Retention(COMPLIANCE, retention.until) if retention.until else None,
+            retention=S3Retention(COMPLIANCE, until) if until else None,
             legal_hold=retention.legal_hold)
         return StoredObject(key, sha256, len(data), dict(metadata), result.version_id)
 
-    def get(self, key: str) -> bytes:
-        response = self._call(self.client.get_object, self.bucket, key)
+    def get(self, key: str, *, version_id: str | None = None,
+            limit: int | None = None) -> bytes:
+        response = self._call(self.client.get_object, self.bucket, key,
+                              version_id=version_id)
         try:
-            return response.read()
+            return self._call(response.read) if limit is None else self._call(
+                response.read, limit + 1)
         finally:
             response.close()
             response.release_conn()
 
-    def stream(self, key: str, chunk: int = 65536) -> Iterator[bytes]:
-        response = self._call(self.client.get_object, self.bucket, key)
+    def stream(self, key: str, chunk: int = 65536, *,
+               version_id: str | None = None) -> Iterator[bytes]:
+        response = self._call(self.client.get_object, self.bucket, key,
+                              version_id=version_id)
 
         def chunks() -> Iterator[bytes]:
             try:
@@ -370,14 +490,31 @@ class S3Store:
 
         return chunks()
 
-    def stat(self, key: str) -> StoredObject | None:
+    def stat(self, key: str, *, version_id: str | None = None) -> StoredObject | None:
         try:
-            info = self._call(self.client.stat_object, self.bucket, key)
+            info = self._call(self.client.stat_object, self.bucket, key, version_id=version_id)
+        except BucketMissing:
+            raise
         except ObjectMissing:
             return None
         meta = {k.lower().removeprefix("x-amz-meta-"): v for k, v in (info.metadata or {}).items()
                 if k.lower().startswith("x-amz-meta-")}
         return StoredObject(key, meta.get("sha256", ""), info.size or 0, meta, info.version_id)
+
+    def versions(self, key: str) -> list[ObjectVersion]:
+        listed = [o for o in self._call(lambda: list(self.client.list_objects(
+            self.bucket, prefix=key, include_version=True))) if o.object_name == key]
+        # the store lists them newest first; the latest is marked, whatever the order
+        listed.sort(key=lambda o: (str(o.is_latest).lower() != "true",
+                                   -(o.last_modified.timestamp() if o.last_modified else 0)))
+        return [ObjectVersion(o.version_id, str(o.is_latest).lower() == "true",
+                              bool(o.is_delete_marker), o.size or 0) for o in listed]
+
+    def remove_delete_marker(self, key: str, version_id: str) -> None:
+        markers = {v.version_id for v in self.versions(key) if v.delete_marker}
+        if version_id not in markers:  # never a version that holds bytes
+            raise ObjectMissing(f"{key}: no delete marker {version_id}")
+        self._call(self.client.remove_object, self.bucket, key, version_id=version_id)
 
     def delete(self, key: str) -> None:
         info = self.stat(key)
@@ -386,13 +523,14 @@ class S3Store:
         self._call(self.client.remove_object, self.bucket, key, version_id=info.version_id)
 
     def keys(self, prefix: str = "") -> Iterator[str]:
-        for obj in self._call(self.client.list_objects, self.bucket, prefix=prefix,
-                              recursive=True):
-            yield obj.object_name
+        names = self._call(lambda: [o.object_name for o in self.client.list_objects(
+            self.bucket, prefix=prefix, recursive=True)])
+        yield from names
 
-    def presigned_url(self, key: str, expires: timedelta, filename: str) -> str | None:
+    def presigned_url(self, key: str, expires: timedelta, filename: str, *,
+                      version_id: str | None = None) -> str | None:
         return self._call(self._presigner.presigned_get_object, self.bucket, key,
-                          expires=expires, response_headers={
+                          expires=expires, version_id=version_id, response_headers={
                               "response-content-disposition": content_disposition(filename),
                               "response-content-type": "application/pdf"})
 
