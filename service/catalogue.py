@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from forms.compiled import CompiledForm, canonical_json, compile_form, sha256_hex
 from forms.language import DefinitionError, load_document, normalise, parse
 from forms.model import FormDefinition
+from forms.results import template_for, unreachable
 from service.errors import (
     Conflict,
     DomainError,
@@ -132,12 +133,40 @@ def _refuse_if_published(row: FormVersion) -> None:
                        "create a new version.")
 
 
+def check_result_values(definition: FormDefinition) -> None:
+    """Refuse a form whose procedure's result template needs a value that no dossier on it
+    could hold (forms.results: none of the value's sources names a field of the form): its
+    result could never be issued. InvalidData naming each missing value."""
+    template = template_for(definition.procedure_code)
+    missing = unreachable(template, definition)
+    if not missing:
+        return
+    names = ", ".join(f"'{v.key}' ({v.label})" for v in missing)
+    raise InvalidData(
+        "result_values_missing",
+        f"Kết quả của thủ tục {definition.procedure_code} ({template.title.lower()}) cần "
+        f"thông tin mà tờ khai không có trường nào cung cấp: "
+        f"{', '.join(v.label for v in missing)}. Hãy thêm trường tương ứng.",
+        f"The result of procedure {definition.procedure_code} (template {template.code}) "
+        f"needs values no field of this form provides: {names}.",
+        field=missing[0].key if len(missing) == 1 else None,
+        errors=[{"code": "result_value_missing", "field": v.key, "label": v.label,
+                 "sources": [s for s in v.sources if s.startswith("/")],
+                 "message": f"Không có trường nào của tờ khai cung cấp '{v.label}' cho "
+                            f"{template.title.lower()}.",
+                 "message_en": f"No field of the form provides '{v.key}' for the "
+                               f"{template.code} result (looked for "
+                               f"{', '.join(s for s in v.sources if s.startswith('/'))})."}
+                for v in missing])
+
+
 def publish(session: Session, form_id: str, version: int, actor: str) -> FormVersion:
     row = get_version(session, form_id, version, include_drafts=True)
     if row.status == "published":
         raise Conflict("already_published",
                        f"Phiên bản {version} của '{form_id}' đã được công bố.",
                        f"Version {version} of '{form_id}' is already published.")
+    check_result_values(parse(row.definition, f"{row.form_id}@{row.version}"))
     row.status = "published"
     row.published_at = utcnow()
     row.published_by = actor
@@ -194,6 +223,7 @@ def load_catalogue(session: Session, directory: Path = CATALOGUE_DIR,
         d = checked.definition
         row = _get(session, d.id, d.version)
         if row is None:
+            check_result_values(d)
             row = _new_version(session, checked, raw, "yaml", "catalogue")
             row.status = "published"
             row.published_at = utcnow()

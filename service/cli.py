@@ -452,9 +452,9 @@ def dev_setup() -> None:
         tokens_file.chmod(0o600)
     pki_config = data_dir / "dev-pki" / "signing.yaml"
     if not pki_config.exists():
-        commune = units.name("00004")
-        devpki.create(pki_config.parent,
-                      {DEV_AGENCY: (f"Ủy ban nhân dân {commune}", "Hà Nội")},
+        commune = units.name("00004") or "Phường Ba Đình"
+        devpki.create(pki_config.parent,  # the place on its documents: the ward's own name
+                      {DEV_AGENCY: (f"Ủy ban nhân dân {commune}", devpki.locality(commune))},
                       f"http://{os.environ.get('HOST', '127.0.0.1')}:"
                       f"{os.environ.get('PORT', '5000')}")
     click.echo(f"database: {settings.database_url}")

@@ -226,9 +226,18 @@ def write_signing_config(served: TestPki, *, tsa_url: str | None = None,
     entries = agencies or {}
     if agencies is None:
         for code, (agency_name, label) in AGENCIES.items():
-            entries[code] = {"name": agency_name, "place": "Hà Nội", "seal": f"{code}-seal.png",
-                             "pkcs12": served.p12_file(label).name,
-                             "password_env": PASSWORD_ENV}
+            police = agency_name.startswith("Công an")
+            entries[code] = {  # what its documents print about it (docs/signing.md)
+                "name": agency_name, "abbreviation": "CAHN" if police else "UBND",
+                "locality": "Hà Nội" if police else "Thử Nghiệm",
+                "signer": {"authority": [] if police else ["TM. ỦY BAN NHÂN DÂN",
+                                                           "KT. CHỦ TỊCH"],
+                           "title": "GIÁM ĐỐC" if police else "PHÓ CHỦ TỊCH",
+                           "name": "Trần Thị Kiểm" if police else "Nguyễn Văn Thử"},
+                "grounds": ["Căn cứ Luật Tổ chức chính quyền địa phương ngày 16 tháng 6 "
+                            "năm 2025"],
+                "seal": f"{code}-seal.png", "pkcs12": served.p12_file(label).name,
+                "password_env": PASSWORD_ENV}
     config = {"public_url": "http://tokhai.test", "level": level,
               "tsa": {"url": tsa_url or served.tsa_url, "timeout": 2},
               "trust_anchors": [served.cert_file("root").name],

@@ -7,6 +7,7 @@ opened raises :class:`SigningSetupError` naming the agency, so the service does 
 from __future__ import annotations
 
 import os
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,15 +35,43 @@ class SigningSetupError(Exception):
 # -- configuration ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class Signer:
+    """Who signs the agency's documents, as the signer block prints it (Decree 30/2020, Annex
+    I, item 7): the authority lines (``TM. ỦY BAN NHÂN DÂN``, ``KT. CHỦ TỊCH``), the title
+    (``PHÓ CHỦ TỊCH``) and the full name."""
+
+    title: str
+    name: str
+    authority: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class AgencyKey:
     code: str
     name: str
-    place: str
+    #: the agency's part of a document's symbol: "UBND" in "Số: 05/QĐ-UBND"
+    abbreviation: str
+    #: the place printed before the date: the commune or ward's own name ("Ba Đình")
+    locality: str
+    signer: Signer
     seal: Path | None
     pkcs12: Path | None = None
     password_env: str | None = None
     password_file: Path | None = None
     pkcs11: dict[str, Any] | None = None
+    #: the body the agency reports to, printed above its name, if any
+    parent: str | None = None
+    #: the "Căn cứ …" lines of its decisions (its competence), each as printed
+    grounds: tuple[str, ...] = ()
+    #: the authority line of its decisions; its name in capitals by default
+    decides_as: str | None = None
+    #: the seal's real diameter (mm): its image is printed at that size
+    seal_diameter: float = 32.0
+
+    @property
+    def place(self) -> str:
+        """The locality (the signature's location)."""
+        return self.locality
 
 
 @dataclass(frozen=True)
@@ -87,11 +116,10 @@ class SigningConfig:
                 raise SigningSetupError(
                     f"agency {code}: give exactly one of 'pkcs12' (file) or 'pkcs11' (token)")
             agencies[str(code)] = AgencyKey(
-                code=str(code), name=str(entry["name"]), place=str(entry.get("place", "")),
-                seal=file(entry.get("seal")), pkcs12=file(entry.get("pkcs12")),
-                password_env=entry.get("password_env"),
+                code=str(code), name=str(entry["name"]), seal=file(entry.get("seal")),
+                pkcs12=file(entry.get("pkcs12")), password_env=entry.get("password_env"),
                 password_file=file(entry.get("password_file")),
-                pkcs11=_token_spec(entry.get("pkcs11"), file))
+                pkcs11=_token_spec(entry.get("pkcs11"), file), **_details(str(code), entry))
         tsa = raw.get("tsa") or {}
         level = str(raw.get("level", "B-LT")).upper()
         if level not in LEVELS:
@@ -106,6 +134,77 @@ class SigningConfig:
             dev_tsa_key=file(tsa.get("development_key")),
             dev_tsa_cert=file(tsa.get("development_cert")),
             crls=tuple(path_of(p) for p in raw.get("crls", [])))
+
+
+#: a symbol's agency part: capitals (Vietnamese ones too) and digits, groups joined by "-"
+_ABBREVIATION = re.compile(r"[A-ZĐ0-9]+(-[A-ZĐ0-9]+)*")
+
+
+def _text(code: str, entry: dict[str, Any], key: str, what: str,
+          required: bool = True, within: str = "") -> str | None:
+    value = entry.get(key)
+    if value in (None, "") and not required:
+        return None
+    if not isinstance(value, str) or not value.strip() or "\n" in value.strip():
+        raise SigningSetupError(f"agency {code}: '{within}{key}' is missing or not one line "
+                                f"of text ({what})")
+    return value.strip()
+
+
+def _details(code: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """What the agency's documents print about it, checked: a mistake names the agency and
+    the key, and the service does not start (docs/signing.md, "Keys")."""
+    if "locality" not in entry and "place" in entry:
+        raise SigningSetupError(
+            f"agency {code}: 'place' is no longer read: give 'locality', the place printed "
+            "before the date (the commune or ward's own name, e.g. 'Ba Đình', not the "
+            "province; Decree 30/2020, Annex I, item 4)")
+    abbreviation = _text(code, entry, "abbreviation",
+                         "the agency's part of a document's symbol, e.g. 'UBND' in "
+                         "'Số: 05/QĐ-UBND'")
+    assert abbreviation is not None
+    if not _ABBREVIATION.fullmatch(abbreviation):
+        raise SigningSetupError(
+            f"agency {code}: 'abbreviation' {abbreviation!r} must be capital letters and "
+            "digits, groups joined by '-', with no space or '/' (Decree 30/2020, Annex I, "
+            "item 3: 'Số: 05/QĐ-UBND')")
+    locality = _text(code, entry, "locality", "the place printed before the date: the "
+                     "commune or ward's own name, e.g. 'Ba Đình'")
+    raw = entry.get("signer")
+    if not isinstance(raw, dict):
+        raise SigningSetupError(
+            f"agency {code}: 'signer' is missing: give the signer's 'title' (e.g. 'CHỦ "
+            "TỊCH'), 'name' (full name) and, if any, 'authority' (e.g. ['TM. ỦY BAN NHÂN "
+            "DÂN', 'KT. CHỦ TỊCH'])")
+    title = _text(code, raw, "title", "the signer's title, e.g. 'PHÓ CHỦ TỊCH'",
+                  within="signer.")
+    name = _text(code, raw, "name", "the signer's full name", within="signer.")
+    authority = raw.get("authority") or []
+    if isinstance(authority, str):
+        authority = [authority]
+    if not isinstance(authority, list) or not all(
+            isinstance(a, str) and a.strip() for a in authority):
+        raise SigningSetupError(f"agency {code}: 'signer.authority' must be a line or a list "
+                                "of lines, e.g. ['TM. ỦY BAN NHÂN DÂN', 'KT. CHỦ TỊCH']")
+    grounds = entry.get("grounds") or []
+    if not isinstance(grounds, list) or not all(
+            isinstance(g, str) and g.strip().startswith("Căn cứ") for g in grounds):
+        raise SigningSetupError(f"agency {code}: 'grounds' must be a list of lines, each "
+                                "starting with 'Căn cứ' (the legal grounds of its decisions)")
+    diameter = entry.get("seal_diameter", 32)
+    if isinstance(diameter, bool) or not isinstance(diameter, int | float) \
+            or not 20 <= diameter <= 60:
+        raise SigningSetupError(f"agency {code}: 'seal_diameter' must be the seal's "
+                                "diameter in millimetres, between 20 and 60")
+    assert title is not None and name is not None and locality is not None
+    return {"abbreviation": abbreviation, "locality": locality,
+            "signer": Signer(title, name, tuple(a.strip() for a in authority)),
+            "parent": _text(code, entry, "parent", "the body the agency reports to",
+                            required=False),
+            "grounds": tuple(g.strip().rstrip(";.").strip() for g in grounds),
+            "decides_as": _text(code, entry, "decides_as", "the authority line of its "
+                                "decisions", required=False),
+            "seal_diameter": float(diameter)}
 
 
 def _token_spec(raw: Any, file: Any) -> dict[str, Any] | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import yaml
 from cryptography import x509
@@ -73,9 +74,49 @@ def _pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
+def locality(unit_name: str) -> str:
+    """The place a commune or ward's documents print before the date: its own name without
+    "Xã"/"Phường"/"Đặc khu", unless it is a number or needs the word ("Phường 1")
+    (Decree 30/2020, Annex I, item 4.a)."""
+    for prefix in ("Phường ", "Xã ", "Đặc khu ", "Thị trấn "):
+        if unit_name.startswith(prefix):
+            rest = unit_name[len(prefix):]
+            return unit_name if rest[:1].isdigit() else rest
+    return unit_name
+
+
+def _abbreviation(name: str) -> str:
+    """"UBND" for "Ủy ban nhân dân …", "CA" for "Công an …", else the initials."""
+    lowered = name.lower()
+    for prefix, abbreviation in (("ủy ban nhân dân", "UBND"), ("uỷ ban nhân dân", "UBND"),
+                                 ("công an", "CA")):
+        if lowered.startswith(prefix):
+            return abbreviation
+    initials = "".join(w[0] for w in name.split() if w[:1].isalpha()).upper()
+    return initials or "CQ"
+
+
+def agency_entry(name: str, place: str) -> dict[str, Any]:
+    """The details a development agency's documents print (docs/signing.md): its
+    abbreviation, locality, signer (a made-up name: these documents are tests) and the
+    grounds of its decisions."""
+    committee = name.lower().startswith(("ủy ban nhân dân", "uỷ ban nhân dân"))
+    entry: dict[str, Any] = {
+        "name": name, "abbreviation": _abbreviation(name), "locality": place,
+        "signer": {"authority": ["TM. ỦY BAN NHÂN DÂN"] if committee else [],
+                   "title": "CHỦ TỊCH" if committee else "THỦ TRƯỞNG CƠ QUAN",
+                   "name": "Nguyễn Văn Thử"},
+    }
+    if committee:
+        entry["grounds"] = ["Căn cứ Luật Tổ chức chính quyền địa phương ngày 16 tháng 6 năm "
+                            "2025"]
+    return entry
+
+
 def create(directory: Path, agencies: dict[str, tuple[str, str]], public_url: str) -> Path:
     """Write the development PKI and its signing configuration into ``directory``;
-    ``agencies`` maps agency code to (name, place). Returns the configuration's path."""
+    ``agencies`` maps agency code to (name, locality: the commune or ward's own name, printed
+    before the date). Returns the configuration's path."""
     directory.mkdir(parents=True, exist_ok=True)
     root_key = _key()
     root_name = _name("tokhai Development Root CA")
@@ -109,7 +150,7 @@ def create(directory: Path, agencies: dict[str, tuple[str, str]], public_url: st
             code.encode(), key, cert, [root],
             serialization.BestAvailableEncryption(password.encode())))
         (directory / f"{code}-seal.png").write_bytes(development_seal(name))
-        entries[code] = {"name": name, "place": place, "seal": f"{code}-seal.png",
+        entries[code] = {**agency_entry(name, place), "seal": f"{code}-seal.png",
                          "pkcs12": f"{code}.p12", "password_file": f"{code}.password"}
     config = {
         "development": True, "public_url": public_url, "level": "B-LT",

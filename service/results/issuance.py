@@ -17,6 +17,7 @@ import io
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -25,11 +26,12 @@ from pyhanko.sign.general import SigningError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from forms import codelists, pointers, units
+from forms import codelists, units
 from forms.model import Field, FormDefinition
-from forms.results import RESULT_RECORDS, ResultTemplate, template_for
+from forms.results import RESULT_RECORDS, Found, ResultTemplate, Value, find_values, template_for
 from service.dossiers import lifecycle as dossiers
 from service.errors import Conflict, DomainError, Unavailable, VersionMismatch
+from service.pki.config import AgencyKey
 from service.pki.signer import AgencySigner, SignedPdf, Signing
 from service.pki.timestamps import TimestampUnavailable
 from service.pki.validation import Original
@@ -52,23 +54,38 @@ def _address(value: dict[str, Any]) -> str:
     return ", ".join(p for p in (value.get("detail"), commune, province) if p)
 
 
-def paper_text(value: Any, field: Field | None, definition: FormDefinition | None) -> str:
-    """A value as printed: dd/mm/yyyy dates, code labels, addresses in words."""
+def _money(value: Any) -> str:
+    try:
+        amount = int(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return f"{amount:,}".replace(",", ".") + " đồng"
+
+
+def paper_text(value: Any, field: Field | None, definition: FormDefinition | None,
+               kind: str | None = None) -> str:
+    """A value as printed: dd/mm/yyyy dates, code labels, addresses in words, amounts in
+    đồng. ``kind`` is a register's value kind (``choice:sex``, ``address``…) for a value read
+    from a register rather than a form's field."""
     if value is None or value == "":
         return "…"
     if isinstance(value, bool):
         return "Có" if value else "Không"
     if isinstance(value, list):
-        return "; ".join(paper_text(v, field, definition) for v in value)
+        return "; ".join(paper_text(v, field, definition, kind) for v in value)
     if isinstance(value, dict):
         if {"province", "commune"} & set(value):
             return _address(value)
         return "; ".join(f"{k}: {paper_text(v, None, definition)}" for k, v in value.items())
-    if field is not None and field.codes:
-        codes = codelists.lookup(field.codes, definition.code_lists if definition else None)
+    codes_name = field.codes if field is not None else (
+        kind.split(":", 1)[1] if kind and kind.startswith("choice:") else None)
+    if codes_name:
+        codes = codelists.lookup(codes_name, definition.code_lists if definition else None)
         label = {c.code: c.label for c in codes}.get(str(value))
         if label:
             return label
+    if (field is not None and field.type == "money") or kind == "money":
+        return _money(value)
     if isinstance(value, str) and len(value) in (4, 7, 10) and value[:4].isdigit():
         parts = value.split("-")
         if len(parts) == 3 and all(p.isdigit() for p in parts):
@@ -81,33 +98,85 @@ def paper_text(value: Any, field: Field | None, definition: FormDefinition | Non
     return str(value)
 
 
+@dataclass(frozen=True)
+class ResultValues:
+    """A template's values for one dossier: as printed and as data, by key; the printed
+    rows (label, text) in the template's order; the required values not found."""
+
+    printed: dict[str, str]
+    structured: dict[str, Any]
+    rows: list[tuple[str, str]]
+    missing: list[Value]
+
+
+def result_values(template: ResultTemplate, definition: FormDefinition | None,
+                  data: dict[str, Any],
+                  record: Callable[[str], dict[str, Any] | None] | None = None,
+                  ) -> ResultValues:
+    """The template's named values for a dossier (forms.results: from its data, or from a
+    register's ``record`` about its citizen), printed and structured."""
+    found, missing = find_values(template, data, definition, record)
+    printed: dict[str, str] = {}
+    structured: dict[str, Any] = {}
+    rows: list[tuple[str, str]] = []
+    for value in template.values:
+        hit: Found | None = found.get(value.key)
+        if hit is None:
+            continue
+        text = paper_text(hit.value, hit.field, definition, hit.register_kind)
+        printed[value.key] = text
+        structured[value.key] = hit.value
+        rows.append((value.label, text))
+    return ResultValues(printed, structured, rows, missing)
+
+
 def result_rows(template: ResultTemplate, definition: FormDefinition | None,
                 data: dict[str, Any]) -> tuple[list[tuple[str, str]], dict[str, Any]]:
-    """The printed rows and the structured data of a result. A template's rows name their
-    sources; the decision letter prints every field the citizen's form holds."""
-    printed: list[tuple[str, str]] = []
-    structured: dict[str, Any] = {}
-    if template.rows:
-        for row in template.rows:
-            for pointer in row.sources:
-                value = pointers.get(data, pointer)
-                if value not in (None, ""):
-                    path = tuple(pointers.parse(pointer))
-                    field = definition.find(path) if definition else None
-                    structured[row.key] = value
-                    printed.append((row.label, paper_text(value, field, definition)))
-                    break
-        return printed, structured
-    if definition is not None:
-        for section, field in definition.leaves():
-            if field.type in ("commitment", "attachment"):
-                continue
-            value = pointers.walk(data, field.path)
-            if value in (None, "", []):
-                continue
-            structured.setdefault(section.id, {})[field.id] = value
-            printed.append((field.label.rstrip(":"), paper_text(value, field, definition)))
-    return printed, structured
+    """The printed rows and the structured data of a result, from the dossier's data
+    alone."""
+    values = result_values(template, definition, data)
+    return values.rows, values.structured
+
+
+def register_records(session: Session, subject: str) -> Callable[[str], dict[str, Any] | None]:
+    """The registers' records about ``subject`` kept in tokhai's database, one query per
+    register asked for."""
+    cache: dict[str, dict[str, Any] | None] = {}
+
+    def record(register: str) -> dict[str, Any] | None:
+        if register not in cache:
+            row = store.fetch(session, register, [subject]).get(subject)
+            cache[register] = dict(row.data) if row is not None else None
+        return cache[register]
+
+    return record
+
+
+def missing_values(template: ResultTemplate, missing: list[Value],
+                   dossier_code: str) -> Conflict:
+    """The refusal of a result whose required values the dossier does not hold."""
+    names = ", ".join(f"'{v.key}' ({v.label})" for v in missing)
+    return Conflict(
+        "result_value_missing",
+        f"Hồ sơ {dossier_code} thiếu thông tin bắt buộc của {template.title.lower()}: "
+        f"{', '.join(v.label for v in missing)}; chưa thể phát hành kết quả. Hồ sơ giữ nguyên "
+        "trạng thái.",
+        f"The dossier lacks what the {template.code} result must print: {names}. Nothing "
+        "was issued; the dossier is unchanged.",
+        errors=[{"code": "value_missing", "field": v.key, "label": v.label,
+                 "sources": list(v.sources)} for v in missing])
+
+
+def issuer_of(agency: AgencySigner, key: AgencyKey | None) -> rendering.Issuer:
+    """The agency as its documents name it, from its entry in the signing configuration."""
+    if key is None:  # a signer made without a configuration entry (tests, benchmarks)
+        return rendering.Issuer(agency.name, "", agency.place or "",
+                                rendering.Signatory("", "", (f"TM. {agency.name.upper()}",)))
+    return rendering.Issuer(
+        key.name, key.abbreviation, key.locality,
+        rendering.Signatory(key.signer.title, key.signer.name, key.signer.authority),
+        parent=key.parent, grounds=key.grounds, decides_as=key.decides_as,
+        seal_diameter=key.seal_diameter)
 
 
 # -- issuing ----------------------------------------------------------------------------------
@@ -217,6 +286,7 @@ def issue_result(session: Session, dossier: Dossier, principal: Principal,
                  definition: FormDefinition | None, signing: Signing | None,
                  calendar: WorkCalendar, *, expected_version: int | None,
                  retention: dict[str, str], level: str | None = None,
+                 records: Callable[[str], dict[str, Any] | None] | None = None,
                  ) -> tuple[DossierDocument, bool]:
     """Issue the dossier's signed result. Returns it and whether it was issued now.
 
@@ -229,7 +299,11 @@ def issue_result(session: Session, dossier: Dossier, principal: Principal,
     records the document and appends the event (the caller commits). If signing fails or (3)
     is refused, the number is given back: the next issuance of the agency takes it, so
     numbers stay gapless per agency and year. Issuing again returns the document issued the
-    first time. The caller's transaction is committed by step (1)."""
+    first time. The caller's transaction is committed by step (1).
+
+    The template's values are read first (``records`` gives a register's record about the
+    dossier's citizen; tokhai's own registers by default): if a required one is missing the
+    issuance is refused with a Conflict naming it, before any number is reserved."""
     earlier = existing_result(session, dossier)
     if earlier is not None:
         return earlier, False
@@ -240,6 +314,11 @@ def issue_result(session: Session, dossier: Dossier, principal: Principal,
     agency = _agency(signing, dossier.agency_code)
     assert signing is not None
     template = template_for(dossier.procedure_code)
+    values = result_values(template, definition, dossier.data,
+                           records or register_records(session, dossier.citizen_id))
+    if values.missing:
+        raise missing_values(template, values.missing, dossier.code)
+    issuer = issuer_of(agency, signing.config.agencies.get(agency.code))
     signed_at = dossiers.now()
     year = signed_at.astimezone(VIETNAM).year
     series = _series(dossier.agency_code, year)
@@ -249,17 +328,18 @@ def issue_result(session: Session, dossier: Dossier, principal: Principal,
     # (2) render and sign, no transaction open (expire_on_commit is off: the dossier's
     # attributes are those read and checked above, and reading them touches no database)
     try:
-        number = f"{sequence}/{year}/{template.symbol}"
+        number = rendering.document_number(sequence, template.symbol, issuer.abbreviation)
         document_id = str(uuid.uuid4())
-        rows, structured = result_rows(template, definition, dossier.data)
         rendered = rendering.render_result(rendering.Result(
-            template=template, agency_name=agency.name, place=agency.place or "Việt Nam",
+            template=template, agency_name=agency.name, place=issuer.locality,
             number=number, document_id=document_id,
             verify_url=signing.verify_url(document_id), dossier_code=dossier.code,
-            procedure_code=dossier.procedure_code, owner_id=dossier.citizen_id, rows=rows,
-            data=structured,
+            procedure_code=dossier.procedure_code, owner_id=dossier.citizen_id,
+            rows=values.rows, data=values.structured,
             stamp=rendering.Stamp(agency.name, signed_at, agency.seal_png, agency.development),
-            procedure_name=definition.procedure_name if definition else None))
+            procedure_name=definition.procedure_name if definition else None,
+            issuer=issuer, values=values.printed,
+            form_legal_basis=definition.legal_basis if definition else None))
         signed = _sign(signing, agency, rendered, signed_at, level)
     except BaseException:
         _give_back(session, series, dossier.id, sequence)
@@ -336,14 +416,20 @@ def issue_apology_letter(session: Session, dossier: Dossier, signing: Signing | 
     """The signed apology letter for a late dossier that has just been explained."""
     agency = _agency(signing, dossier.agency_code)
     assert signing is not None
+    issuer = issuer_of(agency, signing.config.agencies.get(agency.code))
     signed_at = dossiers.now()
+    # numbered from 1 each year in the agency's series of letters, in the caller's
+    # transaction: its rollback (signing failed) gives the number back
+    year = signed_at.astimezone(VIETNAM).year
+    sequence = store.next_value(session, f"letter:{dossier.agency_code}:{year}")
+    number = rendering.document_number(sequence, letters.SYMBOL, issuer.abbreviation)
     document_id = str(uuid.uuid4())
     rendered = letters.apology_letter(
-        dossier, agency.name, agency.place or "Việt Nam", document_id,
-        signing.verify_url(document_id),
-        rendering.Stamp(agency.name, signed_at, agency.seal_png, agency.development))
+        dossier, agency.name, issuer.locality, document_id, signing.verify_url(document_id),
+        rendering.Stamp(agency.name, signed_at, agency.seal_png, agency.development),
+        issuer=issuer, number=number)
     signed = _sign(signing, agency, rendered, signed_at, None)
-    document = _record(dossier, "apology_letter", signed, document_id, agency, None, None)
+    document = _record(dossier, "apology_letter", signed, document_id, agency, None, number)
     repository.prepare(document, retention, "letter", dossier.procedure_code, "Thư xin lỗi",
                        None, dossier.code)
     session.add(document)

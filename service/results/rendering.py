@@ -1,10 +1,15 @@
-"""Result documents as PDF: the layout of an administrative document (Decree 30/2020), the
-agency's visible signature with its seal and a QR code, and the structured data inside.
+"""Result documents as PDF, laid out as Decree 30/2020/NĐ-CP (Annex I) prescribes for an
+administrative document: A4, the two-column header (issuing body above its short rule; the
+national name and motto with its rule), ``Số: 05/QĐ-UBND`` with the place and date in italics on
+its line, the title (and ``Về việc …`` where the type has one), the body, the authority line,
+the signer's title and full name with the agency's digital-signature appearance between them,
+and ``Nơi nhận``; set in a serif with Times New Roman's metrics (service.fonts).
 
-The visible signature is drawn on the page, in the rectangle where the signature field is
-then placed, so the seal, the agency's name and the signing time are part of the signed bytes
-and every viewer shows them (no viewer-dependent appearance stream). The signing time printed
-is the one the signature carries: the signer is given the same instant.
+The visible signature is drawn on the page, so the seal, the signer and the signing time are
+part of the signed bytes and every viewer shows them (no viewer-dependent appearance stream).
+The seal sits on the left of the signature area and the text on its right, so nothing covers
+text; the signature field is the seal's square. The signing time printed is the one the
+signature carries: the signer is given the same instant.
 
 The structured data travels as an embedded JSON file declared as the document's associated
 file (``/AF``, relationship ``Data``, as PDF/A-3 does it) and as XMP metadata, so a later
@@ -18,14 +23,17 @@ import hashlib
 import io
 import json
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from xml.sax.saxutils import escape
 
 import qrcode
 from fpdf import FPDF
+from fpdf.enums import Align, XPos, YPos
 from fpdf.fonts import SubsetMap, TTFFont
+from fpdf.line_break import TextLine
 
 from forms.results import DATA_FILE, ResultTemplate
 from service import fonts
@@ -34,15 +42,35 @@ from service.worktime import VIETNAM
 
 A4_HEIGHT_MM = 297.0
 PT_PER_MM = 72 / 25.4
-#: the signature block: seal and signer text, then the QR code to its left (mm, on the page)
-STAMP_WIDTH, STAMP_HEIGHT = 78.0, 30.0
-SEAL_SIZE = 28.0
+#: the font family every result and letter is set in (service.fonts: Times New Roman metrics)
+FONT = "Serif"
+#: Annex I, Part I, Mục I: top and bottom 20-25 mm, left 30-35 mm, right 15-20 mm
+MARGIN_TOP, MARGIN_BOTTOM, MARGIN_LEFT, MARGIN_RIGHT = 20.0, 20.0, 30.0, 20.0
+#: the header's columns: the issuing body on the left, the national name and motto on the
+#: right ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in 12 pt bold is 88 mm wide)
+LEFT_COLUMN = 60.0
+#: the closing's columns: "Nơi nhận" and the QR code on the left, the signer on the right
+CLOSING_LEFT = 60.0
+#: first-line indent of the body (Annex I, 6.e: 1 cm or 1.27 cm)
+INDENT = 10.0
+#: the signature area in the signer block: seal on the left, signer and time on the right
+SIGNATURE_WIDTH = 100.0
+DEFAULT_SEAL_DIAMETER = 32.0
+#: the QR code: one module is 3 points, whole points from the page's corner, so a 72-dpi
+#: render draws each module as a crisp 3x3 pixel square; level M, 4 modules of quiet zone
+QR_MODULE_PT = 3
+QR_ERROR_CORRECTION = qrcode.constants.ERROR_CORRECT_M
 DEVELOPMENT_NOTICE = "BẢN THỬ NGHIỆM - KHÓA PHÁT TRIỂN, KHÔNG CÓ GIÁ TRỊ PHÁP LÝ"
+#: printed at the foot of a development document, in place of any statement of validity
+DEVELOPMENT_FOOTER = ("Văn bản này được ký bằng khóa phát triển của tokhai, chỉ dùng để thử "
+                      "nghiệm: KHÔNG CÓ GIÁ TRỊ PHÁP LÝ.")
+NATIONAL_NAME = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+MOTTO = "Độc lập - Tự do - Hạnh phúc"
 
 
 @dataclass(frozen=True)
 class Stamp:
-    """What the visible signature shows (Decree 30/2020, Article 13 and Appendix I)."""
+    """What the visible signature shows (Decree 30/2020, Annex I, items 7 and 8)."""
 
     agency_name: str
     signed_at: datetime
@@ -53,6 +81,36 @@ class Stamp:
     def time_text(self) -> str:
         """ISO 8601 with the Vietnam time zone: 2026-11-27T09:15:02+07:00."""
         return self.signed_at.astimezone(VIETNAM).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Signatory:
+    """Who signs, as the signer block prints it: the authority lines (``TM. ỦY BAN NHÂN
+    DÂN``, ``KT. CHỦ TỊCH``), the title (``PHÓ CHỦ TỊCH``) and the full name."""
+
+    title: str
+    name: str
+    authority: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Issuer:
+    """The issuing agency as its documents name it (from the signing configuration)."""
+
+    name: str
+    #: the agency's part of the symbol: "UBND" in "Số: 05/QĐ-UBND"
+    abbreviation: str
+    #: the place printed before the date: the commune or ward's own name
+    locality: str
+    signatory: Signatory
+    #: the body it reports to, printed above it (upright caps), if any
+    parent: str | None = None
+    #: the agency's "Căn cứ …" lines of a decision (its competence)
+    grounds: tuple[str, ...] = ()
+    #: the authority line of a decision ("CHỦ TỊCH ỦY BAN NHÂN DÂN PHƯỜNG …"); the agency's
+    #: name in capitals by default
+    decides_as: str | None = None
+    seal_diameter: float = DEFAULT_SEAL_DIAMETER
 
 
 @dataclass(frozen=True)
@@ -72,6 +130,20 @@ class Result:
     data: dict[str, Any]
     stamp: Stamp
     procedure_name: str | None = None
+    #: the agency's details from the signing configuration (without them: the agency's
+    #: name, ``place`` as the locality, no signer's name)
+    issuer: Issuer | None = None
+    #: the template's values as printed, by key (without them, ``rows`` are printed)
+    values: dict[str, str] | None = None
+    #: the legal basis of the form the dossier was filed on (a decision's last "Căn cứ")
+    form_legal_basis: str | None = None
+
+    @property
+    def agency(self) -> Issuer:
+        if self.issuer is not None:
+            return self.issuer
+        return Issuer(self.agency_name, "", self.place,
+                      Signatory("", "", (f"TM. {self.agency_name.upper()}",)))
 
 
 @dataclass(frozen=True)
@@ -83,34 +155,66 @@ class Rendered:
     embedded: dict[str, Any] = field(default_factory=dict)
 
 
-_FONT_BYTES = {style: path.read_bytes() for style, path in (("", fonts.REGULAR),
-                                                              ("B", fonts.BOLD))}
+# -- numbers, dates and places (Decree 30/2020, Annex I, Part I, Mục II) ---------------------
+
+def document_number(sequence: int, type_symbol: str, agency_abbreviation: str) -> str:
+    """``05/QĐ-UBND``: the number, then the symbol (the document type's abbreviation and the
+    issuing agency's), no year (only legal normative documents carry one).
+
+    Annex I, item 3.c: "Số của văn bản được ghi bằng chữ số Ả Rập. ... với những số nhỏ hơn 10
+    phải ghi thêm số 0 phía trước" (numbers below 10 take a leading 0), "Giữa số và ký hiệu văn
+    bản có dấu gạch chéo (/), giữa các nhóm chữ viết tắt trong ký hiệu văn bản có dấu gạch nối
+    (-), không cách chữ"."""
+    if sequence < 1:
+        raise ValueError("a document number starts at 1")
+    symbol = f"{type_symbol}-{agency_abbreviation}" if agency_abbreviation else type_symbol
+    return f"{sequence:02d}/{symbol}"
+
+
+def date_words(day: date) -> str:
+    """``ngày 05 tháng 02 năm 2026``, ``ngày 29 tháng 6 năm 2019``. Annex I, item 4.b: "đối
+    với những số thể hiện ngày nhỏ hơn 10 và tháng 1, 2 phải ghi thêm số 0 phía trước" (days
+    below 10 and the months 1 and 2 take a leading 0; no other month does)."""
+    month = f"{day.month:02d}" if day.month < 3 else str(day.month)
+    return f"ngày {day.day:02d} tháng {month} năm {day.year}"
 
 
 def paper_date(moment: datetime) -> str:
-    local = moment.astimezone(VIETNAM)
-    return f"ngày {local.day:02d} tháng {local.month:02d} năm {local.year}"
+    """The date of ``moment`` in Vietnam, as the place-and-date line writes it."""
+    return date_words(moment.astimezone(VIETNAM).date())
 
 
+def one_year_on(day: date) -> date:
+    """The last day of a validity of one year from ``day`` (the day before its anniversary)."""
+    try:
+        anniversary = day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        anniversary = day.replace(year=day.year + 1, day=28) + timedelta(days=1)
+    return anniversary - timedelta(days=1)
+
+
+# -- fonts and the page -----------------------------------------------------------------------
+
+_FONT_BYTES = {style: path.read_bytes() for style, path in fonts.SERIF.items()}
 _PARSED_FONTS: dict[str, TTFFont] = {}
 _PARSED_LOCK = threading.Lock()
 
 
 def _add_fonts(pdf: FPDF) -> None:
-    """Noto regular and bold, parsed once per process: each document gets a copy of the
-    parsed font with its own glyph usage, instead of parsing the file again. That needs the
-    whole-font patch (service.patches): without it, fpdf2 subsets the parsed font in place, so
-    each document parses its own (slower, the same text)."""
+    """The serif in its four styles, parsed once per process: each document gets a copy of
+    the parsed font with its own glyph usage, instead of parsing the file again. That needs
+    the whole-font patch (service.patches): without it, fpdf2 subsets the parsed font in
+    place, so each document parses its own (slower, the same text)."""
     if not fpdf_speedups.installed()["whole_fonts"]:
-        for style, path in (("", fonts.REGULAR), ("B", fonts.BOLD)):
-            pdf.add_font("Noto", style, str(path))
+        for style, path in fonts.SERIF.items():
+            pdf.add_font(FONT, style, str(path))
         return
     with _PARSED_LOCK:
         if not _PARSED_FONTS:
             scratch = FPDF()
-            for style, path in (("", fonts.REGULAR), ("B", fonts.BOLD)):
-                scratch.add_font("Noto", style, str(path))
-                parsed = scratch.fonts[f"noto{style}"]
+            for style, path in fonts.SERIF.items():
+                scratch.add_font(FONT, style, str(path))
+                parsed = scratch.fonts[f"{FONT.lower()}{style}"]
                 assert isinstance(parsed, TTFFont)  # a font added from a file is TrueType
                 parsed.ttfont._tokhai_whole = True
                 parsed.ttfont.save = lambda out, data=_FONT_BYTES[style]: out.write(data)
@@ -123,7 +227,7 @@ def _add_fonts(pdf: FPDF) -> None:
         font.subset = SubsetMap(font)
         font.missing_glyphs = []
         font.biggest_size_pt = 0
-        pdf.fonts[f"noto{style}"] = font
+        pdf.fonts[f"{FONT.lower()}{style}"] = font
 
 
 def forget_parsed_fonts() -> None:
@@ -132,54 +236,56 @@ def forget_parsed_fonts() -> None:
         _PARSED_FONTS.clear()
 
 
+class _Document(FPDF):
+    """A4 pages numbered from the second one on, centred in the top margin (Annex I, Mục I:
+    "không hiển thị số trang thứ nhất")."""
+
+    def header(self) -> None:
+        if self.page_no() < 2:
+            return
+        family, style, size = self.font_family, self.font_style, self.font_size_pt
+        y = self.get_y()
+        self.set_font(FONT, "", 13)
+        self.set_xy(self.l_margin, 8)
+        self.cell(self.w - self.l_margin - self.r_margin, 6, str(self.page_no()), align="C")
+        self.set_xy(self.l_margin, y)
+        if family:
+            self.set_font(family, style, size)
+
+
 def document(title: str, created: datetime | None = None) -> FPDF:
-    """A new A4 document. Results pass ``created`` (the signing time) as its creation date, so
-    that the same inputs give the same bytes: fpdf2 would otherwise stamp the wall clock, to the
-    second."""
-    pdf = FPDF(format="A4")
+    """A new A4 document with the margins of Annex I. Results pass ``created`` (the signing
+    time) as its creation date, so that the same inputs give the same bytes: fpdf2 would
+    otherwise stamp the wall clock, to the second."""
+    pdf = _Document(format="A4")
     if created is not None:
         pdf.set_creation_date(created)
     pdf.set_title(title)
     pdf.set_creator("tokhai")
     pdf.set_producer("tokhai (fpdf2)")
     _add_fonts(pdf)
-    pdf.set_margins(25, 20, 20)
-    pdf.set_auto_page_break(True, margin=20)
+    pdf.set_margins(MARGIN_LEFT, MARGIN_TOP, MARGIN_RIGHT)
+    pdf.set_auto_page_break(True, margin=MARGIN_BOTTOM)
     pdf.add_page()
+    pdf.set_font(FONT, "", 13)
     return pdf
 
 
-def heading(pdf: FPDF, agency_name: str, number: str | None) -> None:
-    """The two-column heading of an administrative document: the issuing agency and the
-    number on the left, the national name and motto on the right."""
-    top = pdf.get_y()
-    pdf.set_font("Noto", "B", 11)
-    paragraph(pdf, agency_name.upper(), 5.5, 70, align="C")
-    left_bottom = pdf.get_y()
-    pdf.line(pdf.l_margin + 22, left_bottom + 1, pdf.l_margin + 48, left_bottom + 1)
-    if number:
-        pdf.set_y(left_bottom + 2.5)
-        pdf.set_font("Noto", "", 11)
-        pdf.cell(70, 6, f"Số: {number}", align="C", new_x="LMARGIN", new_y="NEXT")
-        left_bottom = pdf.get_y()
-    pdf.set_xy(pdf.l_margin + 68, top)
-    pdf.set_font("Noto", "B", 11)
-    pdf.cell(0, 5.5, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", align="C", new_x="LEFT",
-             new_y="NEXT")
-    pdf.set_font("Noto", "B", 12)
-    pdf.cell(0, 6, "Độc lập - Tự do - Hạnh phúc", align="C", new_x="LEFT", new_y="NEXT")
-    middle = pdf.l_margin + 68 + (pdf.w - pdf.r_margin - pdf.l_margin - 68) / 2
-    pdf.line(middle - 28, pdf.get_y() + 0.5, middle + 28, pdf.get_y() + 0.5)
-    pdf.set_y(max(left_bottom, pdf.get_y()) + 3)
+def _height(size: float) -> float:
+    """The line height for ``size`` points: single spacing, a little over (mm)."""
+    return size * 0.3528 * 1.2
 
 
-def wrap(pdf: FPDF, text: str, width: float) -> list[str]:
+# -- text -------------------------------------------------------------------------------------
+
+def wrap(pdf: FPDF, text: str, width: float, first_indent: float = 0) -> list[str]:
     """Greedy word wrap with the current font. fpdf2's ``multi_cell`` measures the whole
     line again for every character; measuring each word once is what makes a result cheap
-    to render. A word wider than the line (a URL) is cut between characters."""
+    to render. A word wider than the line (a URL) is cut between characters. The first line
+    of each paragraph is ``first_indent`` narrower."""
     lines: list[str] = []
     font = pdf.current_font
-    assert isinstance(font, TTFFont)  # the document's font is Noto (widths by code point)
+    assert isinstance(font, TTFFont)  # the document's font is TrueType (widths by code point)
     widths = font.cw
     scale = pdf.font_size_pt * 0.001 / pdf.k
 
@@ -189,23 +295,24 @@ def wrap(pdf: FPDF, text: str, width: float) -> list[str]:
     space = width_of(" ")
     for raw in text.split("\n"):
         current, used = "", 0.0
+        room = width - first_indent
         for word in raw.split(" "):
             w = width_of(word)
-            while w > width:  # cut an over-long word
+            while w > room:  # cut an over-long word
                 cut = len(word)
-                while cut > 1 and width_of(word[:cut]) > width - (
+                while cut > 1 and width_of(word[:cut]) > room - (
                         used + space if current else 0):
                     cut -= 1
                 piece = word[:cut]
                 lines.append(f"{current} {piece}" if current else piece)
-                current, used = "", 0.0
+                current, used, room = "", 0.0, width
                 word = word[cut:]
                 w = width_of(word)
-            if current and used + space + w <= width:
+            if current and used + space + w <= room:
                 current, used = f"{current} {word}", used + space + w
             elif current:
                 lines.append(current)
-                current, used = word, w
+                current, used, room = word, w, width
             else:
                 current, used = word, w
         lines.append(current)
@@ -213,94 +320,407 @@ def wrap(pdf: FPDF, text: str, width: float) -> list[str]:
 
 
 def paragraph(pdf: FPDF, text: str, height: float, width: float = 0, align: str = "L",
-              ) -> None:
-    """``text`` wrapped to ``width`` (0: to the right margin) from the current position;
-    the position ends at the left margin below it."""
+              indent: float = 0, justify: bool = False) -> None:
+    """``text`` wrapped to ``width`` (0: to the right margin) from the current position, its
+    first line indented by ``indent``, justified if asked (Annex I, 6.e: "canh đều cả hai
+    lề"; the last line of a paragraph stays flush left); the position ends at the left
+    margin below it."""
     x = pdf.get_x()
     width = width or pdf.w - pdf.r_margin - x
-    for line in wrap(pdf, text, width - 0.5):
-        pdf.set_x(x)
-        pdf.cell(width, height, line, align=align, new_x="LMARGIN", new_y="NEXT")
+    first = True
+    for raw in text.split("\n"):
+        lines = wrap(pdf, raw, width - 2 * pdf.c_margin - 0.2, indent)
+        for i, line in enumerate(lines):
+            shift = indent if first else 0
+            pdf.set_x(x + shift)
+            last = i == len(lines) - 1
+            if justify and not last and " " in line:
+                _justified(pdf, line, width - shift, height)
+            else:
+                pdf.cell(width - shift, height, line, align=align, new_x="LMARGIN",
+                         new_y="NEXT")
+            first = False
+        first = True
+
+
+def _justified(pdf: FPDF, line: str, width: float, height: float) -> None:
+    """One line stretched to ``width`` by its spaces (fpdf2's own justification, which its
+    ``cell`` does not offer for a single line)."""
+    text_line = TextLine(pdf._preload_font_styles(pdf.normalize_text(line), False),
+                         text_width=0, number_of_spaces=line.count(" "), align=Align.J,
+                         height=height, max_width=width)
+    pdf._render_styled_text_line(text_line, height, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
+def _centred(pdf: FPDF, lines: Iterable[str], x: float, width: float, height: float,
+             ) -> float:
+    """Each of ``lines`` centred in the column [x, x + width], wrapped; returns the width of
+    the widest line printed."""
+    widest = 0.0
+    for text in lines:
+        for line in wrap(pdf, text, width - 2 * pdf.c_margin - 0.2):
+            pdf.set_x(x)
+            pdf.cell(width, height, line, align="C", new_x="LMARGIN", new_y="NEXT")
+            widest = max(widest, pdf.get_string_width(line))
+    return widest
+
+
+def _rule(pdf: FPDF, centre: float, length: float, y: float) -> None:
+    pdf.set_line_width(0.3)
+    pdf.line(centre - length / 2, y, centre + length / 2, y)
+
+
+def _agency_lines(name: str) -> list[str]:
+    """The agency's name in capitals, "ỦY BAN NHÂN DÂN" on a line of its own as it is
+    written."""
+    upper = name.upper()
+    for head in ("ỦY BAN NHÂN DÂN ", "UỶ BAN NHÂN DÂN ", "HỘI ĐỒNG NHÂN DÂN "):
+        if upper.startswith(head) and len(upper) > len(head):
+            return [head.strip(), upper[len(head):]]
+    return [upper]
+
+
+# -- the parts of the page (Annex I, Mục IV) ---------------------------------------------------
+
+def heading(pdf: FPDF, issuer: Issuer | str, number: str | None,
+            moment: datetime | None = None) -> None:
+    """The header: on the left the body the agency reports to (if any, upright), the
+    agency (bold) and its short rule (between a third and half of the name), then ``Số: …``;
+    on the right the national name (bold, 12 pt), the motto (bold, 13 pt) with its rule as
+    long as the motto, then the place and date in italics on the number's line."""
+    if isinstance(issuer, str):
+        issuer = Issuer(issuer, "", "", Signatory("", ""))
+    top = pdf.get_y()
+    left, width = pdf.l_margin, LEFT_COLUMN
+    right = pdf.w - pdf.r_margin
+    h12 = _height(12)
+    widest = 0.0
+    if issuer.parent:
+        pdf.set_font(FONT, "", 12)
+        widest = _centred(pdf, [issuer.parent.upper()], left, width, h12)
+    pdf.set_font(FONT, "B", 12)
+    widest = _centred(pdf, _agency_lines(issuer.name), left, width, h12)
+    rule_y = pdf.get_y() + 0.8
+    _rule(pdf, left + width / 2, max(widest / 3, min(widest / 2, 22.0)), rule_y)
+    left_bottom = rule_y
+    # the right column
+    pdf.set_y(top)
+    column = right - left - width
+    pdf.set_font(FONT, "B", 12)
+    _centred(pdf, [NATIONAL_NAME], left + width, column, h12)
+    pdf.set_font(FONT, "B", 13)
+    _centred(pdf, [MOTTO], left + width, column, _height(13))
+    motto = pdf.get_string_width(MOTTO)
+    motto_y = pdf.get_y() + 0.8
+    _rule(pdf, left + width + column / 2, motto, motto_y)
+    # the number and the place and date, on one line under both columns
+    line_y = max(left_bottom, motto_y) + 3.5
+    h13 = _height(13)
+    if number:
+        pdf.set_xy(left, line_y)
+        pdf.set_font(FONT, "", 13)
+        pdf.cell(width, h13, f"Số: {number}", align="C")
+    end = line_y + h13
+    if moment is not None:
+        pdf.set_xy(left + width, line_y)
+        pdf.set_font(FONT, "I", 13)
+        place = issuer.locality
+        text = f"{place}, {paper_date(moment)}" if place else paper_date(moment).capitalize()
+        _centred(pdf, [text], left + width, column, h13)
+        end = max(end, pdf.get_y())
+    pdf.set_xy(left, end)
 
 
 def place_and_date(pdf: FPDF, place: str, moment: datetime) -> None:
-    pdf.set_font("Noto", "", 11)
-    pdf.set_x(pdf.l_margin + 68)
-    pdf.cell(0, 6, f"{place}, {paper_date(moment)}", align="C", new_x="LMARGIN",
-             new_y="NEXT")
+    """The place and date alone, in italics in the right column (for a page whose header
+    had none)."""
+    pdf.set_font(FONT, "I", 13)
+    _centred(pdf, [f"{place}, {paper_date(moment)}"], pdf.l_margin + LEFT_COLUMN,
+             pdf.w - pdf.r_margin - pdf.l_margin - LEFT_COLUMN, _height(13))
+
+
+def title(pdf: FPDF, name: str, summary: str | None = None) -> None:
+    """The document's type in bold capitals, centred; then its summary ("Về việc …", bold)
+    and the short rule under it, where the type has one (Annex I, item 5)."""
+    pdf.ln(7)
+    pdf.set_font(FONT, "B", 14)
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+    widest = _centred(pdf, [name], pdf.l_margin, width, _height(14))
+    if summary:
+        widest = _centred(pdf, [summary], pdf.l_margin + 10, width - 20, _height(14))
+        y = pdf.get_y() + 1
+        _rule(pdf, pdf.l_margin + width / 2, max(widest / 3, min(widest / 2, 30.0)), y)
+        pdf.set_y(y + 1)
+    pdf.ln(4)
+
+
+def body(pdf: FPDF, text: str, size: float = 14, style: str = "", indent: float = INDENT,
+         ) -> None:
+    """A paragraph of the body: justified, first line indented, 6 pt after (Annex I, 6.e)."""
+    pdf.set_font(FONT, style, size)
+    pdf.set_x(pdf.l_margin)
+    paragraph(pdf, text, _height(size), indent=indent, justify=True)
+    pdf.ln(2.1)
+
+
+def closing(pdf: FPDF, issuer: Issuer, stamp: Stamp, document_id: str, verify_url: str,
+            recipients: Iterable[str], heading_line: str | None = None,
+            ) -> tuple[int, tuple[int, int, int, int]]:
+    """The end of the document. On the right, centred: the authority lines (the model's
+    signer line in its place, where the template has one), the signer's title, the agency's
+    digital-signature appearance (the red seal at its size on the left, the signer and the
+    signing time on its right, so that the seal covers no text; Annex I, items 7 and 8) and
+    the signer's full name. On the left, level with the authority line: "Nơi nhận:" (12 pt
+    bold italic) and its list (11 pt), then the QR code that leads to the verification of
+    this document, with the document's id. Returns the page and the rectangle (PDF points)
+    of the signature field: the seal's square."""
+    who = issuer.signatory
+    authority = [heading_line] if heading_line else list(who.authority)
+    upper = [line.upper() for line in [*authority, who.title] if line]
+    seal = issuer.seal_diameter
+    h14 = _height(14)
+    qr_side = _qr_side(verify_url)
+    needed = max(len(upper) * h14 + seal + 4 + h14 * 2, 20 + qr_side + 14) + 12
+    if pdf.get_y() + 6 + needed > A4_HEIGHT_MM - pdf.b_margin:
+        pdf.add_page()
+    pdf.ln(5)
+    top = pdf.get_y()
+    left = pdf.l_margin
+    column_x = left + CLOSING_LEFT
+    column = pdf.w - pdf.r_margin - column_x
+    # the signer: 14 pt, or 13 if a line would not fit the column (Annex I, 7.a: 13-14)
+    size = 14
+    pdf.set_font(FONT, "B", size)
+    if any(pdf.get_string_width(line) > column - 2 * pdf.c_margin - 0.2 for line in upper):
+        size = 13
+        pdf.set_font(FONT, "B", size)
+    _centred(pdf, upper, column_x, column, _height(size))
+    area_x = column_x + (column - SIGNATURE_WIDTH) / 2
+    area_y = pdf.get_y() + 2
+    # the seal at a whole point from the page's corner, its square the signature field
+    k = PT_PER_MM
+    seal_x = round(area_x * k) / k
+    seal_y = round(area_y * k) / k
+    _image(pdf, stamp.seal_png, seal_x, seal_y, seal)
+    text_x = seal_x + seal + 2.5
+    text_width = area_x + SIGNATURE_WIDTH - text_x
+    pdf.set_text_color(0, 0, 0)
+    lines: list[tuple[str, str, float, tuple[int, int, int]]] = [
+        ("B", f"Ký bởi: {stamp.agency_name}", 10, (0, 0, 0)),
+        ("", f"Thời gian ký: {stamp.time_text}", 10, (0, 0, 0))]
+    if stamp.development:
+        lines.append(("B", DEVELOPMENT_NOTICE, 9, (200, 0, 0)))
+    heights = 0.0
+    for style, text, points, _ in lines:
+        pdf.set_font(FONT, style, points)
+        heights += len(wrap(pdf, text, text_width - 2 * pdf.c_margin - 0.2)) * _height(points)
+    pdf.set_y(seal_y + max(0.0, (seal - heights) / 2))
+    for style, text, points, colour in lines:
+        pdf.set_font(FONT, style, points)
+        pdf.set_text_color(*colour)
+        pdf.set_x(text_x)
+        paragraph(pdf, text, _height(points), text_width)
+    pdf.set_text_color(0, 0, 0)
+    pdf.set_y(max(seal_y + seal, pdf.get_y()) + 2)
+    if who.name:
+        pdf.set_font(FONT, "B", 14)
+        _centred(pdf, [who.name], column_x, column, h14)
+    right_bottom = pdf.get_y()
+    # the recipients and the QR code, on the left
+    pdf.set_xy(left, top)
+    pdf.set_font(FONT, "BI", 12)
+    pdf.cell(CLOSING_LEFT - 2, _height(12), "Nơi nhận:", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT, "", 11)
+    for line in recipients:
+        pdf.set_x(left)
+        paragraph(pdf, f"- {line}", _height(11), CLOSING_LEFT - 2)
+    qr_y = pdf.get_y() + 3
+    qr_x_pt, qr_y_pt = round(left * k), round(qr_y * k)
+    _qr(pdf, verify_url, qr_x_pt / k, qr_y_pt / k)
+    pdf.set_xy(left, qr_y_pt / k + qr_side + 1)
+    pdf.set_font(FONT, "", 8)
+    paragraph(pdf, f"Mã tài liệu: {document_id}\nXác thực tại: {verify_url}", _height(8),
+              CLOSING_LEFT - 2)
+    pdf.set_y(max(right_bottom, pdf.get_y()) + 2)
+    box = (round(seal_x * k), round((A4_HEIGHT_MM - seal_y - seal) * k),
+           round((seal_x + seal) * k), round((A4_HEIGHT_MM - seal_y) * k))
+    return pdf.page - 1, box
+
+
+def footer(pdf: FPDF, stamp: Stamp, text: str) -> None:
+    """A small line after the closing: the dossier, and what the document is worth. A
+    development document says it has no legal validity and nothing else about it."""
+    pdf.set_font(FONT, "I", 9)
+    pdf.set_text_color(70, 70, 70)
+    if stamp.development:
+        pdf.set_text_color(200, 0, 0)
+        pdf.set_font(FONT, "BI", 9)
+        text = f"{text} {DEVELOPMENT_FOOTER}" if text else DEVELOPMENT_FOOTER
+    pdf.set_x(pdf.l_margin)
+    paragraph(pdf, text, _height(9))
+    pdf.set_text_color(0, 0, 0)
+
+
+# -- results ----------------------------------------------------------------------------------
+
+class _Printed(dict[str, str]):
+    """Printed values for a template's sentences: a value that is not there reads "…"."""
+
+    def __missing__(self, key: str) -> str:
+        return "…"
+
+
+def _printed(result: Result) -> _Printed:
+    t = result.template
+    if result.values is not None:
+        values = dict(result.values)
+    else:  # the rows name the template's values by their labels
+        labels = {v.label: v.key for v in t.values}
+        values = {labels[label]: text for label, text in result.rows if label in labels}
+    local = result.stamp.signed_at.astimezone(VIETNAM).date()
+    values.update(co_quan=result.agency.name, ngay_cap=date_words(local),
+                  het_han_mot_nam=date_words(one_year_on(local)),
+                  ma_ho_so=result.dossier_code)
+    return _Printed(values)
 
 
 def render_result(result: Result) -> Rendered:
     """The result as a PDF ready for signing, with the place of its signature field."""
     t = result.template
+    issuer = result.agency
     pdf = document(f"{t.title.capitalize()} – {result.number}", result.stamp.signed_at)
     pdf.set_subject(f"Kết quả hồ sơ {result.dossier_code}")
     pdf.set_author(result.agency_name)
-    heading(pdf, result.agency_name, result.number)
-    place_and_date(pdf, result.place, result.stamp.signed_at)
-    pdf.ln(6)
-    pdf.set_font("Noto", "B", 14)
-    paragraph(pdf, t.title, 7, align="C")
-    pdf.set_font("Noto", "", 10)
-    paragraph(pdf, f"({t.legal_basis})", 5, align="C")
-    if result.procedure_name:
-        paragraph(pdf, f"Thủ tục: {result.procedure_name}", 5, align="C")
-    pdf.ln(5)
-    pdf.set_font("Noto", "", 11)
-    for label, text in result.rows:
-        paragraph(pdf, f"{label}: {text}", 6.5)
-    if t.closing:
-        pdf.ln(3)
-        paragraph(pdf, t.closing, 6)
-    page, box = signature_block(pdf, result.agency_name, result.stamp, result.document_id,
-                                result.verify_url)
-    _footer(pdf, result)
+    heading(pdf, issuer, result.number, result.stamp.signed_at)
+    printed = _printed(result)
+    if t.kind == "decision":
+        _decision(pdf, result, issuer, printed)
+    else:
+        _certificate(pdf, result, printed)
+    page, box = closing(pdf, issuer, result.stamp, result.document_id, result.verify_url,
+                        t.recipients, t.signer_heading or None)
+    footer(pdf, result.stamp, _footer_text(result))
     embedded = _embed(pdf, result)
     return Rendered(bytes(pdf.output()), page, box, embedded)
 
 
-def signature_block(pdf: FPDF, agency_name: str, stamp: Stamp, document_id: str,
-                    verify_url: str) -> tuple[int, tuple[int, int, int, int]]:
-    """The signer's title, then the visible signature: the red seal over the left third of
-    the signer's text (Decree 30/2020), the agency's name, the signing time, and the QR
-    code that leads to the verification of this document."""
-    needed = 8 + STAMP_HEIGHT + 12
-    if pdf.get_y() + needed > A4_HEIGHT_MM - pdf.b_margin:
-        pdf.add_page()
-    pdf.ln(6)
-    right = pdf.w - pdf.r_margin
-    x = right - STAMP_WIDTH
-    pdf.set_font("Noto", "B", 11)
-    pdf.set_x(x)
-    paragraph(pdf, f"TM. {agency_name.upper()}", 5, STAMP_WIDTH, align="C")
-    y = pdf.get_y() + 1
-    pdf.set_draw_color(200, 0, 0)
-    pdf.rect(x, y, STAMP_WIDTH, STAMP_HEIGHT)
-    _image(pdf, stamp.seal_png, x + 1, y + 1, SEAL_SIZE)
-    pdf.set_text_color(200, 0, 0)
-    pdf.set_xy(x + SEAL_SIZE * 0.66, y + 3)
-    pdf.set_font("Noto", "B", 8)
-    text_x, text_width = x + SEAL_SIZE * 0.66, STAMP_WIDTH - SEAL_SIZE * 0.66 - 1
-    paragraph(pdf, f"Ký bởi: {stamp.agency_name}", 4, text_width)
-    pdf.set_x(text_x)
-    pdf.set_font("Noto", "", 8)
-    paragraph(pdf, f"Thời gian ký: {stamp.time_text}", 4, text_width)
-    if stamp.development:
-        pdf.set_font("Noto", "B", 7)
-        pdf.set_x(text_x)
-        paragraph(pdf, DEVELOPMENT_NOTICE, 3.5, text_width)
-    pdf.set_text_color(0, 0, 0)
-    pdf.set_draw_color(0, 0, 0)
-    _qr(pdf, verify_url, pdf.l_margin, y, STAMP_HEIGHT)
-    pdf.set_font("Noto", "", 7)
-    pdf.set_xy(pdf.l_margin + STAMP_HEIGHT + 2, y + 2)
-    paragraph(pdf, f"Mã tài liệu: {document_id}\nXác thực tại: {verify_url}", 3.5,
-              x - pdf.l_margin - STAMP_HEIGHT - 4)
-    pdf.set_y(y + STAMP_HEIGHT + 2)
-    k = PT_PER_MM
-    box = (round(x * k), round((A4_HEIGHT_MM - y - STAMP_HEIGHT) * k),
-           round((x + STAMP_WIDTH) * k), round((A4_HEIGHT_MM - y) * k))
-    return pdf.page - 1, box
+def _footer_text(result: Result) -> str:
+    about = f"Hồ sơ {result.dossier_code}, thủ tục {result.procedure_code}."
+    if result.stamp.development:
+        return about
+    return (f"{about} Văn bản điện tử có chữ ký số của cơ quan, có giá trị pháp lý như bản "
+            "giấy (Luật Giao dịch điện tử 2023).")
+
+
+def _certificate(pdf: FPDF, result: Result, printed: _Printed) -> None:
+    """A specialised document as its ministry's model lays it out: the title, the model's
+    grounds and heading, an opening sentence, the rows (several on one line where the model
+    puts them together), a closing sentence."""
+    t = result.template
+    title(pdf, t.title)
+    for ground in t.grounds:
+        body(pdf, ground, 13, "I")
+    if t.heading:
+        pdf.set_font(FONT, "B", 13)
+        _centred(pdf, [t.heading], pdf.l_margin, pdf.w - pdf.l_margin - pdf.r_margin,
+                 _height(13))
+        pdf.ln(2)
+    if t.intro:
+        body(pdf, t.intro.format_map(printed), 13)
+    labels = {v.key: v.label for v in t.values}
+    numbered = 0
+    if result.values is None:  # rows only: each on its line
+        lines: list[str] = [f"{label}: {text}" for label, text in result.rows]
+    else:
+        lines = []
+        for group in t.lines or tuple((v.key,) for v in t.values):
+            if isinstance(group, str):
+                lines.append(group.format_map(printed))
+                continue
+            present = [key for key in group if key in result.values]
+            if not present:
+                continue
+            text = "; ".join(f"{labels[key]}: {result.values[key]}" for key in present)
+            if t.numbered:
+                numbered += 1
+                text = f"{numbered}. {text}"
+            lines.append(text)
+    pdf.set_font(FONT, "", 13)
+    for line in lines:
+        pdf.set_x(pdf.l_margin)
+        paragraph(pdf, line, _height(13), indent=INDENT)
+        pdf.ln(0.8)
+    for line in t.trailer:
+        pdf.set_x(pdf.l_margin)
+        paragraph(pdf, line.format_map(printed), _height(13), indent=INDENT)
+        pdf.ln(0.8)
+    if t.closing:
+        pdf.ln(1.5)
+        body(pdf, t.closing.format_map(printed), 13, "I")
+
+
+def honorific(sex: str | None) -> str:
+    """"ông" or "bà" from the printed sex, "ông/bà" when it is not known."""
+    return {"nam": "ông", "nữ": "bà"}.get((sex or "").strip().lower(), "ông/bà")
+
+
+def _decision(pdf: FPDF, result: Result, issuer: Issuer, printed: _Printed) -> None:
+    """A decision as Annex III, Mẫu 1.2 lays it out: title and summary, the authority
+    that decides, "Căn cứ …" lines (the agency's, then the form's legal basis), "Xét đề nghị
+    của …", "QUYẾT ĐỊNH:", then the articles: what is decided, from the dossier's named
+    values; its effect; who carries it out."""
+    who = printed["nguoi_de_nghi"]
+    sir = honorific(printed.get("gioi_tinh"))
+    procedure = result.procedure_name or ""
+    what = procedure[:1].lower() + procedure[1:] if procedure else ""
+    summary = (f"Về việc giải quyết hồ sơ đề nghị {what} của {sir} {who}" if what
+               else f"Về việc giải quyết hồ sơ số {result.dossier_code} của {sir} {who}")
+    title(pdf, result.template.title, summary)
+    pdf.set_font(FONT, "B", 14)
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+    _centred(pdf, [(issuer.decides_as or issuer.name).upper()], pdf.l_margin, width,
+             _height(14))
+    pdf.ln(3)
+    grounds = [g.rstrip(" ;.") for g in issuer.grounds]
+    if result.form_legal_basis:
+        grounds.append(f"Căn cứ {result.form_legal_basis.rstrip(' ;.')}")
+    for ground in grounds:
+        body(pdf, f"{ground};", 14, "I")
+    body(pdf, f"Xét đề nghị của {sir} {who} tại hồ sơ số {result.dossier_code}.", 14, "I")
+    pdf.set_font(FONT, "B", 14)
+    _centred(pdf, ["QUYẾT ĐỊNH:"], pdf.l_margin, width, _height(14))
+    pdf.ln(2)
+    details = []
+    for key, label in (("ngay_sinh", "sinh ngày"), ("so_dinh_danh", "số định danh cá nhân"),
+                       ("noi_cu_tru", "nơi cư trú:")):
+        if key in printed:
+            details.append(f"{label} {printed[key]}")
+    person = f"{sir} {who}" + (f" ({', '.join(details)})" if details else "")
+    request = f" về việc {what}" if what else ""
+    first = f"Chấp thuận đề nghị{request} của {person}, hồ sơ số {result.dossier_code}."
+    if "noi_dung" in printed:
+        first += f" Nội dung đề nghị được chấp thuận: {printed['noi_dung'].rstrip('.')}."
+    if result.values is None and result.rows:  # rows only: they are what is decided
+        first += " " + "; ".join(f"{label}: {text}" for label, text in result.rows) + "."
+    _article(pdf, 1, first)
+    _article(pdf, 2, "Quyết định này có hiệu lực kể từ ngày ký.")
+    _article(pdf, 3, f"Các cơ quan, đơn vị có liên quan và {sir} {who} chịu trách nhiệm thi "
+                     "hành Quyết định này./.")
+
+
+def _article(pdf: FPDF, number: int, text: str) -> None:
+    """"Điều 1." in bold, then its text, as one justified paragraph with the body's indent.
+    The bold label is drawn first and the text continues after it."""
+    pdf.set_font(FONT, "B", 14)
+    label = f"Điều {number}. "
+    label_width = pdf.get_string_width(label)
+    pdf.set_x(pdf.l_margin + INDENT)
+    y = pdf.get_y()
+    pdf.cell(label_width + pdf.c_margin, _height(14), label.rstrip())
+    pdf.set_xy(pdf.l_margin, y)
+    pdf.set_font(FONT, "", 14)
+    paragraph(pdf, text, _height(14), indent=INDENT + label_width, justify=True)
+    pdf.ln(2.1)
 
 
 _DECODED_IMAGES: dict[str, Any] = {}
@@ -326,17 +746,27 @@ def _image(pdf: FPDF, png: bytes, x: float, y: float, size: float) -> None:
     pdf.image(png, x, y, size, size)
 
 
-def _qr(pdf: FPDF, text: str, x: float, y: float, size: float) -> None:
-    """A QR code drawn as vector squares (sharp at any zoom, no image to decode)."""
+def _qr_matrix(text: str) -> list[list[bool]]:
     # a fixed mask: choosing the best of eight costs more than the rest of the page, and
     # any mask is a valid code (ISO/IEC 18004)
     # the quiet zone (4 modules) is part of the square: decoders need it
-    code = qrcode.QRCode(border=4, error_correction=qrcode.constants.ERROR_CORRECT_M,
-                         mask_pattern=2)
+    code = qrcode.QRCode(border=4, error_correction=QR_ERROR_CORRECTION, mask_pattern=2)
     code.add_data(text)
-    matrix = code.get_matrix()
-    cell = size / len(matrix)
-    k, top = pdf.k, pdf.h
+    return code.get_matrix()
+
+
+def _qr_side(text: str) -> float:
+    """The QR code's side in mm, its quiet zone included."""
+    return len(_qr_matrix(text)) * QR_MODULE_PT / PT_PER_MM
+
+
+def _qr(pdf: FPDF, text: str, x: float, y: float) -> None:
+    """A QR code drawn as vector squares (sharp at any zoom, no image to decode): modules of
+    ``QR_MODULE_PT`` points from (x, y) mm, which the caller puts on whole points, so that
+    every module falls on whole pixels of a 72-dpi render and reads from it."""
+    matrix = _qr_matrix(text)
+    cell = QR_MODULE_PT
+    x_pt, top_pt = x * pdf.k, (pdf.h - y) * pdf.k
     # one path of rectangles (a run of dark modules each), filled once: fpdf2's rect() per
     # run would save and restore the graphics state thousands of times
     ops = ["0 g"]
@@ -346,20 +776,11 @@ def _qr(pdf: FPDF, text: str, x: float, y: float, size: float) -> None:
             if dark and start is None:
                 start = col
             elif not dark and start is not None:
-                ops.append(f"{(x + start * cell) * k:.2f} {(top - y - (row + 1) * cell) * k:.2f}"
-                           f" {(col - start) * cell * k:.2f} {cell * k:.2f} re")
+                ops.append(f"{x_pt + start * cell:.2f} {top_pt - (row + 1) * cell:.2f}"
+                           f" {(col - start) * cell} {cell} re")
                 start = None
     ops.append("f")
     pdf._out("q " + "\n".join(ops) + " Q")
-
-
-def _footer(pdf: FPDF, result: Result) -> None:
-    pdf.set_font("Noto", "", 7)
-    pdf.set_text_color(90, 90, 90)
-    paragraph(pdf, f"Hồ sơ {result.dossier_code} - thủ tục {result.procedure_code}. "
-              "Văn bản điện tử có chữ ký số của cơ quan, có giá trị pháp lý như bản giấy "
-              "(Luật Giao dịch điện tử 2023).", 3.5)
-    pdf.set_text_color(0, 0, 0)
 
 
 def _embed(pdf: FPDF, result: Result) -> dict[str, Any]:

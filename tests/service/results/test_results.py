@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -30,7 +31,7 @@ from service.pki.config import SigningSetupError
 from service.pki.seals import development_seal
 from service.pki.signer import Signing
 from service.results import rendering
-from service.results.issuance import result_rows
+from service.results.issuance import result_rows, result_values
 from storage.models import Dossier, DossierDocument
 from tests import pki
 from tests.conftest import (
@@ -86,40 +87,68 @@ def codes(report: dict) -> set[str]:
 
 # -- rendering --------------------------------------------------------------------------------
 
+ISSUER = rendering.Issuer(
+    "Ủy ban nhân dân xã Đồng Tâm", "UBND", "Đồng Tâm",
+    rendering.Signatory("PHÓ CHỦ TỊCH", "Nguyễn Văn Thử", ("TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH")))
+
+
+def agency_entry(name: str, **keys: Any) -> dict[str, Any]:
+    """A signing configuration's agency entry with what its documents print about it."""
+    return {"name": name, "abbreviation": "UBND", "locality": "Thử Nghiệm",
+            "signer": {"title": "CHỦ TỊCH", "name": "Nguyễn Văn Thử",
+                       "authority": ["TM. ỦY BAN NHÂN DÂN"]}, **keys}
+
+
 @pytest.mark.parametrize("template", sorted(TEMPLATES))
 def test_every_template_renders_vietnamese_with_data_inside(template: str, tmp_path) -> None:
     data = {"nguoi_duoc_khai_sinh": {"ho_ten": "Lê Thị Thu Hà", "ngay_sinh": "2026-03-09",
-                                     "gioi_tinh": "nu"},
-            "nguoi_yeu_cau": {"ho_ten": "Nguyễn Văn Ấn", "so_dinh_danh": "001085012345"},
-            "ho_kinh_doanh": {"ten": "Hộ kinh doanh Phở Thìn"}}
+                                     "gioi_tinh": "nu", "dan_toc": "01", "quoc_tich": "VN",
+                                     "noi_sinh": "Hà Nội"},
+            "nguoi_yeu_cau": {"ho_ten": "Nguyễn Văn Ấn", "so_dinh_danh": "001085012345",
+                              "ngay_sinh": "1985-05-01", "gioi_tinh": "nam",
+                              "noi_cu_tru": "Hà Nội"},
+            "ho_kinh_doanh": {"ten": "Hộ kinh doanh Phở Thìn", "dia_chi": "13 Lò Đúc",
+                              "nganh_nghe": "Ăn uống"},
+            "qua_trinh": {"noi_o_hien_tai": "5 Phan Đình Phùng"},
+            "ket_qua": {"tinh_trang_an_tich": "Không có án tích"}}
     t = TEMPLATES[template]
-    rows, structured = result_rows(t, None, data)
-    if template == "decision":
-        rows = [("Nội dung", "Chấp thuận đề nghị của ông Nguyễn Văn Ấn")]
+    values = result_values(t, None, data)
+    assert values.missing == []
     signed_at = datetime(2026, 11, 27, 2, 15, 2, tzinfo=UTC)
+    number = rendering.document_number(7, t.symbol, "UBND")
     rendered = rendering.render_result(rendering.Result(
-        t, "Ủy ban nhân dân xã Đồng Tâm", "Hà Nội", f"7/2026/{t.symbol}", "doc-id-1",
+        t, ISSUER.name, ISSUER.locality, number, "doc-id-1",
         "http://tokhai.test/v/doc-id-1", "UBND-XA-00004-261127-0001", "1.001193",
-        "001085012345", rows, structured,
-        rendering.Stamp("Ủy ban nhân dân xã Đồng Tâm", signed_at, development_seal("X"))))
+        "001085012345", values.rows, values.structured,
+        rendering.Stamp(ISSUER.name, signed_at, development_seal("X")),
+        procedure_name="Đăng ký giám hộ", issuer=ISSUER, values=values.printed))
     text = text_of(rendered.pdf)
-    assert t.title in text and f"Số: 7/2026/{t.symbol}" in text
-    assert "Hà Nội, ngày 27 tháng 11 năm 2026" in text  # 02:15 UTC is 09:15 in Vietnam
+    assert t.title in text and f"Số: 07/{t.symbol}-UBND" in text
+    assert "Đồng Tâm, ngày 27 tháng 11 năm 2026" in text  # 02:15 UTC is 09:15 in Vietnam
     assert "Thời gian ký: 2026-11-27T09:15:02+07:00" in text
-    assert "ỦY BAN NHÂN DÂN XÃ ĐỒNG TÂM" in text and "Độc lập - Tự do - Hạnh phúc" in text
-    for label, value in rows:
-        assert f"{label}: {value}" in text
+    assert "ỦY BAN NHÂN DÂN" in text and "XÃ ĐỒNG TÂM" in text
+    assert "Độc lập - Tự do - Hạnh phúc" in text and "Nơi nhận:" in text
+    assert "PHÓ CHỦ TỊCH" in text and "Nguyễn Văn Thử" in text
+    if t.kind == "decision":
+        assert "Nguyễn Văn Ấn" in text and "Điều 1." in text
+    else:
+        for value in t.values:
+            if value.key in values.printed:
+                assert f"{value.label}: {values.printed[value.key]}" in text
     reader = PdfFileReader(io.BytesIO(rendered.pdf))
     embedded = verification.embedded_data(reader)
     assert embedded is not None and embedded["document_id"] == "doc-id-1"
-    assert embedded["data"] == structured and embedded["template"] == template
+    assert embedded["data"] == values.structured and embedded["template"] == template
+    assert embedded["number"] == number
     assert reader.root["/AF"][0]["/AFRelationship"] == "/Data"
     xmp = reader.root["/Metadata"].data.decode()
     assert "<tokhai:DocumentId>doc-id-1</tokhai:DocumentId>" in xmp
+    assert f"<tokhai:Number>{number}</tokhai:Number>" in xmp
     (tmp_path / "r.pdf").write_bytes(rendered.pdf)
     fonts = subprocess.run(["pdffonts", str(tmp_path / "r.pdf")], capture_output=True,
                            text=True).stdout
-    assert "NotoSans" in fonts and " no " not in fonts.split("\n", 2)[2]  # all embedded
+    assert "TokhaiSerif" in fonts and "Noto" not in fonts
+    assert " no " not in fonts.split("\n", 2)[2]  # all embedded
     # the QR code, read by a decoder no one here wrote, leads to the verification URL
     subprocess.run(["pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1",
                     str(tmp_path / "r.pdf"), str(tmp_path / "page")], check=True)
@@ -154,7 +183,7 @@ def test_issuing_signs_records_and_moves_the_dossier(client, app, father, clerk)
     assert issued.status_code == 201, issued.get_json()
     doc = issued.get_json()
     assert doc["level"] == "B-LT" and doc["template"] == "birth_extract"
-    assert doc["number"].endswith(f"/{datetime.now(UTC).year}/TLKS")
+    assert re.fullmatch(r"\d{2,}/TLKS-UBND", doc["number"])  # no year; zero below 10
     assert "Ủy ban nhân dân xã thử nghiệm số 4" in doc["signer"]
     assert doc["signed_at"] and doc["timestamp_at"]
     dossier = client.get(f"/api/v1/dossiers/{code}", headers=father).get_json()
@@ -337,7 +366,7 @@ def signed_by_rogue_key(test_pki) -> bytes:
     rogue = signers.SimpleSigner.load_pkcs12(str(test_pki.p12_file("rogue-signer")),
                                              passphrase=pki.P12_PASSWORD.encode())
     plain = rendering.document("Giả mạo")
-    plain.set_font("Noto", "", 12)
+    plain.set_font(rendering.FONT, "", 12)
     plain.cell(0, 10, "Văn bản giả mạo")
     writer = IncrementalPdfFileWriter(io.BytesIO(bytes(plain.output())))
     return signers.sign_pdf(writer, signers.PdfSignatureMetadata(
@@ -404,8 +433,8 @@ def test_the_cli_verifies_a_file(app, issued, tmp_path) -> None:
 
 def test_a_wrong_password_stops_the_start_up_naming_the_agency(test_pki, tmp_path, monkeypatch) -> None:
     config = pki.write_signing_config(test_pki, name="wrong.yaml", agencies={
-        "UBND-SAI": {"name": "Xã sai mật khẩu", "seal": "UBND-XA-00004-seal.png",
-                     "pkcs12": "signer-a.p12", "password_env": "TOKHAI_TEST_WRONG"}})
+        "UBND-SAI": agency_entry("Xã sai mật khẩu", seal="UBND-XA-00004-seal.png",
+                                 pkcs12="signer-a.p12", password_env="TOKHAI_TEST_WRONG")})
     env = {**os.environ, "TOKHAI_TEST_WRONG": "not-the-password",
            "TOKHAI_SIGNING_CONFIG": str(config), "TOKHAI_DATA_DIR": str(tmp_path),
            "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
@@ -433,7 +462,7 @@ def test_a_pkcs11_token_signs(test_pki, monkeypatch) -> None:
     token = {"module": pki.SOFTHSM_MODULE, "token_label": pki.TOKEN_LABEL,
              "key_label": "signer-c", "pin_env": "TOKHAI_TEST_PIN"}
     config = pki.write_signing_config(test_pki, name="token.yaml", agencies={
-        "CA-HN": {"name": name, "seal": "CA-HN-seal.png", "pkcs11": token}})
+        "CA-HN": agency_entry(name, seal="CA-HN-seal.png", pkcs11=token)})
     signing = Signing.from_file(config)
     agency = signing.agency("CA-HN")
     assert agency is not None
@@ -466,6 +495,12 @@ def test_development_keys_say_so_and_are_not_legally_valid(tmp_path, people) -> 
         page = opened.pages[0]
         stamp = page.crop((page.width * 0.55, 0, page.width, page.height)).extract_text()
     assert rendering.DEVELOPMENT_NOTICE in stamp.replace("\n", " ")
+    # the page says it has no legal validity, and nothing on it says the opposite
+    words = " ".join(text_of(pdf).split()).casefold()
+    assert "không có giá trị pháp lý" in words
+    assert all(words[max(0, i - 6):i] == "không " for i in
+               (m.start() for m in re.finditer("có giá trị pháp lý", words)))
+    assert "như bản giấy" not in words
     report = client.get(f"/api/v1/documents/{doc['document_id']}/verification").get_json()
     assert report["valid"] and not report["legally_valid"]
     assert "development_key" in codes(report) and report["signatures"][0]["development"]
@@ -619,11 +654,30 @@ def test_configuration_mistakes_are_named(test_pki, tmp_path) -> None:
         ({"trust_anchors": ["khong-co.pem"]}, "trust anchor"),
         ({"tsa": {}}, "'tsa.url' is missing"),
         ({"level": "B-X"}, "level 'B-X'"),
-        ({"agencies": {"UBND-X": {"name": "X"}}}, "agency UBND-X: give exactly one of"),
-        ({"agencies": {"UBND-X": {"name": "X", "pkcs12": "signer-a.p12",
-                                  "password_env": pki.PASSWORD_ENV}}},
+        ({"agencies": {"UBND-X": agency_entry("X")}}, "agency UBND-X: give exactly one of"),
+        ({"agencies": {"UBND-X": agency_entry("X", pkcs12="signer-a.p12",
+                                              password_env=pki.PASSWORD_ENV)}},
          "agency UBND-X: 'seal'"),
     ]
+    key = {"seal": "UBND-XA-00004-seal.png", "pkcs12": "signer-a.p12",
+           "password_env": pki.PASSWORD_ENV}
+    entry = agency_entry("X", **key)
+    details: list[tuple[dict[str, Any], str]] = [
+        ({k: v for k, v in entry.items() if k != "abbreviation"},
+         "agency UBND-X: 'abbreviation' is missing"),
+        ({**entry, "abbreviation": "ubnd/x"}, "agency UBND-X: 'abbreviation' 'ubnd/x' must"),
+        ({k: v for k, v in entry.items() if k != "locality"},
+         "agency UBND-X: 'locality' is missing"),
+        ({**{k: v for k, v in entry.items() if k != "locality"}, "place": "Hà Nội"},
+         "agency UBND-X: 'place' is no longer read: give 'locality'"),
+        ({k: v for k, v in entry.items() if k != "signer"}, "agency UBND-X: 'signer' is missing"),
+        ({**entry, "signer": {"title": "CHỦ TỊCH"}}, "agency UBND-X: 'signer.name' is missing"),
+        ({**entry, "signer": {"name": "A", "title": "B", "authority": [3]}},
+         "agency UBND-X: 'signer.authority'"),
+        ({**entry, "grounds": ["Theo luật"]}, "agency UBND-X: 'grounds'"),
+        ({**entry, "seal_diameter": 200}, "agency UBND-X: 'seal_diameter'"),
+    ]
+    cases += [({"agencies": {"UBND-X": agency}}, message) for agency, message in details]
     for change, message in cases:
         path = test_pki.directory / f"case-{abs(hash(message))}.yaml"
         path.write_text(yaml.safe_dump({**good, **change}, allow_unicode=True))
