@@ -505,8 +505,10 @@ def verify_cli(path: Path, as_json: bool) -> None:
 
 
 @click.command("worker", help="Archive documents waiting in the outbox into the document "
-                              "store, again and again (or once with --once).")
-@click.option("--once", is_flag=True, help="One pass, then exit (status 1 if any is left).")
+                              "store, and repair stored documents found missing or changed, "
+                              "again and again (or once with --once).")
+@click.option("--once", is_flag=True, help="One pass, then exit (status 1 if any document is "
+                                           "left pending or not repaired).")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
 @click.option("--batch", default=100, show_default=True, help="Documents per pass.")
 @with_appcontext
@@ -514,24 +516,85 @@ def worker_cli(once: bool, interval: float, batch: int) -> None:
     import time
 
     from service.repository import documents as repository
-    from storage.documents import StoreUnavailable
+    from service.repository import integrity
+    from storage.documents import BucketMissing, StoreUnavailable
 
     rt = _runtime()
     ready = False  # the bucket checked (or made) since the store last answered
+    check_all = False  # every stored document to check: the bucket was made again
     while True:
+        left = 0
         try:
             if not ready:
-                rt.store.ensure_ready(production=rt.settings.production)
+                if rt.store.ensure_ready(production=rt.settings.production) or \
+                        _store_lost(rt):
+                    check_all = True
+                    click.echo("the document store had lost its documents (bucket or folder "
+                               "made again): checking every stored document", err=True)
                 ready = True
+            with rt.sessions() as session:
+                flagged = None if check_all else integrity.flagged_ids(session, batch)
+            if flagged is None or flagged:
+                left += _report_checks(integrity.check_documents(
+                    rt.sessions, rt.store, repair_them=True, ids=flagged), worker=True)
+                check_all = False
             stored, pending = repository.archive_pending(rt.sessions, rt.store, batch)
+            left += pending
             if stored or pending:
                 click.echo(f"archived {stored}, still pending {pending}")
         except StoreUnavailable as e:
-            ready, pending = False, -1
+            ready, left = False, -1
             click.echo(f"store unavailable: {e}", err=True)
+        except BucketMissing as e:
+            ready, left = False, -1
+            click.echo(f"the bucket is gone ({e}): it is made again at the next pass, and "
+                       "every stored document checked and restored", err=True)
         if once:
-            sys.exit(0 if pending == 0 else 1)
+            sys.exit(0 if left == 0 else 1)
         time.sleep(interval)
+
+
+def _store_lost(rt) -> bool:
+    """Whether the store has lost what it held although its bucket exists (made again by
+    someone else, or by a service's start-up): the last stored document is looked at."""
+    from sqlalchemy import select
+
+    from service.repository import integrity
+    from storage.models import DossierDocument
+
+    with rt.sessions() as session:
+        last = session.execute(select(
+            DossierDocument.storage_key, DossierDocument.sha256, DossierDocument.size,
+            DossierDocument.store_version_id).where(
+            DossierDocument.stored_at.is_not(None), DossierDocument.storage_key.is_not(None),
+            DossierDocument.size.is_not(None))
+            .order_by(DossierDocument.id.desc()).limit(1)).first()
+    if last is None:
+        return False
+    return integrity.check(rt.store, *last).state == integrity.MISSING
+
+
+def _report_checks(outcomes, worker: bool = False) -> int:
+    """Print what the checks found and what was repaired, naming every document; returns
+    how many are still not as issued afterwards."""
+    from service.repository import integrity
+
+    left = 0
+    for o in outcomes:
+        if o.found.state != integrity.OK:
+            click.echo(f"{o.found.state}: {o.key} (document {o.document_id})"
+                       + (f": {o.found.detail}" if o.found.detail else ""))
+        if o.repaired == "pinned":
+            click.echo(f"pinned: {o.key} (document {o.document_id}) to the version that "
+                       f"holds it, {o.after.version_id}")
+        elif o.repaired:
+            click.echo(f"  {o.repaired}: document {o.document_id} from the verified copy; now "
+                       f"{o.after.state}")
+        if o.error:
+            click.echo(f"  not repaired: document {o.document_id}: {o.error}", err=worker)
+        if o.after.state != integrity.OK:
+            left += 1
+    return left
 
 
 @click.group("repository", help="The document repository.")
@@ -539,57 +602,71 @@ def repository_cli() -> None:
     pass
 
 
-@repository_cli.command("verify", help="Compare the store with the index: recompute every "
-                                       "stored object's sha256 and list missing, extra and "
-                                       "altered objects. Exit 1 when anything is wrong.")
+@repository_cli.command("verify", help="Compare the store with the index: read every stored "
+                                       "document by its pinned version, check its sha256, and "
+                                       "list objects missing, altered, shadowed by a newer "
+                                       "version, hidden by a delete marker, and extra. Exit 1 "
+                                       "when anything is wrong (after --repair: still wrong).")
 @click.option("--repair", is_flag=True,
-              help="Upload missing objects again from the database's copies.")
+              help="Restore missing, altered, shadowed and hidden objects from the database's "
+                   "verified copies, with their original retention.")
 @with_appcontext
 def repository_verify(repair: bool) -> None:
+    from collections import Counter
+
     from sqlalchemy import select
 
-    from service.repository import documents as repository
-    from storage.documents import StoreUnavailable, sha256_of
+    from service.repository import integrity
+    from storage.documents import BucketMissing, StoreError, StoreMisconfigured
     from storage.models import DossierDocument
 
     rt = _runtime()
     store = rt.store
-    problems = 0
-    indexed: dict[str, tuple[int, str, bool]] = {}
+
+    def stored_keys(say: bool = False) -> set[str]:
+        try:
+            return set(store.keys())
+        except BucketMissing:
+            if say:
+                click.echo("the bucket is gone: every stored document is missing")
+            return set()
+
+    try:
+        stored_keys(say=True)
+        if repair:
+            store.ensure_ready(production=rt.settings.production)
+    except StoreMisconfigured as e:
+        click.echo(f"cannot repair: {e}", err=True)
+    except StoreError as e:
+        click.echo(f"store unavailable: {e}", err=True)
+        sys.exit(5)
     with rt.sessions() as session:
-        for doc_id, key, sha, stored in session.execute(select(
-                DossierDocument.id, DossierDocument.storage_key, DossierDocument.sha256,
-                DossierDocument.stored_at.is_not(None)).where(
-                DossierDocument.storage_key.is_not(None))):
-            indexed[key] = (doc_id, sha, stored)
-    keys = set(store.keys())
-    for key, (doc_id, sha, stored) in sorted(indexed.items()):
-        if key not in keys:
-            if stored:
-                problems += 1
-                click.echo(f"missing: {key}")
-                if repair:
-                    with rt.sessions() as session:
-                        row = session.get(DossierDocument, doc_id)
-                        row.stored_at = None
-                        session.commit()
-                        try:
-                            ok = repository.archive(session, store, doc_id)
-                        except StoreUnavailable:
-                            ok = False
-                    click.echo(f"  re-uploaded: {ok}")
-            continue
-        actual = sha256_of(store.get(key))
-        if actual != sha:
-            problems += 1
-            click.echo(f"altered: {key} (index {sha[:12]}…, store {actual[:12]}…)")
+        indexed: dict[str, bool] = {key: stored for key, stored in session.execute(select(
+            DossierDocument.storage_key, DossierDocument.stored_at.is_not(None)).where(
+            DossierDocument.storage_key.is_not(None)))}
+    try:
+        outcomes = list(integrity.check_documents(rt.sessions, store, repair_them=repair))
+    except BucketMissing as e:
+        click.echo(f"cannot repair: the bucket is gone ({e})", err=True)
+        sys.exit(1)
+    remaining = _report_checks(outcomes)
+    found = Counter(o.found.state for o in outcomes if o.found.state != integrity.OK)
+    repaired = sum(1 for o in outcomes if o.repaired in ("restored", "unhidden"))
+    keys = stored_keys()
     for key in sorted(keys - set(indexed)):
-        problems += 1
+        remaining += 1
+        found["extra"] += 1
         click.echo(f"extra: {key} (in the store, not in the index)")
-    pending = sum(1 for _, _, stored in indexed.values() if not stored)
-    click.echo(f"{len(indexed)} indexed, {len(keys)} stored, {pending} pending, "
-               f"{problems} problem(s)")
-    sys.exit(1 if problems else 0)
+    pending = sum(1 for stored in indexed.values() if not stored)
+    kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(found.items()))
+    kinds = f" ({kinds})" if kinds else ""
+    counts = f"{len(indexed)} indexed, {len(keys)} stored, {pending} pending"
+    if repair:  # the counts and the exit code describe the state after the repair
+        click.echo(f"{counts}; found {found.total()} problem(s){kinds}, repaired {repaired}; "
+                   f"after repair: {remaining} problem(s)")
+    else:
+        click.echo(f"{counts}: {remaining} problem(s){kinds}")
+    sys.exit(1 if remaining else 0)
 
 
 COMMANDS = (db_cli, forms_cli, tokens_cli, records_cli, secret_key_cli, dev_setup, verify_cli,

@@ -284,6 +284,9 @@ class DossierDocument(Base):
         Index("ix_dossier_documents_owner_signed", "owner_id", "signed_at"),
         Index("ix_dossier_documents_pending", "id", sqlite_where=text("stored_at IS NULL"),
               postgresql_where=text("stored_at IS NULL")),
+        Index("ix_dossier_documents_store_problem", "id",
+              sqlite_where=text("store_problem IS NOT NULL"),
+              postgresql_where=text("store_problem IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -321,6 +324,15 @@ class DossierDocument(Base):
     retain_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False,
                                              server_default=false())
+    #: the version the upload returned (S3): every read asks for it, never for the key
+    #: alone (a newer version or a delete marker is not the document); None in the local
+    #: store, which has no versions
+    store_version_id: Mapped[str | None] = mapped_column(String(1024))
+    #: a problem noticed with the stored object (``missing``, ``altered``, ``shadowed``,
+    #: ``hidden``), until the worker or ``tokhai repository verify --repair`` repairs it
+    store_problem: Mapped[str | None] = mapped_column(String(16))
+    store_problem_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    store_problem_detail: Mapped[str | None] = mapped_column(String(300))
 
 
 class Consent(Base):

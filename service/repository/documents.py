@@ -4,7 +4,9 @@ document store, retention, who may read what, and the access log.
 Hand-over is durable: issuing commits the signed bytes to the database first (the outbox, in
 ``dossier_documents``) and only then uploads them. If the store is down or slow the document
 stays "archiving pending" and is uploaded later by ``tokhai worker`` or the next attempt; the
-store refuses a second object for the same key, so retries never duplicate a document.
+store refuses a second object for the same key, so retries never duplicate a document. The
+version id the upload returns is recorded: the store is read by it, never by the key alone
+(``integrity``).
 
 Access: owners read their documents (and those of organisations they represent); an agency
 reads a document it issued, or one whose owner consented for a stated purpose that has not
@@ -27,6 +29,7 @@ from forms.model import FormDefinition
 from service.repository.retention import retention_for
 from service.tokens import Principal
 from storage.documents import (
+    BucketMissing,
     DocumentStore,
     LocalStore,
     Retention,
@@ -123,7 +126,8 @@ def object_metadata(document: DossierDocument, dossier_code: str) -> dict[str, s
 def archive(session: Session, store: DocumentStore, document_id: int) -> bool:
     """Upload one pending document, holding its row locked (a worker running at the same
     time skips it). Returns whether it is stored; a failure is recorded on the row, and a
-    store that is unavailable raises ``StoreUnavailable`` after that."""
+    store that is unavailable raises ``StoreUnavailable`` after that (``BucketMissing`` when
+    the bucket is gone: the worker makes it again)."""
     query = (select(DossierDocument, Dossier.code)
              .join(Dossier, Dossier.id == DossierDocument.dossier_id)
              .where(DossierDocument.id == document_id, DossierDocument.stored_at.is_(None)))
@@ -143,19 +147,21 @@ def _upload(session: Session, store: DocumentStore, document: DossierDocument,
             code: str) -> bool:
     assert document.storage_key
     try:
-        store.put(document.storage_key, document.content, sha256=document.sha256,
-                  metadata=object_metadata(document, code),
-                  retention=Retention(document.retain_until, document.legal_hold),
-                  media_type=document.media_type,
-                  first_attempt=document.archive_attempts == 0)
+        stored = store.put(document.storage_key, document.content, sha256=document.sha256,
+                           metadata=object_metadata(document, code),
+                           retention=Retention(document.retain_until, document.legal_hold),
+                           media_type=document.media_type,
+                           first_attempt=document.archive_attempts == 0)
     except StoreError as e:
         document.archive_attempts += 1
         document.archive_error = f"{type(e).__name__}: {e}"[:1000]
         session.commit()
-        if isinstance(e, StoreUnavailable):
+        if isinstance(e, StoreUnavailable | BucketMissing):
             raise
         return False
     document.stored_at = datetime.now(UTC)
+    document.store_version_id = stored.version_id
+    document.store_problem = document.store_problem_at = document.store_problem_detail = None
     document.archive_error = None
     session.commit()
     return True
@@ -171,7 +177,8 @@ def pending_ids(session: Session, limit: int) -> list[int]:
 def archive_pending(sessions: Callable[[], Session], store: DocumentStore,
                     limit: int = 100) -> tuple[int, int]:
     """One pass of the worker: (stored, still pending). A store that is unavailable ends
-    the pass (``StoreUnavailable``): every other document would wait out the same timeout."""
+    the pass (``StoreUnavailable``): every other document would wait out the same timeout;
+    so does a bucket that is gone (``BucketMissing``)."""
     with sessions() as session:
         ids = pending_ids(session, limit)
     stored = failed = 0

@@ -1,10 +1,13 @@
 """Issue #10, repository findings: 12 (a refused document answers like an unknown one, and is
 still logged), 15 (a consent's purpose must be one the agency can have, checked when the
 consent is made and when it is used) and 19 (consents answer what their schema promises).
-On SQLite and PostgreSQL."""
+Issue #12, point 9: every route that returns a document's bytes writes the access log,
+refusals included, and every dossier route answers one 404 for a hidden and an unknown
+dossier. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -160,3 +163,106 @@ def test_a_consent_time_beyond_the_calendar_is_422(app, issued) -> None:
     resp = _consent(client, father, purpose=issued["code"],
                     expires_at="0001-01-01T00:00:00+14:00")
     assert resp.status_code == 422 and resp.get_json()["field"] == "json.expires_at"
+
+
+# -- issue #12, point 9: every access logged, no existence oracle -----------------------------
+
+def _entries(app, **where: str) -> list[AccessLog]:
+    with app.extensions["tokhai"].sessions() as session:
+        query = select(AccessLog).order_by(AccessLog.id)
+        for name, value in where.items():
+            query = query.where(getattr(AccessLog, name) == value)
+        return list(session.scalars(query))
+
+
+def _unknown_code(code: str) -> str:
+    """A code shaped like ``code`` that no dossier has (codes are sequential)."""
+    prefix, _, number = code.rpartition("-")
+    return f"{prefix}-{'9' * len(number)}"
+
+
+def test_downloading_a_dossier_result_is_logged_refusals_included(app, issued) -> None:
+    """Issue #12: a download through GET /dossiers/{code}/result wrote nothing to the access
+    log, for the owner, an officer, an auditor and a refused caller alike."""
+    client, code, doc = issued["client"], issued["code"], issued["doc"]
+    url = f"/api/v1/dossiers/{code}/result"
+    auditor = {"Authorization": f"Bearer {_token(app, 'auditor')}"}
+    for who, headers in (("citizen", issued["father"]), ("officer", issued["clerk"]),
+                         ("auditor", auditor)):
+        before = len(_entries(app, document_id=doc["document_id"]))
+        got = client.get(url, headers=headers)
+        assert got.status_code == 200, who
+        after = _entries(app, document_id=doc["document_id"])
+        assert len(after) == before + 1, who
+        assert (after[-1].role, after[-1].action, after[-1].outcome) == \
+            (who, "download", "allowed")
+        assert after[-1].owner_id == DEMO_FATHER
+    for headers in (citizen_headers(app, "079199054321"), _officer(app)):
+        before = len(_entries(app, document_id=doc["document_id"]))
+        assert client.get(url, headers=headers).status_code == 404
+        refused = _entries(app, document_id=doc["document_id"])
+        assert len(refused) == before + 1
+        assert (refused[-1].action, refused[-1].outcome) == ("download", "denied")
+    unknown = _unknown_code(code)
+    assert client.get(f"/api/v1/dossiers/{unknown}/result",
+                      headers=issued["father"]).status_code == 404
+    probes = [e for e in _entries(app, outcome="not_found") if unknown in (e.reason or "")]
+    assert [(e.role, e.action, e.document_id) for e in probes] == \
+        [("citizen", "download", None)]
+
+
+def test_verification_by_id_is_logged_anonymous_callers_included(app, issued) -> None:
+    client, doc = issued["client"], issued["doc"]
+    checked = client.get(f"/api/v1/documents/{doc['document_id']}/verification")
+    assert checked.status_code == 200 and checked.get_json()["matches_original"]
+    last = _entries(app, document_id=doc["document_id"])[-1]
+    assert (last.role, last.actor, last.action, last.outcome) == \
+        ("anonymous", "anonymous:public", "verification", "allowed")
+    unknown = str(uuid.uuid4())
+    assert client.get(f"/api/v1/documents/{unknown}/verification").status_code == 404
+    assert [(e.action, e.outcome) for e in _entries(app, document_id=unknown)] == \
+        [("verification", "not_found")]
+
+
+def _dossier_calls(code: str) -> list[tuple[str, str, str, dict[str, Any] | None]]:
+    """Every route under /dossiers/{code}: (who may call it, method, path, body)."""
+    base = f"/api/v1/dossiers/{code}"
+    return [
+        ("citizen", "GET", base, None), ("officer", "GET", base, None),
+        ("citizen", "GET", f"{base}/history", None), ("officer", "GET", f"{base}/history", None),
+        ("citizen", "GET", f"{base}/result", None), ("officer", "GET", f"{base}/result", None),
+        ("citizen", "GET", f"{base}/apology-letter", None),
+        ("officer", "GET", f"{base}/apology-letter", None),
+        ("officer", "GET", f"{base}/prefill", None),
+        ("citizen", "POST", f"{base}/actions", {"action": "withdraw"}),
+        ("officer", "POST", f"{base}/actions", {"action": "accept"}),
+        ("citizen", "POST", f"{base}/supplement", {"data": {}}),
+        ("officer", "POST", f"{base}/explanation",
+         {"reason": "Chờ xác minh", "promised_at": "2027-01-04T10:00:00+07:00"}),
+        ("officer", "POST", f"{base}/result", {}),
+    ]
+
+
+def test_every_dossier_route_answers_one_404_for_hidden_and_unknown(app, issued) -> None:
+    """Issue #12: GET /dossiers/{code}… answered 403 for another citizen's dossier and 404
+    for an unknown code, and codes are sequential. Every route under /dossiers/{code}, with
+    another citizen's token and another agency's: the same status and the same body (but
+    for the code) as for a code that does not exist."""
+    client, code = issued["client"], issued["code"]
+    unknown = _unknown_code(code)
+    callers = {"citizen": citizen_headers(app, "079199054321"), "officer": _officer(app)}
+    for (role, method, path, body), (_, _, unknown_path, _) in zip(
+            _dossier_calls(code), _dossier_calls(unknown), strict=True):
+        headers = {**callers[role], "If-Match": '"v1"'}
+
+        def ask(url: str, headers: dict[str, str] = headers, method: str = method,
+                body: dict[str, Any] | None = body):
+            return client.open(url, method=method, json=body, headers=headers)
+
+        hidden, missing = ask(path), ask(unknown_path)
+        assert hidden.status_code == 404, (role, method, path, hidden.get_json())
+        shown = _shown(hidden)[1]
+        expected = _shown(missing)[1]
+        assert missing.status_code == 404
+        assert json.loads(json.dumps(shown).replace(code, "<code>")) == \
+            json.loads(json.dumps(expected).replace(unknown, "<code>")), (role, method, path)

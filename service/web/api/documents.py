@@ -11,13 +11,22 @@ from flask_smorest import Blueprint
 
 from schemas.documents import DocumentSchema, IssueSchema, VerificationSchema
 from service import catalogue as form_ops
-from service.errors import not_found
+from service.errors import NotFound, not_found
 from service.pki import validation as verification
+from service.repository import documents as repository
 from service.results import issuance
 from service.web.api.dossiers import load
 from service.web.auth import require, require_principal
 from service.web.errors import ApiError
-from service.web.http import archive_now, error_responses, expected_version, pdf_response
+from service.web.http import (
+    archive_now,
+    caller,
+    error_responses,
+    expected_version,
+    log_dossier_refusal,
+    pdf_response,
+    verified_bytes,
+)
 from service.web.runtime import current_runtime
 from storage.models import DossierDocument
 
@@ -79,15 +88,27 @@ class Result(MethodView):
 
     @blp.doc(security=_AUTH)
     @blp.response(200, description="The signed result (PDF)", content_type="application/pdf")
-    @error_responses(401, 403, 404)
+    @error_responses(401, 403, 404, 503)
     @require("citizen", "officer", "auditor")
     def get(self, code: str) -> Response:
-        """Download the signed result of a dossier"""
-        dossier = load(code, require_principal())
+        """Download the signed result of a dossier
+
+        The bytes as issued, checked against their sha256 (from the database's copy, or the
+        repository's pinned version); every download and every refusal is in the access
+        log. 404 alike for an unknown dossier and one the caller may not see."""
+        principal = require_principal()
+        try:
+            dossier = load(code, principal)
+        except NotFound:
+            log_dossier_refusal(code, principal, "result")
+            raise
         doc = issuance.existing_result(g.db, dossier)
         if doc is None:
+            repository.log(g.db, principal, "download", "not_found",
+                           reason=f"result of dossier {dossier.code}: none issued yet")
             raise not_found("kết quả của hồ sơ này", "Result")
-        return pdf_response(doc, f"ket-qua-{dossier.code}.pdf")
+        return pdf_response(doc, f"ket-qua-{dossier.code}.pdf", principal=principal,
+                            reason=f"result of dossier {dossier.code}")
 
 
 def _verify(data: bytes) -> dict[str, Any]:
@@ -131,8 +152,16 @@ class DocumentVerification(MethodView):
     @blp.response(200, VerificationSchema)
     @error_responses(404, 503)
     def get(self, document_id: str) -> dict[str, Any]:
-        """Verify a document tokhai issued, by its id (the QR code leads here; no token)"""
+        """Verify a document tokhai issued, by its id (the QR code leads here; no token)
+
+        Verifies the bytes as issued (checked against their sha256). Every request is in the
+        access log, an anonymous one and one for an unknown id included."""
+        who = caller()
         doc = issuance.find_document(g.db, document_id)
         if doc is None:
+            repository.log(g.db, who, "verification", "not_found",
+                           document_id=document_id[:64], reason="unknown document id")
             raise not_found(f"tài liệu {document_id[:40]}", "Document")
-        return _verify(doc.content)
+        repository.log(g.db, who, "verification", "allowed", document_id=doc.document_id,
+                       owner_id=doc.owner_id, reason="verification by id")
+        return _verify(verified_bytes(doc, prefer="copy").data)

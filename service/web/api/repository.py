@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from flask import Response, current_app, g, redirect
+from flask import Response, g, redirect
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
@@ -27,12 +27,13 @@ from schemas.repository import (
     RepositoryPageSchema,
     RepositoryQuerySchema,
 )
-from service.errors import Gone, InvalidData, NotFound, Unavailable, not_found
+from service.errors import Gone, InvalidData, NotFound, not_found
 from service.repository import documents as repository
+from service.repository import integrity
 from service.tokens import Principal
 from service.web.api.documents import document_out
 from service.web.auth import require, require_principal
-from service.web.http import error_responses
+from service.web.http import error_responses, verified_bytes
 from service.web.runtime import current_runtime
 from service.worktime import VIETNAM
 from storage.documents import DOCUMENT_ID, StoreError, content_disposition
@@ -144,40 +145,42 @@ class Content(MethodView):
     @require("citizen", "officer")
     def get(self, document_id: str, redirect: bool = False,  # noqa: A002 - query name
             purpose: str | None = None) -> BaseResponse:
-        """Download a document (streamed, or by a presigned URL)
+        """Download a document (its bytes, or by a presigned URL)
 
-        While a document is still waiting for the store (archiving pending), it is served
-        from the durable copy kept until then. The file name is Vietnamese (RFC 5987)."""
+        Always the bytes as issued: read from the store by the version written at archiving
+        and checked against their sha256, else from the verified copy the database keeps
+        (so too while archiving is pending); a newer version or a delete marker on the key
+        is never served. `redirect=true` gives a presigned URL for that version, once it has
+        passed the check. 503 only when no copy holds the issued bytes. The file name is
+        Vietnamese (RFC 5987)."""
         return _content(_load(document_id, "download", purpose)[0], redirect)
 
 
 def _content(doc: DossierDocument, redirect: bool) -> BaseResponse:
-    """The document's bytes: from the outbox while archiving is pending, else streamed from
-    the store (or, asked and possible, a redirect to the store's presigned URL)."""
+    """The document's issued bytes, checked against their sha256 before the first byte is
+    sent: the store's pinned version, or the database's verified copy when the store's
+    object is missing, changed or unreachable (and while archiving is pending). Asked and
+    possible, a redirect to the store's presigned URL for the pinned version, made only once
+    that version has passed the same check."""
     rt = current_runtime()
     name = doc.file_name or f"{doc.document_id}.pdf"
     headers = {"Content-Disposition": content_disposition(name),
                "ETag": f'"{doc.sha256}"', "Cache-Control": "private, no-store"}
-    if doc.stored_at is None:
-        return Response(doc.content, mimetype=doc.media_type, headers=headers)
-    assert doc.storage_key is not None  # archived documents have their key (repository.prepare)
-    try:
-        if redirect and rt.settings.presign_seconds > 0:
+    if redirect and rt.settings.presign_seconds > 0 and doc.storage_key is not None:
+        version = integrity.link_version(rt.store, doc)
+        if version is not None:
             # the store's URL cannot be revoked: it is for following at once, not for keeping
             seconds = min(rt.settings.presign_seconds, REDIRECT_SECONDS)
-            url = rt.store.presigned_url(doc.storage_key, timedelta(seconds=seconds), name)
+            try:
+                url = rt.store.presigned_url(doc.storage_key, timedelta(seconds=seconds), name,
+                                             version_id=version)
+            except StoreError:
+                url = None
             if url:
                 return _redirect(url)
-        chunks = rt.store.stream(doc.storage_key)
-    except StoreError as e:
-        current_app.logger.warning("document store unavailable", extra={
-            "error": str(e)[:200]})
-        raise Unavailable("store_unavailable",
-                          "Kho dữ liệu tạm thời không phản hồi; vui lòng thử lại sau.",
-                          "The document store is unavailable; retry later.") from None
-    if doc.size is not None:
-        headers["Content-Length"] = str(doc.size)
-    return Response(chunks, mimetype=doc.media_type, headers=headers)
+    served = verified_bytes(doc, prefer="store")
+    headers["Content-Length"] = str(len(served.data))
+    return Response(served.data, mimetype=doc.media_type, headers=headers)
 
 
 def _serializer():

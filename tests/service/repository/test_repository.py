@@ -281,7 +281,7 @@ def test_a_store_outage_during_issuance_loses_nothing(s3_server, signing_config,
         assert len(versions) == 1  # exactly once
         assert hashlib.sha256(store.get(key)).hexdigest() == response["sha256"]
     verified = runner.invoke(args=["repository", "verify"])
-    assert verified.exit_code == 0 and "0 problem(s)" in verified.output
+    assert verified.exit_code == 0 and ": 0 problem(s)" in verified.output
     own.stop()
 
 
@@ -502,6 +502,10 @@ def test_a_marriage_result_prefills_the_next_form(app, people) -> None:
 
 
 def test_the_repository_check_finds_missing_extra_and_altered(app, issued) -> None:
+    """The local store: an altered file and a missing one are found, and ``--repair``
+    restores both from the verified copy; its exit code and counts are those after the
+    repair (issue #12: altered objects were not restored, and the exit code and counts were
+    those from before)."""
     store = app.extensions["tokhai"].store
     runner = app.test_cli_runner()
     assert runner.invoke(args=["repository", "verify"]).exit_code == 0
@@ -516,18 +520,28 @@ def test_the_repository_check_finds_missing_extra_and_altered(app, issued) -> No
     report = runner.invoke(args=["repository", "verify"])
     assert report.exit_code == 1
     assert f"altered: {key}" in report.output and f"extra: {extra}" in report.output
-    path.write_bytes(original)
+    assert "2 problem(s) (altered 1, extra 1)" in report.output
     store.delete(extra)  # its retention has passed
-    (store.root / key).unlink()
+    repaired = runner.invoke(args=["repository", "verify", "--repair"])
+    assert f"altered: {key}" in repaired.output
+    assert f"restored: document {issued['doc']['document_id']}" in repaired.output
+    assert "found 1 problem(s) (altered 1), repaired 1; after repair: 0 problem(s)" in \
+        repaired.output
+    assert repaired.exit_code == 0, repaired.output
+    assert path.read_bytes() == original and path.stat().st_mode & 0o777 == 0o444
+    path.unlink()
     (store.root / (key + ".meta.json")).chmod(0o644)
     (store.root / (key + ".meta.json")).unlink()
     missing = runner.invoke(args=["repository", "verify", "--repair"])
-    assert f"missing: {key}" in missing.output and "re-uploaded: True" in missing.output
+    assert f"missing: {key}" in missing.output
+    assert f"restored: document {issued['doc']['document_id']}" in missing.output
+    assert missing.exit_code == 0, missing.output
     assert runner.invoke(args=["repository", "verify"]).exit_code == 0
+    assert path.read_bytes() == original
     with app.extensions["tokhai"].sessions() as session:
         row = session.scalar(select(DossierDocument).where(
             DossierDocument.document_id == issued["doc"]["document_id"]))
-        assert row.stored_at is not None
+        assert row.stored_at is not None and row.store_problem is None
 
 
 def test_short_lived_download_links(app, issued, monkeypatch) -> None:

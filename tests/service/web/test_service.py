@@ -123,16 +123,19 @@ def test_forms_cli_report_and_check(app, tmp_path) -> None:
 
 @pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 def test_migrations_go_up_and_down(database_url) -> None:
+    from alembic.script import ScriptDirectory
+
     engine = db.make_engine(database_url)
+    head = ScriptDirectory.from_config(db.alembic_config(engine)).get_current_head()
     db.upgrade(engine)
-    assert db.current_revision(engine) == "0006"
+    assert head is not None and db.current_revision(engine) == head
     assert {"forms", "form_versions", "api_tokens"} <= set(inspect(engine).get_table_names())
     from alembic import command
 
     command.downgrade(db.alembic_config(engine), "base")
     assert "forms" not in inspect(engine).get_table_names()
     db.upgrade(engine)
-    assert db.current_revision(engine) == "0006"
+    assert db.current_revision(engine) == head
     engine.dispose()
 
 
