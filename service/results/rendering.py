@@ -19,6 +19,7 @@ procedure reads it without reading text.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import io
 import json
@@ -746,6 +747,7 @@ def _image(pdf: FPDF, png: bytes, x: float, y: float, size: float) -> None:
     pdf.image(png, x, y, size, size)
 
 
+@functools.lru_cache(maxsize=16)
 def _qr_matrix(text: str) -> list[list[bool]]:
     # a fixed mask: choosing the best of eight costs more than the rest of the page, and
     # any mask is a valid code (ISO/IEC 18004)
