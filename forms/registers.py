@@ -8,6 +8,7 @@ time. Each path has a value kind, so a date field cannot be bound to a name by m
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 
@@ -20,6 +21,10 @@ class Register:
     #: record field -> (value kind, Vietnamese label); a kind is a field type of the form
     #: language, or ``choice:LIST`` for a value from a built-in code list
     fields: dict[str, tuple[str, str]]
+    #: for a register not keyed by a person (``business``): how a person reaches its records,
+    #: role -> the record field holding the personal ID number of whoever has that role, in
+    #: order of preference (a form's person is an owner before a legal representative)
+    roles: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 _PERSON = "personal_id"  # the record field naming the subject of person registers
@@ -98,6 +103,9 @@ REGISTERS: dict[str, Register] = {
                 "foreign_name": ("text", "Tên bằng tiếng nước ngoài"),
                 "short_name": ("text", "Tên viết tắt"),
                 "head_office": ("address", "Địa chỉ trụ sở chính"),
+                "owner_name": ("text", "Chủ hộ kinh doanh/chủ doanh nghiệp tư nhân"),
+                "owner_personal_id": ("personal_id", "Số định danh cá nhân của chủ hộ kinh "
+                                                     "doanh/chủ doanh nghiệp tư nhân"),
                 "legal_representative_name": ("text", "Người đại diện theo pháp luật"),
                 "legal_representative_personal_id": ("personal_id",
                                                      "Số định danh cá nhân của người đại diện"),
@@ -105,6 +113,8 @@ REGISTERS: dict[str, Register] = {
                 "charter_capital": ("money", "Vốn điều lệ/vốn đầu tư"),
                 "registration_date": ("date", "Ngày đăng ký lần đầu"),
             },
+            {"owner": "owner_personal_id",
+             "legal_representative": "legal_representative_personal_id"},
         ),
         Register(
             "driving_licence",

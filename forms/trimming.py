@@ -115,6 +115,7 @@ def actual_reduction(form: FormDefinition, filled: set[tuple[str, ...]],
 _REASONS = {
     "no_linked_person": "sổ sách không ghi nhận người này liên kết với người kê khai",
     "no_record": "không có bản ghi",
+    "several_records": "có nhiều bản ghi, không xác định được bản ghi nào",
     "source_failed": "nguồn dữ liệu không trả lời",
 }
 

@@ -30,7 +30,10 @@ class ProvenanceSchema(Schema):
     retrieved_at = fields.String()
     mode = fields.String(metadata={"description": "verified or suggested"})
     person = fields.String()
-    provenance = fields.String(metadata={"description": "e.g. digitised:<id>, result:<id>"})
+    provenance = fields.String(metadata={
+        "description": "Where this field's value came from (each field keeps its own), e.g. "
+                       "demo, import:<file>, digitised:<id>, result:<id>; absent when not "
+                       "known"})
 
 
 class FailedSourceSchema(Schema):
@@ -43,7 +46,10 @@ class MissingSchema(Schema):
     pointer = fields.String()
     register = fields.String()
     person = fields.String()
-    reason = fields.String(metadata={"description": "no_linked_person, no_record, source_failed"})
+    reason = fields.String(metadata={
+        "description": "no_linked_person, no_record, several_records (the person holds a "
+                       "role in several records of a register reached through roles, e.g. "
+                       "owns several businesses), source_failed"})
 
 
 class PrefillSchema(Schema):

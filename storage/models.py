@@ -123,10 +123,31 @@ class Record(Base):
     register: Mapped[str] = mapped_column(String(32))
     subject: Mapped[str] = mapped_column(String(13), index=True)
     data: Mapped[dict] = mapped_column(JSON)
-    #: where the record came from: "import:<file>", "demo", "digitised:<id>", "result:<doc id>"
+    #: where the record's last write came from: "import:<file>", "demo", "digitised:<id>",
+    #: "result:<doc id>"
     provenance: Mapped[str] = mapped_column(String(200))
+    #: where each field's value came from, field -> provenance: a change (a digitised document,
+    #: a result) relabels only the fields whose value it set. A field absent here has no known
+    #: provenance (changed before fields were traced, see migration 0008); NULL (a row written
+    #: before that migration) means every field has the record's provenance
+    field_provenance: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RecordRole(Base):
+    """Who holds a role in a record of a register not keyed by a person: the owner and the
+    legal representative of a business (``forms.registers.Register.roles``), as indexed rows,
+    so that a person's businesses are found by their personal ID number, not by scanning
+    records. Kept by ``storage.records.upsert_many`` from the records' data."""
+
+    __tablename__ = "record_roles"
+    __table_args__ = (Index("ix_record_roles_person", "personal_id", "register"),)
+
+    register: Mapped[str] = mapped_column(String(32), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(13), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+    personal_id: Mapped[str] = mapped_column(String(12))
 
 
 class PersonLink(Base):
@@ -166,6 +187,9 @@ class DigitisedDocument(Base):
     confirmed_by: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: why the officer confirmed a document whose printed identity (name, birth date, sex)
+    #: the population register does not bear out
+    confirm_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class RecordChange(Base):
@@ -192,6 +216,9 @@ class RecordChange(Base):
     after: Mapped[dict] = mapped_column(JSON)
     #: fields whose confirmed value differs from what was read: field -> {read, text, confirmed}
     corrections: Mapped[dict | None] = mapped_column(JSON)
+    #: the officer's reason for confirming against a flag (an identity the population register
+    #: does not bear out)
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Dossier(Base):

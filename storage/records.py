@@ -1,8 +1,9 @@
-"""The embedded registers: records in the database, and the family and household links of the
-population register kept as indexed rows.
+"""The embedded registers: records in the database, the family and household links of the
+population register and the roles people hold in businesses, kept as indexed rows.
 
 Writes are idempotent upserts keyed by (register, subject): importing the same file twice
-updates, never duplicates.
+updates, never duplicates. Each field of a record keeps its own provenance: a write relabels
+only the fields whose value it sets or changes.
 """
 
 from __future__ import annotations
@@ -13,18 +14,39 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Row, delete, select, text, union_all
 from sqlalchemy.orm import Session
 
-from storage.models import PersonLink, Record, RecordChange, utcnow
+from storage.models import PersonLink, Record, RecordChange, RecordRole, utcnow
 
 #: the population fields that are stored as links
 _STORED_LINKS = {"father": "father_personal_id", "mother": "mother_personal_id",
                  "spouse": "spouse_personal_id", "household_head": "household_head_personal_id"}
+#: the roles people hold in records of registers not keyed by a person, role -> the field
+#: naming the holder (``forms.registers.Register.roles``; a test keeps the two equal)
+ROLES = {"business": {"owner": "owner_personal_id",
+                      "legal_representative": "legal_representative_personal_id"}}
 BATCH = 500
+
+
+def traced(old: dict[str, Any], old_provenance: dict[str, str] | None, old_record: str,
+           new: dict[str, Any], provenance: str) -> dict[str, str]:
+    """The provenance of each field of ``new`` written over ``old``: a field whose value the
+    write sets or changes has ``provenance``; a field it leaves as it was keeps its own (the
+    record's, ``old_record``, for a row written before fields were traced)."""
+    earlier = old_provenance if old_provenance is not None else dict.fromkeys(old, old_record)
+    out: dict[str, str] = {}
+    for name, value in new.items():
+        if name in old and old[name] == value:
+            if name in earlier:
+                out[name] = earlier[name]
+        else:
+            out[name] = provenance
+    return out
 
 
 def upsert_many(session: Session, register: str,
                 items: Sequence[tuple[str, dict[str, Any]]], provenance: str) -> dict[str, int]:
     """Insert or update ``(subject, data)`` records of one register; returns how many were
-    inserted, updated and unchanged. The caller commits."""
+    inserted, updated and unchanged. A field keeps its provenance when its value does not
+    change. The caller commits."""
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
     for start in range(0, len(items), BATCH):
         chunk = items[start:start + BATCH]
@@ -35,7 +57,8 @@ def upsert_many(session: Session, register: str,
             row = existing.get(subject)
             if row is None:
                 row = Record(register=register, subject=subject, data=data,
-                             provenance=provenance)
+                             provenance=provenance,
+                             field_provenance=dict.fromkeys(data, provenance))
                 session.add(row)
                 existing[subject] = row
                 counts["inserted"] += 1
@@ -43,6 +66,8 @@ def upsert_many(session: Session, register: str,
             elif row.data == data:
                 counts["unchanged"] += 1
             else:
+                row.field_provenance = traced(row.data, row.field_provenance, row.provenance,
+                                              data, provenance)
                 row.data = data
                 row.provenance = provenance
                 row.updated_at = utcnow()
@@ -50,18 +75,23 @@ def upsert_many(session: Session, register: str,
                 changed.append((subject, data))
         if register == "population" and changed:
             _relink(session, changed)
+        if register in ROLES and changed:
+            _reassign_roles(session, register, changed)
         session.flush()
     return counts
 
 
 def change(session: Session, register: str, subject: str, data: dict[str, Any],
            provenance: str, *, document_id: str, actor: str, role: str,
-           agency_code: str | None, corrections: dict[str, Any] | None = None) -> RecordChange:
+           agency_code: str | None, corrections: dict[str, Any] | None = None,
+           reason: str | None = None) -> RecordChange:
     """Merge ``data`` into the register's record of ``subject`` and write the change, with the
     document that is its evidence, to the append-only ``record_changes`` trail in the same
-    transaction: a record is never changed through the API without its trail. The existing
-    record is locked (PostgreSQL) so that two changes of one subject do not lose each other's
-    fields. The caller commits."""
+    transaction: a record is never changed through the API without its trail. Only the fields
+    whose value the change sets or changes take its provenance; the others keep theirs. The
+    existing record is locked (PostgreSQL) so that two changes of one subject do not lose each
+    other's fields. ``reason``: why an officer made the change against a flag. The caller
+    commits."""
     existing = session.scalar(select(Record).where(Record.register == register,
                                                    Record.subject == subject)
                               .with_for_update())
@@ -71,7 +101,7 @@ def change(session: Session, register: str, subject: str, data: dict[str, Any],
     entry = RecordChange(at=utcnow(), actor=actor, role=role, agency_code=agency_code,
                          register=register, subject=subject, provenance=provenance,
                          document_id=document_id, before=before, after=dict(data),
-                         corrections=corrections or None)
+                         corrections=corrections or None, reason=reason)
     session.add(entry)
     session.flush()
     return entry
@@ -88,21 +118,57 @@ def _relink(session: Session, changed: Iterable[tuple[str, dict[str, Any]]]) -> 
                 session.add(PersonLink(subject=subject, relation=relation, other=other))
 
 
+def _reassign_roles(session: Session, register: str,
+                    changed: Iterable[tuple[str, dict[str, Any]]]) -> None:
+    changed = list(changed)
+    session.execute(delete(RecordRole).where(
+        RecordRole.register == register, RecordRole.subject.in_([s for s, _ in changed])))
+    for subject, data in changed:
+        for role, field in ROLES[register].items():
+            holder = data.get(field)
+            if isinstance(holder, str) and holder:
+                session.add(RecordRole(register=register, subject=subject, role=role,
+                                       personal_id=holder))
+
+
 def fetch(session: Session, register: str, subjects: Sequence[str]) -> dict[str, Row[Any]]:
     return {s: r for (_, s), r in fetch_many(session, [register], subjects).items()}
+
+
+_COLUMNS = (Record.id, Record.register, Record.subject, Record.data, Record.provenance,
+            Record.field_provenance)
 
 
 def fetch_many(session: Session, register_names: Sequence[str], subjects: Sequence[str],
                ) -> dict[tuple[str, str], Row[Any]]:
     """Records of several registers for several subjects, in one query. Plain rows (id,
-    register, subject, data, provenance), not ORM objects: read-only, and cheaper."""
+    register, subject, data, provenance, field_provenance), not ORM objects: read-only, and
+    cheaper."""
     if not subjects or not register_names:
         return {}
-    rows = session.execute(select(Record.id, Record.register, Record.subject, Record.data,
-                                  Record.provenance)
+    rows = session.execute(select(*_COLUMNS)
                            .where(Record.register.in_(list(register_names)),
                                   Record.subject.in_(list(subjects))))
     return {(r.register, r.subject): r for r in rows}
+
+
+def fetch_held(session: Session, register_names: Sequence[str], people: Sequence[str],
+               ) -> dict[tuple[str, str], list[tuple[str, Row[Any]]]]:
+    """The records of registers keyed otherwise (a business's code) in which each person holds
+    a role, in one query: ``(register, personal ID) -> [(role, row), …]``, by subject."""
+    if not people or not register_names:
+        return {}
+    rows = session.execute(
+        select(RecordRole.role, RecordRole.personal_id, *_COLUMNS)
+        .join(RecordRole, (RecordRole.register == Record.register)
+              & (RecordRole.subject == Record.subject))
+        .where(RecordRole.register.in_(list(register_names)),
+               RecordRole.personal_id.in_(list(people)))
+        .order_by(Record.subject, RecordRole.role))
+    out: dict[tuple[str, str], list[tuple[str, Row[Any]]]] = {}
+    for r in rows:
+        out.setdefault((r.register, r.personal_id), []).append((r.role, r))
+    return out
 
 
 def derived_links(session: Session, subjects: Sequence[str]) -> dict[str, dict[str, list[str]]]:

@@ -283,6 +283,8 @@ class Generator:
             "enterprise_code": code,
             "name": f"Hộ kinh doanh {owner.full_name}",
             "head_office": residence,
+            "owner_name": owner.full_name,
+            "owner_personal_id": owner.personal_id,
             "legal_representative_name": owner.full_name,
             "legal_representative_personal_id": owner.personal_id,
             "business_lines": self.rng.choice(BUSINESS_LINES),

@@ -18,12 +18,13 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from forms import codelists, registers
 from forms.model import Field, FormDefinition, Person, Prefill, scope_fields
 from forms.trimming import actual_reduction
 from service.records.sources import DatabaseSource, RecordSource, SourcedRecord, SourceError
+from service.worktime import VIETNAM
 
 DECLARANT = Person(("declarant",))
 
@@ -38,42 +39,84 @@ class Sources:
     deadline_seconds: float = 3.0
 
     def fetch(self, wanted: dict[str, set[str]], deadline_at: float, *, links: bool = False,
-              ) -> tuple[dict[tuple[str, str], SourcedRecord], dict[str, str]]:
+              ) -> Fetched:
         """Records for ``{register: subjects}``, and the sources that failed with why. Remote
-        sources run in parallel within the deadline; embedded registers share one query."""
-        found: dict[tuple[str, str], SourcedRecord] = {}
-        failed: dict[str, str] = {}
-        pending: list[tuple[RecordSource, Future[dict[str, SourcedRecord]]]] = []
+        sources run in parallel within the deadline; embedded registers share one query.
+
+        A register keyed otherwise than by a person (``business``) is asked, for each person
+        in ``subjects``, for the records in which that person holds a role; the record found
+        is filed under ``(register, person)`` when it is the only one of the first role the
+        person holds (owner before legal representative), and that key is in ``several``
+        when more than one compete."""
+        out = Fetched({}, {}, set())
+        pending: list[tuple[RecordSource, bool, Future[Any]]] = []
         embedded: list[DatabaseSource] = []
+        embedded_held: list[DatabaseSource] = []
         subjects_needed: set[str] = set()
+        people_needed: set[str] = set()
         for register, subjects in wanted.items():
             source = self.by_register.get(register)
             if source is None or not subjects:
                 continue
+            held = source.reached_by_role
             if isinstance(source, DatabaseSource):
-                embedded.append(source)
-                subjects_needed |= subjects
+                (embedded_held if held else embedded).append(source)
+                (people_needed if held else subjects_needed).update(subjects)
+            elif held:
+                pending.append((source, True, self.executor.submit(
+                    source.lookup_held, sorted(subjects))))
             else:
-                pending.append((source, self.executor.submit(
+                pending.append((source, False, self.executor.submit(
                     source.lookup_many, sorted(subjects), links=links)))
         if embedded:
             together = DatabaseSource.lookup_together(embedded, sorted(subjects_needed),
                                                       links=links)
-            found.update({k: r for k, r in together.items() if k[1] in wanted[k[0]]})
-        for source, future in pending:
+            out.found.update({k: r for k, r in together.items() if k[1] in wanted[k[0]]})
+        if embedded_held:
+            held_by = DatabaseSource.held_together(embedded_held, sorted(people_needed))
+            for (register, person), records in held_by.items():
+                if person in wanted[register]:
+                    out.file_held(register, person, records)
+        for source, held, future in pending:
             try:
                 result = future.result(timeout=max(0.0, deadline_at - time.monotonic()))
             except FutureTimeout:
-                failed[source.name] = "timeout"
+                out.failed[source.name] = "timeout"
                 continue
             except SourceError as exc:
-                failed[exc.source] = exc.reason
+                out.failed[exc.source] = exc.reason
                 continue
             except Exception:  # noqa: BLE001 - a broken adapter must not break prefill
-                failed[source.name] = "error"
+                out.failed[source.name] = "error"
                 continue
-            found.update({(source.register, s): r for s, r in result.items()})
-        return found, failed
+            for key, value in result.items():
+                if held:
+                    out.file_held(source.register, key, value)
+                else:
+                    out.found[(source.register, key)] = value
+        return out
+
+
+class Fetched(NamedTuple):
+    """What :meth:`Sources.fetch` found: records by ``(register, subject)`` (for a register
+    reached through roles, by ``(register, person)``), the sources that failed with why, and
+    the ``(register, person)`` for which several records compete."""
+
+    found: dict[tuple[str, str], SourcedRecord]
+    failed: dict[str, str]
+    several: set[tuple[str, str]]
+
+    def file_held(self, register: str, person: str, records: list[SourcedRecord]) -> None:
+        """File the one record ``person`` holds a role in, by the register's order of roles
+        (several of the first role held: none is chosen)."""
+        for role in registers.REGISTERS[register].roles:
+            holding = [r for r in records if role in r.roles_of(person)]
+            if len(holding) == 1:
+                self.found[(register, person)] = holding[0]
+                return
+            if holding:
+                self.several.add((register, person))
+                return
 
 
 @dataclass
@@ -146,11 +189,13 @@ def prefill(form: FormDefinition, declarant: str, sources: Sources, *,
         for f in bound_fields(s.fields))]
     records: dict[tuple[str, str], SourcedRecord] = {}
     failed: dict[str, str] = {}
+    several: set[tuple[str, str]] = set()
 
     def fetch(wanted: dict[str, set[str]], links: bool = False) -> None:
-        found, fails = sources.fetch(wanted, deadline_at, links=links)
-        records.update(found)
-        failed.update(fails)
+        fetched = sources.fetch(wanted, deadline_at, links=links)
+        records.update(fetched.found)
+        failed.update(fetched.failed)
+        several.update(fetched.several)
 
     used = {r for s in plan for r in s.person.relations}
     population = sources.by_register.get("population")
@@ -209,12 +254,13 @@ def prefill(form: FormDefinition, declarant: str, sources: Sources, *,
                     rest.setdefault(register, set()).update(about)
         fetch(rest)
     names = {register: source.name for register, source in sources.by_register.items()}
-    return _fill(form, plan, resolved, unresolved, records, failed, names)
+    return _fill(form, plan, resolved, unresolved, records, failed, names, several)
 
 
 def _fill(form: FormDefinition, plan: list[Scope], resolved: dict[int, list[str]],
           unresolved: dict[int, str], records: dict[tuple[str, str], SourcedRecord],
-          failed: dict[str, str], names: dict[str, str]) -> PrefillResult:
+          failed: dict[str, str], names: dict[str, str],
+          several: set[tuple[str, str]]) -> PrefillResult:
     result = PrefillResult({s.id: {} for s in form.sections}, {}, [], [], [])
     failed_registers = {r for r, name in names.items() if name in failed}
     for scope in plan:
@@ -238,9 +284,12 @@ def _fill(form: FormDefinition, plan: list[Scope], resolved: dict[int, list[str]
                 bound = binding(f)
                 register, _, name = bound.record.partition(".")
                 pointer = f"{base}/{relative_path(scope, f)}"
+                # a register reached through roles is filed under the person, like the others
                 record = records.get((register, subject))
                 if record is None:
-                    reason = "source_failed" if register in failed_registers else "no_record"
+                    reason = ("source_failed" if register in failed_registers
+                              else "several_records" if (register, subject) in several
+                              else "no_record")
                     result.missing.append({"pointer": pointer, "register": register,
                                            "person": relation_label, "reason": reason})
                     continue
@@ -254,10 +303,13 @@ def _fill(form: FormDefinition, plan: list[Scope], resolved: dict[int, list[str]
                     "register_title": registers.REGISTERS[register].title,
                     "record": bound.record,
                     "record_id": record.record_id,
-                    "retrieved_at": record.retrieved_at.isoformat(),
+                    # in Vietnam time, as every moment the API answers with
+                    "retrieved_at": record.retrieved_at.astimezone(VIETNAM).isoformat(),
                     "mode": bound.mode,
                     "person": relation_label,
-                    **({"provenance": record.provenance} if record.provenance else {}),
+                    # where this field's value came from: a change of one field (a digitised
+                    # document, a result) does not relabel the others
+                    **({"provenance": origin} if (origin := record.provenance_of(name)) else {}),
                 }
                 if bound.mode == "verified":
                     result.verified[pointer] = value

@@ -226,7 +226,7 @@ def person_checks(form: FormDefinition, data: Any, people: list[TypedPerson],
     for p in people:
         for _, f in p.fields:
             wanted.setdefault(pf.binding(f).record.split(".")[0], set()).add(p.subject)
-    found, failed = sources.fetch(wanted, deadline_at)
+    found, failed, _ = sources.fetch(wanted, deadline_at)
     failed_registers = {r for r, source in sources.by_register.items() if source.name in failed}
     out = []
     for p in people:

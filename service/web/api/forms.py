@@ -244,10 +244,12 @@ def _lookup_allowed(principal: Principal, personal_id: str, purpose: str | None,
     refused like a real person's, so that the answer does not tell whether someone exists."""
     where = f"trimming report {form_id} v{version}"[:200]
     if purpose is None:
-        found, _ = sources.fetch({"population": {personal_id}},
-                                 time.monotonic() + sources.deadline_seconds)
+        found = sources.fetch({"population": {personal_id}},
+                              time.monotonic() + sources.deadline_seconds).found
         record = found.get(("population", personal_id))
-        if record is not None and record.provenance == "demo":
+        # demo data: the person the demo made (a later change of some field, a result say,
+        # does not make them real)
+        if record is not None and record.provenance_of("personal_id") == "demo":
             repository.log(g.db, principal, REPORT_LOOKUP, "allowed", owner_id=personal_id,
                            reason=f"{where}: demo data")
             return
