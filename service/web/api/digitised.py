@@ -5,11 +5,19 @@ A document belongs to the agency whose officer uploaded it and is named by a ran
 an officer of another agency gets the same 404 as for an unknown id. Confirming writes only
 what the document evidences: the subject read from it, and the fields its kind's template
 shows; every change goes to the append-only record-change trail with the document.
+
+A document is refused when it is not the declared kind (its first page lacks the title) or its
+dates are impossible (registered in the future, or before the person was born). The person it
+prints (name, birth date, sex) is compared with the population register's record of the
+personal ID number it prints: a difference is flagged, and the document is confirmed only with
+the officer's reason, which the trail keeps.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
+from datetime import date, datetime
 from typing import Any, NoReturn
 
 from flask import g, request
@@ -22,12 +30,14 @@ from forms.records import RecordInvalid, check_subject, normalise_record
 from schemas.digitised import ConfirmSchema, DigitisedDocumentSchema, DigitiseQuerySchema
 from service.errors import Conflict, InvalidData, not_found
 from service.records import digitised
-from service.records.templates import TEMPLATES
+from service.records.templates import TEMPLATES, Template
+from service.repository import documents as repository
 from service.tokens import Principal
 from service.web.auth import current_principal, require
 from service.web.errors import ApiError
 from service.web.http import error_responses
 from service.web.runtime import current_runtime
+from service.worktime import VIETNAM
 from storage import records as store
 from storage.models import DigitisedDocument, utcnow
 
@@ -43,8 +53,59 @@ def _out(row: DigitisedDocument) -> dict[str, Any]:
             "register": row.register, "subject": row.subject,
             "sha256": row.sha256, "status": row.status, "provenance": "digitised document",
             "values": row.values.get("values", {}), "problems": row.values.get("problems", []),
+            "identity": row.values.get("identity"), "reason": row.confirm_reason,
             "uploaded_by": row.uploaded_by, "confirmed_by": row.confirmed_by,
             "confirmed_at": row.confirmed_at}
+
+
+#: the access-log action of comparing a document's printed person with the population register
+IDENTITY_CHECK = "identity_check"
+
+
+def _person(template: Template, values: dict[str, dict[str, Any]], subject: str | None,
+            ) -> tuple[str | None, dict[str, Any] | None, bool]:
+    """The personal ID number of the person the document names, their population record (or
+    None) and whether the register could not be read."""
+    identity = template.identity
+    if identity is None:
+        return None, None, False
+    personal_id = (subject if identity.personal_id == registers.REGISTERS[
+        template.register].subject else digitised.read_value(values, identity.personal_id))
+    if not isinstance(personal_id, str):
+        return None, None, False
+    sources = current_runtime().sources(g.db)
+    population = sources.by_register.get("population")
+    fetched = sources.fetch({"population": {personal_id}},
+                            time.monotonic() + sources.deadline_seconds)
+    record = fetched.found.get(("population", personal_id))
+    unavailable = population is None or population.name in fetched.failed
+    return personal_id, None if record is None else record.data, unavailable
+
+
+def _check_identity(template: Template, values: dict[str, dict[str, Any]], subject: str | None,
+                    where: str) -> tuple[dict[str, Any], date | None]:
+    """The identity check of the document's person (logged: it reads the population
+    register), and the birth date the document's dates are checked against."""
+    personal_id, person, unavailable = _person(template, values, subject)
+    check = digitised.identity_check(template, values, personal_id, person, unavailable)
+    if check["result"] != "not_checked":
+        repository.log(g.db, _officer(), IDENTITY_CHECK, check["result"], owner_id=personal_id,
+                       reason=where)
+    return check, digitised.born_on(template, values, person)
+
+
+def _today() -> date:
+    return datetime.now(VIETNAM).date()
+
+
+def _refuse_dates(problems: list[dict[str, str]]) -> None:
+    if problems:
+        raise InvalidData("impossible_date",
+                          "Giấy tờ có ngày không thể có: " + " ".join(
+                              p["message"] for p in problems),
+                          "The document has an impossible date.",
+                          field=problems[0]["field"] if len(problems) == 1 else None,
+                          errors=problems)
 
 
 def _officer() -> Principal:
@@ -149,7 +210,12 @@ class Upload(MethodView):
         """Read a born-digital PDF of a paper document
 
         The values are kept as pending until an officer confirms them. Refused: not a PDF,
-        encrypted, no text layer (a scan), more pages than the limit, or not the template."""
+        encrypted, no text layer (a scan), more pages than the limit, not the template (its
+        first page lacks the document's title), or an impossible date (a registration in the
+        future or before the person's birth: 422 `impossible_date` naming
+        `body.<field>`). The person the document prints (name, birth date, sex) is compared
+        with the population register's record of its personal ID number: `identity` says
+        the result, and each field that differs is a problem `identity_mismatch`."""
         settings = current_runtime().settings
         request.max_content_length = settings.max_upload_bytes
         if request.mimetype != "application/pdf":
@@ -163,9 +229,18 @@ class Upload(MethodView):
             exc.field = "body"
             raise exc from None
         officer = _officer()
+        template = TEMPLATES[kind]
+        check, born = _check_identity(template, reading.values, reading.subject,
+                                      f"digitised {kind} upload")
+        _refuse_dates(digitised.date_problems(
+            template, {k: v.get("value") for k, v in reading.values.items()}, _today(), born,
+            "body."))
         row = DigitisedDocument(kind=kind, register=reading.register, subject=reading.subject,
                                 sha256=reading.sha256,
-                                values={"values": reading.values, "problems": reading.problems},
+                                values={"values": reading.values,
+                                        "problems": [*reading.problems,
+                                                     *digitised.identity_problems(check)],
+                                        "identity": check},
                                 status="pending", uploaded_by=officer.actor,
                                 agency_code=officer.agency_code)
         g.db.add(row)
@@ -203,7 +278,12 @@ class Confirm(MethodView):
         provenance `digitised:<id>`, and the change (before, after, corrections, officer,
         agency, document) is written to the append-only record-change trail. A document fills
         in what the register does not hold: a value the register holds differently is refused
-        with 409 `record_conflict`, naming each field. Confirming twice is refused with 409."""
+        with 409 `record_conflict`, naming each field. A corrected date that is impossible is
+        refused with 422 `impossible_date` naming `values.<field>`. A document whose printed
+        person the population register does not bear out (or could not be checked against
+        it) is confirmed only with a `reason` (422 `identity_mismatch` naming each field
+        otherwise); the reason is kept with the document and in the trail. Confirming twice
+        is refused with 409."""
         officer = _officer()
         row = _get(doc_id)
         if row.status == "confirmed":
@@ -231,21 +311,48 @@ class Confirm(MethodView):
             if name in data and data[name] != found.get("value"):
                 corrections[name] = {"read": found.get("value"), "text": found.get("text"),
                                      "confirmed": data[name]}
+        reason = _identity_reason(row, subject, data, body.get("reason"))
         _refuse_overwrites(row.register, subject, data)
         # claim the document first: of two confirmations at once, one changes the record
         claimed = g.db.execute(
             update(DigitisedDocument)
             .where(DigitisedDocument.id == row.id, DigitisedDocument.status == "pending")
             .values(status="confirmed", subject=subject, confirmed_by=officer.actor,
-                    confirmed_at=utcnow()))
+                    confirmed_at=utcnow(), confirm_reason=reason))
         if claimed.rowcount != 1:
             g.db.rollback()
             raise _already_confirmed()
         store.change(g.db, row.register, subject, data, f"digitised:{row.public_id}",
                      document_id=row.public_id, actor=officer.actor, role=officer.role,
-                     agency_code=officer.agency_code, corrections=corrections)
+                     agency_code=officer.agency_code, corrections=corrections, reason=reason)
         g.db.commit()
         return _out(row)
+
+
+def _identity_reason(row: DigitisedDocument, subject: str, data: dict[str, Any],
+                     reason: str | None) -> str | None:
+    """Check the document as it is to be confirmed (the subject, the corrected values): its
+    dates, then its printed person against the population register. A person the register
+    does not bear out (or that could not be checked) needs the officer's reason; the reason
+    is returned, to be kept."""
+    template = TEMPLATES[row.kind]
+    values = {**row.values.get("values", {}),
+              **{name: {"value": value} for name, value in data.items()}}
+    check, born = _check_identity(template, values, subject,
+                                  f"digitised {row.kind} confirm {row.public_id}")
+    _refuse_dates(digitised.date_problems(template, data, _today(), born, "values."))
+    reason = reason.strip() if reason and reason.strip() else None
+    if check["result"] in digitised.NEEDS_REASON and reason is None:
+        problems = digitised.identity_problems(check)
+        code = problems[0]["code"]
+        raise InvalidData(code,
+                          "Thông tin in trên giấy tờ không khớp (hoặc không đối chiếu được) với "
+                          "Cơ sở dữ liệu quốc gia về dân cư; cần ghi rõ lý do xác nhận "
+                          "('reason').",
+                          "The person the document prints is not borne out by the population "
+                          "register; a reason is required to confirm it.",
+                          field="reason", errors=problems)
+    return reason
 
 
 def _refuse_overwrites(register: str, subject: str, data: dict[str, Any]) -> None:

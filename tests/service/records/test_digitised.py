@@ -78,7 +78,11 @@ def test_birth_certificate_is_read_and_confirmed(client, officer, app) -> None:
     assert values == {
         "personal_id": CHILD, "birth_registration_number": "125",
         "birth_registration_authority": "Ủy ban nhân dân phường Hoàn Kiếm, Thành phố Hà Nội",
-        "birth_registration_date": "2022-02-12"}
+        "birth_registration_date": "2022-02-12",
+        # the person it prints, compared with the population register (which lacks them)
+        "full_name": "NGUYỄN GIA HUY", "birth_date": "2022-02-05", "sex": "nam"}
+    assert doc["identity"] == {"personal_id": CHILD, "result": "not_in_register",
+                               "fields": []}
     assert doc["values"]["birth_registration_number"]["page"] == 1
     with app.extensions["tokhai"].sessions() as session:  # nothing is a record before
         assert session.query(Record).filter_by(register="civil_status",
