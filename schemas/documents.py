@@ -54,12 +54,44 @@ class TimestampSchema(Schema):
     authority = fields.String(allow_none=True)
 
 
+class RevisionSchema(Schema):
+    revision = fields.Integer(allow_none=True, metadata={
+        "description": "The revision's number (0 is the first); null for bytes appended "
+                       "after the last revision"})
+    kind = fields.String(metadata={
+        "description": "validation_data (a DSS update), document_timestamp, signature or "
+                       "other (any other change)"})
+    time = fields.String(allow_none=True, metadata={
+        "description": "A document timestamp's time"})
+
+
+class LongTermSchema(Schema):
+    basis = fields.String(allow_none=True, metadata={
+        "description": "What the judgement of trust and revocation rests on: "
+                       "archive_timestamp (a document timestamp), issuance_record (tokhai's "
+                       "record of the issued bytes), current (the embedded revocation data is "
+                       "still current), signature_timestamp (checked as of the signature "
+                       "timestamp with the embedded data); null when not established"})
+    time = fields.String(allow_none=True, metadata={
+        "description": "The time of that evidence"})
+    ades = fields.String(allow_none=True, metadata={
+        "description": "pyHanko's ETSI EN 319 102-1 indication with tokhai's evidence: "
+                       "PASSED, or INDETERMINATE:<reason> / FAILED:<reason>; null when not "
+                       "run (the document carries no revocation data: B-T)"})
+
+
 class SignatureReportSchema(Schema):
-    field = fields.String()
-    intact = fields.Boolean(metadata={"description": "The signed bytes are unchanged"})
+    field = fields.String(allow_none=True)
+    readable = fields.Boolean(metadata={
+        "description": "The signature's data can be read (false: signature_unreadable, and "
+                       "nothing else about it is evaluated)"})
+    intact = fields.Boolean(allow_none=True, metadata={
+        "description": "The signed bytes are unchanged (null: not evaluated)"})
     valid = fields.Boolean(metadata={"description": "The cryptographic signature checks"})
     signer = fields.Nested(SignerSchema, allow_none=True)
-    trusted = fields.Boolean(metadata={"description": "The chain reaches a trust anchor"})
+    trusted = fields.Boolean(allow_none=True, metadata={
+        "description": "The chain reaches a trust anchor; null when not evaluated (the "
+                       "signature does not match the bytes, or cannot be read)"})
     trust_anchor = fields.String(allow_none=True)
     development = fields.Boolean()
     revocation = fields.String(metadata={"description": "good, revoked or unknown (judged "
@@ -68,10 +100,14 @@ class SignatureReportSchema(Schema):
     timestamp = fields.Nested(TimestampSchema, allow_none=True)
     level = fields.String(allow_none=True, metadata={
         "description": "B-B, B-T, B-LT, B-LTA (PAdES), PKCS7, or null when invalid"})
-    covers = fields.String(metadata={"description": "entire_file, entire_revision, partial"})
-    changes_after_signing = fields.String(metadata={
-        "description": "none, validation_data, new_signatures, form_filling, annotations, "
-                       "other_edits"})
+    covers = fields.String(allow_none=True, metadata={
+        "description": "entire_file, entire_revision, partial"})
+    changes_after_signing = fields.String(allow_none=True, metadata={
+        "description": "none, validation_data, document_timestamps, new_signatures, "
+                       "other_edits (the first four leave the signed content as it was)"})
+    later_revisions = fields.List(fields.Nested(RevisionSchema), allow_none=True, metadata={
+        "description": "Each revision after the signature's, and what it adds"})
+    long_term = fields.Nested(LongTermSchema, allow_none=True)
     problems = fields.List(fields.Nested(FindingSchema))
 
 
@@ -85,6 +121,12 @@ class VerificationSchema(Schema):
     pages = fields.Integer()
     issued_by_tokhai = fields.Boolean()
     document_id = fields.String(allow_none=True)
-    matches_original = fields.Boolean(allow_none=True)
+    matches_original = fields.Boolean(allow_none=True, metadata={
+        "description": "These are the bytes tokhai issued, or those bytes with only "
+                       "validation data and document timestamps added (see additions); null "
+                       "when tokhai did not issue them"})
+    additions = fields.List(fields.Nested(RevisionSchema), allow_none=True, metadata={
+        "description": "What was added after the bytes tokhai issued (empty: these are "
+                       "those bytes); null when the upload does not begin with them"})
     signatures = fields.List(fields.Nested(SignatureReportSchema))
     problems = fields.List(fields.Nested(FindingSchema))

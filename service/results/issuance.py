@@ -235,10 +235,13 @@ def find_document(session: Session, document_id: str) -> DossierDocument | None:
 
 def original_finder(session: Session) -> Callable[[str | None, str], Original | None]:
     """For verification: what tokhai issued, by the document id embedded in an upload, or
-    else by the upload's hash."""
+    else by a hash (of the upload, or of the bytes it begins with: service.pki.validation
+    asks for each), with the time the record was written, which proves that the issued
+    bytes existed then."""
 
     def find(document_id: str | None, sha256: str) -> Original | None:
-        columns = select(DossierDocument.document_id, DossierDocument.sha256)
+        columns = select(DossierDocument.document_id, DossierDocument.sha256,
+                         DossierDocument.created_at)
         row = None
         if document_id and DOCUMENT_ID.match(document_id):
             row = session.execute(columns.where(
@@ -246,7 +249,7 @@ def original_finder(session: Session) -> Callable[[str | None, str], Original | 
         if row is None:
             row = session.execute(columns.where(DossierDocument.sha256 == sha256)
                                   .limit(1)).first()
-        return Original(row[0], row[1]) if row else None
+        return Original(row[0], row[1], row[2]) if row else None
 
     return find
 
