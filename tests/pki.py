@@ -8,8 +8,10 @@ afresh for every test session, so nothing here is a secret and nothing reaches t
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +153,18 @@ class TestPki:
     url: str
     arch: PKIArchitecture
     server: Any
+    #: parts of paths the server answers 503 for (a responder that is down)
+    down: set[str] = field(default_factory=set)
+
+    @contextlib.contextmanager
+    def outage(self, *services: str) -> Iterator[None]:
+        """The services named (``ocsp``, ``crls``, ``tsa``) answer 503 meanwhile."""
+        parts = {f"/{service}/" for service in services}
+        self.down |= parts
+        try:
+            yield
+        finally:
+            self.down -= parts
 
     @property
     def tsa_url(self) -> str:
@@ -181,6 +195,11 @@ def start(directory: Path) -> TestPki:
     box: dict[str, Any] = {}
 
     def app(environ: dict, start_response: Any) -> Any:
+        served = box.get("served")
+        if served is not None and any(part in environ.get("PATH_INFO", "")
+                                      for part in served.down):
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"down for the test"]
         return box["animator"](environ, start_response)
 
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
@@ -203,7 +222,8 @@ def start(directory: Path) -> TestPki:
     for label in ["signer-a", "signer-b", "signer-c", "signer-revoked", "rogue-signer"]:
         (directory / f"{label}.p12").write_bytes(
             arch.package_pkcs12(CertLabel(label), password=P12_PASSWORD.encode()))
-    return TestPki(directory, url, arch, server)
+    box["served"] = served = TestPki(directory, url, arch, server)
+    return served
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -13,7 +13,10 @@ run, and revocation data for the long-term levels is fetched once per
 
 Levels (ETSI EN 319 142-1): B-T is a CAdES signature with a signature timestamp; B-LT adds a
 Document Security Store with the chains and revocation data of the signer and the TSA; B-LTA
-adds a document timestamp over all of it.
+adds a document timestamp over all of it. The revocation data comes from the OCSP responders
+and CRL distribution points the certificates name; when none of them answers, nothing is signed
+(:class:`RevocationUnavailable`). The development set-up's CA answers in-process
+(service.pki.devpki), at the URLs its certificates name.
 """
 
 from __future__ import annotations
@@ -37,8 +40,14 @@ from pyhanko.sign.general import (
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.stamp import NoOpStampStyle
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.errors import InsufficientRevinfoError
+from pyhanko_certvalidator.fetchers.api import Fetchers
 from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
+from pyhanko_certvalidator.fetchers.requests_fetchers.crl_client import RequestsCRLFetcher
+from pyhanko_certvalidator.fetchers.requests_fetchers.ocsp_client import RequestsOCSPFetcher
 
+from service.errors import Unavailable
+from service.pki import devpki
 from service.pki.config import (
     AgencyKey,
     SigningConfig,
@@ -59,6 +68,20 @@ CMS_OVERHEAD = 3072
 TOKEN_GUESS = 6144
 #: how long fetched OCSP responses and CRLs are reused for B-LT embedding (seconds)
 REVOCATION_REFRESH = 600.0
+
+
+class RevocationUnavailable(Unavailable):
+    """No OCSP responder or CRL distribution point named by the certificates answered: a
+    B-LT or B-LTA signature cannot prove the certificates were not revoked, so none is made."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            "revocation_unavailable",
+            "Không lấy được dữ liệu kiểm tra thu hồi chứng thư số (OCSP/CRL) từ tổ chức chứng "
+            "thực; văn bản chưa được phát hành, hồ sơ giữ nguyên trạng thái. Hãy thử lại sau.",
+            f"The certificate authority's OCSP responder and CRL distribution points did not "
+            f"answer ({detail}); nothing was issued and the dossier is unchanged. Retry "
+            "later.", retry_after=60)
 
 
 # -- agencies ---------------------------------------------------------------------------------
@@ -137,6 +160,10 @@ class Signing:
             self.agencies[code] = AgencySigner(key, signer, seal, config.development)
         self._revocation: tuple[float, ValidationContext] | None = None
         self._revocation_lock = threading.Lock()
+        #: the development CA's OCSP responder and CRL (None outside development, or for a
+        #: development set-up made before its certificates named them)
+        self.responder = (devpki.DevelopmentResponder.load(config.path.parent)
+                          if config.development else None)
 
     @classmethod
     def from_file(cls, path: str | Path) -> Signing:
@@ -159,18 +186,29 @@ class Signing:
 
     def validation_context(self) -> ValidationContext:
         """The context that gathers revocation data for B-LT embedding. Reused (with what
-        its fetchers cached) for ``REVOCATION_REFRESH`` seconds, then built afresh."""
+        its fetchers cached) for ``REVOCATION_REFRESH`` seconds, then built afresh (at once
+        after a signature it could not serve: its fetchers keep failures too)."""
         with self._revocation_lock:
             now = time.monotonic()
             if self._revocation is None or now - self._revocation[0] > REVOCATION_REFRESH:
-                context = ValidationContext(
-                    trust_roots=self.anchors, other_certs=self.intermediates,
-                    crls=self.crls, allow_fetching=not self.config.development,
-                    revocation_mode="hard-fail",
-                    fetcher_backend=RequestsFetcherBackend(
-                        per_request_timeout=int(max(1, self.config.tsa_timeout))))
+                timeout = int(max(1, self.config.tsa_timeout))
+                if self.responder is not None:
+                    context = ValidationContext(
+                        trust_roots=self.anchors, other_certs=self.intermediates,
+                        allow_fetching=True, revocation_mode="hard-fail",
+                        fetchers=_development_fetchers(self.responder, timeout))
+                else:
+                    context = ValidationContext(
+                        trust_roots=self.anchors, other_certs=self.intermediates,
+                        crls=self.crls, allow_fetching=not self.config.development,
+                        revocation_mode="hard-fail",
+                        fetcher_backend=RequestsFetcherBackend(per_request_timeout=timeout))
                 self._revocation = (now, context)
             return self._revocation[1]
+
+    def _forget_revocation(self) -> None:
+        with self._revocation_lock:
+            self._revocation = None
 
     def sign(self, agency: AgencySigner, pdf: bytes, *, page: int,
              box: tuple[int, int, int, int], signing_time: datetime,
@@ -203,6 +241,9 @@ class Signing:
             out = self._sign_reserving(agency, pdf_signer, pdf, 4 * self._reserve(agency))
         except (TimestampRequestError, TimestampUnavailable) as e:
             raise TimestampUnavailable(str(e)) from e
+        except RevocationUnavailable:
+            self._forget_revocation()
+            raise
         return SignedPdf(out.getvalue(), level, agency.subject, signing_time)
 
     def _reserve(self, agency: AgencySigner) -> int:
@@ -225,6 +266,8 @@ class Signing:
         except SigningError as e:
             if isinstance(e.__cause__, (TimestampRequestError, TimestampUnavailable)):
                 raise TimestampUnavailable(str(e.__cause__)) from e
+            if isinstance(e.__cause__, InsufficientRevinfoError):
+                raise RevocationUnavailable(str(e.__cause__)[:300]) from e
             raise
 
     def close(self) -> None:
@@ -233,3 +276,45 @@ class Signing:
         for agency in self.agencies.values():
             if agency._token is not None:
                 agency._token.session.close()
+
+
+# -- the development CA, answered in-process -------------------------------------------------
+
+class _Answer:
+    """What pyHanko's fetchers read of an HTTP response."""
+
+    status_code = 200
+
+    def __init__(self, content: bytes) -> None:
+        self.content = content
+
+
+class _DevelopmentOCSPFetcher(RequestsOCSPFetcher):
+    """Asks the development CA's responder in-process: the URL its certificates name is
+    the service's own, which may not be listening yet (``tokhai dev-setup``, the tests)."""
+
+    def __init__(self, responder: devpki.DevelopmentResponder, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.responder = responder
+
+    async def _post(self, url: str, data: bytes, **kwargs: Any) -> _Answer:  # type: ignore[override]
+        # pyHanko's requests fetchers post through this method (pinned version)
+        return _Answer(self.responder.answer(url, data))
+
+
+class _DevelopmentCRLFetcher(RequestsCRLFetcher):
+    def __init__(self, responder: devpki.DevelopmentResponder, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.responder = responder
+
+    async def _get(self, url: str, **kwargs: Any) -> _Answer:  # type: ignore[override]
+        return _Answer(self.responder.answer(url, None))
+
+
+def _development_fetchers(responder: devpki.DevelopmentResponder, timeout: int) -> Fetchers:
+    """Fetchers for the development CA: OCSP and CRLs answered in-process, nothing fetched
+    from the network (anything but the CA's own URLs fails)."""
+    backend = RequestsFetcherBackend(per_request_timeout=timeout).get_fetchers()
+    return Fetchers(ocsp_fetcher=_DevelopmentOCSPFetcher(responder, per_request_timeout=timeout),
+                    crl_fetcher=_DevelopmentCRLFetcher(responder, per_request_timeout=timeout),
+                    cert_fetcher=backend.cert_fetcher)

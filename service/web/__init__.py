@@ -136,6 +136,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     api.register_blueprint(dossiers_api.blp)
     api.register_blueprint(documents_api.blp)
     api.register_blueprint(repository_api.blp)
+    if signing is not None and signing.responder is not None and not settings.production:
+        from service.web import devpki  # the development CA's OCSP and CRL, never in production
+
+        devpki.install(app, signing.responder)
 
     registry = CollectorRegistry()
     PrometheusMetrics(app, registry=registry, group_by="endpoint", path=None,

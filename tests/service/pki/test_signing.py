@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation.dss import DocumentSecurityStore
 
 from forms.results import TEMPLATES
 from service.pki import validation as verification
 from service.pki.seals import development_seal
-from service.pki.signer import Signing
+from service.pki.signer import RevocationUnavailable, Signing
 from service.results import rendering
 from service.results.issuance import result_rows
 from tests import pki
@@ -97,3 +98,33 @@ def test_each_agency_signs_with_its_own_key(signing) -> None:
     other = "UBND-XA-00005"
     signed = sign(signing, render(), "B-T", agency=other)
     assert pki.AGENCIES[other][0] in signed.signer and AGENCY_NAME not in signed.signer
+
+
+def _revocation_data(pdf: bytes) -> tuple[int, int]:
+    dss = DocumentSecurityStore.read_dss(PdfFileReader(io.BytesIO(pdf)))
+    return len(dss.ocsps), len(dss.crls)
+
+
+def test_b_lt_embeds_the_signer_s_ocsp_response(signing) -> None:
+    """As from a public CA: the signer's certificate names the CA's OCSP responder, and its
+    answer is in the document's security store."""
+    ocsps, _ = _revocation_data(sign(signing, render(), "B-LT").pdf)
+    assert ocsps >= 1
+
+
+def test_a_revocation_service_that_is_down_is_unavailable(signing_config: str,
+                                                          test_pki) -> None:
+    """The OCSP responder down: the CRL the certificate also names proves the status. Both
+    down: nothing is signed, with an error that says so (503 revocation_unavailable)."""
+    fresh = Signing.from_file(signing_config)  # nothing fetched and kept yet
+    try:
+        with test_pki.outage("ocsp"):
+            ocsps, crls = _revocation_data(sign(fresh, render(), "B-LT").pdf)
+        assert crls >= 1
+        fresh._forget_revocation()
+        with test_pki.outage("ocsp", "crls"), pytest.raises(RevocationUnavailable) as down:
+            sign(fresh, render(), "B-LT")
+        assert down.value.code == "revocation_unavailable"
+        assert sign(fresh, render(), "B-T").level == "B-T"  # B-T needs no revocation data
+    finally:
+        fresh.close()
