@@ -85,6 +85,7 @@ def test_the_responder_answers_good_for_its_certificates_only(dev_config: Path) 
     assert answer.certificate_status == ocsp.OCSPCertStatus.GOOD
     assert answer.serial_number == cert.serial_number
     assert answer.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce == b"n1"
+    assert answer.next_update_utc is not None
     assert answer.next_update_utc - answer.this_update_utc == devpki.OCSP_VALIDITY
     # signed by the delegated responder, which the CA issued for that purpose
     assert answer.certificates == [responder.responder]
