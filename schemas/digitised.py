@@ -1,5 +1,6 @@
 from marshmallow import Schema, fields, validate
 
+from schemas.common import VietnamDateTime
 from service.records.templates import TEMPLATES
 
 
@@ -39,7 +40,7 @@ class DigitisedDocumentSchema(Schema):
         "description": "The officer's reason for confirming a flagged document"})
     uploaded_by = fields.String()
     confirmed_by = fields.String(allow_none=True)
-    confirmed_at = fields.DateTime(allow_none=True)
+    confirmed_at = VietnamDateTime(allow_none=True)
 
 
 class ConfirmSchema(Schema):

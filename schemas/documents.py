@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from schemas.common import VietnamDateTime
 from service.pki.levels import LEVELS
 
 
@@ -22,13 +23,13 @@ class DocumentSchema(Schema):
     sha256 = fields.String()
     signer = fields.String(allow_none=True)
     level = fields.String(allow_none=True)
-    signed_at = fields.DateTime(allow_none=True)
-    timestamp_at = fields.DateTime(allow_none=True)
+    signed_at = VietnamDateTime(allow_none=True)
+    timestamp_at = VietnamDateTime(allow_none=True)
     download_url = fields.String()
     verification_url = fields.String()
     archiving = fields.String(metadata={"description": "stored, or pending (the document "
                                                        "waits in the outbox for the store)"})
-    stored_at = fields.DateTime(allow_none=True)
+    stored_at = VietnamDateTime(allow_none=True)
 
 
 class FindingSchema(Schema):

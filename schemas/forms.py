@@ -1,5 +1,7 @@
 from marshmallow import Schema, fields, validate
 
+from schemas.common import VietnamDateTime
+
 
 class FormVersionSummarySchema(Schema):
     form_id = fields.String(required=True)
@@ -9,8 +11,8 @@ class FormVersionSummarySchema(Schema):
     procedure_code = fields.String()
     legal_basis = fields.String()
     agency_level = fields.String()
-    published_at = fields.DateTime(allow_none=True)
-    updated_at = fields.DateTime()
+    published_at = VietnamDateTime(allow_none=True)
+    updated_at = VietnamDateTime()
     links = fields.Dict(keys=fields.String(), values=fields.String())
 
 

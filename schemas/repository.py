@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from schemas.common import DATES, TIMES
+from schemas.common import DATES, TIMES, VietnamDateTime
 from schemas.documents import DocumentSchema
 
 _PURPOSE = {"description": "Why an agency reads the document: dossier:<code> or "
@@ -24,7 +24,7 @@ class RepositoryDocumentSchema(DocumentSchema):
     procedure_code = fields.String(allow_none=True)
     document_class = fields.String(allow_none=True)
     file_name = fields.String(allow_none=True)
-    retain_until = fields.DateTime(allow_none=True)
+    retain_until = VietnamDateTime(allow_none=True)
     legal_hold = fields.Boolean()
     content_url = fields.String()
     data = fields.Dict(allow_none=True, metadata={
@@ -66,8 +66,8 @@ class ConsentSchema(ConsentInputSchema):
     document_id = fields.String(allow_none=True, metadata={
         "description": "The one document consented to; null: every document of the owner"})
     owner_id = fields.String()
-    granted_at = fields.DateTime()
-    revoked_at = fields.DateTime(allow_none=True)
+    granted_at = VietnamDateTime()
+    revoked_at = VietnamDateTime(allow_none=True)
     active = fields.Boolean()
 
 
@@ -83,7 +83,7 @@ class AuditQuerySchema(Schema):
 
 class AccessEntrySchema(Schema):
     id = fields.Integer()
-    at = fields.DateTime()
+    at = VietnamDateTime()
     actor = fields.String()
     role = fields.String()
     agency_code = fields.String(allow_none=True)
@@ -102,7 +102,7 @@ class AccessPageSchema(Schema):
 
 class LinkSchema(Schema):
     url = fields.String(metadata={"description": "GET it without a token, until expires_at"})
-    expires_at = fields.DateTime()
+    expires_at = VietnamDateTime()
 
 
 class RecordChangeQuerySchema(Schema):
@@ -116,7 +116,7 @@ class RecordChangeQuerySchema(Schema):
 
 class RecordChangeSchema(Schema):
     id = fields.Integer(required=True)
-    at = fields.DateTime(required=True)
+    at = VietnamDateTime(required=True)
     actor = fields.String(required=True)
     role = fields.String(required=True)
     agency_code = fields.String(allow_none=True)
