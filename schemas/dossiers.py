@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from schemas.common import TIMES
+from schemas.common import TIMES, VietnamDateTime
 from service.dossiers.states import STATES, TRANSITIONS
 
 AGENCY = validate.Regexp(r"^[A-Za-z0-9._-]{1,40}$",
@@ -32,15 +32,31 @@ class ExplanationSchema(Schema):
 
 
 class DeadlinesSchema(Schema):
-    accept_by = fields.DateTime()
-    process_by = fields.DateTime(allow_none=True)
-    promised_at = fields.DateTime(allow_none=True)
+    accept_by = VietnamDateTime()
+    process_by = VietnamDateTime(allow_none=True)
+    promised_at = VietnamDateTime(allow_none=True)
+
+
+class MissedSchema(Schema):
+    stage = fields.String(validate=validate.OneOf(["acceptance", "processing", "promise"]))
+    deadline = VietnamDateTime(metadata={"description": "The deadline missed"})
 
 
 class LatenessSchema(Schema):
-    late = fields.Boolean()
+    late = fields.Boolean(metadata={
+        "description": "Missed a deadline (time waiting for the citizen not counted); the "
+                       "queue's late=true and the monthly report use the same test"})
     acceptance_late = fields.Boolean()
     processing_late = fields.Boolean()
+    promise_late = fields.Boolean(metadata={"description": "Missed a date an apology promised"})
+    explanation_required = fields.Boolean(metadata={
+        "description": "Late with no explanation yet, or past the promised date: officers' "
+                       "actions are refused (409) until an explanation is recorded"})
+    late_since = VietnamDateTime(allow_none=True, metadata={
+        "description": "The first deadline missed (the month of the late report)"})
+    stage = fields.String(allow_none=True, metadata={
+        "description": "The stage of the first deadline missed"})
+    missed = fields.List(fields.Nested(MissedSchema))
 
 
 class DossierSchema(Schema):
@@ -53,10 +69,14 @@ class DossierSchema(Schema):
     form_id = fields.String()
     form_version = fields.Integer()
     procedure_code = fields.String()
+    procedure_name = fields.String(allow_none=True)
+    channel = fields.String(metadata={"description": "online or counter"})
     citizen_id = fields.String()
-    submitted_at = fields.DateTime()
-    accepted_at = fields.DateTime(allow_none=True)
-    finished_at = fields.DateTime(allow_none=True)
+    submitted_at = VietnamDateTime()
+    accepted_at = VietnamDateTime(allow_none=True)
+    finished_at = VietnamDateTime(allow_none=True)
+    waiting_since = VietnamDateTime(allow_none=True, metadata={
+        "description": "Waiting for the citizen's supplement since (no deadline runs)"})
     deadlines = fields.Nested(DeadlinesSchema)
     lateness = fields.Nested(LatenessSchema)
     explanation = fields.String(allow_none=True)
@@ -72,13 +92,26 @@ class EventSchema(Schema):
     event_id = fields.String(metadata={"description": "Stable id for de-duplication"})
     dossier_code = fields.String()
     agency_code = fields.String()
-    action = fields.String()
+    procedure_code = fields.String(allow_none=True)
+    procedure_name = fields.String(allow_none=True)
+    channel = fields.String(allow_none=True, metadata={"description": "online or counter"})
+    action = fields.String(metadata={
+        "description": "submit, accept, request_supplement, supplement, reject, "
+                       "start_processing, issue_result, deliver, withdraw, explain"})
     from_status = fields.String(allow_none=True)
     to_status = fields.String()
     actor = fields.String()
     role = fields.String()
-    reason = fields.String(allow_none=True)
-    at = fields.DateTime()
+    reason = fields.String(allow_none=True, metadata={
+        "description": "Why: the supplement asked for, the rejection, the withdrawal, the "
+                       "explanation of a late dossier"})
+    at = VietnamDateTime()
+    submitted_at = VietnamDateTime(allow_none=True)
+    # the deadlines as the event left them (None in events logged before they were kept)
+    accept_by = VietnamDateTime(allow_none=True)
+    process_by = VietnamDateTime(allow_none=True)
+    promised_at = VietnamDateTime(allow_none=True, metadata={
+        "description": "The date promised by the latest apology"})
 
 
 class EventPageSchema(Schema):

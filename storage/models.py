@@ -238,6 +238,12 @@ class Dossier(Base):
     form_id: Mapped[str] = mapped_column(String(80))
     form_version: Mapped[int] = mapped_column(Integer)
     procedure_code: Mapped[str] = mapped_column(String(40))
+    #: the procedure's name as the form version filed named it (its title if it names none)
+    procedure_name: Mapped[str | None] = mapped_column(String(300))
+    #: how the dossier was filed: ``online`` (the only channel tokhai takes so far) or
+    #: ``counter``
+    channel: Mapped[str] = mapped_column(String(16), default="online",
+                                         server_default="online")
     citizen_id: Mapped[str] = mapped_column(String(12))
     data: Mapped[dict] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(24))
@@ -257,6 +263,16 @@ class Dossier(Base):
     late_explained_by: Mapped[str | None] = mapped_column(String(120))
     late_explained_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     promised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: the first promised date missed, once a later explanation has replaced it
+    broken_promise_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: waiting for the citizen's supplement since (no deadline runs meanwhile), and the
+    #: status the dossier returns to when it comes
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    paused_from: Mapped[str | None] = mapped_column(String(24))
+    #: the first deadline the dossier missed and its stage (service.dossiers.lateness),
+    #: recorded by the first write after it passed and never changed
+    late_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    late_stage: Mapped[str | None] = mapped_column(String(16))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -279,6 +295,15 @@ class DossierEvent(Base):
     role: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: the dossier as the event left it, for the national portal (None in events logged
+    #: before these were kept: the deadlines of that time are not known)
+    procedure_code: Mapped[str | None] = mapped_column(String(40))
+    procedure_name: Mapped[str | None] = mapped_column(String(300))
+    channel: Mapped[str | None] = mapped_column(String(16))
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    accept_by: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    process_by: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    promised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Counter(Base):

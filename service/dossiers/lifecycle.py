@@ -1,10 +1,14 @@
 """Dossiers: intake, the status machine, deadlines, lateness and the event log.
 
 An online dossier must be checked and accepted within 8 working hours of submission and
-processed within the procedure's time (Decree 61/2018). Lateness is computed from the
-deadlines whenever it is asked for, never by a nightly job that could be missed. Every status
-change is one transition of the machine below, recorded with who, when and why, and appended
-to the ordered event log that the national portal reads.
+processed within the procedure's time (Decree 61/2018); time spent waiting for the citizen's
+supplement does not count. Lateness (service.dossiers.lateness) is computed from the deadlines
+whenever it is asked for, never by a nightly job that could be missed, and each write records
+what it found. Every status change is one transition of the machine below, recorded with who,
+when and why, and appended to the ordered event log that the national portal reads.
+
+The time comes from ``now()``, which reads ``clock``: the system's, unless a test sets
+another to move through deadlines without rewriting the database.
 
 Every change of a dossier is one conditional UPDATE on the version the caller's decision was
 based on (``_write``): the database, not Python, decides which of several concurrent changes
@@ -19,6 +23,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -28,6 +33,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from forms.compiled import CompiledForm, canonical_json
+from service.dossiers import lateness
 from service.dossiers.states import FINISHED, STATES, TRANSITIONS, Transition
 from service.errors import Conflict, DomainError, InvalidData, NotAllowed, VersionMismatch
 from service.records import prefill as pf
@@ -45,23 +51,16 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def now() -> datetime:
+def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-# -- lateness ---------------------------------------------------------------------------------
+#: where dossiers read the time (an aware datetime); tests replace it to drive deadlines
+clock: Callable[[], datetime] = system_clock
 
-def lateness(d: Dossier, at: datetime) -> dict[str, Any]:
-    """Which deadline the dossier missed, if any, as of ``at``."""
-    accept_deadline, accepted_at = d.accept_deadline, d.accepted_at
-    process_deadline, finished_at = d.process_deadline, d.finished_at
-    acceptance_late = False
-    if d.status != "withdrawn" or accepted_at is not None:
-        accepted_or_now = accepted_at or (finished_at if d.status in FINISHED else at)
-        acceptance_late = accepted_or_now is not None and accepted_or_now > accept_deadline
-    processing_late = bool(process_deadline and (finished_at or at) > process_deadline)
-    return {"late": acceptance_late or processing_late, "acceptance_late": acceptance_late,
-            "processing_late": processing_late}
+
+def now() -> datetime:
+    return clock()
 
 
 # -- intake -----------------------------------------------------------------------------------
@@ -78,7 +77,9 @@ def check(session: Session, compiled: CompiledForm, data: Any, declarant: str,
     result = prefilled if prefilled is not None else pf.prefill(
         compiled.definition, declarant, sources, verified_only=True)
     errors = submissions.data_errors(compiled, data, result)
-    if not errors:
+    # every problem at once, the repository's too; not the items of a repeated group longer
+    # than the form allows, which is refused before its items are looked at
+    if not any(e["code"] == "too_many" for e in errors):
         errors += repository.attachment_errors(session, compiled.definition, data, declarant)
     return errors
 
@@ -146,16 +147,20 @@ def submit(session: Session, compiled: CompiledForm, principal: Principal, data:
     secret = (secrets.token_urlsafe(12) if idempotency_key is None
               else receipt_secret(installation_key, code, citizen, idempotency_key))
     accept_deadline = calendar.add_working_hours(submitted_at, ACCEPT_WITHIN_HOURS)
+    definition = compiled.definition
     values = {
         "code": code, "agency_code": agency_code,
-        "form_id": compiled.definition.id, "form_version": compiled.definition.version,
-        "procedure_code": compiled.definition.procedure_code, "citizen_id": citizen,
+        "form_id": definition.id, "form_version": definition.version,
+        "procedure_code": definition.procedure_code,
+        "procedure_name": (definition.procedure_name or definition.title)[:300],
+        "channel": "online", "citizen_id": citizen,
         "data": data, "status": "submitted", "row_version": 1,
         "receipt_secret_hash": _sha256(secret), "idempotency_key": idempotency_key,
         "request_hash": request_hash,
         "processing_days": (compiled.definition.processing_days
                             if compiled.definition.processing_days is not None
                             else default_processing_days),
+        # acceptance is the one deadline running (lateness.recorded would say the same)
         "submitted_at": submitted_at, "accept_deadline": accept_deadline,
         "due_at": accept_deadline, "updated_at": submitted_at,
     }
@@ -202,8 +207,13 @@ def check_transition(dossier: Dossier, action: str, principal: Principal, reason
     if transition.needs_reason and not (reason and reason.strip()):
         raise InvalidData("reason_required", "Cần ghi rõ lý do.", "A reason is required.",
                           field="reason")
-    if principal.role == "officer" and lateness(dossier, now())["late"] \
-            and not dossier.late_explanation:
+    if principal.role == "officer" and lateness.assess(dossier, now()).explanation_required:
+        if dossier.late_explanation:
+            raise Conflict("explanation_required",
+                           "Hồ sơ đã quá ngày hẹn trả trong thư xin lỗi: cần giải trình và "
+                           "gửi thư xin lỗi mới trước.",
+                           "The dossier missed the date its apology promised: record a new "
+                           "explanation first.")
         raise Conflict("explanation_required",
                        "Hồ sơ đã quá hạn: cần ghi giải trình và gửi thư xin lỗi trước.",
                        "The dossier is late: record an explanation first.")
@@ -226,15 +236,31 @@ def _changed(expected_version: int | None) -> DomainError:
                            field="header.If-Match")
 
 
+class _After:
+    """The dossier as ``changes`` will leave it (for what lateness records)."""
+
+    def __init__(self, dossier: Dossier, changes: dict[str, Any]) -> None:
+        self._dossier, self._changes = dossier, changes
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._changes:
+            return self._changes[name]
+        return getattr(self._dossier, name)
+
+
 def _write(session: Session, dossier: Dossier, changes: dict[str, Any],
            expected_version: int | None) -> None:
-    """Apply ``changes`` to the dossier's row only if the row is still the version that was
-    read (and checked): one conditional UPDATE that also moves the version on. When a
+    """Apply ``changes`` (with ``updated_at``, the moment of the change) to the dossier's row
+    only if the row is still the version that was read (and checked): one conditional UPDATE
+    that also moves the version on and records the dossier's lateness as the change leaves it
+    (``lateness.recorded``: the deadline running now, the first one missed). When a
     concurrent change got there first nothing is written and the caller is refused
     (VersionMismatch, or Conflict without If-Match). On PostgreSQL the loser waits for the
     winner's row lock and then finds the version moved; on SQLite writers take turns (the
     busy timeout of storage.db)."""
-    changes = {**changes, "row_version": dossier.row_version + 1}
+    after = cast(lateness.Facts, _After(dossier, changes))
+    changes = {**changes, **lateness.recorded(after, changes["updated_at"]),
+               "row_version": dossier.row_version + 1}
     table = _DOSSIER_TABLE
     # an UPDATE's result is a cursor's, which counts the rows it matched
     done = cast("CursorResult[Any]", session.execute(update(table).where(
@@ -258,13 +284,13 @@ def move(session: Session, dossier: Dossier, action: str, principal: Principal,
     changes: dict[str, Any] = {"status": transition.target, "updated_at": moment}
     if action == "accept":
         changes["accepted_at"] = moment
-        changes["process_deadline"] = changes["due_at"] = calendar.add_working_days(
-            moment, dossier.processing_days)
-    if transition.target in FINISHED:
-        changes["finished_at"] = moment
-        changes["due_at"] = None
-    if transition.target == "supplement_requested":
-        changes["due_at"] = None
+        changes["process_deadline"] = calendar.add_working_days(moment,
+                                                                dossier.processing_days)
+    if transition.target in FINISHED and dossier.finished_at is None:
+        changes["finished_at"] = moment  # the result (or the end): delivery comes after
+    if transition.target == lateness.WAITING:  # the clocks stop until the supplement
+        changes["paused_at"] = moment
+        changes["paused_from"] = previous
     _write(session, dossier, changes, expected_version)
     return previous, moment
 
@@ -282,7 +308,9 @@ def supplement(session: Session, dossier: Dossier, compiled: CompiledForm,
                principal: Principal, data: Any, sources: pf.Sources,
                calendar: WorkCalendar, expected_version: int | None = None) -> Dossier:
     """The citizen's corrected data after a supplement request: checked again, and the
-    8-hour acceptance clock starts again from now."""
+    dossier goes back to where it was (waiting to be accepted, accepted, in processing), its
+    deadlines still ahead moved later by the working time it waited for the citizen
+    (``lateness.resumed``)."""
     _check_version(dossier, expected_version)
     if dossier.status != "supplement_requested":
         raise Conflict("transition_not_allowed",
@@ -292,34 +320,42 @@ def supplement(session: Session, dossier: Dossier, compiled: CompiledForm,
     if errors:
         raise refuse(errors)
     moment = now()
-    accept_deadline = calendar.add_working_hours(moment, ACCEPT_WITHIN_HOURS)
+    back_to = dossier.paused_from or "submitted"
     _write(session, dossier, {
-        "data": data, "status": "submitted", "accepted_at": None, "process_deadline": None,
-        "accept_deadline": accept_deadline, "due_at": accept_deadline, "updated_at": moment,
+        "data": data, "status": back_to, "paused_at": None, "paused_from": None,
+        "updated_at": moment, **lateness.resumed(dossier, moment, calendar, back_to),
     }, expected_version)
-    record_event(session, dossier, "supplement_requested", "supplement", principal, None,
-                 moment)
+    record_event(session, dossier, lateness.WAITING, "supplement", principal, None, moment)
     return dossier
 
 
 def explain(session: Session, dossier: Dossier, principal: Principal, reason: str,
-            promised_at: datetime, expected_version: int | None = None) -> Dossier:
-    """Record why a late dossier is late and the new promised date (the apology letter is
-    issued in the same transaction, by the caller)."""
+            promised_at: datetime, expected_version: int | None = None) -> datetime:
+    """Record why a late dossier is late and the new promised date; returns the moment. The
+    caller issues the apology letter in the same transaction, then appends the ``explain``
+    event last (``record_event``), as for a transition. A promised date already missed is
+    kept as such (``broken_promise_at``): the dossier was late at it."""
     _check_version(dossier, expected_version)
-    if not lateness(dossier, now())["late"]:
+    moment = now()
+    found = lateness.assess(dossier, moment)
+    if not found.late:
         raise Conflict("not_late", "Hồ sơ chưa quá hạn.", "The dossier is not late.")
     if not reason.strip():
         raise InvalidData("reason_required", "Cần ghi rõ lý do chậm.",
                           "An explanation is required.", field="reason")
-    if promised_at <= now():
+    if promised_at <= moment:
         raise InvalidData("promised_date_past", "Ngày hẹn mới phải ở tương lai.",
                           "The new promised date must be in the future.", field="promised_at")
-    _write(session, dossier, {
+    changes: dict[str, Any] = {
         "late_explanation": reason.strip(), "late_explained_by": principal.actor,
-        "late_explained_at": now(), "promised_at": promised_at,
-    }, expected_version)
-    return dossier
+        "late_explained_at": moment, "promised_at": promised_at, "updated_at": moment,
+    }
+    broken = dossier.promised_at
+    if broken is not None and dossier.broken_promise_at is None \
+            and lateness.Missed(lateness.PROMISE, broken) in found.missed:
+        changes["broken_promise_at"] = broken
+    _write(session, dossier, changes, expected_version)
+    return moment
 
 
 def _event_values(dossier: Dossier, previous: str | None, action: str, principal: Principal,
@@ -327,7 +363,11 @@ def _event_values(dossier: Dossier, previous: str | None, action: str, principal
     return {"position": position, "event_id": str(uuid.uuid4()), "dossier_id": dossier.id,
             "dossier_code": dossier.code, "agency_code": dossier.agency_code,
             "from_status": previous, "to_status": dossier.status, "action": action,
-            "actor": principal.actor, "role": principal.role, "reason": reason, "at": at}
+            "actor": principal.actor, "role": principal.role, "reason": reason, "at": at,
+            "procedure_code": dossier.procedure_code, "procedure_name": dossier.procedure_name,
+            "channel": dossier.channel, "submitted_at": dossier.submitted_at,
+            "accept_by": dossier.accept_deadline, "process_by": dossier.process_deadline,
+            "promised_at": dossier.promised_at}
 
 
 def record_event(session: Session, dossier: Dossier, previous: str | None, action: str,

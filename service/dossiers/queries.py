@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import UnaryExpression, func, select
 from sqlalchemy.orm import Session
 
-from service.dossiers import lifecycle
+from service.dossiers import lateness, lifecycle
 from service.tokens import Principal
 from service.worktime import VIETNAM
 from storage.models import Dossier, DossierDocument, DossierEvent
@@ -43,7 +43,8 @@ def queue(session: Session, principal: Principal, page: int, per_page: int,
           at: datetime | None = None) -> tuple[list[Dossier], int]:
     """A page of dossiers and the total: a citizen's own, newest first, or an officer's agency
     queue sorted by the deadline that matters now; filtered by status and lateness (as of
-    ``at``, by default now)."""
+    ``at``, by default now: ``lateness.late_clause``, the same test as a dossier's own
+    ``late``)."""
     q = select(Dossier)
     order: list[UnaryExpression[Any]]
     if principal.role == "citizen":
@@ -55,8 +56,8 @@ def queue(session: Session, principal: Principal, page: int, per_page: int,
     if status is not None:
         q = q.where(Dossier.status == status)
     if late is not None:
-        overdue = Dossier.due_at.is_not(None) & (Dossier.due_at < (at or lifecycle.now()))
-        q = q.where(overdue if late else ~overdue | Dossier.due_at.is_(None))
+        is_late = lateness.late_clause(at or lifecycle.now())
+        q = q.where(is_late if late else ~is_late | lateness.first_missed_column().is_(None))
     total = session.scalar(select(func.count()).select_from(q.subquery()))
     rows = list(session.scalars(q.order_by(*order).limit(per_page)
                                 .offset((page - 1) * per_page)))
@@ -81,35 +82,51 @@ def latest_apology_letter(session: Session, dossier: Dossier) -> DossierDocument
     ).order_by(DossierDocument.id.desc()).limit(1))
 
 
+def _vietnam(moment: datetime | None) -> str | None:
+    return moment.astimezone(VIETNAM).isoformat() if moment is not None else None
+
+
 def late_report(session: Session, month: str, agency_code: str | None = None,
                 at: datetime | None = None) -> dict[str, Any]:
     """The monthly list of late dossiers (``month``: ``YYYY-MM``), per agency and officer,
-    for publication. A dossier counts in the month (as the agency lives it, Vietnam time) its
-    missed deadline fell in; the officer is the one who explained it (or, if unexplained,
-    ``UNEXPLAINED``). Lateness is as of ``at``, by default now."""
+    for publication.
+
+    Each late dossier is listed once, in the month (as the agency lives it, Vietnam time) of
+    the first deadline it missed, with every stage it was late at (acceptance, processing,
+    the promised date) as of ``at``, by default now. The first deadline missed never moves
+    (``lateness``: waiting for the citizen is not counted, a deadline passed stays passed), so
+    a dossier never leaves or changes month once listed; what happens later (a supplement, a
+    result, another missed deadline, an explanation) only adds to its row. The officer is the
+    one who explained it last (or, if unexplained, ``UNEXPLAINED``)."""
     year, mon = (int(p) for p in month.split("-"))
     start = datetime(year, mon, 1, tzinfo=VIETNAM)
     end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=VIETNAM)
-    q = select(Dossier).where(
-        ((Dossier.accept_deadline >= start) & (Dossier.accept_deadline < end))
-        | ((Dossier.process_deadline >= start) & (Dossier.process_deadline < end)))
+    at = at or lifecycle.now()
+    first = lateness.first_missed_column()
+    q = select(Dossier).where(first >= start, first < end, lateness.late_clause(at))
     if agency_code:
         q = q.where(Dossier.agency_code == agency_code)
-    at = at or lifecycle.now()
     agencies: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for d in session.scalars(q.order_by(Dossier.agency_code, Dossier.code)):
-        late = lifecycle.lateness(d, at)
-        if not late["late"]:
-            continue
+        found = lateness.assess(d, at)
+        if found.first is None or not start <= found.first.deadline < end:
+            continue  # not reached: the clause and the assessment are the same test
         officer = d.late_explained_by or UNEXPLAINED
+        facts = found.as_dict()
         agencies.setdefault(d.agency_code, {}).setdefault(officer, []).append({
-            "code": d.code, "procedure_code": d.procedure_code, "status": d.status,
-            "acceptance_late": late["acceptance_late"],
-            "processing_late": late["processing_late"],
-            "accept_by": d.accept_deadline.isoformat(),
-            "process_by": d.process_deadline.isoformat() if d.process_deadline else None,
-            "explanation": d.late_explanation,
-            "promised_at": d.promised_at.isoformat() if d.promised_at else None,
+            "code": d.code, "procedure_code": d.procedure_code,
+            "procedure_name": d.procedure_name, "channel": d.channel, "status": d.status,
+            "late_since": _vietnam(found.first.deadline), "stage": found.first.stage,
+            "stages": list(found.stages),
+            "missed": [{"stage": m.stage, "deadline": _vietnam(m.deadline)}
+                       for m in found.missed],
+            "acceptance_late": facts["acceptance_late"],
+            "processing_late": facts["processing_late"],
+            "promise_late": facts["promise_late"],
+            "explanation_required": found.explanation_required,
+            "submitted_at": _vietnam(d.submitted_at),
+            "accept_by": _vietnam(d.accept_deadline), "process_by": _vietnam(d.process_deadline),
+            "explanation": d.late_explanation, "promised_at": _vietnam(d.promised_at),
         })
     return {"month": month, "agencies": [
         {"agency_code": a, "officers": [{"officer": o, "dossiers": ds}

@@ -28,8 +28,8 @@ from schemas.dossiers import (
 )
 from schemas.prefill import PrefillSchema
 from service import catalogue as form_ops
+from service.dossiers import lateness, queries
 from service.dossiers import lifecycle as ops
-from service.dossiers import queries
 from service.dossiers.states import STATES
 from service.errors import InvalidData, not_found
 from service.records import prefill as pf
@@ -65,11 +65,13 @@ def out(d: Dossier, secret: str | None = None,
     body: dict[str, Any] = {
         "code": d.code, "status": d.status, "status_label": label, "archiving": archiving,
         "agency_code": d.agency_code, "form_id": d.form_id, "form_version": d.form_version,
-        "procedure_code": d.procedure_code, "citizen_id": d.citizen_id,
+        "procedure_code": d.procedure_code, "procedure_name": d.procedure_name,
+        "channel": d.channel, "citizen_id": d.citizen_id,
         "submitted_at": d.submitted_at, "accepted_at": d.accepted_at,
-        "finished_at": d.finished_at,
+        "finished_at": d.finished_at, "waiting_since": d.paused_at,
         "deadlines": deadlines(d),
-        "lateness": ops.lateness(d, ops.now()), "explanation": d.late_explanation,
+        "lateness": lateness.assess(d, ops.now()).as_dict(),
+        "explanation": d.late_explanation,
         "version": d.row_version, "data": d.data,
     }
     if secret is not None:
@@ -145,7 +147,8 @@ class Dossiers(MethodView):
         """List dossiers: a citizen's own, or an officer's agency queue
 
         Citizens see their dossiers, newest first. Officers see their agency's queue sorted by
-        the deadline that matters now, filterable by status and lateness."""
+        the deadline that matters now, filterable by status and lateness (`late=true`: the
+        dossiers whose own `lateness.late` is true, the same test)."""
         rows, total = queries.queue(g.db, require_principal(), page, per_page,
                                     status, late)
         states = queries.archiving_states(g.db, rows)
@@ -262,14 +265,19 @@ class Explanation(MethodView):
     def post(self, body: dict[str, Any], code: str):
         """Explain a late dossier and issue the apology letter with a new promised date
 
-        Required before any further action on a late dossier. The letter (PDF, signed with
-        the agency's key like a result) is at `/dossiers/{code}/apology-letter`."""
+        Required before any further action on a late dossier, and again when the dossier
+        misses the date its last apology promised. The letter (PDF, signed with the agency's
+        key like a result) is at `/dossiers/{code}/apology-letter`; the `explain` event (with
+        the new promised date) reaches the event log."""
         principal = require_principal()
         dossier = load(code, principal)
-        ops.explain(g.db, dossier, principal, body["reason"], body["promised_at"],
-                    expected_version(required=False))
+        moment = ops.explain(g.db, dossier, principal, body["reason"], body["promised_at"],
+                             expected_version(required=False))
         letter = issuance.issue_apology_letter(g.db, dossier, current_runtime().signing,
                                                current_runtime().settings.retention)
+        # last in the transaction, after signing: the event counter is locked only briefly
+        ops.record_event(g.db, dossier, dossier.status, "explain", principal,
+                         dossier.late_explanation, moment)
         g.db.commit()
         archive_now(letter.id)
         return _with_etag(out(dossier), dossier)
@@ -334,6 +342,8 @@ class LateReport(MethodView):
     def get(self, month: str, agency_code: str | None = None) -> dict[str, Any]:
         """The monthly list of late dossiers, per agency and officer, for publication
 
-        A dossier counts in the month its missed deadline fell in; the officer is the one who
+        Each late dossier once, in the month (Vietnam time) of the first deadline it missed,
+        with every stage it was late at; time waiting for the citizen is not counted, and a
+        dossier never leaves its month (docs/dossiers.md). The officer is the one who
         explained it (or, if unexplained, the agency's queue)."""
         return queries.late_report(g.db, month, agency_code)

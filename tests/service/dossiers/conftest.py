@@ -1,0 +1,3 @@
+from tests.service.dossiers.clock import clock
+
+__all__ = ["clock"]
