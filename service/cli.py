@@ -526,8 +526,7 @@ def worker_cli(once: bool, interval: float, batch: int) -> None:
         left = 0
         try:
             if not ready:
-                if rt.store.ensure_ready(production=rt.settings.production) or \
-                        _store_lost(rt):
+                if _store_lost(rt, rt.store.ensure_ready(production=rt.settings.production)):
                     check_all = True
                     click.echo("the document store had lost its documents (bucket or folder "
                                "made again): checking every stored document", err=True)
@@ -554,9 +553,10 @@ def worker_cli(once: bool, interval: float, batch: int) -> None:
         time.sleep(interval)
 
 
-def _store_lost(rt) -> bool:
-    """Whether the store has lost what it held although its bucket exists (made again by
-    someone else, or by a service's start-up): the last stored document is looked at."""
+def _store_lost(rt, created: bool) -> bool:
+    """Whether the store has lost documents it held: its bucket (or folder) had to be
+    ``created`` while documents are recorded as stored, or the last stored document is gone
+    (the bucket made again by someone else, or by a service's start-up)."""
     from sqlalchemy import select
 
     from service.repository import integrity
@@ -570,8 +570,8 @@ def _store_lost(rt) -> bool:
             DossierDocument.size.is_not(None))
             .order_by(DossierDocument.id.desc()).limit(1)).first()
     if last is None:
-        return False
-    return integrity.check(rt.store, *last).state == integrity.MISSING
+        return False  # nothing stored yet (a new installation): nothing lost
+    return created or integrity.check(rt.store, *last).state == integrity.MISSING
 
 
 def _report_checks(outcomes, worker: bool = False) -> int:
