@@ -150,6 +150,43 @@ def test_the_catalogue_binds_the_business_register(client, app) -> None:
     assert {"business", "civil_status"} <= bound
 
 
+def test_birth_registration_fields_prefill_by_the_persons_own_key(client, app, people,
+                                                                   designer) -> None:
+    """The civil-status register is keyed by the personal ID number: a form binding the birth
+    registration's fields fills them for the declarant and for a linked child."""
+    definition = """
+id: dang-ky-khai-sinh-da-co
+version: 1
+title: Đơn thử điền số đăng ký khai sinh
+legal_basis: Thử nghiệm
+procedure_code: local.thu.khai-sinh
+agency_level: commune
+sections:
+  - id: ban_than
+    title: Người kê khai
+    fields:
+      - {id: so, type: text, label: Số, prefill: civil_status.birth_registration_number}
+      - {id: ngay, type: date, label: Ngày đăng ký, prefill: civil_status.birth_registration_date}
+  - id: con
+    title: Con
+    person: child
+    fields:
+      - {id: so, type: text, label: Số, prefill: civil_status.birth_registration_number}
+"""
+    created = client.post("/api/v1/forms", data=definition.encode(),
+                          headers={**designer, "Content-Type": "application/yaml"})
+    assert created.status_code in (201, 409), created.get_json()
+    client.post("/api/v1/forms/dang-ky-khai-sinh-da-co/versions/1/publish", headers=designer)
+    body = prefill(client, app, "dang-ky-khai-sinh-da-co")
+    civil = dict(demo.generate(30).records["civil_status"])
+    child = sorted(p for p, d in people.items() if d.get("father_personal_id") == FATHER)[0]
+    assert body["data"]["ban_than"] == {
+        "so": civil[FATHER]["birth_registration_number"],
+        "ngay": civil[FATHER]["birth_registration_date"]}
+    assert body["data"]["con"]["so"] == civil[child]["birth_registration_number"]
+    assert body["provenance"]["/con/so"]["register"] == "civil_status"
+
+
 # -- provenance per field ----------------------------------------------------------------------
 
 def test_a_value_written_again_keeps_its_provenance(app) -> None:
