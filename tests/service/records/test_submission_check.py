@@ -79,11 +79,18 @@ def _case(name: str, base: dict[str, Any]) -> dict[str, Any]:
         data["giay_to"]["ban_sao"] = [{"tep": []}, {"tep": [{"document_id": str(uuid.uuid4())}]}]
     elif name == "control_character":
         data["nguoi_de_nghi"]["ghi_chu"] = "a\x07b"
+    elif name == "everything_at_once":  # issue #13, point 7: unknown_document with the rest
+        for part in ("schema", "verified", "unknown_document",
+                     "unknown_document_in_a_repeated_group"):
+            changed = _case(part, base)
+            for section in ("nguoi_de_nghi", "giay_to"):
+                data[section].update({k: v for k, v in changed[section].items()
+                                      if v != base[section].get(k)})
     return data
 
 
 CASES = ["valid", "schema", "verified", "unknown_document",
-         "unknown_document_in_a_repeated_group", "control_character"]
+         "unknown_document_in_a_repeated_group", "control_character", "everything_at_once"]
 EXPECTED = {
     "valid": set(),
     "schema": {("/nguoi_de_nghi/so_ban", "wrong_type"), ("/nguoi_de_nghi/thua", "unknown_field")},
@@ -92,6 +99,11 @@ EXPECTED = {
     "unknown_document_in_a_repeated_group": {
         ("/giay_to/ban_sao/1/tep/0/document_id", "unknown_document")},
     "control_character": {("/nguoi_de_nghi/ghi_chu", "control_character")},
+    "everything_at_once": {
+        ("/nguoi_de_nghi/so_ban", "wrong_type"), ("/nguoi_de_nghi/thua", "unknown_field"),
+        ("/nguoi_de_nghi/ho_ten", "verified_mismatch"),
+        ("/giay_to/trich_luc/0/document_id", "unknown_document"),
+        ("/giay_to/ban_sao/1/tep/0/document_id", "unknown_document")},
 }
 
 
@@ -137,7 +149,8 @@ def test_a_supplement_gets_the_same_answer(client, app, form) -> None:
         **clerk, "If-Match": filed.headers["ETag"]},
         json={"action": "request_supplement", "reason": "Thiếu bản sao"})
     assert asked.status_code == 200, asked.get_json()
-    for case in ("schema", "verified", "unknown_document_in_a_repeated_group"):
+    for case in ("schema", "verified", "unknown_document_in_a_repeated_group",
+                 "everything_at_once"):
         data = _case(case, base)
         refused = client.post(f"/api/v1/dossiers/{code}/supplement", json={"data": data},
                               headers=father)
