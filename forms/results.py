@@ -241,12 +241,13 @@ TEMPLATES: dict[str, ResultTemplate] = {t.code: t for t in [
             _o("lien_lac", "Địa chỉ liên lạc", "/chu_ho_kinh_doanh/dia_chi_lien_lac",
                "/dia_chi_lien_lac/dia_chi"),
         ),
+        # no signer line of the model's own: its "TRƯỞNG PHÒNG" is the signer's title, which
+        # the agency's configured signer gives
         lines=(("ma_so",), "Đăng ký lần đầu: {ngay_cap}", ("ten_ho_kinh_doanh",),
                ("dia_chi",), ("nganh_nghe",), ("von",),
                "5. Thông tin về chủ hộ kinh doanh:", ("chu_ho", "gioi_tinh"),
                ("ngay_sinh", "dan_toc", "quoc_tich"), ("so_dinh_danh",), ("thuong_tru",),
                ("lien_lac",))),
-        # the model's "TRƯỞNG PHÒNG" is the signer's title: the configured one is printed
     ResultTemplate(
         "decision", "QUYẾT ĐỊNH", "QĐ",
         "Nghị định số 30/2020/NĐ-CP, Phụ lục III, Mẫu 1.2 (Quyết định cá biệt quy định trực "
