@@ -11,10 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Row, delete, select, text, union_all
+from sqlalchemy import CursorResult, Row, delete, select, text, union_all, update
 from sqlalchemy.orm import Session
 
-from storage.models import PersonLink, Record, RecordChange, RecordRole, utcnow
+from storage.models import (
+    DigitisedDocument,
+    PersonLink,
+    Record,
+    RecordChange,
+    RecordRole,
+    utcnow,
+)
 
 #: the population fields that are stored as links
 _STORED_LINKS = {"father": "father_personal_id", "mother": "mother_personal_id",
@@ -363,3 +370,26 @@ def release_number(session: Session, series: str, holder: str, number: int) -> b
         return False
     _give_back(session, series, last, number)
     return True
+
+
+# -- digitised documents ----------------------------------------------------------------------
+
+def digitised_document(session: Session, public_id: str,
+                       agency_code: str | None) -> DigitisedDocument | None:
+    """The digitised document with this id, only if it belongs to ``agency_code``: another
+    agency's document and an unknown id look alike, from the same single query."""
+    return session.scalar(select(DigitisedDocument).where(
+        DigitisedDocument.public_id == public_id,
+        DigitisedDocument.agency_code == agency_code))
+
+
+def claim_digitised(session: Session, document_id: int, *, subject: str, actor: str,
+                    reason: str | None) -> bool:
+    """Mark a pending digitised document confirmed, conditionally: of two confirmations at
+    once exactly one claims it (True), so only one changes the record."""
+    claimed = cast(CursorResult[Any], session.execute(
+        update(DigitisedDocument)
+        .where(DigitisedDocument.id == document_id, DigitisedDocument.status == "pending")
+        .values(status="confirmed", subject=subject, confirmed_by=actor,
+                confirmed_at=utcnow(), confirm_reason=reason)))
+    return claimed.rowcount == 1

@@ -107,3 +107,34 @@ def test_importing_a_module_loads_only_what_it_needs_and_patches_nothing() -> No
 @pytest.mark.parametrize("module", ["service.web", "service.cli"])
 def test_importing_the_factory_or_the_cli_installs_no_patch(module: str) -> None:
     assert _probe(module)["patched"] == []
+
+
+#: what the web layer may take from SQLAlchemy: the errors it maps to answers and the types of
+#: the runtime's sessions; queries are built by the operations and storage, never by views
+WEB_MAY_IMPORT_FROM_SQLALCHEMY = {
+    "sqlalchemy.exc": {"DataError", "DBAPIError", "OperationalError", "StatementError"},
+    "sqlalchemy": {"Engine"}, "sqlalchemy.orm": {"Session", "sessionmaker"}}
+
+
+def test_views_build_no_queries() -> None:
+    """docs/architecture.md: a request goes view -> operation -> storage; a view neither builds
+    a query (select, update, ...) nor runs one on the session itself."""
+    import ast
+
+    found = []
+    for path in sorted((ROOT / "service" / "web").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
+                allowed = WEB_MAY_IMPORT_FROM_SQLALCHEMY.get(node.module or "", set())
+                found += [f"{path.name}: from {node.module} import {a.name}"
+                          for a in node.names if a.name not in allowed]
+            elif isinstance(node, ast.Import):
+                found += [f"{path.name}: import {a.name}" for a in node.names
+                          if a.name.startswith("sqlalchemy")]
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                  and node.func.attr in {"execute", "scalar", "scalars", "get", "query"}
+                  and isinstance(node.func.value, ast.Attribute)
+                  and node.func.value.attr == "db"):
+                found.append(f"{path.name}:{node.lineno}: db.{node.func.attr}(...)")
+    assert not found, found

@@ -8,12 +8,12 @@ from typing import Any
 
 from flask import Response, current_app, g, json, request
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
 from schemas.common import ErrorSchema
 from service.errors import PreconditionRequired, Unavailable, VersionMismatch
 from service.repository import documents as repository
 from service.repository import integrity
+from service.repository import queries as repo_queries
 from service.tokens import Principal
 from service.web.auth import current_principal
 from service.web.runtime import current_runtime
@@ -143,11 +143,7 @@ def log_dossier_refusal(code: str, principal: Principal, kind: str) -> None:
     from service.dossiers import queries
 
     dossier = queries.by_code(g.db, code[:60])
-    doc = None
-    if dossier is not None:
-        doc = g.db.scalar(select(DossierDocument).where(
-            DossierDocument.dossier_id == dossier.id, DossierDocument.kind == kind)
-            .order_by(DossierDocument.id.desc()).limit(1))
+    doc = None if dossier is None else repo_queries.latest_of_kind(g.db, dossier.id, kind)
     repository.log(g.db, principal, "download", "denied" if dossier else "not_found",
                    document_id=doc.document_id if doc else None,
                    owner_id=doc.owner_id if doc else None,

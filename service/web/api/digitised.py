@@ -23,7 +23,6 @@ from typing import Any, NoReturn
 from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import select, update
 
 from forms import registers
 from forms.records import RecordInvalid, check_subject, normalise_record
@@ -39,7 +38,7 @@ from service.web.http import error_responses
 from service.web.runtime import current_runtime
 from service.worktime import VIETNAM
 from storage import records as store
-from storage.models import DigitisedDocument, utcnow
+from storage.models import DigitisedDocument
 
 blp = Blueprint("digitised", __name__, url_prefix="/api/v1/digitised-documents",
                 description="Số hóa giấy tờ giấy đã cấp trước đây (PDF có lớp văn bản)")
@@ -121,9 +120,8 @@ def _get(doc_id: str) -> DigitisedDocument:
         public_id = str(uuid.UUID(doc_id))
     except ValueError:
         public_id = None
-    row = None if public_id is None else g.db.scalar(select(DigitisedDocument).where(
-        DigitisedDocument.public_id == public_id,
-        DigitisedDocument.agency_code == _officer().agency_code))
+    row = None if public_id is None else store.digitised_document(
+        g.db, public_id, _officer().agency_code)
     if row is None:
         raise not_found("giấy tờ số hóa", "Digitised document")
     return row
@@ -314,12 +312,8 @@ class Confirm(MethodView):
         reason = _identity_reason(row, subject, data, body.get("reason"))
         _refuse_overwrites(row.register, subject, data)
         # claim the document first: of two confirmations at once, one changes the record
-        claimed = g.db.execute(
-            update(DigitisedDocument)
-            .where(DigitisedDocument.id == row.id, DigitisedDocument.status == "pending")
-            .values(status="confirmed", subject=subject, confirmed_by=officer.actor,
-                    confirmed_at=utcnow(), confirm_reason=reason))
-        if claimed.rowcount != 1:
+        if not store.claim_digitised(g.db, row.id, subject=subject, actor=officer.actor,
+                                     reason=reason):
             g.db.rollback()
             raise _already_confirmed()
         store.change(g.db, row.register, subject, data, f"digitised:{row.public_id}",

@@ -10,7 +10,6 @@ from typing import Any
 from flask import Response, g, redirect
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from schemas.repository import (
@@ -29,15 +28,15 @@ from schemas.repository import (
 )
 from service.errors import Gone, InvalidData, NotFound, not_found
 from service.repository import documents as repository
-from service.repository import integrity
+from service.repository import integrity, queries
 from service.tokens import Principal
 from service.web.api.documents import document_out
 from service.web.auth import require, require_principal
 from service.web.http import error_responses, verified_bytes
 from service.web.runtime import current_runtime
 from service.worktime import VIETNAM
-from storage.documents import DOCUMENT_ID, StoreError, content_disposition
-from storage.models import AccessLog, Consent, Dossier, DossierDocument, RecordChange
+from storage.documents import StoreError, content_disposition
+from storage.models import Consent, DossierDocument
 
 blp = Blueprint("repository", __name__, url_prefix="/api/v1",
                 description="Kho dữ liệu của công dân, tổ chức: tài liệu, đồng ý chia sẻ, "
@@ -105,10 +104,7 @@ def _load(document_id: str, action: str,
     """The document if the caller may read it, and why; every attempt is logged. An unknown
     id and a refusal answer the same 404 (the access log tells them apart)."""
     principal = require_principal()
-    doc = None
-    if DOCUMENT_ID.match(document_id):
-        doc = g.db.scalar(select(DossierDocument).where(
-            DossierDocument.document_id == document_id))
+    doc = queries.document(g.db, document_id)
     if doc is None:
         repository.log(g.db, principal, action, "not_found", document_id=document_id,
                        purpose=purpose, reason="unknown document id")
@@ -132,7 +128,7 @@ class Document(MethodView):
     def get(self, document_id: str, purpose: str | None = None) -> dict[str, Any]:
         """A document's record: number, signer, level, retention, its structured data"""
         doc, _ = _load(document_id, "metadata", purpose)
-        return _out(doc, g.db.scalar(select(Dossier.code).where(Dossier.id == doc.dossier_id)))
+        return _out(doc, queries.dossier_code(g.db, doc))
 
 
 @blp.route("/repository/documents/<string:document_id>/content")
@@ -230,8 +226,7 @@ class Link(MethodView):
                        field="path.token") from None
         except BadSignature:
             raise not_found("đường dẫn tải về", "Download link") from None
-        doc = g.db.scalar(select(DossierDocument).where(
-            DossierDocument.document_id == claims.get("d")))
+        doc = queries.document(g.db, claims.get("d"))
         if doc is None:
             raise not_found("tài liệu", "Document")
         purpose = claims.get("p")
@@ -305,8 +300,7 @@ class Consents(MethodView):
         _check_purpose(body["agency_code"], body["purpose_kind"], body["purpose"])
         owners = repository.owners_of(g.db, principal)
         if body.get("document_id"):
-            owner = g.db.scalar(select(DossierDocument.owner_id).where(
-                DossierDocument.document_id == body["document_id"]))
+            owner = queries.owner_of(g.db, body["document_id"])
             if owner not in owners:  # unknown, or another's: the same answer
                 raise InvalidData("unknown_document",
                                   "Không có tài liệu này trong kho dữ liệu của bạn.",
@@ -329,9 +323,7 @@ class Consents(MethodView):
         """Your consents, the revoked and expired ones too"""
         principal = require_principal()
         owners = repository.owners_of(g.db, principal)
-        rows = g.db.scalars(select(Consent).where(Consent.owner_id.in_(owners))
-                            .order_by(Consent.id.desc()).limit(1000))
-        return [_consent_out(c) for c in rows]
+        return [_consent_out(c) for c in queries.consents(g.db, owners)]
 
 
 @blp.route("/consents/<int:consent_id>")
@@ -343,7 +335,7 @@ class ConsentItem(MethodView):
     def delete(self, consent_id: int) -> dict[str, Any]:
         """Revoke a consent (it stays listed, as revoked)"""
         principal = require_principal()
-        consent = g.db.get(Consent, consent_id) if consent_id < 2**62 else None
+        consent = queries.consent(g.db, consent_id)
         if consent is None or consent.owner_id not in repository.owners_of(g.db, principal):
             raise not_found("sự đồng ý", "Consent")
         if consent.revoked_at is None:
@@ -363,14 +355,7 @@ class Audit(MethodView):
             actor: str | None = None, outcome: str | None = None) -> dict[str, Any]:
         """The access log, oldest first from a cursor (who, role, agency, purpose, document,
         time, outcome)"""
-        query = select(AccessLog).where(AccessLog.id > after)
-        if document_id:
-            query = query.where(AccessLog.document_id == document_id)
-        if actor:
-            query = query.where(AccessLog.actor == actor)
-        if outcome:
-            query = query.where(AccessLog.outcome == outcome)
-        entries = list(g.db.scalars(query.order_by(AccessLog.id).limit(limit)))
+        entries = queries.access_log(g.db, after, limit, document_id, actor, outcome)
         return {"entries": [{c: getattr(e, c) for c in (
             "id", "at", "actor", "role", "agency_code", "purpose", "document_id", "owner_id",
             "action", "outcome", "reason")} for e in entries],
@@ -389,12 +374,5 @@ class RecordChanges(MethodView):
         """The record-change trail, oldest first from a cursor: every change of a register's
         record the service made (confirmed digitised documents, results), with its evidence,
         who, which agency, and the values before and after"""
-        query = select(RecordChange).where(RecordChange.id > after)
-        if register:
-            query = query.where(RecordChange.register == register)
-        if subject:
-            query = query.where(RecordChange.subject == subject)
-        if document_id:
-            query = query.where(RecordChange.document_id == document_id)
-        entries = list(g.db.scalars(query.order_by(RecordChange.id).limit(limit)))
+        entries = queries.record_changes(g.db, after, limit, register, subject, document_id)
         return {"entries": entries, "next_after": entries[-1].id if entries else after}
