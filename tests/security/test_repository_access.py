@@ -211,6 +211,26 @@ def test_downloading_a_dossier_result_is_logged_refusals_included(app, issued) -
         [("citizen", "download", None)]
 
 
+def test_a_refused_apology_letter_download_is_logged(app, issued) -> None:
+    """Every route that returns a document's bytes logs refusals too: the apology letter's
+    download refused to another citizen and to another agency's officer, and asked for an
+    unknown dossier, each leaves one row (the caller gets the same 404)."""
+    client, code = issued["client"], issued["code"]
+    for headers, role in ((citizen_headers(app, "079199054321"), "citizen"),
+                          (_officer(app), "officer")):
+        before = [e.id for e in _entries(app, outcome="denied")]
+        assert client.get(f"/api/v1/dossiers/{code}/apology-letter",
+                          headers=headers).status_code == 404
+        new = [e for e in _entries(app, outcome="denied") if e.id not in before]
+        assert [(e.role, e.action) for e in new] == [(role, "download")]
+        assert new[0].reason and f"apology_letter of dossier {code}" in new[0].reason
+    unknown = _unknown_code(code)
+    assert client.get(f"/api/v1/dossiers/{unknown}/apology-letter",
+                      headers=issued["father"]).status_code == 404
+    assert [e.action for e in _entries(app, outcome="not_found")
+            if f"apology_letter of unknown dossier {unknown}" in (e.reason or "")] == ["download"]
+
+
 def test_verification_by_id_is_logged_anonymous_callers_included(app, issued) -> None:
     client, doc = issued["client"], issued["doc"]
     checked = client.get(f"/api/v1/documents/{doc['document_id']}/verification")

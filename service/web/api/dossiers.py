@@ -31,13 +31,19 @@ from service import catalogue as form_ops
 from service.dossiers import lateness, queries
 from service.dossiers import lifecycle as ops
 from service.dossiers.states import STATES
-from service.errors import InvalidData, not_found
+from service.errors import InvalidData, NotFound, not_found
 from service.records import prefill as pf
 from service.results import issuance
 from service.tokens import Principal
 from service.web.api.prefill import prefill_response
 from service.web.auth import require, require_principal
-from service.web.http import archive_now, error_responses, expected_version, pdf_response
+from service.web.http import (
+    archive_now,
+    error_responses,
+    expected_version,
+    log_dossier_refusal,
+    pdf_response,
+)
 from service.web.runtime import current_runtime
 from storage.models import Dossier, DossierEvent
 
@@ -290,8 +296,16 @@ class ApologyLetter(MethodView):
     @error_responses(401, 403, 404)
     @require("citizen", "officer", "auditor")
     def get(self, code: str) -> Response:
-        """Download the latest apology letter of a late dossier"""
-        dossier = load(code, require_principal())
+        """Download the latest apology letter of a late dossier
+
+        Every download and every refusal is in the access log; 404 alike for an unknown
+        dossier and one the caller may not see."""
+        principal = require_principal()
+        try:
+            dossier = load(code, principal)
+        except NotFound:
+            log_dossier_refusal(code, principal, "apology_letter")
+            raise
         doc = queries.latest_apology_letter(g.db, dossier)
         if doc is None:
             raise not_found("thư xin lỗi của hồ sơ này", "Apology letter")
