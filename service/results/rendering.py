@@ -23,6 +23,7 @@ import functools
 import hashlib
 import io
 import json
+import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -61,6 +62,10 @@ DEFAULT_SEAL_DIAMETER = 32.0
 #: render draws each module as a crisp 3x3 pixel square; level M, 4 modules of quiet zone
 QR_MODULE_PT = 3
 QR_ERROR_CORRECTION = qrcode.constants.ERROR_CORRECT_M
+#: the verification link's line under the closing: its sizes, tried in order until the URL
+#: fits the text width whole, and the room it takes (mm)
+LINK_SIZES = (9, 8, 7, 6)
+LINK_ROOM = 6.0
 DEVELOPMENT_NOTICE = "BẢN THỬ NGHIỆM - KHÓA PHÁT TRIỂN, KHÔNG CÓ GIÁ TRỊ PHÁP LÝ"
 #: printed at the foot of a development document, in place of any statement of validity
 DEVELOPMENT_FOOTER = ("Văn bản này được ký bằng khóa phát triển của tokhai, chỉ dùng để thử "
@@ -473,7 +478,8 @@ def closing(pdf: FPDF, issuer: Issuer, stamp: Stamp, document_id: str, verify_ur
     signing time on its right, so that the seal covers no text; Annex I, items 7 and 8) and
     the signer's full name. On the left, level with the authority line: "Nơi nhận:" (12 pt
     bold italic) and its list (11 pt), then the QR code that leads to the verification of
-    this document, with the document's id. Returns the page and the rectangle (PDF points)
+    this document, with the document's id. Under both, across the page, the verification
+    URL whole on its line (``link_line``). Returns the page and the rectangle (PDF points)
     of the signature field: the seal's square."""
     who = issuer.signatory
     authority = [heading_line] if heading_line else list(who.authority)
@@ -481,7 +487,7 @@ def closing(pdf: FPDF, issuer: Issuer, stamp: Stamp, document_id: str, verify_ur
     seal = issuer.seal_diameter
     h14 = _height(14)
     qr_side = _qr_side(verify_url)
-    needed = max(len(upper) * h14 + seal + 4 + h14 * 2, 20 + qr_side + 14) + 12
+    needed = max(len(upper) * h14 + seal + 4 + h14 * 2, 20 + qr_side + 14) + 12 + LINK_ROOM
     if pdf.get_y() + 6 + needed > A4_HEIGHT_MM - pdf.b_margin:
         pdf.add_page()
     pdf.ln(5)
@@ -540,12 +546,37 @@ def closing(pdf: FPDF, issuer: Issuer, stamp: Stamp, document_id: str, verify_ur
     _qr(pdf, verify_url, qr_x_pt / k, qr_y_pt / k)
     pdf.set_xy(left, qr_y_pt / k + qr_side + 1)
     pdf.set_font(FONT, "", 8)
-    paragraph(pdf, f"Mã tài liệu: {document_id}\nXác thực tại: {verify_url}", _height(8),
-              CLOSING_LEFT - 2)
-    pdf.set_y(max(right_bottom, pdf.get_y()) + 2)
+    paragraph(pdf, f"Mã tài liệu: {document_id}", _height(8), CLOSING_LEFT - 2)
+    pdf.set_y(max(right_bottom, pdf.get_y()) + 1)
+    link_line(pdf, "Xác thực tại:", verify_url)
+    pdf.ln(1)
     box = (round(seal_x * k), round((A4_HEIGHT_MM - seal_y - seal) * k),
            round((seal_x + seal) * k), round((A4_HEIGHT_MM - seal_y) * k))
     return pdf.page - 1, box
+
+
+def link_line(pdf: FPDF, label: str, url: str) -> None:
+    """``label`` and ``url`` on one line across the text width, the URL whole: a link cut
+    between two characters (as a word wrap cuts a word wider than its column) cannot be
+    typed or clicked. The size shrinks from ``LINK_SIZES[0]`` until the line fits; a URL too
+    long for the line even then goes on lines of its own, cut only after a ``/``. The QR code
+    holds the same URL."""
+    width = pdf.w - pdf.l_margin - pdf.r_margin - 2 * pdf.c_margin - 0.2
+    pdf.set_x(pdf.l_margin)
+    for size in LINK_SIZES:
+        pdf.set_font(FONT, "", size)
+        if pdf.get_string_width(f"{label} {url}") <= width:
+            pdf.cell(0, _height(size), f"{label} {url}", new_x="LMARGIN", new_y="NEXT")
+            return
+    pdf.cell(0, _height(size), label, new_x="LMARGIN", new_y="NEXT")
+    line = ""
+    for part in re.split(r"(?<=/)", url):
+        if line and pdf.get_string_width(line + part) > width:
+            pdf.cell(0, _height(size), line, new_x="LMARGIN", new_y="NEXT")
+            line = ""
+        line += part
+    if line:
+        pdf.cell(0, _height(size), line, new_x="LMARGIN", new_y="NEXT")
 
 
 def footer(pdf: FPDF, stamp: Stamp, text: str) -> None:
@@ -606,7 +637,9 @@ def render_result(result: Result) -> Rendered:
 
 
 def _footer_text(result: Result) -> str:
-    about = f"Hồ sơ {result.dossier_code}, thủ tục {result.procedure_code}."
+    # the procedure by its name: a catalogue's own code (local.…) means nothing on paper
+    procedure = (result.procedure_name or result.procedure_code).strip().rstrip(".")
+    about = f"Hồ sơ {result.dossier_code}, thủ tục {procedure}."
     if result.stamp.development:
         return about
     return (f"{about} Văn bản điện tử có chữ ký số của cơ quan, có giá trị pháp lý như bản "

@@ -238,18 +238,21 @@ def test_a_development_document_says_it_has_no_legal_validity_and_nothing_else()
 def test_the_apology_letter_is_laid_out_like_the_results() -> None:
     moment = datetime(2026, 2, 5, 2, 0, tzinfo=UTC)
     dossier = Dossier(code="UBND-XA-00004-260201-0001", procedure_code="1.001193",
-                      citizen_id="001085012345",
+                      procedure_name="Đăng ký khai sinh", channel="online",
+                      citizen_id="001085012345", status="submitted",
                       data={"nguoi_yeu_cau": {"ho_ten": "Nguyễn Văn Ấn"}},
                       submitted_at=datetime(2026, 1, 20, 2, 0, tzinfo=UTC),
+                      accept_deadline=datetime(2026, 1, 21, 2, 0, tzinfo=UTC),
                       promised_at=datetime(2026, 2, 9, 2, 0, tzinfo=UTC),
-                      late_explanation="Mất điện", late_explained_by="Cán bộ A")
+                      late_explanation="Mất điện", late_explained_by="Cán bộ A",
+                      late_explained_at=moment)
     number = rendering.document_number(1, letters.SYMBOL, ISSUER.abbreviation)
     rendered = letters.apology_letter(
         dossier, ISSUER.name, ISSUER.locality, "doc-letter", "http://tokhai.test/v/doc-letter",
         rendering.Stamp(ISSUER.name, moment, _seal()), issuer=ISSUER, number=number)
     with pdfplumber.open(io.BytesIO(rendered.pdf)) as pdf:
         page = pdf.pages[0]
-        text = page.extract_text()
+        text = " ".join(page.extract_text().split())
         line = line_with(page, "Số:")
         assert " ".join(w["text"] for w in line) == \
             "Số: 01/PXL-UBND Thử Nghiệm, ngày 05 tháng 02 năm 2026"
