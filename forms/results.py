@@ -62,9 +62,16 @@ class Value:
                 yield source
 
 
-#: a line of a certificate: the keys of the values printed together on it, or a sentence
-#: (with ``{key}`` placeholders) printed as it is
-Line = tuple[str, ...] | str
+@dataclass(frozen=True)
+class Heading:
+    """A heading among a certificate's lines (bold, on its own line): one party's block."""
+
+    text: str
+
+
+#: a line of a certificate: the keys of the values printed together on it, a sentence (with
+#: ``{key}`` placeholders) printed as it is, or a heading
+Line = tuple[str, ...] | str | Heading
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,11 @@ class ResultTemplate:
     signer_heading: str = ""
     #: the "Nơi nhận" list, each line as printed after "- "
     recipients: tuple[str, ...] = ("Người yêu cầu;", "Lưu: VT.")
+    #: the civil-status register book the event is entered in (``KH``: the marriage book), if
+    #: the document is numbered by it: then its number is the entry's, from 1 in the agency's
+    #: book of the year ("Số: 12"), printed with the book ("Quyển số: 01/2026"), not a number
+    #: of the agency's series of results
+    register_book: str | None = None
 
     def required(self) -> tuple[Value, ...]:
         return tuple(v for v in self.values if v.required)
@@ -248,6 +260,40 @@ TEMPLATES: dict[str, ResultTemplate] = {t.code: t for t in [
                "5. Thông tin về chủ hộ kinh doanh:", ("chu_ho", "gioi_tinh"),
                ("ngay_sinh", "dan_toc", "quoc_tich"), ("so_dinh_danh",), ("thuong_tru",),
                ("lien_lac",))),
+    # the registration issues the marriage certificate itself: Luật Hộ tịch 2014, Article 18,
+    # has the two parties sign the register and the certificate, which the chairman of the
+    # commune's people's committee hands to both; a "trích lục kết hôn" is a copy of the
+    # register's entry issued later, on request (Articles 63-64). Its number is the register
+    # entry's, with the book: what the birth registration form asks of the parents' marriage.
+    ResultTemplate(
+        "marriage_certificate", "GIẤY CHỨNG NHẬN KẾT HÔN", "KH",
+        "Mẫu Giấy chứng nhận kết hôn ban hành kèm Thông tư số 04/2020/TT-BTP, được sửa đổi, "
+        "bổ sung bởi Thông tư số 04/2024/TT-BTP (Bộ Tư pháp); Luật Hộ tịch 2014, Điều 17-18",
+        "civil_status",
+        (
+            _v("vo_ho_ten", "Họ, chữ đệm, tên vợ", "/ben_nu/ho_ten"),
+            _v("vo_ngay_sinh", "Ngày, tháng, năm sinh", "/ben_nu/ngay_sinh"),
+            _o("vo_dan_toc", "Dân tộc", "/ben_nu/dan_toc"),
+            _o("vo_quoc_tich", "Quốc tịch", "/ben_nu/quoc_tich"),
+            _o("vo_noi_cu_tru", "Nơi cư trú", "/ben_nu/noi_cu_tru"),
+            _o("vo_giay_to", "Giấy tờ tùy thân", "/ben_nu/giay_to"),
+            _v("chong_ho_ten", "Họ, chữ đệm, tên chồng", "/ben_nam/ho_ten"),
+            _v("chong_ngay_sinh", "Ngày, tháng, năm sinh", "/ben_nam/ngay_sinh"),
+            _o("chong_dan_toc", "Dân tộc", "/ben_nam/dan_toc"),
+            _o("chong_quoc_tich", "Quốc tịch", "/ben_nam/quoc_tich"),
+            _o("chong_noi_cu_tru", "Nơi cư trú", "/ben_nam/noi_cu_tru"),
+            _o("chong_giay_to", "Giấy tờ tùy thân", "/ben_nam/giay_to"),
+        ),
+        lines=(Heading("Bên nữ"), ("vo_ho_ten",), ("vo_ngay_sinh",),
+               ("vo_dan_toc", "vo_quoc_tich"), ("vo_noi_cu_tru",), ("vo_giay_to",),
+               Heading("Bên nam"), ("chong_ho_ten",), ("chong_ngay_sinh",),
+               ("chong_dan_toc", "chong_quoc_tich"), ("chong_noi_cu_tru",),
+               ("chong_giay_to",)),
+        trailer=("Ngày, tháng, năm đăng ký: {ngay_cap}", "Nơi đăng ký: {co_quan}"),
+        # signed by the committee's chairman (or a vice-chairman for them): the agency's
+        # own authority lines
+        recipients=("Bên nữ, bên nam;", "Lưu: Sổ đăng ký kết hôn."),
+        register_book="KH"),
     ResultTemplate(
         "decision", "QUYẾT ĐỊNH", "QĐ",
         "Nghị định số 30/2020/NĐ-CP, Phụ lục III, Mẫu 1.2 (Quyết định cá biệt quy định trực "
@@ -275,6 +321,7 @@ TEMPLATES: dict[str, ResultTemplate] = {t.code: t for t in [
 #: procedure code -> the template of its result; the others end with a decision
 PROCEDURE_RESULTS: dict[str, str] = {
     "1.001193": "birth_extract",                 # Đăng ký khai sinh
+    "1.000894": "marriage_certificate",          # Đăng ký kết hôn
     "local.cu-tru.ct01": "residence_confirmation",
     "local.cu-tru.ct02": "residence_confirmation",
     "local.ltp.phieu-1": "criminal_record",
@@ -362,13 +409,52 @@ def _find(value: Value, data: dict[str, Any], definition: FormDefinition | None,
     return None
 
 
-#: procedure code -> (register, {register field: what of the result}) written when the result
-#: is issued: ``number`` (as printed: "05/QĐ-UBND"), ``issued_date`` (ISO, Vietnam time) or
-#: ``agency_name``
-RESULT_RECORDS: dict[str, tuple[str, dict[str, str]]] = {
-    "1.000894": ("civil_status", {                # Đăng ký kết hôn
-        "marriage_certificate_number": "number",
-        "marriage_registration_date": "issued_date",
-        "marriage_registration_authority": "agency_name",
-    }),
+@dataclass(frozen=True)
+class ResultRecord:
+    """What a result writes to one register when it is issued, for each person it concerns.
+
+    ``fields``: register field -> what of the result: ``number`` (as printed: "05/QĐ-UBND",
+    or a register entry's "12"), ``book`` (the register book: "01/2026"), ``issued_date``
+    (ISO, Vietnam time), ``agency_name``; ``party:<field>``, the person's own value in their
+    section of the dossier; ``other:<field>``, the other party's (a spouse's number);
+    ``=<value>``, a fixed value. A field with no value is not written.
+
+    ``parties``: the sections of the dossier naming the people it concerns, each by the
+    personal ID number in its ``id_field``; none: the citizen who filed. A party is written
+    for only when identified: the citizen who filed (their own number), or a person the
+    population register holds under that number with the name and birth date the dossier
+    gives (``identity``), so that a mistyped number changes nobody's records.
+    ``all_parties``: written only when every party is identified (a link between them);
+    ``existing_only``: only over a record the register already holds (tokhai links people in
+    the population register, it does not make population records)."""
+
+    register: str
+    fields: dict[str, str]
+    parties: tuple[str, ...] = ()
+    id_field: str = "giay_to"
+    identity: tuple[tuple[str, str], ...] = (("ho_ten", "full_name"),
+                                             ("ngay_sinh", "birth_date"))
+    all_parties: bool = False
+    existing_only: bool = False
+
+
+#: procedure code -> the records its result writes when issued (provenance
+#: ``result:<document id>``, in the record-change trail with the result as evidence)
+RESULT_RECORDS: dict[str, tuple[ResultRecord, ...]] = {
+    # Đăng ký kết hôn: the marriage in both spouses' civil status, and each one's spouse in
+    # the population register, so that either spouse's later forms prefill the certificate
+    # and the other parent
+    "1.000894": (
+        ResultRecord("civil_status", {
+            "marriage_certificate_number": "number",
+            "marriage_book_number": "book",
+            "marriage_registration_date": "issued_date",
+            "marriage_registration_authority": "agency_name",
+            "marriage_count": "party:lan_ket_hon",
+        }, parties=("ben_nu", "ben_nam")),
+        ResultRecord("population", {
+            "spouse_personal_id": "other:giay_to",
+            "marital_status": "=dang_co_vo_chong",
+        }, parties=("ben_nu", "ben_nam"), all_parties=True, existing_only=True),
+    ),
 }

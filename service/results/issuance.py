@@ -28,7 +28,15 @@ from sqlalchemy.orm import Session
 
 from forms import codelists, units
 from forms.model import Field, FormDefinition
-from forms.results import RESULT_RECORDS, Found, ResultTemplate, Value, find_values, template_for
+from forms.results import (
+    RESULT_RECORDS,
+    Found,
+    ResultRecord,
+    ResultTemplate,
+    Value,
+    find_values,
+    template_for,
+)
 from service.dossiers import lifecycle as dossiers
 from service.errors import Conflict, DomainError, Unavailable, VersionMismatch
 from service.pki.config import AgencyKey
@@ -259,7 +267,12 @@ def existing_result(session: Session, dossier: Dossier) -> DossierDocument | Non
         DossierDocument.dossier_id == dossier.id, DossierDocument.kind == "result"))
 
 
-def _series(agency_code: str, year: int) -> str:
+def _series(agency_code: str, year: int, template: ResultTemplate | None = None) -> str:
+    """The gapless series a result's number is taken from: the agency's results of the year,
+    or, for a document numbered by its register entry, the agency's register book of the
+    year (``register:KH:<agency>:<year>``, the marriage book)."""
+    if template is not None and template.register_book:
+        return f"register:{template.register_book}:{agency_code}:{year}"
     return f"result:{agency_code}:{year}"
 
 
@@ -324,14 +337,18 @@ def issue_result(session: Session, dossier: Dossier, principal: Principal,
     issuer = issuer_of(agency, signing.config.agencies.get(agency.code))
     signed_at = dossiers.now()
     year = signed_at.astimezone(VIETNAM).year
-    series = _series(dossier.agency_code, year)
+    series = _series(dossier.agency_code, year, template)
     # (1) reserve the number; the dossier is not written, so a failure leaves it as it was
     sequence = store.reserve_number(session, series, str(dossier.id), _abandoned(session))
     session.commit()
     # (2) render and sign, no transaction open (expire_on_commit is off: the dossier's
     # attributes are those read and checked above, and reading them touches no database)
     try:
-        number = rendering.document_number(sequence, template.symbol, issuer.abbreviation)
+        book: str | None = None
+        if template.register_book:
+            number, book = rendering.register_entry(sequence, year)
+        else:
+            number = rendering.document_number(sequence, template.symbol, issuer.abbreviation)
         document_id = str(uuid.uuid4())
         rendered = rendering.render_result(rendering.Result(
             template=template, agency_name=agency.name, place=issuer.locality,
@@ -342,7 +359,7 @@ def issue_result(session: Session, dossier: Dossier, principal: Principal,
             stamp=rendering.Stamp(agency.name, signed_at, agency.seal_png, agency.development),
             procedure_name=definition.procedure_name if definition else None,
             issuer=issuer, values=values.printed,
-            form_legal_basis=definition.legal_basis if definition else None))
+            form_legal_basis=definition.legal_basis if definition else None, book=book))
         signed = _sign(signing, agency, rendered, signed_at, level)
     except BaseException:
         _give_back(session, series, dossier.id, sequence)
@@ -369,7 +386,7 @@ def issue_result(session: Session, dossier: Dossier, principal: Principal,
                        template.title, rendered.embedded, dossier.code)
     session.add(document)
     session.flush()
-    record_result(session, dossier, document, agency, principal)
+    record_result(session, dossier, document, agency, principal, book)
     dossiers.record_event(session, dossier, previous, "issue_result", principal, None,
                           moved_at)
     return document, True
@@ -386,21 +403,79 @@ def _after_refusal(session: Session, dossier: Dossier,
 
 
 def record_result(session: Session, dossier: Dossier, document: DossierDocument,
-                  agency: AgencySigner, principal: Principal) -> None:
-    """Once-only: what a result establishes becomes a record of the register it belongs to
-    (provenance ``result:<document id>``), so no later form asks for it again. The change goes
-    to the record-change trail with the result as its evidence, like a digitised document's."""
-    mapping = RESULT_RECORDS.get(dossier.procedure_code)
-    if mapping is None or document.signed_at is None:
+                  agency: AgencySigner, principal: Principal, book: str | None = None) -> None:
+    """Once-only: what a result establishes becomes records of the registers it belongs to
+    (provenance ``result:<document id>``), for everyone it concerns (forms.results
+    ``RESULT_RECORDS``: a marriage, for both spouses), so no later form asks for it again.
+    Each change goes to the record-change trail with the result as its evidence, like a
+    digitised document's."""
+    writes = RESULT_RECORDS.get(dossier.procedure_code, ())
+    if not writes or document.signed_at is None:
         return
-    register, fields = mapping
-    values = {"number": document.number,
-              "issued_date": document.signed_at.astimezone(VIETNAM).date().isoformat(),
-              "agency_name": agency.name}
-    store.change(session, register, dossier.citizen_id,
-                 {name: values[source] for name, source in fields.items()},
-                 f"result:{document.document_id}", document_id=document.document_id,
-                 actor=principal.actor, role=principal.role, agency_code=agency.code)
+    of_result = {"number": document.number, "book": book,
+                 "issued_date": document.signed_at.astimezone(VIETNAM).date().isoformat(),
+                 "agency_name": agency.name}
+    provenance = f"result:{document.document_id}"
+    for write in writes:
+        for subject, data in _record_writes(session, dossier, write, of_result):
+            store.change(session, write.register, subject, data, provenance,
+                         document_id=document.document_id, actor=principal.actor,
+                         role=principal.role, agency_code=agency.code)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, str) and isinstance(b, str):
+        return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+    return a is not None and a == b
+
+
+def _record_writes(session: Session, dossier: Dossier, write: ResultRecord,
+                   of_result: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The (subject, fields) a result writes to one register: for each party identified
+    (``ResultRecord``), or for the citizen who filed."""
+    if not write.parties:
+        people: list[tuple[str, dict[str, Any]]] = [(dossier.citizen_id, {})]
+    else:
+        people = []
+        for party in write.parties:
+            section = dossier.data.get(party)
+            number = section.get(write.id_field) if isinstance(section, dict) else None
+            if isinstance(section, dict) and isinstance(number, str) and number:
+                people.append((number, section))
+        known = store.fetch(session, "population", [p for p, _ in people])
+        identified = []
+        for subject, section in people:
+            held = known.get(subject)
+            if subject == dossier.citizen_id or (held is not None and all(
+                    _same(section.get(mine), held.data.get(theirs))
+                    for mine, theirs in write.identity)):
+                identified.append((subject, section))
+        if write.all_parties and len(identified) < len(write.parties):
+            return []
+        people = identified
+    existing = store.fetch(session, write.register, [p for p, _ in people]) \
+        if write.existing_only else {}
+    out = []
+    for subject, section in people:
+        if write.existing_only and subject not in existing:
+            continue
+        others = [s for p, s in people if p != subject]
+        data: dict[str, Any] = {}
+        for name, source in write.fields.items():
+            if source.startswith("="):
+                value: Any = source[1:]
+            elif source.startswith("party:"):
+                value = section.get(source.removeprefix("party:"))
+            elif source.startswith("other:"):
+                value = others[0].get(source.removeprefix("other:")) if len(others) == 1 \
+                    else None
+            else:
+                value = of_result.get(source)
+            if value not in (None, ""):
+                data[name] = value
+        if data:
+            out.append((subject, data))
+    return out
 
 
 def _record(dossier: Dossier, kind: str, signed: SignedPdf, document_id: str,

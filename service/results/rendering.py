@@ -37,7 +37,7 @@ from fpdf.enums import Align, XPos, YPos
 from fpdf.fonts import SubsetMap, TTFFont
 from fpdf.line_break import TextLine
 
-from forms.results import DATA_FILE, ResultTemplate
+from forms.results import DATA_FILE, Heading, ResultTemplate
 from service import fonts
 from service.results import fpdf_speedups
 from service.worktime import VIETNAM
@@ -143,6 +143,8 @@ class Result:
     values: dict[str, str] | None = None
     #: the legal basis of the form the dossier was filed on (a decision's last "Căn cứ")
     form_legal_basis: str | None = None
+    #: the register book of a document numbered by its register entry ("01/2026")
+    book: str | None = None
 
     @property
     def agency(self) -> Issuer:
@@ -175,6 +177,17 @@ def document_number(sequence: int, type_symbol: str, agency_abbreviation: str) -
         raise ValueError("a document number starts at 1")
     symbol = f"{type_symbol}-{agency_abbreviation}" if agency_abbreviation else type_symbol
     return f"{sequence:02d}/{symbol}"
+
+
+def register_entry(sequence: int, year: int) -> tuple[str, str]:
+    """A civil-status register entry's number and book: ``("12", "01/2026")``. The entries of
+    an agency's book are numbered from 1 each year; the book is the year's first ("Quyển số
+    01/2026"), as the demo records and the birth registration form write it. Its number is
+    not a Decree 30 document number (a specialised document's is set by its ministry's
+    model): no symbol, no padding."""
+    if sequence < 1:
+        raise ValueError("a register entry's number starts at 1")
+    return str(sequence), f"01/{year}"
 
 
 def date_words(day: date) -> str:
@@ -389,11 +402,12 @@ def _agency_lines(name: str) -> list[str]:
 # -- the parts of the page (Annex I, Mục IV) ---------------------------------------------------
 
 def heading(pdf: FPDF, issuer: Issuer | str, number: str | None,
-            moment: datetime | None = None) -> None:
+            moment: datetime | None = None, book: str | None = None) -> None:
     """The header: on the left the body the agency reports to (if any, upright), the
-    agency (bold) and its short rule (between a third and half of the name), then ``Số: …``;
-    on the right the national name (bold, 12 pt), the motto (bold, 13 pt) with its rule as
-    long as the motto, then the place and date in italics on the number's line."""
+    agency (bold) and its short rule (between a third and half of the name), then ``Số: …``
+    (and, for a register's entry, ``Quyển số: …`` under it); on the right the national name
+    (bold, 12 pt), the motto (bold, 13 pt) with its rule as long as the motto, then the place
+    and date in italics on the number's line."""
     if isinstance(issuer, str):
         issuer = Issuer(issuer, "", "", Signatory("", ""))
     top = pdf.get_y()
@@ -427,6 +441,11 @@ def heading(pdf: FPDF, issuer: Issuer | str, number: str | None,
         pdf.set_font(FONT, "", 13)
         pdf.cell(width, h13, f"Số: {number}", align="C")
     end = line_y + h13
+    if book:
+        pdf.set_xy(left, end)
+        pdf.set_font(FONT, "", 13)
+        pdf.cell(width, h13, f"Quyển số: {book}", align="C")
+        end += h13
     if moment is not None:
         pdf.set_xy(left + width, line_y)
         pdf.set_font(FONT, "I", 13)
@@ -623,7 +642,7 @@ def render_result(result: Result) -> Rendered:
     pdf = document(f"{t.title.capitalize()} – {result.number}", result.stamp.signed_at)
     pdf.set_subject(f"Kết quả hồ sơ {result.dossier_code}")
     pdf.set_author(result.agency_name)
-    heading(pdf, issuer, result.number, result.stamp.signed_at)
+    heading(pdf, issuer, result.number, result.stamp.signed_at, result.book)
     printed = _printed(result)
     if t.kind == "decision":
         _decision(pdf, result, issuer, printed)
@@ -664,10 +683,13 @@ def _certificate(pdf: FPDF, result: Result, printed: _Printed) -> None:
     labels = {v.key: v.label for v in t.values}
     numbered = 0
     if result.values is None:  # rows only: each on its line
-        lines: list[str] = [f"{label}: {text}" for label, text in result.rows]
+        lines: list[str | Heading] = [f"{label}: {text}" for label, text in result.rows]
     else:
         lines = []
         for group in t.lines or tuple((v.key,) for v in t.values):
+            if isinstance(group, Heading):
+                lines.append(group)
+                continue
             if isinstance(group, str):
                 lines.append(group.format_map(printed))
                 continue
@@ -682,8 +704,16 @@ def _certificate(pdf: FPDF, result: Result, printed: _Printed) -> None:
     pdf.set_font(FONT, "", 13)
     for line in lines:
         pdf.set_x(pdf.l_margin)
-        paragraph(pdf, line, _height(13), indent=INDENT)
+        if isinstance(line, Heading):  # a party's block: bold, a little apart
+            pdf.ln(1.5)
+            pdf.set_font(FONT, "B", 13)
+            paragraph(pdf, line.text, _height(13), indent=INDENT)
+            pdf.set_font(FONT, "", 13)
+        else:
+            paragraph(pdf, line, _height(13), indent=INDENT)
         pdf.ln(0.8)
+    if any(isinstance(group, Heading) for group in t.lines):
+        pdf.ln(1.5)  # the parties' blocks apart from what follows them
     for line in t.trailer:
         pdf.set_x(pdf.l_margin)
         paragraph(pdf, line.format_map(printed), _height(13), indent=INDENT)
@@ -827,6 +857,8 @@ def _embed(pdf: FPDF, result: Result) -> dict[str, Any]:
         "owner_id": result.owner_id, "issuing_agency": result.agency_name,
         "issued_at": result.stamp.signed_at.isoformat(), "data": result.data,
     }
+    if result.book:
+        payload["book"] = result.book
     pdf.embed_file(basename=DATA_FILE, mime_type="application/json",
                    bytes=json.dumps(payload, ensure_ascii=False, indent=1).encode(),
                    desc="Dữ liệu có cấu trúc của kết quả", associated_file_relationship="Data",
@@ -854,6 +886,7 @@ def _xmp(result: Result) -> str:
         '<pdf:Producer>tokhai (fpdf2, pyHanko)</pdf:Producer>'
         f'<tokhai:DocumentId>{e(result.document_id)}</tokhai:DocumentId>'
         f'<tokhai:Number>{e(result.number)}</tokhai:Number>'
+        + (f'<tokhai:Book>{e(result.book)}</tokhai:Book>' if result.book else '') +
         f'<tokhai:Template>{e(result.template.code)}</tokhai:Template>'
         f'<tokhai:DocumentClass>{e(result.template.document_class)}</tokhai:DocumentClass>'
         f'<tokhai:ProcedureCode>{e(result.procedure_code)}</tokhai:ProcedureCode>'

@@ -36,6 +36,12 @@ DATA: dict[str, Any] = {
     "ho_kinh_doanh": {"ten": "HỘ KINH DOANH PHỞ THÌN", "dia_chi": "13 Lò Đúc",
                       "nganh_nghe": "Dịch vụ ăn uống"},
     "noi_dung": {"noi_dung_de_nghi": "Đăng ký giám hộ cho cháu Lê Văn Bình."},
+    "ben_nu": {"ho_ten": "Lê Thị Thu Hà", "ngay_sinh": "1999-08-23", "dan_toc": "Kinh",
+               "quoc_tich": "Việt Nam", "noi_cu_tru": "Số 45, đường Lê Lợi",
+               "giay_to": "079199054321"},
+    "ben_nam": {"ho_ten": "Nguyễn Văn Ấn", "ngay_sinh": "1985-05-01", "dan_toc": "Kinh",
+                "quoc_tich": "Việt Nam", "noi_cu_tru": "Số 12, phố Hàng Bạc",
+                "giay_to": "001085012345"},
 }
 
 

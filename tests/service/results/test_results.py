@@ -110,7 +110,11 @@ def test_every_template_renders_vietnamese_with_data_inside(template: str, tmp_p
             "ho_kinh_doanh": {"ten": "Hộ kinh doanh Phở Thìn", "dia_chi": "13 Lò Đúc",
                               "nganh_nghe": "Ăn uống"},
             "qua_trinh": {"noi_o_hien_tai": "5 Phan Đình Phùng"},
-            "ket_qua": {"tinh_trang_an_tich": "Không có án tích"}}
+            "ket_qua": {"tinh_trang_an_tich": "Không có án tích"},
+            "ben_nu": {"ho_ten": "Lê Thị Thu Hà", "ngay_sinh": "1999-08-23",
+                       "giay_to": "079199054321"},
+            "ben_nam": {"ho_ten": "Nguyễn Văn Ấn", "ngay_sinh": "1985-05-01",
+                        "giay_to": "001085012345"}}
     t = TEMPLATES[template]
     values = result_values(t, None, data)
     assert values.missing == []
