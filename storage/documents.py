@@ -23,7 +23,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -62,11 +62,10 @@ class StoreMisconfigured(StoreError):
     """The bucket cannot keep documents legally (no versioning or object lock)."""
 
 
-def create_once(path: Path, data: bytes, mode: int) -> None:
-    """Write ``path`` whole, only if it does not exist yet: the bytes go to a private
-    temporary file, fsynced, then hard-linked into place; the link fails with
-    ``FileExistsError`` if the name is taken, so concurrent writers cannot both create it
-    and no reader sees a half-written file."""
+def _write_whole(path: Path, data: bytes, mode: int,
+                 put_in_place: Callable[[Path, Path], None]) -> None:
+    """The bytes go to a private temporary file beside ``path``, fsynced and given ``mode``,
+    then ``put_in_place(temporary, path)``: no reader ever sees a half-written file."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -75,25 +74,21 @@ def create_once(path: Path, data: bytes, mode: int) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.chmod(temporary, mode)
-        os.link(temporary, path)
+        put_in_place(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def create_once(path: Path, data: bytes, mode: int) -> None:
+    """Write ``path`` whole, only if it does not exist yet: hard-linked into place, the link
+    fails with ``FileExistsError`` if the name is taken, so concurrent writers cannot both
+    create it."""
+    _write_whole(path, data, mode, os.link)
 
 
 def replace_file(path: Path, data: bytes, mode: int) -> None:
-    """Write ``path`` whole, replacing what is there (a repair): a private temporary file,
-    fsynced, renamed over it, so no reader sees a half-written file."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    """Write ``path`` whole, replacing what is there (a repair): renamed over it."""
+    _write_whole(path, data, mode, os.replace)
 
 
 def object_key(owner_id: str, document_id: str) -> str:

@@ -306,3 +306,38 @@ def softhsm_token(served: TestPki, label: str) -> Path:
         "--pin", TOKEN_PIN, "--write-object", str(cert_der), "--type", "cert", "--label", label,
         "--id", "01")
     return conf
+
+
+def signed_by_revoked_key(served: TestPki, pdf: bytes) -> bytes:
+    """``pdf`` signed by the key whose certificate the CA revoked, with the OCSP response
+    saying so in the document security store (pyHanko's signer refuses to embed it, so it is
+    added in a second revision by hand)."""
+    import asyncio
+    import io
+
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+    from pyhanko.sign.general import load_cert_from_pemder
+    from pyhanko.sign.timestamps import HTTPTimeStamper
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+    from pyhanko_certvalidator.authority import AuthorityWithCert
+    from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
+
+    revoked = signers.SimpleSigner.load_pkcs12(str(served.p12_file("signer-revoked")),
+                                               passphrase=P12_PASSWORD.encode())
+    assert revoked is not None
+    signed = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)),
+                              signers.PdfSignatureMetadata(
+                                  field_name="Sig", subfilter=fields.SigSeedSubFilter.PADES),
+                              signer=revoked, timestamper=HTTPTimeStamper(served.tsa_url))
+    cert, interm, root = (load_cert_from_pemder(str(served.cert_file(label)))
+                          for label in ("signer-revoked", "interm", "root"))
+    fetchers = RequestsFetcherBackend().get_fetchers()
+    ocsp = asyncio.run(fetchers.ocsp_fetcher.fetch(cert, AuthorityWithCert(interm)))
+    crls = asyncio.run(fetchers.crl_fetcher.fetch(interm))
+    with_dss = IncrementalPdfFileWriter(signed)
+    DocumentSecurityStore.supply_dss_in_writer(with_dss, None, certs=[cert, interm, root],
+                                               ocsps=[ocsp], crls=crls)
+    out = io.BytesIO()
+    with_dss.write(out)
+    return out.getvalue()

@@ -11,14 +11,10 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign import fields, signers
 from pyhanko.sign.ades.report import AdESIndeterminate, AdESPassed
 from pyhanko.sign.general import load_cert_from_pemder
-from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko.sign.validation.ades import ades_lta_validation
-from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.policy_decl import (
     LocalKnowledge,
     PdfSignatureValidationSpec,
@@ -26,9 +22,7 @@ from pyhanko.sign.validation.policy_decl import (
     RevocationInfoGatheringSpec,
     SignatureValidationSpec,
 )
-from pyhanko_certvalidator.authority import AuthorityWithCert
 from pyhanko_certvalidator.context import CertValidationPolicySpec
-from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
 from pyhanko_certvalidator.policy_decl import (
     REQUIRE_REVINFO,
@@ -183,25 +177,7 @@ def test_tokhai_s_proof_of_existence_is_given_only_for_the_issued_bytes(issued) 
 
 
 def revoked_result(test_pki) -> bytes:
-    """Signed by the key whose certificate the CA revoked (in 2021), with the OCSP response
-    saying so in the DSS (pyHanko refuses to make it, so it is added by hand)."""
-    revoked = signers.SimpleSigner.load_pkcs12(str(test_pki.p12_file("signer-revoked")),
-                                               passphrase=pki.P12_PASSWORD.encode())
-    writer = IncrementalPdfFileWriter(io.BytesIO(render("doc-revoked").pdf))
-    signed = signers.sign_pdf(writer, signers.PdfSignatureMetadata(
-        field_name="Sig", subfilter=fields.SigSeedSubFilter.PADES), signer=revoked,
-        timestamper=HTTPTimeStamper(test_pki.tsa_url))
-    cert, interm, root = (load_cert_from_pemder(str(test_pki.cert_file(label)))
-                          for label in ("signer-revoked", "interm", "root"))
-    fetchers = RequestsFetcherBackend().get_fetchers()
-    ocsp = asyncio.run(fetchers.ocsp_fetcher.fetch(cert, AuthorityWithCert(interm)))
-    crls = asyncio.run(fetchers.crl_fetcher.fetch(interm))
-    with_dss = IncrementalPdfFileWriter(signed)
-    DocumentSecurityStore.supply_dss_in_writer(with_dss, None, certs=[cert, interm, root],
-                                               ocsps=[ocsp], crls=crls)
-    out = io.BytesIO()
-    with_dss.write(out)
-    return out.getvalue()
+    return pki.signed_by_revoked_key(test_pki, render("doc-revoked").pdf)
 
 
 def test_a_revoked_signer_is_not_rescued_by_a_record(signing, test_pki) -> None:

@@ -557,32 +557,9 @@ def test_the_fast_hex_reader_reads_as_pyhanko_does() -> None:
 def test_a_revoked_certificate_is_reported(client, test_pki) -> None:
     """Signed by a key whose certificate the CA revoked; the OCSP response saying so is in
     the document's security store (a signer would not embed it: pyHanko refuses)."""
-    import asyncio
-
-    from pyhanko.sign.general import load_cert_from_pemder
-    from pyhanko.sign.timestamps import HTTPTimeStamper
-    from pyhanko.sign.validation.dss import DocumentSecurityStore
-    from pyhanko_certvalidator.authority import AuthorityWithCert
-    from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
-
-    revoked = signers.SimpleSigner.load_pkcs12(str(test_pki.p12_file("signer-revoked")),
-                                               passphrase=pki.P12_PASSWORD.encode())
     plain = rendering.document("Thu hồi")
-    writer = IncrementalPdfFileWriter(io.BytesIO(bytes(plain.output())))
-    signed = signers.sign_pdf(writer, signers.PdfSignatureMetadata(
-        field_name="Sig", subfilter=fields.SigSeedSubFilter.PADES), signer=revoked,
-        timestamper=HTTPTimeStamper(test_pki.tsa_url))
-    cert, interm, root = (load_cert_from_pemder(str(test_pki.cert_file(label)))
-                          for label in ("signer-revoked", "interm", "root"))
-    fetchers = RequestsFetcherBackend().get_fetchers()
-    ocsp = asyncio.run(fetchers.ocsp_fetcher.fetch(cert, AuthorityWithCert(interm)))
-    crls = asyncio.run(fetchers.crl_fetcher.fetch(interm))
-    with_dss = IncrementalPdfFileWriter(signed)
-    DocumentSecurityStore.supply_dss_in_writer(with_dss, None, certs=[cert, interm, root],
-                                               ocsps=[ocsp], crls=crls)
-    out = io.BytesIO()
-    with_dss.write(out)
-    body = upload(client, out.getvalue()).get_json()
+    signed = pki.signed_by_revoked_key(test_pki, bytes(plain.output()))
+    body = upload(client, signed).get_json()
     sig = body["signatures"][0]
     assert sig["intact"] and sig["revocation"] == "revoked"
     assert not body["valid"] and "revoked" in codes(body)
