@@ -11,11 +11,11 @@ from flask_smorest import Blueprint
 
 from schemas.documents import DocumentSchema, IssueSchema, VerificationSchema
 from service import catalogue as form_ops
-from service.errors import NotFound, not_found
+from service.errors import not_found
 from service.pki import validation as verification
 from service.repository import documents as repository
 from service.results import issuance
-from service.web.api.dossiers import load
+from service.web.api.dossiers import load, load_for_download
 from service.web.auth import require, require_principal
 from service.web.errors import ApiError
 from service.web.http import (
@@ -23,7 +23,6 @@ from service.web.http import (
     caller,
     error_responses,
     expected_version,
-    log_dossier_refusal,
     pdf_response,
     verified_bytes,
 )
@@ -97,11 +96,7 @@ class Result(MethodView):
         repository's pinned version); every download and every refusal is in the access
         log. 404 alike for an unknown dossier and one the caller may not see."""
         principal = require_principal()
-        try:
-            dossier = load(code, principal)
-        except NotFound:
-            log_dossier_refusal(code, principal, "result")
-            raise
+        dossier = load_for_download(code, principal, "result")
         doc = issuance.existing_result(g.db, dossier)
         if doc is None:
             repository.log(g.db, principal, "download", "not_found",

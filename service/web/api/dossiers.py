@@ -106,6 +106,16 @@ def load(code: str, principal: Principal) -> Dossier:
     return dossier
 
 
+def load_for_download(code: str, principal: Principal, kind: str) -> Dossier:
+    """``load`` for a route that returns a document's bytes (``kind``: ``result``,
+    ``apology_letter``): a refusal is also written to the access log."""
+    try:
+        return load(code, principal)
+    except NotFound:
+        log_dossier_refusal(code, principal, kind)
+        raise
+
+
 @blp.route("/dossiers")
 class Dossiers(MethodView):
     @blp.doc(security=_AUTH, parameters=[{
@@ -300,12 +310,7 @@ class ApologyLetter(MethodView):
 
         Every download and every refusal is in the access log; 404 alike for an unknown
         dossier and one the caller may not see."""
-        principal = require_principal()
-        try:
-            dossier = load(code, principal)
-        except NotFound:
-            log_dossier_refusal(code, principal, "apology_letter")
-            raise
+        dossier = load_for_download(code, require_principal(), "apology_letter")
         doc = queries.latest_apology_letter(g.db, dossier)
         if doc is None:
             raise not_found("thư xin lỗi của hồ sơ này", "Apology letter")
