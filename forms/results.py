@@ -49,6 +49,9 @@ class Value:
     #: ``register.field`` about the dossier's citizen
     sources: tuple[str, ...]
     required: bool = True
+    #: only the year is printed and kept ("Năm sinh" of the models), even when the source
+    #: holds a whole date (a form that asks for the date of birth)
+    year_only: bool = False
 
     def pointers(self) -> Iterator[tuple[str, ...]]:
         """Each pointer source as the paths it reads (one, or two joined)."""
@@ -123,6 +126,11 @@ def _o(key: str, label: str, *sources: str) -> Value:
     return Value(key, label, sources, False)
 
 
+def _year(key: str, label: str, *sources: str) -> Value:
+    """An optional value of which only the year is printed and kept."""
+    return Value(key, label, sources, False, year_only=True)
+
+
 #: the sections a form names its declarant (the person who asks) in
 _DECLARANT = ("nguoi_yeu_cau", "nguoi_ke_khai", "nguoi_de_nghi", "nguoi_dai_dien",
               "chu_doanh_nghiep", "nguoi_tham_gia", "cong_dan", "chu_ho_kinh_doanh")
@@ -147,12 +155,12 @@ TEMPLATES: dict[str, ResultTemplate] = {t.code: t for t in [
             _o("que_quan", "Quê quán", "/nguoi_duoc_khai_sinh/que_quan"),
             _o("so_dinh_danh", "Số định danh cá nhân", "/nguoi_duoc_khai_sinh/so_dinh_danh"),
             _o("me_ho_ten", "Họ, chữ đệm, tên người mẹ", "/nguoi_me/ho_ten"),
-            _o("me_nam_sinh", "Năm sinh", "/nguoi_me/nam_sinh", "/nguoi_me/ngay_sinh"),
+            _year("me_nam_sinh", "Năm sinh", "/nguoi_me/nam_sinh", "/nguoi_me/ngay_sinh"),
             _o("me_dan_toc", "Dân tộc", "/nguoi_me/dan_toc"),
             _o("me_quoc_tich", "Quốc tịch", "/nguoi_me/quoc_tich"),
             _o("me_noi_cu_tru", "Nơi cư trú", "/nguoi_me/noi_cu_tru"),
             _o("cha_ho_ten", "Họ, chữ đệm, tên người cha", "/nguoi_cha/ho_ten"),
-            _o("cha_nam_sinh", "Năm sinh", "/nguoi_cha/nam_sinh", "/nguoi_cha/ngay_sinh"),
+            _year("cha_nam_sinh", "Năm sinh", "/nguoi_cha/nam_sinh", "/nguoi_cha/ngay_sinh"),
             _o("cha_dan_toc", "Dân tộc", "/nguoi_cha/dan_toc"),
             _o("cha_quoc_tich", "Quốc tịch", "/nguoi_cha/quoc_tich"),
             _o("cha_noi_cu_tru", "Nơi cư trú", "/nguoi_cha/noi_cu_tru"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -117,6 +118,10 @@ class ResultValues:
     missing: list[Value]
 
 
+#: an ISO date as the forms keep them, of which a ``year_only`` value prints the year
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+
+
 def result_values(template: ResultTemplate, definition: FormDefinition | None,
                   data: dict[str, Any],
                   record: Callable[[str], dict[str, Any] | None] | None = None,
@@ -131,9 +136,13 @@ def result_values(template: ResultTemplate, definition: FormDefinition | None,
         hit: Found | None = found.get(value.key)
         if hit is None:
             continue
-        text = paper_text(hit.value, hit.field, definition, hit.register_kind)
-        printed[value.key] = text
-        structured[value.key] = hit.value
+        if value.year_only and isinstance(hit.value, str) and _ISO_DATE.match(hit.value):
+            printed[value.key] = text = hit.value[:4]
+            structured[value.key] = int(hit.value[:4])
+        else:
+            text = paper_text(hit.value, hit.field, definition, hit.register_kind)
+            printed[value.key] = text
+            structured[value.key] = hit.value
         rows.append((value.label, text))
     return ResultValues(printed, structured, rows, missing)
 

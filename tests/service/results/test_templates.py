@@ -281,3 +281,17 @@ def test_apology_letters_are_numbered_in_their_own_series(client, app, father, c
     for part in ("PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ", "Kính gửi:",
                  "ngày 05 tháng 01 năm 2099", "Nơi nhận:", "- Như trên;", "PHÓ CHỦ TỊCH"):
         assert part in words, part
+
+
+def test_the_parents_year_of_birth_is_a_year_even_from_a_date_of_birth() -> None:
+    """The birth extract's model prints "Năm sinh" of each parent: a form that asks for the
+    parent's date of birth gave "Năm sinh: 02/09/1988" on the page."""
+    from service.results.issuance import result_values
+
+    data = {"nguoi_duoc_khai_sinh": {"ho_ten": "Nguyễn Minh Khôi", "ngay_sinh": "2026-11-20"},
+            "nguoi_me": {"ho_ten": "Trần Thị Bình", "ngay_sinh": "1988-09-02"},
+            "nguoi_cha": {"ho_ten": "Nguyễn Văn An", "nam_sinh": 1985}}
+    values = result_values(TEMPLATES["birth_extract"], None, data)
+    assert values.printed["me_nam_sinh"] == "1988" and values.structured["me_nam_sinh"] == 1988
+    assert values.printed["cha_nam_sinh"] == "1985"
+    assert values.printed["ngay_sinh"] == "20/11/2026"  # a whole date stays a whole date
