@@ -95,6 +95,14 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     if settings.signing_config:
         # keys are opened now: a wrong password or PIN stops the start-up, naming the agency
         signing = Signing.from_file(settings.signing_config)
+        if settings.production and signing.config.development:
+            from service.pki.config import SigningSetupError
+
+            # development keys, the in-process TSA and revocation service are never used in
+            # production, whatever the configuration file says
+            raise SigningSetupError(
+                f"signing configuration {settings.signing_config}: a development configuration "
+                "(development: true) cannot be used with TOKHAI_PRODUCTION=1")
         log.info("signing keys loaded", extra={
             "agencies": sorted(signing.agencies), "development": signing.config.development})
     runtime = Runtime(settings, engine, db.session_factory(engine),

@@ -22,6 +22,7 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 
 from service.pki import devpki
 from service.pki import validation as verification
+from service.pki.config import SigningSetupError
 from service.pki.signer import Signing
 from tests.conftest import make_app
 from tests.service.pki.test_signing import render
@@ -148,12 +149,10 @@ def test_the_service_serves_the_responder_in_development_mode_only(dev_config: P
     crl = client.get(devpki.CRL_PATH)
     assert crl.status_code == 200 and crl.mimetype == "application/pkix-crl"
     x509.load_der_x509_crl(crl.data)
-    # TOKHAI_PRODUCTION=1: not served, whatever the signing configuration says (shared rate
+    # TOKHAI_PRODUCTION=1: a development configuration (its keys, its in-process TSA and
+    # revocation service) does not start at all, so nothing of it is served (shared rate
     # limit counts, as production wants; nothing connects at start-up)
-    production = make_app(f"sqlite:///{tmp_path / 'prod.db'}", tmp_path,
-                          signing_config=str(dev_config), production=True,
-                          rate_limit_storage="redis://127.0.0.1:9/0")
-    assert production.test_client().get(devpki.CRL_PATH).status_code == 404
-    assert production.test_client().post(
-        devpki.OCSP_PATH, data=request,
-        headers={"Content-Type": "application/ocsp-request"}).status_code == 404
+    with pytest.raises(SigningSetupError, match="TOKHAI_PRODUCTION=1"):
+        make_app(f"sqlite:///{tmp_path / 'prod.db'}", tmp_path,
+                 signing_config=str(dev_config), production=True,
+                 rate_limit_storage="redis://127.0.0.1:9/0")
