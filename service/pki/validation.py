@@ -51,6 +51,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate, AdESPassed, AdESSubIndic
 from pyhanko.sign.diff_analysis import (
     CatalogModificationRule,
+    DocInfoRule,
     DSSCompareRule,
     FormUpdatingRule,
     MetadataUpdateRule,
@@ -100,15 +101,42 @@ VerificationRefused = PdfRefused
 #: the data file tokhai embeds is a few KiB
 MAX_DATA_BYTES = 1024 * 1024
 
+#: the entries of the document information dictionary a tool that extends a document rewrites
+#: (pyHanko sets the modification date and adds itself to the producer with every update of a
+#: document without XMP metadata)
+_INFO_VOLATILE = {"/ModDate", "/Producer"}
+
+
+class VolatileDocInfoRule(DocInfoRule):
+    """pyHanko's /Info rule, narrowed: an update may change only the modification date and the
+    producer; a changed title, author, subject... is an edit. (The DSS revision of a document
+    without XMP rewrites /ModDate: signed and extended in different seconds, it used to be
+    reported as an edit.)"""
+
+    def apply(self, old: Any, new: Any) -> Any:
+        def entries(resolver: Any) -> dict[str, Any]:
+            ref = resolver.trailer_view.get_value_as_reference("/Info", optional=True)
+            if ref is None:
+                return {}
+            info = resolver(ref)  # as of that revision
+            return {str(k): str(info.raw_get(k)) for k in info
+                    if str(k) not in _INFO_VOLATILE}
+
+        if entries(old) != entries(new):
+            return iter(())  # not whitelisted: the change shows as an edit
+        return super().apply(old, new)
+
+
 #: What may be appended after a signature without changing what was signed: validation data
-#: (the DSS), document timestamps and further signatures, and the XMP metadata pyHanko
-#: rewrites with each of them (whose content :func:`_same_metadata` checks). pyHanko's default
-#: policy also lets the document information dictionary (/Info: title, author...) change at
-#: that level and lets any form field be filled; tokhai's documents have no field but the
-#: signatures', and nothing that extends a signature touches /Info, so both count as edits.
+#: (the DSS), document timestamps and further signatures, the XMP metadata pyHanko rewrites
+#: with each of them (whose content :func:`_same_metadata` checks), and the modification date
+#: and producer of /Info. pyHanko's default policy also lets the rest of /Info (title,
+#: author...) change at that level and lets any form field be filled; tokhai's documents have
+#: no field but the signatures', so both count as edits.
 LTA_ONLY_POLICY = StandardDiffPolicy(
     global_rules=[
         CatalogModificationRule(),
+        VolatileDocInfoRule().as_qualified(ModificationLevel.LTA_UPDATES),
         XrefStreamRule().as_qualified(ModificationLevel.LTA_UPDATES),
         ObjectStreamRule().as_qualified(ModificationLevel.LTA_UPDATES),
         DSSCompareRule().as_qualified(ModificationLevel.LTA_UPDATES),

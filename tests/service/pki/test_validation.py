@@ -20,7 +20,7 @@ from pyhanko_certvalidator import ValidationContext
 from service.pki import validation as verification
 from service.pki.signer import Signing
 from service.results import rendering
-from tests.service.pki.test_signing import AGENCY_NAME, render, sign
+from tests.service.pki.test_signing import AGENCY, AGENCY_NAME, render, sign
 from tests.service.results.test_results import signed_by_rogue_key
 
 DOCUMENT_ID = "doc-validation-1"
@@ -298,3 +298,24 @@ def test_a_later_archive_timestamp_keeps_the_original_valid(signing, signed: byt
     assert not report["valid"] and report["matches_original"] is False
     assert report["additions"][-1]["kind"] == "other"
     assert {"modified_after_signing", "not_the_original"} <= codes(report)
+
+
+def test_validation_data_added_in_another_second_to_a_document_without_xmp(signing,
+                                                                          test_pki) -> None:
+    """Finding (an intermittent CI failure of the apology letter's test): a document without
+    XMP metadata gets its /Info modification date rewritten by every update pyHanko makes, so
+    validation data added in a later second than the signature was reported as an edit."""
+    import time as wall
+
+    from service.results import rendering
+
+    plain = bytes(rendering.document("Không có XMP").output())
+    signer = signing.agency(AGENCY)
+    assert signer is not None
+    issued = signing.sign(signer, plain, page=0, box=(400, 100, 500, 200), level="B-T",
+                          signing_time=datetime.now(UTC)).pdf
+    wall.sleep(1.05 - wall.time() % 1.0)  # the next wall-clock second
+    extended = ltvfix(issued, test_pki)
+    report = verify(extended, signing, recorded=issued)
+    assert report["additions"] == [{"revision": 2, "kind": "validation_data"}], report
+    assert report["signatures"][0]["changes_after_signing"] == "validation_data"

@@ -325,7 +325,7 @@ def test_apology_letters_are_signed_too(client, app, father, clerk) -> None:
     assert explained.status_code == 200, explained.get_json()
     letter = client.get(f"/api/v1/dossiers/{code}/apology-letter", headers=father).data
     report = upload(client, letter).get_json()
-    assert report["valid"] and report["issued_by_tokhai"] and report["matches_original"]
+    assert report["valid"] and report["issued_by_tokhai"] and report["matches_original"], report["problems"]
     assert report["signatures"][0]["level"] == "B-LT"
     assert "Ủy ban nhân dân xã thử nghiệm số 4" in text_of(letter)
 
