@@ -442,3 +442,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                            red=True)
         for leak in leaks[:30]:
             reporter.write_line(leak)
+
+
+def file_and_process(client, citizen: dict[str, str], clerk: dict[str, str], form: str,
+                     data: dict, agency: str) -> tuple[str, str]:
+    """File a dossier as ``citizen``, then accept it and start processing as ``clerk``: its
+    code and ETag, ready for a result."""
+    filed = client.post("/api/v1/dossiers", headers=citizen, json={
+        "form_id": form, "version": 1, "agency_code": agency, "data": data})
+    assert filed.status_code == 201, filed.get_json()
+    code, etag = filed.get_json()["code"], filed.headers["ETag"]
+    for action in ("accept", "start_processing"):
+        moved = client.post(f"/api/v1/dossiers/{code}/actions", json={"action": action},
+                            headers={**clerk, "If-Match": etag})
+        assert moved.status_code == 200, moved.get_json()
+        etag = moved.headers["ETag"]
+    return code, etag

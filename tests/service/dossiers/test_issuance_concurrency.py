@@ -20,7 +20,13 @@ from sqlalchemy import select, text
 from service.pki.timestamps import KeptAliveTimeStamper, TimestampUnavailable
 from service.worktime import VIETNAM
 from storage.models import DossierDocument
-from tests.conftest import DEMO_FATHER, _token, citizen_headers, valid_submission
+from tests.conftest import (
+    DEMO_FATHER,
+    _token,
+    citizen_headers,
+    file_and_process,
+    valid_submission,
+)
 
 FORM = "to-khai-dang-ky-khai-sinh"
 AGENCY = "UBND-XA-00004"
@@ -40,17 +46,8 @@ def officer(app, agency: str) -> dict[str, str]:
 
 def in_processing(client, app, father, agency: str) -> tuple[str, str]:
     clerk = officer(app, agency)
-    body = {"form_id": FORM, "version": 1, "agency_code": agency,
-            "data": valid_submission(client, app, FORM)}
-    filed = client.post("/api/v1/dossiers", json=body, headers=father)
-    assert filed.status_code == 201, filed.get_json()
-    code, etag = filed.get_json()["code"], filed.headers["ETag"]
-    for action in ("accept", "start_processing"):
-        moved = client.post(f"/api/v1/dossiers/{code}/actions", json={"action": action},
-                            headers={**clerk, "If-Match": etag})
-        assert moved.status_code == 200, moved.get_json()
-        etag = moved.headers["ETag"]
-    return code, etag
+    return file_and_process(client, father, clerk, FORM, valid_submission(client, app, FORM),
+                            agency)
 
 
 def issue(app, agency: str, code: str, etag: str) -> Any:

@@ -22,7 +22,13 @@ from service.records.demo import DEMO_DAUGHTER
 from service.worktime import VIETNAM
 from storage import records as store
 from storage.models import Record, RecordChange
-from tests.conftest import _token, citizen_headers, prefill, valid_submission
+from tests.conftest import (
+    _token,
+    citizen_headers,
+    file_and_process,
+    prefill,
+    valid_submission,
+)
 from tests.service.results.test_results import AGENCY, issue, text_of
 
 MARRIAGE = "to-khai-dang-ky-ket-hon"
@@ -67,15 +73,8 @@ def marry(client, app, clerk, groom: str, bride: dict[str, Any]) -> dict[str, An
     data = valid_submission(client, app, MARRIAGE, groom)
     data["ben_nu"] = {**bride, "lan_ket_hon": 1}
     data["ben_nam"]["lan_ket_hon"] = 1
-    filed = client.post("/api/v1/dossiers", headers=citizen_headers(app, groom), json={
-        "form_id": MARRIAGE, "version": 1, "agency_code": AGENCY, "data": data})
-    assert filed.status_code == 201, filed.get_json()
-    code, etag = filed.get_json()["code"], filed.headers["ETag"]
-    for action in ("accept", "start_processing"):
-        moved = client.post(f"/api/v1/dossiers/{code}/actions", json={"action": action},
-                            headers={**clerk, "If-Match": etag})
-        assert moved.status_code == 200, moved.get_json()
-        etag = moved.headers["ETag"]
+    code, etag = file_and_process(client, citizen_headers(app, groom), clerk, MARRIAGE, data,
+                                  AGENCY)
     issued = issue(client, clerk, code, etag)
     assert issued.status_code == 201, issued.get_json()
     return {**issued.get_json(), "code": code}

@@ -25,6 +25,7 @@ from service.results.issuance import paper_text
 from service.worktime import VIETNAM
 from storage import records as store
 from storage.models import Dossier, DossierDocument
+from tests import conftest
 from tests.conftest import DEMO_FATHER, _token, valid_submission
 from tests.service.results.test_results import AGENCY, issue, text_of
 
@@ -61,16 +62,7 @@ def designer(app) -> dict[str, str]:
 
 
 def file_and_process(client, father, clerk, form: str, data: dict) -> tuple[str, str]:
-    filed = client.post("/api/v1/dossiers", headers=father, json={
-        "form_id": form, "version": 1, "agency_code": AGENCY, "data": data})
-    assert filed.status_code == 201, filed.get_json()
-    code, etag = filed.get_json()["code"], filed.headers["ETag"]
-    for action in ("accept", "start_processing"):
-        moved = client.post(f"/api/v1/dossiers/{code}/actions", json={"action": action},
-                            headers={**clerk, "If-Match": etag})
-        assert moved.status_code == 200, moved.get_json()
-        etag = moved.headers["ETag"]
-    return code, etag
+    return conftest.file_and_process(client, father, clerk, form, data, AGENCY)
 
 
 def definition_of(form_file: str):
