@@ -1,0 +1,75 @@
+"""How a page is answered: the layout's context, the pages' security policy, error pages.
+
+Pages are HTML for people; the API's JSON is for programs. Both answer every error in their
+own form: a page never shows JSON, an API client never gets HTML."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, g, make_response, render_template, request
+from flask_babel import gettext as _
+
+from service.web.pages import sessions
+
+#: what a page may load: only this site's own files (no CDN, no inline script or style),
+#: forms only to this site, never framed
+PAGE_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+            "base-uri 'none'; object-src 'none'")
+
+
+def render(template: str, status: int = 200, **context: Any) -> Response:
+    """The page ``template`` with the layout's context, the page policy and no caching
+    (``service.web.headers`` adds ``no-store``: a page may hold personal data)."""
+    context.setdefault("person", sessions.current())
+    response = make_response(render_template(template, **context), status)
+    response.headers["Content-Security-Policy"] = PAGE_CSP
+    # forms post back to this site with a Referer (checked by the CSRF protection over TLS);
+    # nothing travels to other sites
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Content-Language"] = str(g.get("lang", "vi"))
+    return response
+
+
+def _titles() -> dict[int, tuple[str, str]]:
+    return {
+        400: (_("Yêu cầu không hợp lệ"),
+              _("Trang không hiểu được yêu cầu này. Hãy quay lại và thử lại.")),
+        403: (_("Bạn không có quyền xem trang này"),
+              _("Tài khoản của bạn không được phép dùng trang này. Nếu bạn cho rằng đây là "
+                "nhầm lẫn, hãy liên hệ cơ quan quản lý.")),
+        404: (_("Không tìm thấy trang"),
+              _("Địa chỉ có thể đã gõ sai, hoặc trang không còn nữa.")),
+        405: (_("Yêu cầu không hợp lệ"), _("Trang này không nhận cách gửi đó.")),
+        413: (_("Tệp quá lớn"), _("Tệp hoặc dữ liệu gửi lên vượt giới hạn cho phép.")),
+        429: (_("Quá nhiều lần thử"),
+              _("Bạn đã thử quá nhiều lần. Hãy đợi một lúc rồi thử lại.")),
+        500: (_("Xin lỗi, hệ thống đang gặp sự cố"),
+              _("Dữ liệu của bạn không bị mất. Hãy thử lại sau ít phút.")),
+        503: (_("Dịch vụ tạm thời gián đoạn"),
+              _("Dữ liệu của bạn không bị mất. Hãy thử lại sau ít phút.")),
+    }
+
+
+def page_error(status: int, detail: str | None = None) -> Response:
+    """The error page for ``status``, in the reader's language."""
+    title, text = _titles().get(status, _titles()[400 if status < 500 else 500])
+    return render("error.html", status=status, title=title, text=text, detail=detail)
+
+
+def wants_page() -> bool:
+    """Whether this request is a person's browser on a page (not the API): its errors are
+    answered with pages."""
+    path = request.path
+    if path.startswith(("/api/", "/metrics", "/healthz", "/readyz", "/dev-pki/")):
+        return False
+    if request.blueprint in PAGE_BLUEPRINTS:
+        return True
+    # another path (an unknown one): a page, unless the client asks for JSON
+    return request.accept_mimetypes.best_match(
+        ["text/html", "application/json"], default="text/html") == "text/html"
+
+
+#: the blueprints that serve pages (each module of service.web.pages registers its own)
+PAGE_BLUEPRINTS: set[str] = set()

@@ -1,0 +1,151 @@
+"""Sign-in and sign-out: OpenID Connect as a relying party (Authlib), and in development a
+clearly labelled sign-in page for the demo people.
+
+The provider is configured by its issuer (``TOKHAI_OIDC_ISSUER``; its discovery document is
+read), this service's client id and secret; in production it is the national identity
+platform. The citizen's personal ID number comes from the claim ``TOKHAI_OIDC_PERSONAL_ID_CLAIM``
+of the ID token (or, when absent there, of the userinfo answer). Authlib checks the state (a
+forged or replayed callback is refused), the nonce, the ID token's signature, issuer, audience
+and expiry; a code used twice is refused by the provider.
+
+Who may do what: a person whose claims carry a valid personal ID number is a citizen. Staff
+roles come with issue #15; until then staff sign in with the development page only.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from authlib.integrations.base_client.errors import OAuthError
+from authlib.integrations.flask_client import OAuth
+from flask import Blueprint, Flask, current_app, g, redirect, request, session, url_for
+from flask_babel import gettext as _
+
+from service.records.demo import DEMO_AGENCY, DEMO_DAUGHTER, DEMO_FATHER
+from service.web.pages import sessions
+from service.web.pages.rendering import PAGE_BLUEPRINTS, page_error, render
+from service.web.runtime import current_runtime
+
+log = logging.getLogger("tokhai.pages")
+bp = Blueprint("signin", __name__)
+PAGE_BLUEPRINTS.add("signin")
+_PERSONAL_ID = re.compile(r"^[0-9]{12}$")
+_oauth = OAuth()
+
+#: the people of the development sign-in page (make run's demo data): key -> role, name,
+#: personal ID, agency
+DEV_PEOPLE: dict[str, tuple[str, str, str | None, str | None]] = {
+    "citizen_father": ("citizen", "Nguyễn Văn An", DEMO_FATHER, None),
+    "citizen_daughter": ("citizen", "Lê Thị Thu Hà", DEMO_DAUGHTER, None),
+    "officer": ("officer", "Cán bộ một cửa (phát triển)", None, DEMO_AGENCY),
+    "designer": ("designer", "Người thiết kế biểu mẫu (phát triển)", None, None),
+    "auditor": ("auditor", "Kiểm toán viên (phát triển)", None, None),
+}
+
+
+def init_app(app: Flask) -> None:
+    """Register the provider (when configured) and the development page (when enabled:
+    never in production, which ``create_app`` refuses)."""
+    settings = app.extensions["tokhai"].settings
+    if settings.oidc_issuer:
+        _oauth.init_app(app)
+        _oauth.register(
+            "idp", client_id=settings.oidc_client_id,
+            client_secret=settings.oidc_client_secret,
+            server_metadata_url=settings.oidc_issuer.rstrip("/")
+            + "/.well-known/openid-configuration",
+            client_kwargs={"scope": settings.oidc_scopes, "timeout": 10})
+    app.register_blueprint(bp)
+
+
+def _provider() -> Any:
+    return _oauth.create_client("idp") if current_runtime().settings.oidc_issuer else None
+
+
+@bp.get("/sign-in")
+def page():
+    """The sign-in page: the provider's button, and the development people when enabled."""
+    settings = current_runtime().settings
+    back = sessions.safe_next(request.args.get("next"))
+    return render("signin.html", next=back, oidc=bool(settings.oidc_issuer),
+                  dev_people=DEV_PEOPLE if settings.dev_signin else None,
+                  expired=request.args.get("reason") == "expired")
+
+
+@bp.get("/sign-in/start")
+def start():
+    """To the provider (a link, not a form: a form's redirect to another site is blocked by
+    the pages' ``form-action 'self'``)."""
+    idp = _provider()
+    if idp is None:
+        return page_error(404)
+    session["signin_next"] = sessions.safe_next(request.args.get("next"))
+    try:
+        return idp.authorize_redirect(url_for("signin.callback", _external=True))
+    except Exception:  # the provider's discovery document cannot be read
+        log.warning("identity provider unavailable", exc_info=True)
+        return render("signin.html", status=503, next="/", oidc=True, dev_people=None,
+                      expired=False, provider_down=True)
+
+
+@bp.get("/sign-in/callback")
+def callback():
+    """Back from the provider: the code exchanged (state, nonce and ID token checked by
+    Authlib), the person signed in. A bad state, a replayed code, an error from the provider:
+    the sign-in page again with a plain message, nobody signed in."""
+    idp = _provider()
+    if idp is None:
+        return page_error(404)
+    try:
+        token = idp.authorize_access_token()
+        claims = dict(token.get("userinfo") or {})
+        claim = current_runtime().settings.oidc_personal_id_claim
+        if claim not in claims:
+            claims.update(idp.userinfo(token=token))
+    except OAuthError as e:
+        log.warning("sign-in refused", extra={"error": e.error})
+        return render("signin.html", status=400, next="/", oidc=True, dev_people=None,
+                      expired=False, failed=True)
+    except Exception:
+        log.warning("identity provider unavailable", exc_info=True)
+        return render("signin.html", status=503, next="/", oidc=True, dev_people=None,
+                      expired=False, provider_down=True)
+    personal_id = str(claims.get(current_runtime().settings.oidc_personal_id_claim) or "")
+    back = sessions.safe_next(session.pop("signin_next", None))
+    if not _PERSONAL_ID.match(personal_id):
+        # no role: a clear page, nobody signed in
+        return render("no_role.html", status=403)
+    name = str(claims.get("name") or claims.get("preferred_username") or personal_id[-4:])
+    email = claims.get("email") if claims.get("email_verified", True) else None
+    sessions.start(issuer=str(claims.get("iss") or current_runtime().settings.oidc_issuer),
+                   subject=str(claims.get("sub", "")), role="citizen", name=name,
+                   personal_id=personal_id, email=str(email) if email else None)
+    g.db.commit()
+    current_app.logger.info("signed in", extra={"role": "citizen", "via": "oidc"})
+    return redirect(back)
+
+
+@bp.post("/sign-in/development")
+def development():
+    """The development sign-in (make run): one of :data:`DEV_PEOPLE`, no password. Not
+    served unless ``TOKHAI_DEV_SIGNIN`` is set, which production refuses."""
+    if not current_runtime().settings.dev_signin:
+        return page_error(404)
+    who = DEV_PEOPLE.get(request.form.get("person", ""))
+    if who is None:
+        return page_error(400, _("Hãy chọn một người trong danh sách."))
+    role, name, personal_id, agency = who
+    sessions.start(issuer="development", subject=request.form["person"], role=role, name=name,
+                   personal_id=personal_id, agency_code=agency)
+    g.db.commit()
+    current_app.logger.info("signed in", extra={"role": role, "via": "development"})
+    return redirect(sessions.safe_next(request.form.get("next")))
+
+
+@bp.post("/sign-out")
+def sign_out():
+    sessions.end()
+    g.db.commit()
+    return redirect(url_for("site.home", signed_out=1))
