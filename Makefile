@@ -9,11 +9,12 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FUZZ_SECONDS ?= 300
 
-#: tools the suite runs against signed PDFs, their QR codes and the PKCS#11 token (Debian)
-SYSTEM_TOOLS := qpdf pdfsig pdftoppm softhsm2-util pkcs11-tool zbarimg
-SYSTEM_PACKAGES := qpdf poppler-utils softhsm2 opensc zbar-tools
+#: tools the suite runs against signed PDFs, their QR codes and the PKCS#11 token, and the
+#: browser the pages' tests drive (Debian; Playwright's own browser download does not work here)
+SYSTEM_TOOLS := qpdf pdfsig pdftoppm softhsm2-util pkcs11-tool zbarimg chromium
+SYSTEM_PACKAGES := qpdf poppler-utils softhsm2 opensc zbar-tools chromium
 
-.PHONY: run demo test lint bench fuzz clean system-packages
+.PHONY: run demo test lint bench fuzz clean system-packages translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +34,9 @@ run: $(STAMP)
 	$(BIN)/tokhai db upgrade
 	$(BIN)/tokhai forms load
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/tokhai dev-setup
-	$(BIN)/flask --app wsgi:app run --host $(HOST) --port $(PORT)
+	TOKHAI_DEV_SIGNIN=1 TOKHAI_INSECURE_COOKIES=1 TOKHAI_MAIL_DIR=var/mail \
+	  TOKHAI_PUBLIC_URL=http://$(HOST):$(PORT) \
+	  $(BIN)/flask --app wsgi:app run --host $(HOST) --port $(PORT)
 
 # the walkthrough: a plain HTTP client of the service `make run` serves in another terminal
 # (same HOST and PORT); files, processes, issues, downloads and verifies one dossier
@@ -60,6 +63,10 @@ test: $(DEV_STAMP) system-packages
 # (tests/fuzz/test_fuzz.py, FUZZ_SHORT_SECONDS per database)
 fuzz: $(DEV_STAMP)
 	$(BIN)/python -m tests.fuzz.run --seconds $(FUZZ_SECONDS)
+
+# the pages' English catalogues compiled (.po -> .mo), and the strings still untranslated
+translations: $(STAMP)
+	$(BIN)/python -m service.web.pages.i18n
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

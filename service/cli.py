@@ -373,10 +373,6 @@ def load_demo(generated: demo.DemoSet) -> int:
     return generated.count()
 
 
-#: the demo agency of the development set-up: Phường Ba Đình, Hà Nội (commune 00004)
-DEV_AGENCY = "UBND-00004"
-
-
 def _settings():
     """The given application's settings, else the environment's."""
     app = _given_app()
@@ -440,7 +436,7 @@ def dev_setup() -> None:
     wanted = [("designer", "designer", {}), ("auditor", "auditor", {}),
               ("citizen_father", "citizen", {"personal_id": demo.DEMO_FATHER}),
               ("citizen_daughter", "citizen", {"personal_id": demo.DEMO_DAUGHTER}),
-              (f"officer_{DEV_AGENCY}", "officer", {"agency_code": DEV_AGENCY})]
+              (f"officer_{demo.DEMO_AGENCY}", "officer", {"agency_code": demo.DEMO_AGENCY})]
     missing = [w for w in wanted if w[0] not in dev_tokens]
     if missing:
         with _database() as (_, sessions), sessions() as session:
@@ -454,7 +450,7 @@ def dev_setup() -> None:
     if not pki_config.exists():
         commune = units.name("00004") or "Phường Ba Đình"
         devpki.create(pki_config.parent,  # the place on its documents: the ward's own name
-                      {DEV_AGENCY: (f"Ủy ban nhân dân {commune}", devpki.locality(commune))},
+                      {demo.DEMO_AGENCY: (f"Ủy ban nhân dân {commune}", devpki.locality(commune))},
                       f"http://{os.environ.get('HOST', '127.0.0.1')}:"
                       f"{os.environ.get('PORT', '5000')}")
     click.echo(f"database: {settings.database_url}")

@@ -96,6 +96,38 @@ class Settings:
     pdf_cpu_seconds: float
     pdf_memory_bytes: int
 
+    # -- the pages (docs/pages.md) --
+    #: the OpenID Connect provider citizens (and staff) sign in with: its issuer URL (its
+    #: ``/.well-known/openid-configuration`` is read), this service's client id and secret
+    oidc_issuer: str | None
+    oidc_client_id: str
+    oidc_client_secret: str
+    #: the ID-token or userinfo claim holding the citizen's personal ID number
+    oidc_personal_id_claim: str
+    oidc_scopes: str
+    #: the development sign-in page (the demo people, no password); refused in production
+    dev_signin: bool
+    #: session cookies carry ``Secure`` unless this is set (plain http in development only;
+    #: refused in production)
+    insecure_cookies: bool
+    #: a browser session ends after this many idle minutes, and at the latest after this many
+    #: hours
+    session_idle_minutes: int
+    session_hours: int
+    #: receipt lookups from one address on the receipt page (``limits`` notation)
+    receipt_lookups: str
+    #: outgoing e-mail: SMTP server (``host:port``; none: notifications are written to
+    #: ``mail_dir`` when set, else kept unsent), its sender, user and password, STARTTLS
+    smtp_server: str | None
+    smtp_sender: str
+    smtp_user: str | None
+    smtp_password: str | None
+    smtp_starttls: bool
+    #: development: notifications written as .eml files to this folder instead of sent
+    mail_dir: str | None
+    #: the address people reach the pages at (links in e-mails)
+    public_url: str
+
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
         data_dir = os.environ.get("TOKHAI_DATA_DIR", os.path.abspath("var"))
@@ -162,6 +194,24 @@ class Settings:
             "verify_max_signatures": int(os.environ.get("TOKHAI_VERIFY_MAX_SIGNATURES", 20)),
             "pdf_cpu_seconds": float(os.environ.get("TOKHAI_PDF_CPU_SECONDS", 3)),
             "pdf_memory_bytes": int(os.environ.get("TOKHAI_PDF_MEMORY_BYTES", 512 * 1024 * 1024)),
+            "oidc_issuer": os.environ.get("TOKHAI_OIDC_ISSUER") or None,
+            "oidc_client_id": os.environ.get("TOKHAI_OIDC_CLIENT_ID", ""),
+            "oidc_client_secret": os.environ.get("TOKHAI_OIDC_CLIENT_SECRET", ""),
+            "oidc_personal_id_claim": os.environ.get("TOKHAI_OIDC_PERSONAL_ID_CLAIM",
+                                                     "personal_id"),
+            "oidc_scopes": os.environ.get("TOKHAI_OIDC_SCOPES", "openid profile email"),
+            "dev_signin": _flag("TOKHAI_DEV_SIGNIN", False),
+            "insecure_cookies": _flag("TOKHAI_INSECURE_COOKIES", False),
+            "session_idle_minutes": int(os.environ.get("TOKHAI_SESSION_IDLE_MINUTES", 30)),
+            "session_hours": int(os.environ.get("TOKHAI_SESSION_HOURS", 8)),
+            "receipt_lookups": os.environ.get("TOKHAI_RECEIPT_LOOKUPS", "10/minute;50/hour"),
+            "smtp_server": os.environ.get("TOKHAI_SMTP_SERVER") or None,
+            "smtp_sender": os.environ.get("TOKHAI_SMTP_SENDER", "tokhai@localhost"),
+            "smtp_user": os.environ.get("TOKHAI_SMTP_USER") or None,
+            "smtp_password": os.environ.get("TOKHAI_SMTP_PASSWORD") or None,
+            "smtp_starttls": _flag("TOKHAI_SMTP_STARTTLS", False),
+            "mail_dir": os.environ.get("TOKHAI_MAIL_DIR") or None,
+            "public_url": os.environ.get("TOKHAI_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
         }
         values.update(overrides)
         return cls(**values)

@@ -246,6 +246,9 @@ class Dossier(Base):
                                          server_default="online")
     citizen_id: Mapped[str] = mapped_column(String(12))
     data: Mapped[dict] = mapped_column(JSON)
+    #: the citizen's answer to "use my data" when the form was filled in the pages (``use``
+    #: or ``type``); None when filed through the API
+    prefill_choice: Mapped[str | None] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(24))
     row_version: Mapped[int] = mapped_column(Integer, default=1)
     receipt_secret_hash: Mapped[str] = mapped_column(String(64))
@@ -425,3 +428,145 @@ class AccessLog(Base):
     action: Mapped[str] = mapped_column(String(16))
     outcome: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(200))
+
+
+# -- the web pages (issue #14) ------------------------------------------------------------------
+
+
+class WebSession(Base):
+    """A signed-in person in a browser. The cookie holds a random id; only its sha256 is kept
+    here, so a copy of the database opens no session. Ended at sign-out or by expiry (idle and
+    absolute), checked on every request: a session can be ended server-side, which a cookie
+    alone cannot."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sid_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: the identity provider's issuer and subject (``sub``), or ``development`` for the
+    #: development sign-in page
+    issuer: Mapped[str] = mapped_column(String(300))
+    subject: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    personal_id: Mapped[str | None] = mapped_column(String(12))
+    agency_code: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PrefillChoice(Base):
+    """A citizen's answer to "use my data" for one form version, remembered (and recorded
+    with the dossier filed from it): ``use`` (read the registers) or ``type`` (type
+    everything)."""
+
+    __tablename__ = "prefill_choices"
+    __table_args__ = (UniqueConstraint("citizen_id", "form_id", "form_version",
+                                       name="uq_prefill_choices"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    citizen_id: Mapped[str] = mapped_column(String(12))
+    form_id: Mapped[str] = mapped_column(String(80))
+    form_version: Mapped[int] = mapped_column(Integer)
+    choice: Mapped[str] = mapped_column(String(8))
+    chosen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FormDraft(Base):
+    """A citizen's e-form being filled: saved on every step, resumed on any device, deleted
+    when the dossier is filed. One per citizen, form version and agency."""
+
+    __tablename__ = "form_drafts"
+    __table_args__ = (UniqueConstraint("citizen_id", "form_id", "form_version",
+                                       name="uq_form_drafts"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    citizen_id: Mapped[str] = mapped_column(String(12), index=True)
+    form_id: Mapped[str] = mapped_column(String(80))
+    form_version: Mapped[int] = mapped_column(Integer)
+    agency_code: Mapped[str | None] = mapped_column(String(40))
+    data: Mapped[dict] = mapped_column(JSON)
+    #: the submission's idempotency key, made with the draft: a double click or a retry of
+    #: the last step files one dossier
+    idempotency_key: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Dispute(Base):
+    """A citizen's report that a prefilled value is wrong (báo sai thông tin): recorded against
+    the register's record and, once filed, the dossier; shown to the officer. It never stops
+    the submission."""
+
+    __tablename__ = "disputes"
+    __table_args__ = (Index("ix_disputes_register_key", "register", "record_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    citizen_id: Mapped[str] = mapped_column(String(12), index=True)
+    form_id: Mapped[str] = mapped_column(String(80))
+    form_version: Mapped[int] = mapped_column(Integer)
+    #: None until the dossier is filed
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    #: the field (JSON pointer into the form data) and the register and record it came from
+    pointer: Mapped[str] = mapped_column(String(300))
+    register: Mapped[str] = mapped_column(String(40))
+    record_key: Mapped[str | None] = mapped_column(String(120))
+    shown_value: Mapped[str | None] = mapped_column(Text)
+    #: what the citizen says is wrong, in their words
+    statement: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: ``open`` until the register's keeper or an officer closes it
+    status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
+
+
+class Contact(Base):
+    """How to reach a citizen: the e-mail address they gave (from sign-in or their space)
+    and whether they want notifications."""
+
+    __tablename__ = "contacts"
+
+    personal_id: Mapped[str] = mapped_column(String(12), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    notify: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Notification(Base):
+    """An e-mail waiting in the outbox: written in the transaction of the change it tells
+    about, sent by the worker (never inside a request), retried with backoff."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_pending", "sent_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    personal_id: Mapped[str] = mapped_column(String(12))
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossiers.id"))
+    #: the dossier event it tells about (one notification per event and address)
+    event_position: Mapped[int | None] = mapped_column(Integer, unique=True)
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: given up after too many attempts (the last error is kept)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(300))
+
+
+class PageStash(Base):
+    """What a browser posted when its session had expired: kept for a short while under a
+    random id (its sha256 here) that only that browser holds, so that after signing in again
+    the typed data is still there."""
+
+    __tablename__ = "page_stash"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    path: Mapped[str] = mapped_column(String(500))
+    payload: Mapped[dict] = mapped_column(JSON)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -120,11 +120,12 @@ def _replay(earlier: Dossier, request_hash: str | None, installation_key: str,
 def submit(session: Session, compiled: CompiledForm, principal: Principal, data: Any,
            agency_code: str, idempotency_key: str | None, sources: pf.Sources,
            calendar: WorkCalendar, default_processing_days: int, installation_key: str,
-           ) -> tuple[Dossier, bool, str | None]:
+           prefill_choice: str | None = None) -> tuple[Dossier, bool, str | None]:
     """File a dossier. Returns it, whether it was created now, and the receipt secret (only
     its hash is kept). A retry with the same Idempotency-Key and body returns the first
     dossier and the same secret (see ``receipt_secret``), also when the two requests arrive at
-    the same moment; with another body it is refused (InvalidData)."""
+    the same moment; with another body it is refused (InvalidData). ``prefill_choice``: the
+    citizen's answer to "use my data" in the pages (``use`` or ``type``), kept with it."""
     citizen = principal.personal_id
     assert citizen is not None
     request_hash = None
@@ -153,7 +154,7 @@ def submit(session: Session, compiled: CompiledForm, principal: Principal, data:
         "form_id": definition.id, "form_version": definition.version,
         "procedure_code": definition.procedure_code,
         "procedure_name": (definition.procedure_name or definition.title)[:300],
-        "channel": "online", "citizen_id": citizen,
+        "channel": "online", "citizen_id": citizen, "prefill_choice": prefill_choice,
         "data": data, "status": "submitted", "row_version": 1,
         "receipt_secret_hash": _sha256(secret), "idempotency_key": idempotency_key,
         "request_hash": request_hash,

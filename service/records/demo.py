@@ -40,6 +40,8 @@ TODAY = date(2026, 11, 1)  # a fixed "today" keeps ages, and so the data, reprod
 #: business, and a young woman who is not married and lives in her parents' household.
 DEMO_FATHER = "001085012345"
 DEMO_DAUGHTER = "079199054321"
+#: the agency of the development set-up (make run): the ward of Ba Đình, Hà Nội
+DEMO_AGENCY = "UBND-00004"
 
 
 @dataclass

@@ -42,11 +42,14 @@ class TokhaiApi(Api):
     ERROR_SCHEMA = ErrorSchema
 
     def handle_http_exception(self, error: HTTPException):
-        return errors.from_http(error)
+        from service.web import pages
+
+        return pages.error_page(error.code or 500) or errors.from_http(error)
 
 
 class SecretKeyMissing(Exception):
-    """Production mode without the installation's secret (TOKHAI_SECRET_KEY or the file)."""
+    """Production mode without the installation's secret (TOKHAI_SECRET_KEY or the file), or
+    with a setting that is for development only."""
 
 
 def startup_errors() -> tuple[type[Exception], ...]:
@@ -66,7 +69,14 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     patches.install()  # pyHanko's hex reader, fpdf2's font and stream speed-ups
 
     logs.configure(settings.log_level)
-    app = Flask("service")  # its logger is "service", as before the package moved
+    if settings.production and (settings.dev_signin or settings.insecure_cookies):
+        # development conveniences are never available in production
+        raise SecretKeyMissing(
+            "TOKHAI_DEV_SIGNIN and TOKHAI_INSECURE_COOKIES are for development only and cannot "
+            "be used with TOKHAI_PRODUCTION=1")
+    # its logger is "service", as before the package moved; the pages' templates and assets
+    app = Flask("service", template_folder="web/pages/templates",
+                static_folder="web/pages/static")
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_request_bytes,
         API_TITLE="tokhai",
@@ -149,12 +159,16 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
         devpki.install(app, signing.responder)
 
+    from service.web import pages  # the pages for people, outside /api/v1
+
+    pages.install(app)
+
     registry = CollectorRegistry()
     PrometheusMetrics(app, registry=registry, group_by="endpoint", path=None,
                       defaults_prefix="tokhai")
     app.extensions["tokhai_metrics"] = registry
 
-    app.register_error_handler(errors.DomainError, errors.respond)
+    app.register_error_handler(errors.DomainError, _domain_error)
     app.register_error_handler(Exception, _unexpected)
 
     from service.cli import register
@@ -262,9 +276,29 @@ def _install_request_hooks(app: Flask, runtime: Runtime) -> None:
             session.close()  # rolls back whatever a failed request left uncommitted
 
 
+def _domain_error(err: errors.DomainError):
+    """A domain error: the one JSON shape for the API, a page for a person's browser."""
+    from service.web import pages
+
+    return pages.error_page(errors.status_of(err)) or errors.respond(err)
+
+
 def _unexpected(exc: Exception):
-    """Errors no view turned into an ApiError, still in the one error shape. The request's
-    session is closed (and its transaction rolled back) by the teardown."""
+    """Errors no view turned into an ApiError, in the one error shape, or as a page for a
+    person's browser (same status). The request's session is closed (and its transaction
+    rolled back) by the teardown."""
+    from service.web import pages
+
+    response = _unexpected_json(exc)
+    page = pages.error_page(response.status_code)
+    if page is None:
+        return response
+    if "Retry-After" in response.headers:
+        page.headers["Retry-After"] = response.headers["Retry-After"]
+    return page
+
+
+def _unexpected_json(exc: Exception):
     from service import logs  # the texts of errors, without the values they carry
 
     if isinstance(exc, HTTPException):

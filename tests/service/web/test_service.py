@@ -68,8 +68,13 @@ def test_every_route_is_in_the_openapi_document(app, client) -> None:
     spec = client.get("/api/v1/openapi.json").get_json()
     validate(spec)  # a valid OpenAPI 3 document, for the tools that generate clients
     documented = set(spec["paths"])
+    from service.web.pages.rendering import PAGE_BLUEPRINTS
+
     for rule in app.url_map.iter_rules():
         if rule.endpoint in ("static", "api-docs.openapi_json"):
+            continue
+        if rule.endpoint.split(".")[0] in PAGE_BLUEPRINTS:  # pages live outside the API
+            assert not rule.rule.startswith("/api/"), rule.rule
             continue
         path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)  # <int:id> -> {id}
         assert path in documented, path
@@ -232,13 +237,21 @@ def test_a_lost_database_connection_is_a_503_to_retry(tmp_path) -> None:
 
     app = make_app(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path)
 
-    @app.get("/boom")
+    @app.get("/api/v1/boom")
     def boom():
         raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
 
-    resp = app.test_client().get("/boom")
+    @app.get("/boom-page")
+    def boom_page():
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    resp = app.test_client().get("/api/v1/boom")
     assert resp.status_code == 503 and resp.headers["Retry-After"] == "2"
     assert resp.get_json()["code"] == "database_unavailable"
+    # a person's browser gets a page saying the same, with the same status and header
+    page = app.test_client().get("/boom-page", headers={"Accept": "text/html"})
+    assert page.status_code == 503 and page.headers["Retry-After"] == "2"
+    assert page.mimetype == "text/html" and "Dịch vụ tạm thời gián đoạn" in page.text
 
 
 @pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
