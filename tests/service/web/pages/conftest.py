@@ -1,5 +1,7 @@
 """Fixtures of the pages' tests: an application serving the pages with the development
-sign-in and the demo records, and signing in through the real pages (CSRF token included)."""
+sign-in and the demo records, and signing in through the real pages (CSRF token included).
+The browser's fixtures (a live server, Chromium, axe, an OpenID Connect provider, an SMTP
+server) are in :mod:`tests.service.web.pages.browser`, imported here for every module."""
 
 from __future__ import annotations
 
@@ -12,6 +14,17 @@ import pytest
 
 from storage.db import normalise_url
 from tests.conftest import BACKENDS, _fresh_postgres, make_app
+from tests.service.web.pages.browser import (  # noqa: F401 (fixtures of every module here)
+    browser,
+    live,
+    live_app,
+    oidc_provider,
+    page,
+    page_360,
+    page_no_js,
+    report_artefacts,
+    smtp,
+)
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -56,9 +69,13 @@ def pages(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 def sign_in(client: Any, person: str = "citizen_father", next_path: str = "/") -> Any:
     """Sign ``client`` in on the development sign-in page as one of its people
     (``citizen_father``, ``citizen_daughter``, ``officer``, ``designer``, ``auditor``)."""
-    page = client.get("/sign-in")
-    assert page.status_code == 200
+    form = client.get("/sign-in")
+    assert form.status_code == 200
     answer = client.post("/sign-in/development", data={
-        "person": person, "next": next_path, "csrf_token": csrf_of(page.get_data(as_text=True))})
+        "person": person, "next": next_path, "csrf_token": csrf_of(form.get_data(as_text=True))})
     assert answer.status_code == 302, answer.get_data(as_text=True)[:500]
     return answer
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    report_artefacts(terminalreporter)
