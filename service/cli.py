@@ -501,8 +501,9 @@ def verify_cli(path: Path, as_json: bool) -> None:
 
 
 @click.command("worker", help="Archive documents waiting in the outbox into the document "
-                              "store, and repair stored documents found missing or changed, "
-                              "again and again (or once with --once).")
+                              "store, repair stored documents found missing or changed, and "
+                              "e-mail citizens about their dossiers (SMTP, or the mail folder "
+                              "TOKHAI_MAIL_DIR), again and again (or once with --once).")
 @click.option("--once", is_flag=True, help="One pass, then exit (status 1 if any document is "
                                            "left pending or not repaired).")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
@@ -519,6 +520,7 @@ def worker_cli(once: bool, interval: float, batch: int) -> None:
     ready = False  # the bucket checked (or made) since the store last answered
     check_all = False  # every stored document to check: the bucket was made again
     while True:
+        _notify(rt, batch)
         left = 0
         try:
             if not ready:
@@ -547,6 +549,34 @@ def worker_cli(once: bool, interval: float, batch: int) -> None:
         if once:
             sys.exit(0 if left == 0 else 1)
         time.sleep(interval)
+
+
+def _notify(rt, batch: int) -> None:
+    """One pass of the e-mail outbox: the new dossier events become notifications, and the
+    due ones are sent (with no sender configured they wait in the outbox). A failure is
+    said and tried again at the next pass; it never stops the archiving."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from service import mail
+    from service.dossiers import notifications
+
+    try:
+        with rt.sessions() as session:
+            read, written = notifications.collect(session, batch * 5,
+                                                  public_url=rt.settings.public_url)
+        sender = mail.make_sender(rt.settings)
+        if sender is None:
+            if written:
+                click.echo(f"{written} notifications kept unsent: no TOKHAI_SMTP_SERVER nor "
+                           "TOKHAI_MAIL_DIR", err=True)
+            return
+        done = notifications.send_pending(rt.sessions, sender, batch)
+    except SQLAlchemyError as e:
+        click.echo(f"notifications not handled this pass: {type(e).__name__}", err=True)
+        return
+    if done.sent or done.retrying or done.failed:
+        click.echo(f"e-mails: sent {done.sent}, to retry {done.retrying}, given up "
+                   f"{done.failed}", err=bool(done.retrying or done.failed))
 
 
 def _store_lost(rt, created: bool) -> bool:
