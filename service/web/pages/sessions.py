@@ -14,6 +14,8 @@ and given back to the page after signing in again, so nothing typed is lost.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import g, redirect, request, session, url_for
+from flask import current_app, g, redirect, request, session, url_for
 from werkzeug.datastructures import MultiDict
 
 from service import signins
@@ -45,6 +47,8 @@ class Person:
     agency_code: str | None
     email: str | None
     issuer: str
+    #: the provider's subject (``sub``), or the development person's key
+    subject: str = ""
 
     @property
     def principal(self) -> Principal:
@@ -65,11 +69,10 @@ def start(*, issuer: str, subject: str, role: str, name: str, personal_id: str |
         g.db, sid, now(), timedelta(hours=settings.session_hours), issuer=issuer[:300],
         subject=subject[:255], role=role, name=name[:200], personal_id=personal_id,
         agency_code=agency_code, email=(email or None) and email[:254])
-    language = session.get("lang")
+    kept = {k: session[k] for k in ("lang", "stash", "stash_owner") if k in session}
     session.clear()
     session["sid"] = sid
-    if language:
-        session["lang"] = language
+    session.update(kept)  # the language, and a form kept while signed out (take_stash)
     session.permanent = True
     g.pop("person", None)
 
@@ -109,7 +112,7 @@ def current() -> Person | None:
             signins.touch(s, row.id, moment)
             s.commit()
     g.person = Person(row.id, row.role, row.name, row.personal_id, row.agency_code, row.email,
-                      row.issuer)
+                      row.issuer, row.subject)
     return g.person
 
 
@@ -127,15 +130,29 @@ def safe_next(target: str | None, default: str = "/") -> str:
 # -- the form kept across an expired session --------------------------------------------------
 
 
+def _owner(issuer: str, subject: str) -> str:
+    """Who a stash is for, as the cookie keeps it: a keyed digest of the person (readable in
+    the cookie, so not their identifiers themselves)."""
+    return hmac.new(str(current_app.secret_key).encode(), f"{issuer}\n{subject}".encode(),
+                    hashlib.sha256).hexdigest()[:32]
+
+
 def stash_post() -> None:
     """Keep what this POST carried (its fields, not files) for the browser that sent it,
-    under a random key in its cookie, for :data:`STASH_MINUTES`."""
+    under a random key in its cookie, for :data:`STASH_MINUTES`; for the person whose
+    session had expired (another person signing in on the same browser does not get it)."""
     key = secrets.token_urlsafe(24)
     fields = [[k, v] for k, v in request.form.items(multi=True) if k != "csrf_token"]
     signins.stash(g.db, key, request.path, fields[:2000], now(),
                   timedelta(minutes=STASH_MINUTES))
     g.db.commit()
     session["stash"] = key
+    sid = session.get("sid")
+    row = signins.find(g.db, sid) if isinstance(sid, str) and len(sid) <= 100 else None
+    if row is not None:
+        session["stash_owner"] = _owner(row.issuer, row.subject)
+    else:
+        session.pop("stash_owner", None)
 
 
 def take_stash() -> MultiDict[str, str] | None:
@@ -144,10 +161,16 @@ def take_stash() -> MultiDict[str, str] | None:
     key = session.get("stash")
     if not isinstance(key, str):
         return None
+    owner = session.get("stash_owner")
+    person = current()
+    if owner is not None and (person is None or not hmac.compare_digest(
+            str(owner), _owner(person.issuer, person.subject))):
+        return None
     fields = signins.take(g.db, key, request.path, now())
     if fields is None:
         return None
     session.pop("stash", None)
+    session.pop("stash_owner", None)
     g.db.commit()
     return MultiDict([(str(k), str(v)) for k, v in fields])
 

@@ -32,7 +32,6 @@ log = logging.getLogger("tokhai.pages")
 bp = Blueprint("signin", __name__)
 PAGE_BLUEPRINTS.add("signin")
 _PERSONAL_ID = re.compile(r"^[0-9]{12}$")
-_oauth = OAuth()
 
 #: the people of the development sign-in page (make run's demo data): key -> role, name,
 #: personal ID, agency
@@ -50,8 +49,10 @@ def init_app(app: Flask) -> None:
     never in production, which ``create_app`` refuses)."""
     settings = app.extensions["tokhai"].settings
     if settings.oidc_issuer:
-        _oauth.init_app(app)
-        _oauth.register(
+        # one registry per application (Authlib keeps the client it made: a registry shared
+        # by two applications would send the second one's people to the first's provider)
+        oauth = OAuth(app)
+        oauth.register(
             "idp", client_id=settings.oidc_client_id,
             client_secret=settings.oidc_client_secret,
             server_metadata_url=settings.oidc_issuer.rstrip("/")
@@ -61,7 +62,8 @@ def init_app(app: Flask) -> None:
 
 
 def _provider() -> Any:
-    return _oauth.create_client("idp") if current_runtime().settings.oidc_issuer else None
+    oauth = current_app.extensions.get("authlib.integrations.flask_client")
+    return oauth.create_client("idp") if oauth is not None else None
 
 
 @bp.get("/sign-in")
