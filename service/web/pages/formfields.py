@@ -416,7 +416,8 @@ def printed(form: FormDefinition, f: Field, value: Any,  # noqa: C901 - one bran
                  units.name(str(value.get("province") or ""))]
         return ", ".join(str(p) for p in parts if p)
     if t == "money" and isinstance(value, int) and not isinstance(value, bool):
-        return _("%(amount)s đồng", amount=f"{value:,}".replace(",", "."))
+        amount = format(value, ",").replace(",", ".")
+        return _("%(amount)s đồng", amount=amount)
     if t == "attachment" and isinstance(value, list):
         names = {d.document_id: d.label for d in documents}
         return ", ".join(
