@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, g, request
+from flask import Response, g, redirect, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -106,7 +106,7 @@ class Result(MethodView):
                             reason=f"result of dossier {dossier.code}")
 
 
-def _verify(data: bytes) -> dict[str, Any]:
+def verify_bytes(data: bytes) -> dict[str, Any]:
     """The report, read under the PDF limits (service/pdflimits.py): a PDF over a limit is
     refused with 422 naming it, 503 when every verifying process is busy."""
     rt = current_runtime()
@@ -139,24 +139,45 @@ class Verifications(MethodView):
             raise ApiError(415, "unsupported_media_type", "Gửi tệp với Content-Type "
                            "application/pdf.", "Send the file as application/pdf.",
                            field="header.Content-Type")
-        return _verify(request.get_data(cache=False))
+        return verify_bytes(request.get_data(cache=False))
+
+
+def issued_report(document_id: str) -> tuple[DossierDocument, dict[str, Any]]:
+    """A document tokhai issued, by its id, and the report of its bytes as issued (checked
+    against their sha256): the API's answer and the verification page's. Every request is in
+    the access log, an anonymous one and one for an unknown id included (NotFound)."""
+    who = caller()
+    doc = issuance.find_document(g.db, document_id)
+    if doc is None:
+        repository.log(g.db, who, "verification", "not_found",
+                       document_id=document_id[:64], reason="unknown document id")
+        raise not_found(f"tài liệu {document_id[:40]}", "Document")
+    repository.log(g.db, who, "verification", "allowed", document_id=doc.document_id,
+                   owner_id=doc.owner_id, reason="verification by id")
+    return doc, verify_bytes(verified_bytes(doc, prefer="copy").data)
+
+
+def _prefers_page() -> bool:
+    """A browser following the QR code: it names text/html and prefers it to JSON (an API
+    client asking for JSON, or for anything, gets JSON)."""
+    accept = request.accept_mimetypes
+    return ("text/html" in {value for value, _ in accept}
+            and accept.best_match(["application/json", "text/html"]) == "text/html")
 
 
 @blp.route("/documents/<string:document_id>/verification")
 class DocumentVerification(MethodView):
     @blp.response(200, VerificationSchema)
+    @blp.alt_response(303, description="A browser (Accept prefers text/html): to the "
+                                        "verification page of the document")
     @error_responses(404, 503)
-    def get(self, document_id: str) -> dict[str, Any]:
+    def get(self, document_id: str) -> Any:
         """Verify a document tokhai issued, by its id (the QR code leads here; no token)
 
         Verifies the bytes as issued (checked against their sha256). Every request is in the
-        access log, an anonymous one and one for an unknown id included."""
-        who = caller()
-        doc = issuance.find_document(g.db, document_id)
-        if doc is None:
-            repository.log(g.db, who, "verification", "not_found",
-                           document_id=document_id[:64], reason="unknown document id")
-            raise not_found(f"tài liệu {document_id[:40]}", "Document")
-        repository.log(g.db, who, "verification", "allowed", document_id=doc.document_id,
-                       owner_id=doc.owner_id, reason="verification by id")
-        return _verify(verified_bytes(doc, prefer="copy").data)
+        access log, an anonymous one and one for an unknown id included. A browser (whose
+        Accept prefers text/html to JSON) is sent to the verification page, which shows the
+        same report in words."""
+        if _prefers_page():
+            return redirect(url_for("public.verify_document", document_id=document_id), 303)
+        return issued_report(document_id)[1]
