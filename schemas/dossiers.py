@@ -59,6 +59,19 @@ class LatenessSchema(Schema):
     missed = fields.List(fields.Nested(MissedSchema))
 
 
+class DisputeSchema(Schema):
+    pointer = fields.String(metadata={"description": "The field (JSON pointer into data)"})
+    register = fields.String(metadata={"description": "The register the value came from"})
+    record_key = fields.String(allow_none=True, metadata={
+        "description": "The register's record it came from, when known"})
+    shown_value = fields.String(allow_none=True, metadata={
+        "description": "The value the citizen was shown"})
+    statement = fields.String(metadata={"description": "What the citizen says is wrong"})
+    created_at = VietnamDateTime()
+    status = fields.String(metadata={"description": "open, until the register's keeper or an "
+                                                    "officer closes it"})
+
+
 class DossierSchema(Schema):
     code = fields.String()
     status = fields.String(validate=validate.OneOf(list(STATES)))
@@ -85,6 +98,10 @@ class DossierSchema(Schema):
     receipt_secret = fields.String(metadata={
         "description": "Shown once, at submission: with the code, it lets anyone holding the "
                        "receipt see the status"})
+    disputes = fields.List(fields.Nested(DisputeSchema), metadata={
+        "description": "Only when one dossier is read: the prefilled values the citizen "
+                       "reported wrong while filling (báo sai thông tin); they never stop "
+                       "the submission"})
 
 
 class EventSchema(Schema):

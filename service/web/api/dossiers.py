@@ -32,6 +32,7 @@ from service.dossiers import lateness, queries
 from service.dossiers import lifecycle as ops
 from service.dossiers.states import STATES
 from service.errors import InvalidData, NotFound, not_found
+from service.records import drafts
 from service.records import prefill as pf
 from service.results import issuance
 from service.tokens import Principal
@@ -181,9 +182,16 @@ class DossierByCode(MethodView):
     def get(self, code: str):
         """Get a dossier, with its deadlines and lateness (ETag for If-Match)
 
-        404 both for an unknown code and for a dossier the caller may not see."""
+        404 both for an unknown code and for a dossier the caller may not see. `disputes`:
+        the prefilled values its citizen reported wrong while filling the form."""
         dossier = load(code, require_principal())
-        return _with_etag(out(dossier), dossier)
+        body = out(dossier)
+        body["disputes"] = [{
+            "pointer": d.pointer, "register": d.register, "record_key": d.record_key,
+            "shown_value": d.shown_value, "statement": d.statement,
+            "created_at": d.created_at, "status": d.status,
+        } for d in drafts.disputes_of(g.db, dossier.id)]
+        return _with_etag(body, dossier)
 
 
 @blp.route("/dossiers/<string:code>/prefill")
