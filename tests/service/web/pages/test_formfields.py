@@ -681,3 +681,156 @@ def test_a_forged_post_brings_nothing_in(app: Flask, every_type: FormDefinition)
     assert parsed.unknown == ["/chung/la", "/chung/ten.day", "/khac/y"]
     assert "la" not in parsed.data["chung"] and "khac" not in parsed.data
     assert parsed.data == example_submission(every_type)
+
+
+# -- in a real browser ---------------------------------------------------------------------------
+
+PAGE = """{% extends "layout.html" %}
+{% from "macros.html" import error_summary %}
+{% from "eform/_fields.html" import fields %}
+{% block title %}{{ title }}{% endblock %}
+{% block scripts %}<script src="{{ url_for('static', filename='js/eform.js', v=asset_version) }}"
+  defer></script>{% endblock %}
+{% block content %}
+<h1>{{ title }}</h1>
+{{ error_summary(summary) }}
+<form method="post" novalidate>
+{{ fields(sections, default_action="continue", dispute_url="/bao-sai") }}
+<button type="submit" class="button" name="action" value="continue">Tiếp tục</button>
+</form>
+{% endblock %}"""
+
+
+@pytest.fixture(scope="module")
+def fields_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The fields on a page of their own (the layout, eform.js, the pages' security policy),
+    served on loopback: GET shows a catalogue form empty, POST reads it back, checks it with
+    the API's schema check and shows the errors, or applies a button of the fields."""
+    from flask import request
+
+    from forms.compiled import CompiledForm
+    from forms.compiler import compile_schema, compile_ui_schema
+    from service.records import prefill as pf
+    from service.records import submissions
+    from service.web.pages.rendering import PAGE_CSP
+    from tests.service.web.pages.browser import serve
+
+    folder = tmp_path_factory.mktemp("formfields-browser")
+    application = make_app(f"sqlite:///{folder / 'tokhai.db'}", folder, load_catalogue=False)
+
+    def show(form_id: str) -> Any:
+        form = catalogue_form(form_id)
+        data: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        if request.method == "POST":
+            parsed = ff.parse(form, request.form, {})
+            data = parsed.data
+            if parsed.action is None:
+                compiled = CompiledForm(form, compile_schema(form), compile_ui_schema(form))
+                problems = submissions.data_errors(compiled, data,
+                                                   pf.PrefillResult({}, {}, [], [], []))
+                errors = {**ff.error_map(form, problems), **parsed.errors}
+        provenance: dict[str, dict[str, Any]] = {}
+        verified: set[str] = set()
+        if request.args.get("prefilled"):  # the first section verified, the third suggested
+            data = example_submission(form)
+            for i, section in enumerate(form.sections[:3]):
+                for f in section.fields:
+                    if not f.is_group and i != 1:
+                        ptr = ff.pointers.join(f.path)
+                        provenance[ptr] = {"register_title": "Cơ sở dữ liệu quốc gia về dân cư"}
+                        if i == 0:
+                            verified.add(ptr)
+        sections = ff.view(form, data, provenance, errors, verified=verified)
+        html = render_template_string(PAGE, title=form.title, sections=sections, person=None,
+                                      summary=ff.summary(errors, sections),
+                                      error_count=len(errors))
+        return html, 200, {"Content-Security-Policy": PAGE_CSP}
+
+    application.add_url_rule("/formfields/<form_id>", "formfields_page", show,
+                             methods=["GET", "POST"])
+    with serve(application) as live:
+        yield live
+
+
+def test_the_fields_in_a_browser(browser: Any, fields_server: Any) -> None:
+    from tests.service.web.pages.browser import check_page, new_page
+
+    page = new_page(browser, fields_server.url)
+    try:
+        page.goto(f"/formfields/{BIRTH}?prefilled=1")
+        check_page(page, "formfields-birth-prefilled")
+        assert page.locator("#f-nguoi_yeu_cau-ho_ten").inner_text() == "Nguyễn Thị Minh Khai"
+        assert page.locator("input[name='/nguoi_yeu_cau/ho_ten']").count() == 0
+        assert page.locator("#f-nguoi_me-ho_ten").input_value() == "Nguyễn Thị Minh Khai"
+        page.goto(f"/formfields/{BIRTH}")
+        check_page(page, "formfields-birth-empty")
+        # a conditional field appears when its condition holds
+        quantity = page.locator("#f-cam_doan-so_luong")
+        assert quantity.is_hidden()
+        page.locator("#f-cam_doan-ban_sao").check()
+        assert quantity.is_visible()
+        page.locator("#f-cam_doan-ban_sao--false").check()
+        assert quantity.is_hidden()
+        # the commune list follows the province, without a round trip
+        assert page.locator("button[value='refresh:/nguoi_duoc_khai_sinh/noi_sinh']").is_hidden()
+        province = units.provinces()[1]
+        commune = (units.communes(province.code) or ())[2]
+        page.locator("#f-nguoi_duoc_khai_sinh-noi_sinh").select_option(province.code)
+        communes = page.locator("#f-nguoi_duoc_khai_sinh-noi_sinh--commune option")
+        page.wait_for_function(
+            "() => document.querySelectorAll("
+            "'#f-nguoi_duoc_khai_sinh-noi_sinh--commune option').length > 1")
+        assert communes.count() == len(units.communes(province.code) or ()) + 1
+        page.locator("#f-nguoi_duoc_khai_sinh-noi_sinh--commune").select_option(commune.code)
+        page.locator("#f-nguoi_duoc_khai_sinh-ngay_sinh").fill("31")
+        page.locator("#f-nguoi_duoc_khai_sinh-ngay_sinh--month").fill("2")
+        page.locator("#f-nguoi_duoc_khai_sinh-ngay_sinh--year").fill("2026")
+        # Enter in a box submits the page's main button
+        page.locator("#f-nguoi_duoc_khai_sinh-ho_ten").press("Enter")
+        page.wait_for_selector("[data-error-summary]")
+        check_page(page, "formfields-birth-errors")
+        summary = page.locator("[data-error-summary] a")
+        assert summary.count() > 3
+        assert page.locator("#f-nguoi_duoc_khai_sinh-ngay_sinh-error").inner_text().endswith(
+            "“Ngày, tháng, năm sinh” phải là một ngày có thật.")
+        # what was chosen is still there
+        assert page.locator("#f-nguoi_duoc_khai_sinh-noi_sinh--commune").input_value() == \
+            commune.code
+        page.locator("[data-error-summary] a[href='#f-nguoi_duoc_khai_sinh-gioi_tinh']").click()
+        focused = page.evaluate("() => document.activeElement.id")
+        assert focused == "f-nguoi_duoc_khai_sinh-gioi_tinh"
+    finally:
+        page.context.close()
+
+
+def test_the_fields_without_javascript(browser: Any, fields_server: Any) -> None:
+    from tests.service.web.pages.browser import check_page, new_page
+
+    form = catalogue_form("ct01-thay-doi-thong-tin-cu-tru")
+    group = _repeated(form)
+    gptr = ff.pointers.join(group.path)
+    page = new_page(browser, fields_server.url, javascript=False)
+    try:
+        page.goto(f"/formfields/{BIRTH}")
+        check_page(page, "formfields-birth-no-js")
+        quantity = page.locator("#f-cam_doan-so_luong")
+        assert quantity.is_visible()
+        assert "Chỉ điền khi" in page.locator("#f-cam_doan-so_luong-hint").inner_text()
+        province = units.provinces()[0]
+        page.locator("#f-nguoi_duoc_khai_sinh-noi_sinh").select_option(province.code)
+        page.locator("button[value='refresh:/nguoi_duoc_khai_sinh/noi_sinh']").click()
+        options = page.locator("#f-nguoi_duoc_khai_sinh-noi_sinh--commune option")
+        assert options.count() == len(units.communes(province.code) or ()) + 1
+        assert page.locator("[data-error-summary]").count() == 0  # refreshing is no check
+
+        page.goto(f"/formfields/{form.id}")
+        items = page.locator(f"fieldset#{ff.input_id(group.path)} > .add-another__item")
+        before = items.count()
+        page.locator(f"button[value='add:{gptr}']").click()
+        assert items.count() == before + 1
+        check_page(page, "formfields-add-another-no-js")
+        page.locator(f"button[value='remove:{gptr}/0']").click()
+        assert items.count() == before
+    finally:
+        page.context.close()
