@@ -4,7 +4,7 @@ record-change trail. Views call these instead of building queries themselves
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.documents import DOCUMENT_ID
@@ -72,3 +72,15 @@ def latest_of_kind(session: Session, dossier_id: int, kind: str) -> DossierDocum
 def consent(session: Session, consent_id: int) -> Consent | None:
     """The consent with this id (ids beyond the column's range are simply unknown)."""
     return session.get(Consent, consent_id) if 0 < consent_id < 2**62 else None
+
+
+def owner_access_log(session: Session, owners: list[str], page: int,
+                     per_page: int) -> tuple[list[AccessLog], int]:
+    """Who read the owners' documents (the owners themselves too), newest first: a page of
+    the access log's entries naming one of them, and how many there are."""
+    where = AccessLog.owner_id.in_(owners)
+    total = session.scalar(select(func.count()).select_from(AccessLog).where(where))
+    rows = list(session.scalars(select(AccessLog).where(where)
+                                .order_by(AccessLog.id.desc())
+                                .offset((page - 1) * per_page).limit(per_page)))
+    return rows, int(total or 0)
