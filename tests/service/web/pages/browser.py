@@ -48,6 +48,7 @@ Helpers: :func:`check_page` (the whole check of a page state, both widths),
 into :data:`ARTEFACTS`), :func:`assert_no_horizontal_scroll`, :func:`sign_in_page` (the
 development sign-in, by the page), :func:`oidc_sign_in_page` (through the provider, by the
 page), :func:`oidc_authorize` (the provider's consent, by HTTP: for the Flask test client),
+:func:`tab_to` (Tab until an element has the focus, checking the focus is visible),
 :func:`serve` (any WSGI app on loopback, in a thread).
 
 Screenshots are test artefacts, not committed (``var/`` is ignored); the folder is printed at
@@ -450,6 +451,43 @@ def check_page(page: Any, name: str, disable: tuple[str, ...] = ()) -> None:
         if width == NARROW:
             assert_no_horizontal_scroll(page, name)
     _set_width(page, before)
+
+
+# -- the keyboard -----------------------------------------------------------------------------
+
+
+def focused(page: Any) -> str:
+    """A short description of the focused element (tag, id, name, text)."""
+    return str(page.evaluate("""() => {
+        const e = document.activeElement; if (!e) return '';
+        return [e.tagName.toLowerCase(), e.id && '#' + e.id, e.name && '[name=' + e.name + ']',
+                (e.innerText || e.value || '').trim().slice(0, 60)].filter(Boolean).join(' ');
+    }"""))
+
+
+def tab_to(page: Any, selector: str, most: int = 80, key: str = "Tab") -> int:
+    """Press Tab (or ``key``) until the element matching ``selector`` has the focus, as a
+    keyboard user does; how many presses it took. Fails when it is never reached (not
+    focusable, or hidden from the keyboard)."""
+    for presses in range(1, most + 1):
+        page.keyboard.press(key)
+        if page.evaluate("(s) => !!document.activeElement && document.activeElement.matches(s)",
+                         selector):
+            assert_focus_visible(page)
+            return presses
+    raise AssertionError(f"{selector} never took the focus after {most} presses of {key} "
+                         f"(last: {focused(page)})")
+
+
+def assert_focus_visible(page: Any) -> None:
+    """The focused element shows that it has the focus (an outline, a shadow or a changed
+    background: WCAG 2.4.7)."""
+    shown = page.evaluate("""() => {
+        const e = document.activeElement; if (!e || e === document.body) return true;
+        const s = getComputedStyle(e);
+        return (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0)
+               || (s.boxShadow && s.boxShadow !== 'none'); }""")
+    assert shown, f"the focus is not visible on {focused(page)}"
 
 
 # -- signing in, by the page ------------------------------------------------------------------
