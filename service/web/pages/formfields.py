@@ -653,10 +653,10 @@ class _Reader:
         ptr = pointers.join(tokens)
         if f.is_group:
             return self.group(f, tokens, ptr)
-        if ptr in self.verified:
+        if ptr in self.verified and (held := pointers.get(self.base, ptr, _OMIT)) is not _OMIT:
             for suffix in ("", ".day", ".month", ".year", ".province", ".commune", ".detail"):
                 self.seen.add(ptr + suffix)
-            return pointers.get(self.base, ptr, _OMIT)
+            return held
         t = f.type
         if t in ("text", "email"):
             return self.get(ptr).strip() or _OMIT

@@ -834,3 +834,14 @@ def test_the_fields_without_javascript(browser: Any, fields_server: Any) -> None
         assert items.count() == before
     finally:
         page.context.close()
+
+
+def test_a_verified_field_the_registers_left_empty_is_typed(app: Flask,
+                                                           every_type: FormDefinition) -> None:
+    """A field bound as verified that prefill could not fill is an ordinary input, and what
+    is typed there is kept."""
+    html = render(ff.view(every_type, {}, {}, {}, verified={"/chung/so"}))
+    assert 'name="/chung/so"' in html
+    parsed = ff.parse(every_type, Browser(html).post(**{"/chung/so": "7"}), {},
+                      verified={"/chung/so"})
+    assert parsed.data["chung"]["so"] == 7
