@@ -34,40 +34,50 @@ STATEMENT_MAX = 2000
 
 @dataclass(frozen=True)
 class BoundField:
-    """A field a register would fill: its section's title, its label, whose record it is
-    read from (relations of :data:`forms.registers.PERSONS`: ``declarant``, ``spouse``…), and
-    whether the value is verified (locked) or suggested (editable)."""
+    """A field a register would fill: its label, and whether the value is verified (kept as
+    the register holds it) or suggested (editable)."""
 
-    section: str
     label: str
-    relations: tuple[str, ...]
     verified: bool
 
 
 @dataclass(frozen=True)
+class ReadSection:
+    """The fields of one section (or group) a register fills, and whose record they are read
+    from (relations of :data:`forms.registers.PERSONS`: ``declarant``, ``spouse``…)."""
+
+    title: str
+    relations: tuple[str, ...]
+    fields: tuple[BoundField, ...]
+
+
+@dataclass(frozen=True)
 class Reading:
-    """One register the form reads, and the fields it fills."""
+    """One register the form reads, and the fields it fills, section by section."""
 
     register: str
     title: str
-    fields: tuple[BoundField, ...]
+    sections: tuple[ReadSection, ...]
 
 
 def readings(form: FormDefinition) -> list[Reading]:
     """Which registers prefill would read, for which fields, from the form's bindings alone
-    (no register is read): what the citizen is shown before choosing."""
+    (no register is read): what the citizen is shown before choosing. In the form's order."""
     titles = {s.id: s.title for s in form.sections}
-    by_register: dict[str, list[BoundField]] = {}
+    by_register: dict[str, dict[tuple[str, tuple[str, ...]], list[BoundField]]] = {}
     for scope in pf.scopes(form):
         for f in pf.bound_fields(scope.fields):
             bound = pf.binding(f)
             register = bound.record.split(".", 1)[0]
-            entry = BoundField(titles.get(f.path[0], f.path[0]), f.label, scope.person.relations,
-                               bound.mode == "verified")
-            if entry not in by_register.setdefault(register, []):
-                by_register[register].append(entry)
-    return [Reading(name, registers.REGISTERS[name].title, tuple(fields))
-            for name, fields in by_register.items()]
+            key = (titles.get(f.path[0], f.path[0]), scope.person.relations)
+            entry = BoundField(f.label, bound.mode == "verified")
+            fields = by_register.setdefault(register, {}).setdefault(key, [])
+            if entry not in fields:
+                fields.append(entry)
+    return [Reading(name, registers.REGISTERS[name].title, tuple(
+                ReadSection(title, relations, tuple(fields))
+                for (title, relations), fields in sections.items()))
+            for name, sections in by_register.items()]
 
 
 # -- use my data, or type everything ----------------------------------------------------------

@@ -110,6 +110,11 @@ def text(response: Any) -> str:
     return html.unescape(response.get_data(as_text=True))
 
 
+def problems(response: Any) -> list[str]:
+    """The error summary's lines (for a failing assertion's message)."""
+    return re.findall(r'<a href="(#[^"]+)">([^<]+)', text(response))
+
+
 @pytest.fixture
 def app(pages):
     """The pages' app, the demo father starting afresh (no choice, draft or dispute)."""
@@ -177,7 +182,8 @@ def test_the_registers_are_named_before_any_is_read(app, client, monkeypatch) ->
     # which registers would be read, for which fields, and the two choices
     assert "Cơ sở dữ liệu quốc gia về dân cư" in body
     assert "Cơ sở dữ liệu hộ tịch điện tử" in body
-    assert "Họ, chữ đệm, tên người mẹ" in body and "Vợ/chồng của người kê khai" in body
+    assert "Họ, chữ đệm, tên người mẹ" in body and "vợ/chồng của người kê khai" in body
+    assert "Số; Quyển số; đăng ký ngày; tại" in body  # the civil-status register's fields
     assert "Dùng dữ liệu của tôi" in body and "Tôi sẽ tự nhập tất cả" in body
     assert 'name="choice" value="use"' in body and 'name="choice" value="type"' in body
     assert MOTHER not in body and not reads, "a register was read before the choice"
@@ -234,7 +240,8 @@ def test_use_my_data_fill_check_submit_once(app, client) -> None:
     # fixed: to check your answers
     fixed = {**form_fields(errors), **the_child()}
     answer = post(client, FILL, errors, fixed)
-    assert answer.status_code == 302 and answer.headers["Location"].endswith(CHECK)
+    assert answer.status_code == 302, problems(answer)
+    assert answer.headers["Location"].endswith(CHECK)
     check = client.get(CHECK)
     assert check.status_code == 200
     review = text(check)
@@ -302,7 +309,7 @@ def test_typing_everything_is_recorded_with_the_dossier(app, client) -> None:
         "/nguoi_me/giay_to": "075188462521",
     })}
     answer = post(client, FILL, page, typed)
-    assert answer.status_code == 302, re.findall(r'<a href="#[^"]+">([^<]+)', text(answer))
+    assert answer.status_code == 302, problems(answer)
     review = text(client.get(CHECK))
     assert "Tôi tự nhập tất cả" in review
     key = draft(app).idempotency_key  # type: ignore[union-attr]
@@ -358,7 +365,7 @@ def test_a_dispute_is_recorded_does_not_stop_filing_and_reaches_the_officer(app,
     assert "Bạn đã báo sai thông tin này" in back and "Đã ghi nhận" in back
     # filed as usual, the value unchanged
     answer = post(client, FILL, back, {**form_fields(back), **the_child()})
-    assert answer.status_code == 302
+    assert answer.status_code == 302, problems(answer)
     review = text(client.get(CHECK))
     assert "Bạn đã báo sai thông tin này" in review
     key = draft(app).idempotency_key  # type: ignore[union-attr]
