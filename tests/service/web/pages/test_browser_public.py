@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from service.dossiers import lifecycle
 from tests.conftest import (
     DEMO_FATHER,
     _token,
@@ -18,6 +19,7 @@ from tests.conftest import (
     file_and_process,
     valid_submission,
 )
+from tests.service.dossiers.clock import Clock, vn
 from tests.service.web.pages.browser import check_page
 
 FORM = "to-khai-dang-ky-khai-sinh"
@@ -124,8 +126,31 @@ def test_receipt_lookup_by_keyboard_without_javascript(page_no_js: Any,
     check_page(page, "public-receipt-found")
 
 
-def test_the_late_list(page: Any) -> None:
-    page.goto("/late")
-    check_page(page, "public-late")
+def test_the_late_list(page: Any, live_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     page.goto("/late?month=2026-13")
     check_page(page, "public-late-errors")
+    clock = Clock(vn(2027, 2, 1, 9))  # a Monday; the server's threads read the same clock
+    monkeypatch.setattr(lifecycle, "clock", clock)
+
+    def late_dossier() -> str:
+        client = live_app.test_client()
+        father = citizen_headers(live_app, DEMO_FATHER)
+        filed = client.post("/api/v1/dossiers", headers=father, json={
+            "form_id": FORM, "version": 1, "agency_code": AGENCY,
+            "data": valid_submission(client, live_app, FORM)})
+        assert filed.status_code == 201
+        clock.set(vn(2027, 2, 2, 10))  # not received within its working hours
+        clerk = {"Authorization": f"Bearer {_token(live_app, 'officer', agency_code=AGENCY)}"}
+        explained = client.post(f"/api/v1/dossiers/{filed.get_json()['code']}/explanation",
+                                headers=clerk, json={"reason": "Mất điện cả buổi sáng",
+                                                     "promised_at": vn(2027, 2, 4, 9).isoformat()})
+        assert explained.status_code == 200, explained.get_json()
+        return str(filed.get_json()["code"])
+
+    with ThreadPoolExecutor(1) as pool:  # the apology letter is signed: not in this thread
+        code = pool.submit(late_dossier).result()
+    page.goto("/late")
+    assert "02/2027" in page.inner_text("h1")
+    main = page.inner_text("main")
+    assert code in main and "Mất điện cả buổi sáng" in main and "Nguyễn Văn An" not in main
+    check_page(page, "public-late")

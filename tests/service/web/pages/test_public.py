@@ -125,8 +125,8 @@ def test_the_catalogue_speaks_english_when_chosen(pages) -> None:
     browser = pages.test_client()
     browser.get("/language/en")
     page = text(browser.get("/procedures", query_string={"level": "province"}))
-    assert "Administrative procedures" in page and "Provincial level" in page
-    assert "Thủ tục hành chính" not in page
+    assert "Catalogue of administrative procedures" in page and "Provincial level" in page
+    assert "Danh mục thủ tục hành chính" not in page
 
 
 def test_a_procedure_page_shows_what_is_prefilled_and_the_trimming_figure(pages, client) -> None:
