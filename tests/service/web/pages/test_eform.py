@@ -474,3 +474,84 @@ def test_the_form_needs_a_citizen(app) -> None:
     officer = app.test_client()
     sign_in(officer, "officer")
     assert officer.get(APPLY).status_code == 403
+
+
+# -- attachments: the citizen's own documents --------------------------------------------------
+
+ATTACHMENT_FORM = """
+id: e-form-kem-giay-to
+version: 1
+title: Đơn đề nghị có kèm giấy tờ
+legal_basis: Thử nghiệm
+procedure_code: local.thu.e-form-kem-giay-to
+agency_level: commune
+sections:
+  - id: nguoi_de_nghi
+    title: Người đề nghị
+    fields:
+      - {id: ho_ten, type: text, label: Họ và tên, prefill: {record: population.full_name, mode: verified}}
+  - id: giay_to
+    title: Giấy tờ kèm theo
+    fields:
+      - {id: trich_luc, type: attachment, label: Trích lục khai sinh, media_types: [application/pdf]}
+"""
+
+
+def test_attachments_are_chosen_among_the_citizens_own_documents(app, client) -> None:
+    from tests.conftest import citizen_headers, file_and_process, valid_submission
+
+    api = app.test_client()
+    father = citizen_headers(app, DEMO_FATHER)
+    clerk = {"Authorization": f"Bearer {_token(app, 'officer', agency_code=AGENCY)}"}
+    designer = {"Authorization": f"Bearer {_token(app, 'designer')}"}
+    made = api.post("/api/v1/forms", data=ATTACHMENT_FORM.encode(),
+                    headers={**designer, "Content-Type": "application/yaml"})
+    assert made.status_code in (201, 409), made.get_json()
+    api.post("/api/v1/forms/e-form-kem-giay-to/versions/1/publish", headers=designer)
+    code, etag = file_and_process(api, father, clerk, FORM, valid_submission(api, app, FORM),
+                                  AGENCY)
+    result = api.post(f"/api/v1/dossiers/{code}/result", json={},
+                      headers={**clerk, "If-Match": etag})
+    assert result.status_code == 201, result.get_json()
+    document = result.get_json()
+
+    apply = "/procedures/e-form-kem-giay-to/apply"
+    fill = "/procedures/e-form-kem-giay-to/v1/form"
+    page = client.get(apply)
+    client.post(apply, data={"version": "1", "agency": AGENCY, "choice": "use",
+                             "csrf_token": csrf_of(page.get_data(as_text=True))})
+    form = text(client.get(fill))
+    # the citizen's document is offered, named by its number
+    assert f'value="{document["document_id"]}"' in form
+    assert document["number"] in form
+    # another citizen's (or a made-up) document is refused at the field
+    forged = client.post(fill, data={"/giay_to/trich_luc": "00000000-0000-4000-8000-000000000000",
+                                     "action": "continue", "csrf_token": csrf_of(form)})
+    assert forged.status_code == 200
+    assert "#f-giay_to-trich_luc" in text(forged) and "Có lỗi cần sửa" in text(forged)
+    chosen = client.post(fill, data={"/giay_to/trich_luc": document["document_id"],
+                                     "action": "continue", "csrf_token": csrf_of(form)})
+    assert chosen.status_code == 302, problems(chosen)
+    review = text(client.get(chosen.headers["Location"]))
+    assert document["number"] in review
+    with app.extensions["tokhai"].sessions() as s:
+        row = drafts.draft_of(s, DEMO_FATHER, "e-form-kem-giay-to", 1)
+        assert row is not None
+        key = row.idempotency_key
+        assert row.data["giay_to"]["trich_luc"][0]["document_id"] == document["document_id"]
+    done = post(client, "/procedures/e-form-kem-giay-to/v1/submit", review, {"key": key},
+                action="")
+    assert done.status_code == 302 and done.headers["Location"].endswith("/confirmation")
+
+
+def test_the_pages_in_english(app, client) -> None:
+    client.get("/language/en")
+    page = text(client.get(APPLY))
+    assert "Use my data" in page and "National population database" in page
+    assert "Before you fill in the form" in page
+    choose(client, "use")
+    form = text(client.get(FILL))
+    assert "Save draft" in form and "Continue" in form
+    errors = post(client, FILL, form, form_fields(form))
+    assert errors.status_code == 200 and "<title>" in text(errors)
+    client.get("/language/vi")
