@@ -23,7 +23,11 @@ How to use it (a test module of your area, e.g. ``test_browser_eform.py``)::
 
 Fixtures:
 
-- ``browser`` (session): one headless Chromium (Debian's ``/usr/bin/chromium``) for the run.
+- ``browser`` (module): one headless Chromium (Debian's ``/usr/bin/chromium``) per module.
+  While it is open an asyncio loop counts as running in the main thread: code that calls
+  ``asyncio.run`` (pyHanko, when a result is signed) must run through the live server (HTTP,
+  e.g. ``requests.post(live("/api/v1/dossiers/<code>/result"), ...)``) or in
+  :func:`outside_the_loop` (``outside_the_loop(client.post, url, json=...)``).
 - ``live_app`` (module): an application serving the pages with the development sign-in AND
   the OpenID Connect sign-in (the ``oidc_provider`` below), the demo records (demo father
   001085012345, daughter 079199054321), the test agencies' signing keys; one database
@@ -57,6 +61,7 @@ the end of the run.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import email
 import email.policy
@@ -65,11 +70,11 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import pytest
@@ -97,6 +102,7 @@ OIDC_USERS: dict[str, dict[str, object]] = {
 OIDC_CLIENT_ID = "tokhai-test"
 OIDC_CLIENT_SECRET = "tokhai-test-client-secret"  # noqa: S105 (a test value)
 written: list[Path] = []
+T = TypeVar("T")
 
 
 # -- servers on loopback ----------------------------------------------------------------------
@@ -254,9 +260,13 @@ def live(live_app: Any) -> Iterator[LiveServer]:
 # -- the browser ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the whole run."""
+    """One headless Chromium per test module. Not for the whole run: while Playwright's sync
+    API is started, an asyncio loop counts as running in the main thread, and code that calls
+    ``asyncio.run`` there (pyHanko signing a result) fails; the tests after the module must
+    not inherit that. Within a browser module, sign through the live server (HTTP) or
+    :func:`outside_the_loop`."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -334,6 +344,13 @@ def page_no_js(browser: Any, live: LiveServer) -> Iterator[Any]:
     """A fresh context and page, 1280 px wide, JavaScript off."""
     with _page(browser, live, javascript=False) as p:
         yield p
+
+
+def outside_the_loop(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)`` in a thread of its own: for code that runs an asyncio loop
+    (issuing a signed result through ``live_app.test_client()``) while the browser is open."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn, *args, **kwargs).result()
 
 
 # -- checks -----------------------------------------------------------------------------------
