@@ -57,7 +57,8 @@ def test_the_catalogues_translate_into_english_not_vietnamese() -> None:
         for message in catalogue:
             if not message.id:
                 continue
-            strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            strings = (message.string if isinstance(message.string, (tuple, list))
+                       else (message.string,))
             for text in strings:
                 # names of people and places stay as they are; a sentence must not
                 words = text.split() if text else []
