@@ -22,6 +22,7 @@ are :mod:`service.web.pages.formfields`'s.
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from dataclasses import dataclass
@@ -138,7 +139,11 @@ def start(form_id: str) -> Response:
         return _start_page(compiled, offered, agency, choice, agency_error)
     moment = lifecycle.now()
     drafts.choose(g.db, citizen, form.id, form.version, wanted, moment)
-    drafts.start_draft(g.db, citizen, form.id, form.version, agency, moment)
+    started = drafts.start_draft(g.db, citizen, form.id, form.version, agency, moment)
+    if wanted == "use" and choice != "use" and started.data:
+        # typed first, now "use my data": the registers fill what is still empty
+        result = pf.prefill(form, citizen, current_runtime().sources(g.db))
+        started.data = _merged(result.data, started.data)
     g.db.commit()
     return redirect(url_for("eform.fill", form_id=form.id, version=form.version))
 
@@ -160,7 +165,7 @@ def fill(form_id: str, version: int) -> Response:
     if isinstance(filling, Response):
         return filling
     if request.method == "GET":
-        data = _merged(filling.base, filling.draft.data)
+        data = _shown(filling)
         restored = False
         stash = sessions.take_stash()
         if stash is not None:  # typed while the session expired: nothing is lost
@@ -406,6 +411,18 @@ def _document_label(doc: Any) -> str:
     return ", ".join(parts)
 
 
+def _shown(filling: Filling) -> Any:
+    """What the form shows: the draft once the citizen has saved it (a suggested value they
+    emptied stays empty), else the prefill; verified values always as the registers hold
+    them now."""
+    data = copy.deepcopy(filling.draft.data) if filling.draft.data else copy.deepcopy(
+        filling.base)
+    if filling.result is not None:
+        for pointer, value in filling.result.verified.items():
+            _put(data, pointer, value)
+    return data
+
+
 def _merged(base: Any, draft: Any) -> Any:
     """The prefill under the draft: what the citizen saved wins; a section or group of the
     draft is merged into the prefill's, a list (a repeated group) is the draft's."""
@@ -415,6 +432,28 @@ def _merged(base: Any, draft: Any) -> Any:
             out[key] = _merged(base.get(key), value)
         return out
     return draft if draft is not None else base
+
+
+def _put(data: dict[str, Any], pointer: str, value: Any) -> None:
+    """Set the value at ``pointer``, making the objects and items on the way."""
+    tokens = pointers.parse(pointer)
+    node: Any = data
+    for token, following in zip(tokens, tokens[1:], strict=False):
+        if isinstance(node, list):
+            index = int(token)
+            while len(node) <= index:
+                node.append({})
+            node = node[index]
+        else:
+            if not isinstance(node.get(token), (dict, list)):
+                node[token] = [] if following.isdigit() else {}
+            node = node[token]
+    if isinstance(node, list):
+        while len(node) <= int(tokens[-1]):
+            node.append({})
+        node[int(tokens[-1])] = value
+    else:
+        node[tokens[-1]] = value
 
 
 def _parse(filling: Filling, posted: MultiDict[str, str]) -> formfields.Parsed:

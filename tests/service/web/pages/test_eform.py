@@ -489,11 +489,15 @@ sections:
   - id: nguoi_de_nghi
     title: Người đề nghị
     fields:
-      - {id: ho_ten, type: text, label: Họ và tên, prefill: {record: population.full_name, mode: verified}}
+      - id: ho_ten
+        type: text
+        label: Họ và tên
+        prefill: {record: population.full_name, mode: verified}
   - id: giay_to
     title: Giấy tờ kèm theo
     fields:
-      - {id: trich_luc, type: attachment, label: Trích lục khai sinh, media_types: [application/pdf]}
+      - {id: trich_luc, type: attachment, label: Trích lục khai sinh,
+         media_types: [application/pdf]}
 """
 
 
@@ -555,3 +559,32 @@ def test_the_pages_in_english(app, client) -> None:
     errors = post(client, FILL, form, form_fields(form))
     assert errors.status_code == 200 and "<title>" in text(errors)
     client.get("/language/vi")
+
+
+def test_an_emptied_suggestion_stays_empty_and_use_fills_what_was_not_typed(app,
+                                                                           client) -> None:
+    choose(client, "use")
+    page = text(client.get(FILL))
+    emptied = {**form_fields(page), "/nguoi_me/ho_ten": "", "/nguoi_cha/ho_ten": "Nguyễn An"}
+    assert post(client, FILL, page, emptied, action="save").status_code == 302
+    again = form_fields(text(client.get(FILL)))
+    assert again["/nguoi_me/ho_ten"] == "" and again["/nguoi_cha/ho_ten"] == "Nguyễn An"
+    assert again["/nguoi_me/nam_sinh.year"] == "1988"
+
+    # typing everything first, then "use my data": what was typed stays, the rest is filled
+    with app.extensions["tokhai"].sessions() as s:
+        for model in (FormDraft, PrefillChoice):
+            s.execute(delete(model).where(model.citizen_id == DEMO_FATHER))
+        s.commit()
+    choose(client, "type")
+    page = text(client.get(FILL))
+    typed = {**form_fields(page), "/nguoi_me/ho_ten": "Trần Bình"}
+    assert post(client, FILL, page, typed, action="save").status_code == 302
+    change = client.get(f"{APPLY}?change=1")
+    answer = client.post(APPLY, data={"version": "1", "agency": AGENCY, "choice": "use",
+                                      "csrf_token": csrf_of(change.get_data(as_text=True))})
+    assert answer.status_code == 302
+    now = text(client.get(FILL))
+    shown = form_fields(now)
+    assert shown["/nguoi_me/ho_ten"] == "Trần Bình" and shown["/nguoi_me/nam_sinh.year"] == "1988"
+    assert re.search(r'id="f-nguoi_yeu_cau-ho_ten"[^>]*>Nguyễn Văn An<', now)  # locked again
