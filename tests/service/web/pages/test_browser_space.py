@@ -17,7 +17,7 @@ from tests.conftest import (
     file_and_process,
     valid_submission,
 )
-from tests.service.web.pages.browser import check_page, sign_in_page, tab_to
+from tests.service.web.pages.browser import check_page, oidc_sign_in_page, sign_in_page, tab_to
 
 FORM = "to-khai-dang-ky-khai-sinh"
 AGENCY = "UBND-XA-00004"
@@ -129,3 +129,23 @@ def test_a_consent_given_and_revoked_by_keyboard_without_javascript(
         page.keyboard.press("Enter")
     assert "Đã thu hồi sự đồng ý." in page.inner_text("main")
     check_page(page, "space-consent-revoked-nojs")
+
+
+def test_the_address_comes_from_the_sign_in(page: Any, live_app: Any) -> None:
+    """Signed in through the identity provider (its ``email`` claim), the address is offered,
+    not saved until the citizen saves it."""
+    from storage.models import Contact
+
+    with live_app.extensions["tokhai"].sessions() as s:
+        s.query(Contact).filter(Contact.personal_id == DEMO_FATHER).delete()
+        s.commit()
+    oidc_sign_in_page(page, "father", next_path="/my/contact")
+    assert page.get_by_label("Địa chỉ thư điện tử").input_value() == "an.nguyen@example.test"
+    assert "Lấy từ tài khoản định danh của bạn" in page.inner_text("main")
+    with live_app.extensions["tokhai"].sessions() as s:
+        assert s.get(Contact, DEMO_FATHER) is None
+    page.get_by_role("button", name="Lưu").click()
+    assert "an.nguyen@example.test" in page.inner_text("main")
+    with live_app.extensions["tokhai"].sessions() as s:
+        saved = s.get(Contact, DEMO_FATHER)
+        assert saved is not None and saved.email == "an.nguyen@example.test" and saved.notify

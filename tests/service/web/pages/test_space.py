@@ -369,7 +369,11 @@ def form_fields(html: str, action: str) -> list[tuple[str, str, bool]]:
 
 
 def test_the_supplement_sent_by_the_page(pages, father_client, filed):
-    code = filed["waiting"]
+    api = pages.test_client()
+    code, _ = file_and_process(api, citizen_headers(pages, DEMO_FATHER), officer(pages), FORM,
+                               filed["data"], AGENCY)
+    act(api, pages, code, "request_supplement",
+        "Bổ sung bản chụp giấy chứng sinh do bệnh viện cấp")
     detail = father_client.get(f"/my/dossiers/{code}")
     assert f'href="/my/dossiers/{code}/supplement"' in detail.get_data(as_text=True)
     page = father_client.get(f"/my/dossiers/{code}/supplement")
@@ -416,3 +420,42 @@ def test_the_space_in_english(pages, filed):
     assert "Who has seen my documents" in text_of(client.get("/my/access"))
     assert "Letting an agency see your documents" in text_of(client.get("/my/documents"))
     assert "Notifications by e-mail" in text_of(client.get("/my/contact"))
+
+
+def test_the_address_saved_on_the_page_gets_the_worker_s_email(pages, father_client, smtp,
+                                                              monkeypatch):
+    """From the page to the inbox: the address saved in the space, an officer's request for
+    a supplement (nothing sent by the request), the worker's pass (sent to that address, with
+    the link to the dossier's page, which opens for the signed-in citizen)."""
+    import dataclasses
+
+    page = father_client.get("/my/contact")
+    saved = father_client.post("/my/contact", data={
+        "csrf_token": csrf_of(page.get_data(as_text=True)), "email": "an.nguyen@example.vn",
+        "notify": "on"})
+    assert saved.status_code == 302
+    api = pages.test_client()
+    father = citizen_headers(pages, DEMO_FATHER)
+    rt = pages.extensions["tokhai"]
+    # the events so far are not this test's
+    from service.dossiers import notifications
+
+    with rt.sessions() as s:
+        notifications.collect(s, 10000, public_url="http://x", now=datetime.now(UTC)
+                              + timedelta(days=30))
+    code, _ = file_and_process(api, father, officer(pages), FORM,
+                               valid_submission(api, pages, FORM), AGENCY)
+    act(api, pages, code, "request_supplement", "Thiếu bản chụp giấy chứng sinh")
+    assert smtp.messages == []
+    monkeypatch.setattr(rt, "settings", dataclasses.replace(
+        rt.settings, smtp_server=smtp.server, public_url="https://dvc.example.vn"))
+    done = pages.test_cli_runner().invoke(args=["worker", "--once"])
+    assert "e-mails: sent 3" in done.output, done.output
+    asked = [m for m in smtp.messages if "cần bổ sung" in str(m["Subject"])]
+    assert len(asked) == 1 and asked[0]["To"] == "an.nguyen@example.vn"
+    body = asked[0].get_content()
+    assert "Thiếu bản chụp giấy chứng sinh" in body
+    link = f"https://dvc.example.vn/my/dossiers/{code}"
+    assert link in body
+    opened = father_client.get(link.removeprefix("https://dvc.example.vn"))
+    assert opened.status_code == 200 and "Thiếu bản chụp giấy chứng sinh" in text_of(opened)
