@@ -348,3 +348,24 @@ def test_the_form_by_keyboard_alone(page: Any, afresh: Any) -> None:
         page.keyboard.press("Enter")
     page.wait_for_url("**/confirmation")
     assert page.locator("#dossier-code").inner_text().strip()
+
+
+def test_typing_everything_starts_from_an_empty_form(page: Any, afresh: Any) -> None:
+    from tests.service.web.pages.browser import sign_in_page
+
+    sign_in_page(page, "citizen_father", APPLY)
+    page.wait_for_url(f"**{APPLY}")
+    radios = page.locator("input[type=radio][name=agency]")
+    if radios.count():
+        radios.first.check()
+    page.get_by_role("button", name="Tôi sẽ tự nhập tất cả").click()
+    page.wait_for_url(f"**{FILL}")
+    # nothing read from a register: the declarant's name is a box to type in, empty
+    assert page.locator("input[name='/nguoi_yeu_cau/ho_ten']").input_value() == ""
+    assert page.locator("#f-nguoi_me-ho_ten").input_value() == ""
+    check_page(page, "journey-form-empty")
+    page.get_by_role("button", name="Tiếp tục", exact=True).click()
+    page.wait_for_load_state()
+    assert len(errors_shown(page)) >= 5
+    check_page(page, "journey-form-empty-errors")
+
