@@ -588,3 +588,27 @@ def test_an_emptied_suggestion_stays_empty_and_use_fills_what_was_not_typed(app,
     shown = form_fields(now)
     assert shown["/nguoi_me/ho_ten"] == "Trần Bình" and shown["/nguoi_me/nam_sinh.year"] == "1988"
     assert re.search(r'id="f-nguoi_yeu_cau-ho_ten"[^>]*>Nguyễn Văn An<', now)  # locked again
+
+
+def test_two_clicks_at_the_same_moment_file_one_dossier(app, client) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    before = last_dossier(app)
+    choose(client, "use")
+    page = text(client.get(FILL))
+    assert post(client, FILL, page, {**form_fields(page), **the_child()}).status_code == 302
+    review = text(client.get(CHECK))
+    key = draft(app).idempotency_key  # type: ignore[union-attr]
+    cookie = client.get_cookie("tokhai")
+    assert cookie is not None
+    twins = []
+    for _ in range(2):  # the same browser's session, two requests in flight
+        twin = app.test_client()
+        twin.set_cookie("tokhai", cookie.value)
+        twins.append(twin)
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda c: post(c, SUBMIT, review, {"key": key}, action=""),
+                                twins))
+    assert [a.status_code for a in answers] == [302, 302]
+    assert answers[0].headers["Location"] == answers[1].headers["Location"]
+    assert len(dossiers_of_father(app, before)) == 1
