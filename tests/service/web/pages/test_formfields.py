@@ -186,6 +186,11 @@ sections:
               - {id: c, type: boolean, label: C, required: false}
               - {id: d, type: text, label: D, when: {field: c, equals: true}}
       - {id: cam_doan, type: commitment, label: Tôi cam đoan.}
+  - id: phu
+    title: Phụ
+    fields:
+      - {id: khi_co, type: text, label: Khi có, required: false,
+         when: {field: chung.co, equals: true}}
 """
 
 
@@ -719,7 +724,8 @@ def fields_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     application = make_app(f"sqlite:///{folder / 'tokhai.db'}", folder, load_catalogue=False)
 
     def show(form_id: str) -> Any:
-        form = catalogue_form(form_id)
+        form = (language.parse_text(EVERY_TYPE, "every.yaml") if form_id == "moi-kieu-truong"
+                else catalogue_form(form_id))
         data: dict[str, Any] = {}
         errors: dict[str, str] = {}
         if request.method == "POST":
@@ -800,6 +806,28 @@ def test_the_fields_in_a_browser(browser: Any, fields_server: Any) -> None:
         page.locator("[data-error-summary] a[href='#f-nguoi_duoc_khai_sinh-gioi_tinh']").click()
         focused = page.evaluate("() => document.activeElement.id")
         assert focused == "f-nguoi_duoc_khai_sinh-gioi_tinh"
+    finally:
+        page.context.close()
+
+
+def test_every_field_type_in_a_browser(browser: Any, fields_server: Any) -> None:
+    from tests.service.web.pages.browser import check_page, new_page
+
+    page = new_page(browser, fields_server.url)
+    try:
+        # a condition on a verified value (shown, not an input) holds in the browser too
+        page.goto("/formfields/moi-kieu-truong?prefilled=1")
+        check_page(page, "formfields-every-type-prefilled")
+        assert page.locator("input[name='/chung/co']").count() == 0
+        assert page.locator("#f-phu-khi_co").is_visible()
+        page.goto("/formfields/moi-kieu-truong")
+        check_page(page, "formfields-every-type-empty")
+        assert page.locator("#f-phu-khi_co").is_hidden()
+        page.locator("#f-chung-co").check()
+        assert page.locator("#f-phu-khi_co").is_visible()
+        page.locator("button[name=action][value=continue]:not(.visually-hidden)").click()
+        page.wait_for_selector("[data-error-summary]")
+        check_page(page, "formfields-every-type-errors")
     finally:
         page.context.close()
 

@@ -14,6 +14,17 @@
       if (el.type === "submit" || el.type === "hidden" && el.name !== name) { return; }
       if (el.value !== "") { out.push(el.value); }
     });
+    // a verified value is shown, not an input: its value is on the element showing it
+    form.querySelectorAll("[data-locked]").forEach(function (el) {
+      if (el.getAttribute("data-locked") !== name) { return; }
+      try {
+        var value = JSON.parse(el.getAttribute("data-value"));
+        (Array.isArray(value) ? value : [value]).forEach(function (v) {
+          if (v !== null && v !== "" && typeof v !== "object") { out.push(String(v)); }
+          else if (v !== null && typeof v === "object") { out.push("filled"); }
+        });
+      } catch (e) { /* nothing */ }
+    });
     return out;
   }
 
