@@ -188,7 +188,8 @@ def procedure(form_id: str) -> Response:
         percent=format_decimal(report["reduction_percent"]),
         target=format_decimal(report["target_percent"]),
         level=agency_levels().get(definition.agency_level, definition.agency_level),
-        processing_days=definition.processing_days or settings.default_processing_days,
+        processing_days=(settings.default_processing_days if definition.processing_days is None
+                         else definition.processing_days),
         default_days=definition.processing_days is None,
         start=_can_start())
 
