@@ -197,6 +197,8 @@ def check(form_id: str, version: int) -> Response:
     if isinstance(filling, Response):
         return filling
     data = filling.draft.data
+    if not data:  # nothing saved yet: the form first
+        return redirect(url_for("eform.fill", form_id=form_id, version=version))
     errors = formfields.error_map(filling.form, _problems(filling, data))
     if errors:
         return _form_page(filling, data, errors)

@@ -189,6 +189,8 @@ def test_the_registers_are_named_before_any_is_read(app, client, monkeypatch) ->
     assert MOTHER not in body and not reads, "a register was read before the choice"
     # typing everything: the form is empty, and still no register was read for it
     choose(client, "type")
+    early = client.get(CHECK)  # nothing saved yet: the form first
+    assert early.status_code == 302 and early.headers["Location"].endswith(FILL)
     form = text(client.get(FILL))
     assert not reads
     assert MOTHER not in form and "Nguyễn Văn An" not in form.split("Đã đăng nhập:")[1][50:]
