@@ -295,7 +295,10 @@ def dispute(form_id: str, version: int) -> Response:
     filling = _filling(form_id, version)
     if isinstance(filling, Response):
         return filling
-    pointer = (request.form if request.method == "POST" else request.args).get("field", "")
+    # after signing in again, what was posted when the session expired comes back
+    stashed = sessions.take_stash() if request.method == "GET" else None
+    asked = request.form if request.method == "POST" else (stashed or request.args)
+    pointer = asked.get("field", "")
     info = filling.provenance.get(pointer)
     if filling.result is None or info is None:
         return page_error(404)
@@ -306,6 +309,8 @@ def dispute(form_id: str, version: int) -> Response:
     earlier = drafts.pending_disputes(g.db, filling.citizen, form_id, version).get(pointer)
     error = None
     statement = earlier.statement if earlier is not None else ""
+    if stashed is not None:
+        statement = stashed.get("statement", statement)
     if request.method == "POST":
         statement = request.form.get("statement", "").strip()
         if not statement:

@@ -614,3 +614,22 @@ def test_two_clicks_at_the_same_moment_file_one_dossier(app, client) -> None:
     assert [a.status_code for a in answers] == [302, 302]
     assert answers[0].headers["Location"] == answers[1].headers["Location"]
     assert len(dossiers_of_father(app, before)) == 1
+
+
+def test_a_dispute_typed_while_the_session_expired_is_kept(app, monkeypatch) -> None:
+    clock = Clock(vn(2027, 1, 4, 9))
+    monkeypatch.setattr(lifecycle, "clock", clock)
+    client = app.test_client()
+    sign_in(client, "citizen_father")
+    choose(client, "use")
+    page = text(client.get(f"/procedures/{FORM}/v1/dispute?field=/nguoi_me/ho_ten"))
+    clock.advance(minutes=app.extensions["tokhai"].settings.session_idle_minutes + 1)
+    lost = client.post(f"/procedures/{FORM}/v1/dispute", data={
+        "field": "/nguoi_me/ho_ten", "statement": "Tên đúng là Trần Thị Bính.",
+        "csrf_token": csrf_of(page)})
+    assert lost.status_code == 302 and "reason=expired" in lost.headers["Location"]
+    sign_in(client, "citizen_father", next_path=f"/procedures/{FORM}/v1/dispute")
+    back = client.get(f"/procedures/{FORM}/v1/dispute")
+    assert back.status_code == 200
+    body = text(back)
+    assert "Tên đúng là Trần Thị Bính." in body and 'value="/nguoi_me/ho_ten"' in body
