@@ -23,6 +23,10 @@ def render(template: str, status: int = 200, **context: Any) -> Response:
     """The page ``template`` with the layout's context, the page policy and no caching
     (``service.web.headers`` adds ``no-store``: a page may hold personal data)."""
     context.setdefault("person", sessions.current())
+    if g.get("lang") is None:  # a page outside the pages' blueprints (an unknown path's 404)
+        from service.web.pages import _locale
+
+        g.lang = _locale()
     response = make_response(render_template(template, **context), status)
     response.headers["Content-Security-Policy"] = PAGE_CSP
     # forms post back to this site with a Referer (checked by the CSRF protection over TLS);

@@ -82,12 +82,14 @@ def test_sign_in_by_keyboard_alone(page: Any) -> None:
 
 
 def test_oidc_sign_in_by_keyboard_alone(page: Any) -> None:
+    """Through the provider; the link that looks like a button answers Space too."""
     from tests.service.web.pages.browser import tab_to
 
     page.goto("/sign-in")
     tab_to(page, "a[href^='/sign-in/start']")
+    assert page.locator("a[href^='/sign-in/start']").get_attribute("role") == "button"
     with page.expect_navigation():
-        page.keyboard.press("Enter")
+        page.keyboard.press(" ")
     # the provider's page (not ours): its button for the user, by keyboard too
     for _ in range(30):
         page.keyboard.press("Tab")

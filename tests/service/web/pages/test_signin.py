@@ -44,6 +44,12 @@ def probe_form():
     return render("error.html", title="Probe", text=f"typed={typed}")
 
 
+@probe.get("/probe/boom")
+def probe_boom():
+    """A page that fails."""
+    raise RuntimeError("a bug in a page")
+
+
 @pytest.fixture(scope="module")
 def app(live_app: Any) -> Any:
     """The pages with the OpenID Connect provider and the development sign-in (the browser
@@ -480,3 +486,14 @@ def test_no_open_redirect(app: Any, client: Any, target: str) -> None:
 def test_a_path_on_the_site_is_a_fine_next(client: Any) -> None:
     answer = sign_in(client, "citizen_father", "/probe/form?a=1")
     assert answer.headers["Location"] == "/probe/form?a=1"
+
+
+def test_a_failing_page_is_a_500_page_without_details(app: Any, client: Any,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    answer = client.get("/probe/boom")
+    assert answer.status_code == 500
+    assert answer.mimetype == "text/html"
+    html = answer.get_data(as_text=True)
+    assert "Xin lỗi, hệ thống đang gặp sự cố" in html
+    assert "Traceback" not in html and "a bug in a page" not in html

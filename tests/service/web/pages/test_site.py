@@ -105,9 +105,14 @@ def test_the_language_outlives_signing_in_and_out(client: Any) -> None:
 
 def test_error_pages_are_translated(client: Any) -> None:
     client.get("/language/en")
-    html = client.get("/no-such-page").get_data(as_text=True)
-    assert "Page not found" in html or "not found" in html.lower()
-    assert "Không tìm thấy trang" not in html
+    for url in ("/no-such-page", "/sign-out"):  # 404 outside the pages, 405 of a page
+        answer = client.get(url)
+        html = answer.get_data(as_text=True)
+        assert "Không tìm thấy trang" not in html and "Yêu cầu không hợp lệ" not in html, url
+        # and marked as English, for screen readers and translation tools
+        assert '<html lang="en">' in html, url
+        assert answer.headers["Content-Language"] == "en", url
+    assert "Page not found" in client.get("/no-such-page").get_data(as_text=True)
 
 
 # -- pages, not JSON --------------------------------------------------------------------------

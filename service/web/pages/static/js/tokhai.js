@@ -21,10 +21,32 @@
     });
   }
 
+  // a page shown again by the browser's Back button (from its cache) can be sent again
+  function resetSubmitOnce(event) {
+    if (!event.persisted) { return; }
+    document.querySelectorAll("form[data-submit-once]").forEach(function (form) {
+      delete form.dataset.submitted;
+    });
+  }
+
+  // a link styled as a button (role="button") answers the Space key as a button does
+  function spaceOnLinkButtons() {
+    document.addEventListener("keydown", function (event) {
+      var target = event.target;
+      if ((event.key === " " || event.key === "Spacebar") && target.matches &&
+          target.matches("a[role=button]")) {
+        event.preventDefault();
+        target.click();
+      }
+    });
+  }
+
   window.tokhai = window.tokhai || {};
+  window.addEventListener("pageshow", resetSubmitOnce);
   document.addEventListener("DOMContentLoaded", function () {
     focusErrorSummary();
     submitOnce();
+    spaceOnLinkButtons();
     (window.tokhai.ready || []).forEach(function (fn) { fn(); });
   });
 })();
