@@ -287,3 +287,20 @@ def test_the_layout_offers_a_skip_link_and_a_language(client: Any) -> None:
     assert '<a href="#main" class="skip-link">' in html
     assert 'id="main"' in html
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+
+
+def test_the_harness_smtp_server_receives(smtp: Any) -> None:
+    """The SMTP server of the browser harness (tests of notifications use it)."""
+    import smtplib
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = ("a@example.test", "b@example.test",
+                                                          "Hồ sơ đã được tiếp nhận")
+    message.set_content("Nội dung thử.")
+    with smtplib.SMTP(smtp.host, smtp.port, timeout=10) as client:
+        client.send_message(message)
+    [received] = smtp.messages
+    assert received["Subject"] == "Hồ sơ đã được tiếp nhận"
+    assert received.get_content().strip() == "Nội dung thử."
+    assert smtp.envelopes[0].rcpt_tos == ["b@example.test"]
