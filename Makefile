@@ -29,14 +29,17 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	touch $@ $(STAMP)
 
 # the explicit start-up steps (create_app takes none): migrate, publish the catalogue, then the
-# development set-up (installation secret, demo records, tokens, signing keys), then serve
+# development set-up (installation secret, demo records, tokens, signing keys), then serve the
+# pages and the API with the development sign-in, and the worker beside it (archiving, e-mails
+# written to var/mail); Ctrl-C stops both
 run: $(STAMP)
 	$(BIN)/tokhai db upgrade
 	$(BIN)/tokhai forms load
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/tokhai dev-setup
-	TOKHAI_DEV_SIGNIN=1 TOKHAI_INSECURE_COOKIES=1 TOKHAI_MAIL_DIR=var/mail \
-	  TOKHAI_PUBLIC_URL=http://$(HOST):$(PORT) \
-	  $(BIN)/flask --app wsgi:app run --host $(HOST) --port $(PORT)
+	export TOKHAI_DEV_SIGNIN=1 TOKHAI_INSECURE_COOKIES=1 TOKHAI_MAIL_DIR=var/mail \
+	  TOKHAI_PUBLIC_URL=http://$(HOST):$(PORT); \
+	$(BIN)/tokhai worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/flask --app wsgi:app run --host $(HOST) --port $(PORT)
 
 # the walkthrough: a plain HTTP client of the service `make run` serves in another terminal
 # (same HOST and PORT); files, processes, issues, downloads and verifies one dossier

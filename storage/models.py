@@ -416,6 +416,7 @@ class AccessLog(Base):
     triggers refuse updates and deletes."""
 
     __tablename__ = "access_log"
+    __table_args__ = (Index("ix_access_log_owner", "owner_id", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -26,9 +26,9 @@ from schemas.repository import (
     RepositoryPageSchema,
     RepositoryQuerySchema,
 )
-from service.errors import Gone, InvalidData, NotFound, not_found
+from service.errors import Gone, NotFound, not_found
+from service.repository import consents, integrity, queries
 from service.repository import documents as repository
-from service.repository import integrity, queries
 from service.tokens import Principal
 from service.web.api.documents import document_out
 from service.web.auth import require, require_principal
@@ -42,7 +42,6 @@ blp = Blueprint("repository", __name__, url_prefix="/api/v1",
                 description="Kho dữ liệu của công dân, tổ chức: tài liệu, đồng ý chia sẻ, "
                             "nhật ký truy cập")
 _AUTH: list[dict[str, list[str]]] = [{"bearerAuth": []}]
-MAX_CONSENT = timedelta(days=366)
 #: lifetime of the store's presigned URL behind ``?redirect=true``, at most: unlike tokhai's
 #: own download links, it cannot be revoked, so it lives only as long as following it takes
 REDIRECT_SECONDS = 60
@@ -265,21 +264,7 @@ def _consent_out(c: Consent) -> dict[str, Any]:
             "purpose_kind": c.purpose_kind, "purpose": c.purpose,
             "document_id": c.document_id, "granted_at": c.granted_at,
             "expires_at": c.expires_at, "revoked_at": c.revoked_at,
-            "active": c.revoked_at is None and c.expires_at > now}
-
-
-def _check_purpose(agency_code: str, kind: str, code: str) -> None:
-    """A consent's purpose must be one the agency can have: a dossier that agency holds (an
-    unknown code and another agency's dossier get the same answer), or a procedure a
-    published form serves. At use, a procedure purpose also needs dossiers of that procedure
-    at the agency (``repository.decide``)."""
-    if kind == "dossier" and not repository.purpose_fits(g.db, agency_code, kind, code):
-        raise InvalidData("unknown_dossier",
-                          "Cơ quan được đồng ý không có hồ sơ mang mã này.",
-                          "The agency named holds no dossier with this code.", field="purpose")
-    if kind == "procedure" and not repository.known_procedure(g.db, code):
-        raise InvalidData("unknown_procedure", "Không có thủ tục hành chính mang mã này.",
-                          "No procedure has this code.", field="purpose")
+            "active": consents.active(c, now)}
 
 
 @blp.route("/consents")
@@ -291,27 +276,11 @@ class Consents(MethodView):
     @require("citizen")
     def post(self, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
         """Allow an agency to retrieve your documents for one purpose, until a date"""
-        principal = require_principal()
-        now = datetime.now(UTC)
-        if not now < body["expires_at"] <= now + MAX_CONSENT:
-            raise InvalidData("bad_expiry", "Thời hạn đồng ý phải ở tương lai và không quá "
-                              "một năm.", "expires_at must be in the future and within a year.",
-                              field="expires_at")
-        _check_purpose(body["agency_code"], body["purpose_kind"], body["purpose"])
-        owners = repository.owners_of(g.db, principal)
-        if body.get("document_id"):
-            owner = queries.owner_of(g.db, body["document_id"])
-            if owner not in owners:  # unknown, or another's: the same answer
-                raise InvalidData("unknown_document",
-                                  "Không có tài liệu này trong kho dữ liệu của bạn.",
-                                  "No such document in your repository.", field="document_id")
-        else:
-            owner = principal.personal_id
-        consent = Consent(owner_id=owner, agency_code=body["agency_code"],
-                          purpose_kind=body["purpose_kind"], purpose=body["purpose"],
-                          document_id=body.get("document_id"), granted_by=principal.actor,
-                          granted_at=now, expires_at=body["expires_at"])
-        g.db.add(consent)
+        consent = consents.grant(
+            g.db, require_principal(), agency_code=body["agency_code"],
+            purpose_kind=body["purpose_kind"], purpose=body["purpose"],
+            document_id=body.get("document_id"), expires_at=body["expires_at"],
+            now=datetime.now(UTC))
         g.db.commit()
         return _consent_out(consent), 201
 
@@ -334,13 +303,8 @@ class ConsentItem(MethodView):
     @require("citizen")
     def delete(self, consent_id: int) -> dict[str, Any]:
         """Revoke a consent (it stays listed, as revoked)"""
-        principal = require_principal()
-        consent = queries.consent(g.db, consent_id)
-        if consent is None or consent.owner_id not in repository.owners_of(g.db, principal):
-            raise not_found("sự đồng ý", "Consent")
-        if consent.revoked_at is None:
-            consent.revoked_at = datetime.now(UTC)
-            g.db.commit()
+        consent = consents.revoke(g.db, require_principal(), consent_id, datetime.now(UTC))
+        g.db.commit()
         return _consent_out(consent)
 
 

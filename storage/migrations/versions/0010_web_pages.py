@@ -1,6 +1,6 @@
 """The web pages (issue #14): browser sessions, the "use my data" choice, drafts, disputes of
-prefilled values, citizens' contacts, the e-mail outbox and data kept across an expired
-session.
+prefilled values, citizens' contacts, the e-mail outbox, data kept across an expired session,
+and an index of the access log by owner (the citizen's "who accessed my documents").
 
 Revision ID: 0010_web_pages
 Revises: 0009_dossier_lateness
@@ -100,6 +100,8 @@ def upgrade() -> None:
         sa.Column("last_error", sa.String(300)),
     )
     op.create_index("ix_notifications_pending", "notifications", ["sent_at", "next_attempt_at"])
+    # the citizen's "who accessed my documents" reads the access log by owner
+    op.create_index("ix_access_log_owner", "access_log", ["owner_id", "id"])
     op.create_table(
         "page_stash",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -111,6 +113,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_access_log_owner", table_name="access_log")
     for table in ("page_stash", "notifications", "contacts", "disputes", "form_drafts",
                   "prefill_choices", "web_sessions"):
         op.drop_table(table)
