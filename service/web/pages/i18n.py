@@ -65,8 +65,21 @@ def missing() -> list[tuple[str, str, int]]:
     return [(text, f, n) for text, f, n in source_strings() if text not in translated]
 
 
+def conflicts() -> dict[str, dict[str, str]]:
+    """Strings two areas translate differently: Flask-Babel merges the catalogues, so only
+    one of the translations would ever be shown, whichever merged last."""
+    by_id: dict[str, dict[str, str]] = {}
+    for po, catalogue in catalogues().items():
+        for m in catalogue:
+            if m.id and isinstance(m.id, str):
+                by_id.setdefault(m.id, {})[po.parts[-4]] = str(m.string)
+    return {k: v for k, v in by_id.items() if len(set(v.values())) > 1}
+
+
 if __name__ == "__main__":
     for path in compile_all():
         print(f"compiled {path.relative_to(ROOT)}")
     for text, f, n in missing():
         print(f"untranslated: {f}:{n}: {text}")
+    for text, areas in conflicts().items():
+        print(f"translated differently: {text!r}: {areas}")
