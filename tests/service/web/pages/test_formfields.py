@@ -27,7 +27,8 @@ CATALOGUE = sorted((Path(__file__).resolve().parents[4] / "forms" / "catalogue")
 BIRTH = "to-khai-dang-ky-khai-sinh"
 FATHER = "001085012345"
 MACRO = ('{% from "eform/_fields.html" import fields %}'
-         '{{ fields(sections, default_action="continue", dispute_url=dispute_url) }}')
+         '{{ fields(sections, default_action="continue", dispute_url=dispute_url, '
+         'disputed=disputed) }}')
 DOCUMENTS = [ff.Document("TL-0001", "Giấy khai sinh số 12", "giay-to.pdf", "application/pdf"),
              ff.Document("TL-0002", "Trích lục kết hôn", "ket-hon.pdf", "application/pdf")]
 
@@ -46,8 +47,10 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         yield application
 
 
-def render(sections: list[ff.SectionView], dispute_url: str | None = None) -> str:
-    return render_template_string(MACRO, sections=sections, dispute_url=dispute_url)
+def render(sections: list[ff.SectionView], dispute_url: str | None = None,
+           disputed: Any = ()) -> str:
+    return render_template_string(MACRO, sections=sections, dispute_url=dispute_url,
+                                  disputed=disputed)
 
 
 class Browser(HTMLParser):
@@ -283,6 +286,12 @@ def test_the_birth_form_prefilled_locks_verified_values(pages: Flask) -> None:
     assert 'name="/nguoi_me/ho_ten"' in html
     assert 'href="/bao-sai?field=/nguoi_yeu_cau/ho_ten"' in html  # verified
     assert 'href="/bao-sai?field=/nguoi_me/ho_ten"' in html  # suggested
+    assert "Bạn đã báo sai thông tin này." not in html
+    with pages.test_request_context():
+        reported = render(sections, dispute_url="/bao-sai",
+                          disputed={"/nguoi_yeu_cau/ho_ten", "/nguoi_me/ho_ten"})
+    assert reported.count("Bạn đã báo sai thông tin này.") == 2
+    assert reported.count("Sửa nội dung báo sai") == 2
     # the child's section is typed
     assert 'name="/nguoi_duoc_khai_sinh/ho_ten" type="text" value=""' in html
 
@@ -700,7 +709,7 @@ PAGE = """{% extends "layout.html" %}
 <h1>{{ title }}</h1>
 {{ error_summary(summary) }}
 <form method="post" novalidate>
-{{ fields(sections, default_action="continue", dispute_url="/bao-sai") }}
+{{ fields(sections, default_action="continue", dispute_url="/bao-sai", disputed=disputed) }}
 <button type="submit" class="button" name="action" value="continue">Tiếp tục</button>
 </form>
 {% endblock %}"""
@@ -749,6 +758,7 @@ def fields_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
                             verified.add(ptr)
         sections = ff.view(form, data, provenance, errors, verified=verified)
         html = render_template_string(PAGE, title=form.title, sections=sections, person=None,
+                                      disputed=set(sorted(provenance)[:2]),
                                       summary=ff.summary(errors, sections),
                                       error_count=len(errors))
         return html, 200, {"Content-Security-Policy": PAGE_CSP}
