@@ -365,6 +365,10 @@ def test_a_dispute_is_recorded_does_not_stop_filing_and_reaches_the_officer(app,
     assert done.status_code == 302 and "disputed=" in done.headers["Location"]
     back = text(client.get(done.headers["Location"]))
     assert "Bạn đã báo sai thông tin này" in back and "Đã ghi nhận" in back
+    # and at the field itself, after its value (the mother's year of birth)
+    at_field = back[back.index('id="f-nguoi_me-nam_sinh"'):]
+    next_field = re.search(r'id="f-nguoi_me-(?!nam_sinh)', at_field)
+    assert next_field and "Đã báo sai" in at_field[:next_field.start()]
     # filed as usual, the value unchanged
     answer = post(client, FILL, back, {**form_fields(back), **the_child()})
     assert answer.status_code == 302, problems(answer)
