@@ -311,8 +311,14 @@ def new_page(browser: Any, base_url: str, *, width: int = WIDE, javascript: bool
     page.on("console", console)
     page.on("response", response)
     page.on("pageerror", lambda error: note(f"page error: {error}"))
-    page.on("requestfailed", lambda request: note(
-        f"request failed: {request.url} ({request.failure})"))
+
+    def failed(request: Any) -> None:
+        # a load the browser gave up because the page went on (a click before the fonts
+        # came) is not a failure of the page
+        if request.failure != "net::ERR_ABORTED":
+            note(f"request failed: {request.url} ({request.failure})")
+
+    page.on("requestfailed", failed)
     return page
 
 
