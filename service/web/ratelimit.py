@@ -10,6 +10,7 @@ by default (one process), Redis in production, so that every worker shares them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -93,6 +94,38 @@ class PersonCheckLimits:
     def _retry_after(self, item: RateLimitItem, ids: tuple[str, ...]) -> int:
         reset = self.limiter.limiter.get_window_stats(item, *ids).reset_time
         return max(1, math.ceil(reset - time.time()))
+
+
+class TooManyLookups(TooManyRequests):
+    """429: too many receipt lookups from one address (a secret being guessed)."""
+
+    def __init__(self, retry_after: int):
+        super().__init__("too_many_lookups",
+                         f"Bạn đã tra cứu quá nhiều lần; hãy thử lại sau {retry_after} giây.",
+                         "Too many receipt lookups; try again later.", field="secret",
+                         retry_after=retry_after)
+
+
+def charge_receipt_lookup(address: str, notation: str) -> None:
+    """Count one receipt lookup from ``address`` (by a keyed hash of it), for the page and the
+    API alike (``TOKHAI_RECEIPT_LOOKUPS``): :class:`TooManyLookups` beyond the limit,
+    :class:`ChecksUnavailable` when the store cannot be reached (fail closed: a lookup is a
+    guess of a secret)."""
+    limits = person_checks()
+    ids = (limits.prefix, "receipt_lookup", limits.person_key(address or "-"))
+    strategy = limits.limiter.limiter
+    try:
+        for item in _parsed(notation):
+            if not strategy.test(item, *ids) or not strategy.hit(item, *ids):
+                raise TooManyLookups(limits._retry_after(item, ids))
+    except StorageError as exc:
+        log.error("rate limit store unavailable", extra={"error": type(exc).__name__})
+        raise ChecksUnavailable from None
+
+
+@functools.cache
+def _parsed(notation: str) -> list[RateLimitItem]:
+    return parse_many(notation)
 
 
 class RateLimitMisconfigured(Exception):

@@ -38,6 +38,7 @@ from service.results import issuance
 from service.tokens import Principal
 from service.web.api.prefill import prefill_response
 from service.web.auth import require, require_principal
+from service.web.errors import ApiError
 from service.web.http import (
     archive_now,
     error_responses,
@@ -45,6 +46,7 @@ from service.web.http import (
     log_dossier_refusal,
     pdf_response,
 )
+from service.web.ratelimit import ChecksUnavailable, charge_receipt_lookup
 from service.web.runtime import current_runtime
 from storage.models import Dossier, DossierEvent
 
@@ -329,12 +331,20 @@ class ApologyLetter(MethodView):
 class Receipt(MethodView):
     @blp.arguments(ReceiptQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, ReceiptSchema)
-    @error_responses(404, 422)
+    @error_responses(404, 422, 429, 503)
     def get(self, code: str, secret: str) -> dict[str, Any]:
         """Status of a dossier for whoever holds its receipt (code and secret), no login
 
         Only the status and deadlines: nothing of the form data. A wrong secret is answered
-        like an unknown code, in the same time."""
+        like an unknown code, in the same time. Lookups are counted per client address
+        (`TOKHAI_RECEIPT_LOOKUPS`, shared with the receipt page): 429 beyond."""
+        try:
+            charge_receipt_lookup(request.remote_addr or "-",
+                                  current_runtime().settings.receipt_lookups)
+        except ChecksUnavailable:
+            raise ApiError(503, "checks_unavailable", "Tạm thời không tra cứu được; hãy thử "
+                           "lại sau.", "Lookups are unavailable for now; retry later.",
+                           retry_after=5) from None
         found = ops.receipt(g.db, code, secret)
         if found is None:
             raise not_found(f"hồ sơ {code} với mã bí mật này", "Receipt")

@@ -15,9 +15,10 @@ import hmac
 from datetime import UTC, date, datetime, timedelta
 from importlib import import_module
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Flask, Response, g, request, session
+from flask import Flask, Response, current_app, g, request, session
 from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
@@ -75,11 +76,19 @@ def install(app: Flask) -> None:
     app.jinja_env.autoescape = True
 
     @app.before_request
-    def _pages() -> None:
+    def _pages() -> Response | None:
         if request.blueprint in PAGE_BLUEPRINTS or request.path == "/":
             g.lang = _locale()
             if request.method == "POST":
+                if _cross_site():
+                    # a form another site made a browser post: refused before anything is
+                    # read, kept or written (no cookie either: the person stays signed in)
+                    current_app.logger.warning("cross-site post refused",
+                                               extra={"path": request.path})
+                    return page_error(403, _("Yêu cầu này đến từ một trang web khác nên "
+                                             "không được thực hiện; không có gì được lưu."))
                 csrf.protect()
+        return None
 
     @app.after_request
     def _static_cache(response: Response) -> Response:
@@ -100,6 +109,21 @@ def install(app: Flask) -> None:
             init(app)
         else:
             app.register_blueprint(module.bp)
+
+
+def _cross_site() -> bool:
+    """Whether the browser says this request comes from another site: ``Sec-Fetch-Site``
+    (every current browser sends it), else an ``Origin`` other than this host (``null``
+    included). A form a hostile page posts is refused outright, before the CSRF check, so that
+    its 400 page (which offers to send the data again, with a fresh token and cookie) is never
+    shown for it: the cookie would sign the person out, and the data would be an attacker's."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site == "cross-site"
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return False
+    return origin == "null" or urlsplit(origin).netloc != request.host
 
 
 def _asset_version() -> str:

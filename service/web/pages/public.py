@@ -12,18 +12,14 @@ from __future__ import annotations
 
 import math
 import re
-import time
 import unicodedata
 from collections.abc import Iterator
 from datetime import date, datetime
-from functools import cache
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from limits import RateLimitItem, parse_many
-from limits.errors import StorageError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from forms import pointers
@@ -37,7 +33,7 @@ from service.pki.pdflimits import PdfBusy, PdfRefused
 from service.results import issuance
 from service.web.api import documents as documents_api
 from service.web.pages.rendering import PAGE_BLUEPRINTS, page_error, render
-from service.web.ratelimit import person_checks
+from service.web.ratelimit import ChecksUnavailable, TooManyLookups, charge_receipt_lookup
 from service.web.runtime import current_runtime
 from service.worktime import VIETNAM
 from storage.models import DossierDocument, FormVersion
@@ -475,26 +471,6 @@ def explain(report: dict[str, Any], doc: DossierDocument | None) -> dict[str, An
 
 # -- receipts -----------------------------------------------------------------------------------
 
-@cache
-def _receipt_limits(notation: str) -> list[RateLimitItem]:
-    return parse_many(notation)
-
-
-def _receipt_lookup_allowed() -> int | None:
-    """Count one receipt lookup from this client's address (in the rate limiter's store, by a
-    keyed hash of the address): None when allowed, else the seconds to wait. A store that
-    cannot be reached refuses (fail closed): :class:`StorageError`."""
-    limits = person_checks()
-    items = _receipt_limits(current_runtime().settings.receipt_lookups)
-    ids = (limits.prefix, "receipt_lookup", limits.person_key(request.remote_addr or "-"))
-    strategy = limits.limiter.limiter
-    for item in items:
-        if not strategy.test(item, *ids) or not strategy.hit(item, *ids):
-            reset = strategy.get_window_stats(item, *ids).reset_time
-            return max(1, math.ceil(reset - time.time()))
-    return None
-
-
 @bp.route("/receipt", methods=["GET", "POST"])
 def receipt() -> Response:
     """A dossier's status for whoever holds its receipt (code and secret): the API's receipt
@@ -520,10 +496,12 @@ def receipt() -> Response:
         return render("public/receipt.html", status=400, code=code[:80], errors=errors,
                       error_count=len(errors), found=None)
     try:
-        wait = _receipt_lookup_allowed()
-    except StorageError:
+        charge_receipt_lookup(request.remote_addr or "-",
+                              current_runtime().settings.receipt_lookups)
+    except ChecksUnavailable:
         return page_error(503)
-    if wait is not None:
+    except TooManyLookups as e:
+        wait = e.retry_after or 60
         response = render("public/receipt.html", status=429, code=code, errors=[],
                           found=None, wait_minutes=max(1, math.ceil(wait / 60)))
         response.headers["Retry-After"] = str(wait)

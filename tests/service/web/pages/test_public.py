@@ -333,6 +333,26 @@ def test_a_receipt_secret_guessed_many_times_is_rate_limited(pages, client, rece
     assert look_up(client, code, secret, "192.0.2.8").status_code == 200
 
 
+def test_the_api_counts_receipt_lookups_with_the_page(pages, client, receipt) -> None:
+    """The API's receipt lookup is the same guess of a secret: counted per address with the
+    page's lookups, so the page's limit cannot be bypassed through the API."""
+    code, secret = receipt
+    allowed = int(pages.extensions["tokhai"].settings.receipt_lookups.split("/")[0])
+    environ = {"REMOTE_ADDR": "192.0.2.9"}
+    for i in range(allowed):
+        guess = client.get(f"/api/v1/receipts/{code}", environ_base=environ,
+                           query_string={"secret": f"doan-sai-{i:04d}"})
+        assert guess.status_code == 404
+    limited = client.get(f"/api/v1/receipts/{code}", environ_base=environ,
+                         query_string={"secret": secret})
+    assert limited.status_code == 429 and limited.get_json()["code"] == "too_many_lookups"
+    assert int(limited.headers["Retry-After"]) > 0
+    assert look_up(client, code, secret, "192.0.2.9").status_code == 429
+    other = client.get(f"/api/v1/receipts/{code}", environ_base={"REMOTE_ADDR": "192.0.2.10"},
+                       query_string={"secret": secret})
+    assert other.status_code == 200
+
+
 # -- late dossiers --------------------------------------------------------------------------------
 
 @pytest.fixture
