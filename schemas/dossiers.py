@@ -84,6 +84,9 @@ class DossierSchema(Schema):
     procedure_code = fields.String()
     procedure_name = fields.String(allow_none=True)
     channel = fields.String(metadata={"description": "online or counter"})
+    prefill_choice = fields.String(allow_none=True, metadata={
+        "description": "The citizen's answer to 'use my data' in the pages: use (the registers "
+                       "were read) or type (everything typed); null when filed through the API"})
     citizen_id = fields.String()
     submitted_at = VietnamDateTime()
     accepted_at = VietnamDateTime(allow_none=True)

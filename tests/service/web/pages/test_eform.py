@@ -319,6 +319,10 @@ def test_typing_everything_is_recorded_with_the_dossier(app, client) -> None:
     assert done.status_code == 302
     filed = dossiers_of_father(app, before)
     assert [d.prefill_choice for d in filed] == ["type"]
+    # and the officer reads it with the dossier
+    officer = {"Authorization": f"Bearer {_token(app, 'officer', agency_code=AGENCY)}"}
+    seen = client.get(f"/api/v1/dossiers/{filed[0].code}", headers=officer)
+    assert seen.status_code == 200 and seen.get_json()["prefill_choice"] == "type"
 
 
 def test_a_draft_resumes_on_another_device(app, client) -> None:
