@@ -108,7 +108,10 @@ def _published() -> list[FormVersion]:
 def catalogue() -> Response:
     """The procedures whose form is published: search by name or code, filter by level."""
     levels = agency_levels()
-    query = " ".join(request.args.get("q", "").split())[:100]
+    # what is searched and shown back: printable text only (a NUL or a control character
+    # typed into the box is dropped, not echoed into the page)
+    query = " ".join("".join(c for c in request.args.get("q", "") if c.isprintable()
+                             or c.isspace()).split())[:100]
     level = request.args.get("level", "")
     errors = []
     if level and level not in levels:
