@@ -22,6 +22,7 @@ documents, the numbers of earlier results).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -169,9 +170,17 @@ class FieldView:
 
 
 def option_tags(options: Iterable[Option]) -> Markup:
-    return Markup("".join(
-        f'<option value="{escape(o.value)}"{" selected" if o.selected else ""}>'
-        f"{escape(o.label)}</option>" for o in options))
+    """The ``<option>`` elements, each escaped once per process (a page repeats the lists of
+    nationalities, ethnicities and provinces for every person on the form)."""
+    return Markup("".join(_option_html(o.value, o.label)[o.selected] for o in options))
+
+
+@functools.lru_cache(maxsize=16384)
+def _option_html(value: str, label: str) -> tuple[str, str]:
+    """An option, not selected and selected."""
+    v, text = escape(value), escape(label)
+    return f'<option value="{v}">{text}</option>', f'<option value="{v}" selected>{text}</option>'
+
 
 
 @dataclass
