@@ -571,3 +571,22 @@ class PageStash(Base):
     path: Mapped[str] = mapped_column(String(500))
     payload: Mapped[dict] = mapped_column(JSON)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Upload(Base):
+    """A file a citizen uploaded for an attachment field of a form, where no digital document
+    exists in their repository (a scan or a photo of a paper). Named by a random public id
+    (``document_id``, what the form data references); read by its owner, and by whoever may
+    see a dossier whose data references it."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(String(36), unique=True, default=_uuid)
+    owner_id: Mapped[str] = mapped_column(String(12), index=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

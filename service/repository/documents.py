@@ -47,6 +47,7 @@ from storage.models import (
     DossierDocument,
     FormVersion,
     Record,
+    Upload,
 )
 
 
@@ -314,12 +315,9 @@ def list_documents(session: Session, owners: list[str], procedure_code: str | No
 
 # -- reuse ------------------------------------------------------------------------------------
 
-def attachment_errors(session: Session, definition: FormDefinition, data: Any,
-                      declarant: str) -> list[dict[str, str]]:
-    """A submission may reference a document already in the declarant's repository (or an
-    organisation's they represent) instead of attaching a file: every referenced id must be
-    one of theirs."""
-    references: list[tuple[str, str]] = []
+def references(definition: FormDefinition, data: Any) -> list[tuple[str, str]]:
+    """The ids the attachment fields of ``data`` reference, each with its pointer."""
+    found: list[tuple[str, str]] = []
     for _, field in definition.leaves():
         if field.type != "attachment":
             continue
@@ -327,14 +325,27 @@ def attachment_errors(session: Session, definition: FormDefinition, data: Any,
             for i, item in enumerate(value if isinstance(value, list) else []):
                 document_id = item.get("document_id") if isinstance(item, dict) else None
                 if isinstance(document_id, str):
-                    references.append((f"{pointer}/{i}/document_id", document_id))
-    if not references:
+                    found.append((f"{pointer}/{i}/document_id", document_id))
+    return found
+
+
+def attachment_errors(session: Session, definition: FormDefinition, data: Any,
+                      declarant: str) -> list[dict[str, str]]:
+    """A submission may reference a document already in the declarant's repository (or an
+    organisation's they represent), or a file uploaded where nothing digital exists
+    (``service.repository.uploads``) by the declarant or an organisation they represent:
+    every referenced id must be one of theirs."""
+    found = references(definition, data)
+    if not found:
         return []
     owners = {declarant, *represented(session, declarant)}
+    ids = [d for _, d in found]
     held = dict(session.execute(select(DossierDocument.document_id, DossierDocument.owner_id)
-                                .where(DossierDocument.document_id.in_(
-                                    [d for _, d in references]))).all())
+                                .where(DossierDocument.document_id.in_(ids))).all())
+    uploaded = dict(session.execute(select(Upload.document_id, Upload.owner_id)
+                                    .where(Upload.document_id.in_(ids))).all())
     return [{"field": pointer, "code": "unknown_document",
              "message": "Không có tài liệu này trong kho dữ liệu của người nộp.",
              "message_en": "No such document in the applicant's repository."}
-            for pointer, document_id in references if held.get(document_id) not in owners]
+            for pointer, document_id in found
+            if held.get(document_id) not in owners and uploaded.get(document_id) not in owners]

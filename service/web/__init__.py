@@ -145,6 +145,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from service.web.api import ops
     from service.web.api import prefill as prefill_api
     from service.web.api import repository as repository_api
+    from service.web.api import uploads as uploads_api
 
     api.register_blueprint(ops.health)
     api.register_blueprint(ops.reference)
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     api.register_blueprint(dossiers_api.blp)
     api.register_blueprint(documents_api.blp)
     api.register_blueprint(repository_api.blp)
+    api.register_blueprint(uploads_api.blp)
     if signing is not None and signing.responder is not None and not settings.production:
         from service.web import devpki  # the development CA's OCSP and CRL, never in production
 

@@ -42,6 +42,7 @@ from service.errors import InvalidData, NotFound
 from service.records import drafts
 from service.records import prefill as pf
 from service.repository import documents as repository
+from service.repository import uploads
 from service.web.pages import day, formfields, sessions
 from service.web.pages.rendering import PAGE_BLUEPRINTS, page_error, render
 from service.web.runtime import current_runtime
@@ -175,9 +176,16 @@ def fill(form_id: str, version: int) -> Response:
         return _form_page(filling, data, {}, restored=restored,
                           saved=bool(request.args.get("saved")),
                           disputed=request.args.get("disputed"))
-    parsed = _parse(filling, request.form)
+    posted, upload_errors = _uploaded(filling)
+    parsed = _parse(filling, posted)
     data = parsed.data
     _save(filling, data)
+    if upload_errors:  # the file is not kept, everything typed is: the field says why
+        errors = dict(upload_errors)
+        if parsed.action is None and request.form.get("action") != "save":
+            errors = {**formfields.error_map(filling.form, _problems(filling, data)),
+                      **parsed.errors, **upload_errors}
+        return _form_page(filling, data, errors)
     if parsed.action is not None:  # add or remove an item, refresh a list: already applied
         return redirect(url_for("eform.fill", form_id=form_id, version=version)
                         + (f"#{parsed.focus}" if parsed.focus else ""))
@@ -405,7 +413,65 @@ def _filling(form_id: str, version: int, *, prefill: bool = True) -> Filling | R
                 doc.document_id, _document_label(doc), doc.file_name, doc.media_type))
             if doc.number:
                 numbers[doc.document_id] = doc.number
+        # what the citizen uploaded where nothing digital existed
+        documents += [_upload_document(row) for row in uploads.of_owner(g.db, citizen,
+                                                                           _DOCUMENTS)]
     return Filling(citizen, compiled, choice, draft, result, documents, numbers)
+
+
+@bp.url_value_preprocessor
+def _room_for_files(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """The form's post may carry files (an attachment field's upload): its body may be as
+    large as a form plus a file. Set here, before the CSRF check reads the body (a
+    blueprint's URL value preprocessors run before every ``before_request``)."""
+    if (endpoint == "eform.fill" and request.method == "POST"
+            and request.mimetype == "multipart/form-data"):
+        settings = current_runtime().settings
+        request.max_content_length = settings.max_request_bytes + settings.max_upload_bytes
+
+
+def _uploaded(filling: Filling) -> tuple[MultiDict[str, str], dict[str, str]]:
+    """The post, with the files uploaded for attachment fields kept (``uploads.store``) and
+    referenced in their field (a field of one file: the upload replaces the choice), and the
+    problems of the files refused, by input id. The uploads join the citizen's documents."""
+    posted: MultiDict[str, str] = MultiDict(request.form)
+    errors: dict[str, str] = {}
+    if not request.files:
+        return posted, errors
+    person = sessions.current()
+    assert person is not None
+    limit = current_runtime().settings.max_upload_bytes
+    for name in request.files:
+        found = formfields.upload_field(filling.form, name)
+        if found is None or found[1] in filling.verified:
+            continue
+        f, pointer, fid = found
+        for upload in request.files.getlist(name):
+            data = upload.stream.read(limit + 1)
+            if not data and not upload.filename:
+                continue  # the input left empty
+            chosen = [v for v in posted.getlist(pointer) if v.strip()]
+            if f.max_files > 1 and len(chosen) >= f.max_files:
+                errors.setdefault(fid, formfields.upload_message(f, "too_many", limit))
+                continue
+            try:
+                row = uploads.store(g.db, person.principal, data, upload.filename,
+                                    f.media_types or uploads.MEDIA_TYPES, limit,
+                                    lifecycle.now(), field=pointer)
+            except InvalidData as refused:
+                errors.setdefault(fid, formfields.upload_message(f, refused.code, limit))
+                continue
+            log.info("attachment uploaded", extra={
+                "form_id": filling.form.id, "media_type": row.media_type, "size": row.size})
+            filling.documents.insert(0, _upload_document(row))
+            posted.setlist(pointer, [*chosen, row.document_id] if f.max_files > 1
+                           else [row.document_id])
+    return posted, errors
+
+
+def _upload_document(row: Any) -> formfields.Document:
+    label = _("%(name)s, tải lên ngày %(day)s", name=row.file_name, day=day(row.created_at))
+    return formfields.Document(row.document_id, label, row.file_name, row.media_type)
 
 
 def _document_label(doc: Any) -> str:
@@ -489,7 +555,8 @@ def _form_page(filling: Filling, data: Any, errors: dict[str, str], *, restored:
                saved: bool = False, disputed: str | None = None) -> Response:
     sections = formfields.view(filling.form, data, filling.provenance, errors,
                                verified=filling.verified, documents=filling.documents,
-                               result_numbers=filling.result_numbers)
+                               result_numbers=filling.result_numbers,
+                               upload_limit=current_runtime().settings.max_upload_bytes)
     summary = formfields.summary(errors, sections)
     pending = drafts.pending_disputes(g.db, filling.citizen, filling.form.id,
                                       filling.form.version)
@@ -507,4 +574,5 @@ def _form_page(filling: Filling, data: Any, errors: dict[str, str], *, restored:
                   pending=labels, failed_sources=(filling.result.failed_sources
                                                   if filling.result else []),
                   agency=_agency_name(filling.draft.agency_code or ""),
-                  updated_at=filling.draft.updated_at)
+                  updated_at=filling.draft.updated_at,
+                  has_attachment=any(f.type == "attachment" for _, f in filling.form.leaves()))

@@ -43,6 +43,11 @@ from forms.model import Condition, Field, FormDefinition
 RADIO_LIMIT = 8
 #: the action prefixes the fields' own buttons post (``name="action"``)
 ACTIONS = ("add", "remove", "refresh")
+#: the media types a citizen can upload for an attachment field, with their file extension
+#: (as ``service.repository.uploads`` recognises them by their bytes)
+UPLOAD_TYPES = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
+#: what an attachment field's file input is named after its field's pointer
+UPLOAD_SUFFIX = ".upload"
 
 _OMIT: Any = object()
 _DIGITS = re.compile(r"[0-9]+")
@@ -138,6 +143,14 @@ class FieldView:
     children: list[FieldView] = field(default_factory=list)
     items: list[ItemView] = field(default_factory=list)
     add_action: str | None = None
+    #: an attachment field: the file input's name (``<pointer>.upload``) and id, the types it
+    #: accepts, whether it takes several files, and its hint (types and size limit); no name
+    #: when the field takes no type that can be uploaded
+    upload_name: str | None = None
+    upload_id: str = ""
+    accept: str = ""
+    upload_multiple: bool = False
+    upload_hint: str = ""
     count_name: str = ""
     #: the condition, for eform.js: {"name": input name, "kind": type, "equals"/"in"/"filled"}
     when: dict[str, Any] | None = None
@@ -202,12 +215,15 @@ def view(form: FormDefinition, data: Mapping[str, Any] | None,
          provenance: Mapping[str, Mapping[str, Any]] | None = None,
          errors: Mapping[str, str] | None = None, *, verified: Iterable[str] = (),
          documents: Sequence[Document] = (),
-         result_numbers: Mapping[str, str] | None = None) -> list[SectionView]:
+         result_numbers: Mapping[str, str] | None = None,
+         upload_limit: int = 0) -> list[SectionView]:
     """The sections of ``form`` with their fields, filled with ``data``; ``verified`` are the
     pointers of values a register verified (read-only), ``provenance`` says where values came
-    from (a suggestion names its source), ``errors`` are messages by input id."""
+    from (a suggestion names its source), ``errors`` are messages by input id;
+    ``upload_limit`` is the size limit of an uploaded file (bytes), said in the hint of an
+    attachment field's file input."""
     builder = _Builder(form, provenance or {}, errors or {}, set(verified), documents,
-                       result_numbers or {})
+                       result_numbers or {}, upload_limit)
     out = []
     for s in form.sections:
         tokens = (s.id,)
@@ -222,7 +238,8 @@ def view(form: FormDefinition, data: Mapping[str, Any] | None,
 class _Builder:
     def __init__(self, form: FormDefinition, provenance: Mapping[str, Mapping[str, Any]],
                  errors: Mapping[str, str], verified: set[str], documents: Sequence[Document],
-                 result_numbers: Mapping[str, str]):
+                 result_numbers: Mapping[str, str], upload_limit: int = 0):
+        self.upload_limit = upload_limit
         self.form = form
         self.provenance = provenance
         self.errors = errors
@@ -324,13 +341,31 @@ class _Builder:
         elif t == "attachment":
             chosen = {a.get("document_id") for a in value if isinstance(a, dict)} \
                 if isinstance(value, list) else set()
-            offered = list(self.documents)
-            known = {d.document_id for d in offered}
+            # a document of a type the field does not take is not offered (unless chosen)
+            offered = [d for d in self.documents if d.document_id in chosen
+                       or not (d.media_type and f.media_types)
+                       or d.media_type in f.media_types]
+            known = {d.document_id for d in self.documents}
             offered += [Document(str(d), str(d)) for d in sorted(chosen - known - {None})]
             v.options = [Option(d.document_id, d.label, d.document_id in chosen,
                                 v.id if i == 0 else f"{v.id}--{i}")
                          for i, d in enumerate(offered)]
             v.widget = "checkboxes" if f.max_files > 1 else "radios"
+            self._upload(f, v)
+
+    def _upload(self, f: Field, v: FieldView) -> None:
+        """The file input of an attachment field: only where nothing digital exists."""
+        types = [m for m in f.media_types or UPLOAD_TYPES if m in UPLOAD_TYPES]
+        if not types:
+            return
+        v.upload_name = f"{v.name}.upload"
+        v.upload_id = f"{v.id}--upload" if v.options else v.id
+        v.accept = ",".join([*types, *(UPLOAD_TYPES[m] for m in types)])
+        v.upload_multiple = f.max_files > 1
+        names = ", ".join(UPLOAD_TYPES[m].lstrip(".").upper() for m in types)
+        v.upload_hint = (_("Tệp %(types)s, tối đa %(size)s MB.", types=names,
+                           size=_megabytes(self.upload_limit)) if self.upload_limit
+                         else _("Tệp %(types)s.", types=names))
 
     def _date_parts(self, f: Field, v: FieldView, text: str) -> list[Part]:
         keys = {"year": ("year",), "month": ("month", "year")}.get(
@@ -692,6 +727,7 @@ class _Reader:
         if t == "address":
             return self.address(f, ptr)
         if t == "attachment":
+            self.seen.add(ptr + UPLOAD_SUFFIX)  # its file, if any, is the flow's to keep
             chosen = []
             for document_id in self.get_list(ptr):
                 item: dict[str, Any] = {"document_id": document_id}
@@ -1005,12 +1041,46 @@ def summary(errors: Mapping[str, str], sections: Sequence[SectionView]) -> list[
     return sorted(items, key=lambda e: order.get(e["field"], len(order)))
 
 
+def _megabytes(size: int) -> str:
+    """A size limit in MB as people read it (``10``, ``0,5``)."""
+    mb = size / (1024 * 1024)
+    return str(int(mb)) if mb >= 1 and mb == int(mb) else f"{mb:.1f}".replace(".", ",")
+
+
+def upload_field(form: FormDefinition, name: str) -> tuple[Field, str, str] | None:
+    """The attachment field whose file input is ``name`` (``<pointer>.upload``), with its
+    pointer and input id; None for any other name."""
+    if not name.endswith(UPLOAD_SUFFIX):
+        return None
+    pointer = name[:-len(UPLOAD_SUFFIX)]
+    f, tokens, _part = locate(form, pointer)
+    if f is None or f.type != "attachment" or pointers.join(tokens) != pointer:
+        return None
+    return f, pointer, input_id(tokens)
+
+
+def upload_message(f: Field, code: str, limit: int) -> str:
+    """What is wrong with a file uploaded for attachment field ``f``."""
+    if code == "empty_file":
+        return _("Tệp tải lên cho “%(label)s” không có nội dung.", label=f.label)
+    if code == "file_too_large":
+        return _("Tệp tải lên cho “%(label)s” lớn quá %(size)s MB.", label=f.label,
+                 size=_megabytes(limit))
+    if code == "too_many":
+        return _("“%(label)s” có tối đa %(n)s tệp; hãy bỏ chọn một tệp trước khi tải lên "
+                 "tệp khác.", label=f.label, n=f.max_files)
+    types = [m for m in f.media_types or UPLOAD_TYPES if m in UPLOAD_TYPES]
+    return _("Tệp tải lên cho “%(label)s” phải là %(types)s.", label=f.label,
+             types=", ".join(UPLOAD_TYPES[m].lstrip(".").upper() for m in types))
+
+
 def page_ids(sections: Sequence[SectionView]) -> Iterator[str]:
     """Every id of the rendered fields, in page order (sub-parts included)."""
 
     def walk(fields: Iterable[FieldView]) -> Iterator[str]:
         for f in fields:
             yield f.id
+            yield f"{f.id}--upload"
             yield f"{f.id}--commune"
             yield f"{f.id}--detail"
             yield from walk(f.children)

@@ -1,6 +1,7 @@
 """The web pages (issue #14): browser sessions, the "use my data" choice, drafts, disputes of
 prefilled values, citizens' contacts, the e-mail outbox, data kept across an expired session,
-and an index of the access log by owner (the citizen's "who accessed my documents").
+files uploaded for attachment fields, and an index of the access log by owner (the citizen's
+"who accessed my documents").
 
 Revision ID: 0010_web_pages
 Revises: 0009_dossier_lateness
@@ -110,9 +111,24 @@ def upgrade() -> None:
         sa.Column("payload", sa.JSON, nullable=False),
         sa.Column("expires_at", _TS, nullable=False),
     )
+    # files citizens upload for attachment fields where nothing digital exists
+    op.create_table(
+        "uploads",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("document_id", sa.String(36), nullable=False, unique=True),
+        sa.Column("owner_id", sa.String(12), nullable=False),
+        sa.Column("file_name", sa.String(255), nullable=False),
+        sa.Column("media_type", sa.String(40), nullable=False),
+        sa.Column("size", sa.Integer, nullable=False),
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("content", sa.LargeBinary, nullable=False),
+        sa.Column("created_at", _TS, nullable=False),
+    )
+    op.create_index("ix_uploads_owner_id", "uploads", ["owner_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("uploads")
     op.drop_index("ix_access_log_owner", table_name="access_log")
     for table in ("page_stash", "notifications", "contacts", "disputes", "form_drafts",
                   "prefill_choices", "web_sessions"):
