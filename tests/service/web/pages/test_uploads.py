@@ -276,3 +276,23 @@ def test_no_more_files_than_the_field_takes(app) -> None:
     assert "có tối đa 2 tệp" in shown
     assert [a["file_name"] for a in draft_data(app)["giay_to"]["ban_chup"]] == [
         "mot.pdf", "hai.png"]
+
+
+def test_the_forms_post_has_room_for_a_file(app, monkeypatch) -> None:
+    """A page's body is limited to TOKHAI_MAX_REQUEST_BYTES, checked before the view (the
+    CSRF check reads the form): the e-form's post with a file may be that plus a file."""
+    runtime = app.extensions["tokhai"]
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 20_000)
+    monkeypatch.setattr(runtime, "settings", dataclasses.replace(
+        runtime.settings, max_request_bytes=20_000, max_upload_bytes=40_000))
+    client = app.test_client()
+    sign_in(client, "citizen_father")
+    page = start(client)
+    scan = PDF + b"\x00" * 30_000
+    sent = send(client, page, [(scan, "lon-hon-mot-trang.pdf")])
+    assert sent.status_code == 302, sent.status_code
+    assert [a["file_name"] for a in draft_data(app)["giay_to"]["ban_chup"]] == [
+        "lon-hon-mot-trang.pdf"]
+    # far beyond: the service's page for a body too large, nothing kept
+    too_large = send(client, text(client.get(FILL)), [(scan * 3, "qua-lon.pdf")])
+    assert too_large.status_code == 413 and "<html" in too_large.get_data(as_text=True)
