@@ -245,6 +245,12 @@ def submit(form_id: str, version: int) -> Response:
     # the submission's own check reads the verified values: no prefill here
     filling = _filling(form_id, version, prefill=False)
     if isinstance(filling, Response):
+        # the draft went while this request read it: a second click, whose twin filed it
+        # meanwhile (its dossier is committed with the draft's removal)
+        earlier = drafts.filed_with(g.db, citizen, draft.idempotency_key)
+        if earlier is not None and (earlier.form_id, earlier.form_version) == (form_id, version):
+            session[_JUST_FILED] = earlier.code
+            return redirect(url_for("eform.confirmation", code=earlier.code))
         return filling
     person = sessions.current()
     assert person is not None
