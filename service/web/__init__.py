@@ -48,18 +48,24 @@ class TokhaiApi(Api):
 
 
 class SecretKeyMissing(Exception):
-    """Production mode without the installation's secret (TOKHAI_SECRET_KEY or the file), or
-    with a setting that is for development only."""
+    """Production mode without the installation's secret (TOKHAI_SECRET_KEY or the file)."""
+
+
+class DevelopmentOnly(Exception):
+    """Production mode with a setting that is for development only (the development sign-in,
+    cookies without ``Secure``)."""
 
 
 def startup_errors() -> tuple[type[Exception], ...]:
     """Configuration mistakes that stop a start-up with one line, not a traceback: signing
-    keys, document store, rate-limit storage, the missing secret (``except startup_errors()``)."""
+    keys, document store, rate-limit storage, the missing secret, development settings in
+    production (``except startup_errors()``)."""
     from service.pki.config import SigningSetupError
     from service.web.ratelimit import RateLimitMisconfigured
     from storage.documents import StoreMisconfigured
 
-    return (SigningSetupError, StoreMisconfigured, RateLimitMisconfigured, SecretKeyMissing)
+    return (SigningSetupError, StoreMisconfigured, RateLimitMisconfigured, SecretKeyMissing,
+            DevelopmentOnly)
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -71,7 +77,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     logs.configure(settings.log_level)
     if settings.production and (settings.dev_signin or settings.insecure_cookies):
         # development conveniences are never available in production
-        raise SecretKeyMissing(
+        raise DevelopmentOnly(
             "TOKHAI_DEV_SIGNIN and TOKHAI_INSECURE_COOKIES are for development only and cannot "
             "be used with TOKHAI_PRODUCTION=1")
     # its logger is "service", as before the package moved; the pages' templates and assets

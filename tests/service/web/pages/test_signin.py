@@ -364,9 +364,9 @@ def test_the_development_sign_in_is_not_served_unless_enabled(https_app: Any) ->
 
 @pytest.mark.parametrize("flag", ["dev_signin", "insecure_cookies"])
 def test_production_refuses_the_development_conveniences(tmp_path: Any, flag: str) -> None:
-    from service.web import SecretKeyMissing
+    from service.web import DevelopmentOnly
 
-    with pytest.raises(SecretKeyMissing, match="TOKHAI_PRODUCTION=1"):
+    with pytest.raises(DevelopmentOnly, match="TOKHAI_PRODUCTION=1"):
         make_app(f"sqlite:///{tmp_path / 't.db'}", tmp_path, production=True,
                  **{flag: True})
 
