@@ -484,6 +484,8 @@ def _access_words(entry: AccessLog, titles: dict[str, str]) -> dict[str, Any]:
         who = _("Cán bộ của %(agency)s", agency=_agency_name(entry.agency_code))
     elif entry.role == "auditor":
         who = _("Kiểm toán viên")
+    elif entry.role == "designer":
+        who = _("Người thiết kế biểu mẫu")
     elif entry.role == "anonymous":
         who = _("Một người không đăng nhập")
     else:
@@ -498,6 +500,15 @@ def _access_words(entry: AccessLog, titles: dict[str, str]) -> dict[str, Any]:
     elif entry.action in ("download", "link_download"):
         what = (_("đã tải về %(document)s", document=document) if allowed
                 else _("đã đề nghị tải về %(document)s nhưng bị từ chối", document=document))
+    elif entry.action == "person_check":  # a form naming you, checked against the registers
+        what = (_("đã đối chiếu thông tin về bạn ghi trên một tờ khai với cơ sở dữ liệu")
+                if allowed else _("đã đề nghị đối chiếu thông tin về bạn nhưng bị từ chối"))
+    elif entry.action == "identity_check":  # a digitised paper naming you
+        what = _("đã đối chiếu một giấy tờ số hóa mang tên bạn với cơ sở dữ liệu dân cư")
+    elif entry.action == "report_lookup":  # how much of a form your records fill
+        what = (_("đã xem mức điền sẵn một tờ khai từ dữ liệu của bạn") if allowed
+                else _("đã đề nghị xem mức điền sẵn tờ khai từ dữ liệu của bạn nhưng bị từ "
+                       "chối"))
     elif entry.action == "link":
         what = (_("đã tạo đường dẫn tải về %(document)s", document=document) if allowed
                 else _("đã đề nghị tạo đường dẫn tải về %(document)s nhưng bị từ chối",

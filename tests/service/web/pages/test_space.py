@@ -459,3 +459,16 @@ def test_the_address_saved_on_the_page_gets_the_worker_s_email(pages, father_cli
     assert link in body
     opened = father_client.get(link.removeprefix("https://dvc.example.vn"))
     assert opened.status_code == 200 and "Thiếu bản chụp giấy chứng sinh" in text_of(opened)
+
+
+def test_reads_of_my_data_are_in_my_access_log_in_words(pages, father_client) -> None:
+    """Not only documents: a designer looking up how much of a form the citizen's records fill
+    (a read of their data, with a purpose) is in their access log, in a sentence."""
+    designer = {"Authorization": f"Bearer {_token(pages, 'designer')}"}
+    looked = pages.test_client().get(
+        f"/api/v1/forms/{FORM}/versions/1/trimming-report",
+        query_string={"personal_id": DEMO_FATHER, "purpose": "kiểm tra mẫu"}, headers=designer)
+    assert looked.status_code == 200, looked.get_json()
+    page = text_of(father_client.get("/my/access"))
+    assert "Người thiết kế biểu mẫu đã xem mức điền sẵn một tờ khai từ dữ liệu của bạn" in page
+    assert "đã xem thông tin của  " not in page  # no sentence with a missing object
