@@ -34,6 +34,7 @@ from service.dossiers.states import STATES
 from service.errors import InvalidData, NotFound, not_found
 from service.records import drafts
 from service.records import prefill as pf
+from service.repository import documents as repository
 from service.results import issuance
 from service.tokens import Principal
 from service.web.api.prefill import prefill_response
@@ -54,6 +55,8 @@ blp = Blueprint("dossiers", __name__, url_prefix="/api/v1",
                 description="Hồ sơ: nộp trực tuyến, theo dõi, tiếp nhận và xử lý, trễ hạn")
 _AUTH: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 _IDEMPOTENCY = re.compile(r"^[\x21-\x7e]{1,100}$")
+#: the access-log action of an officer reading what the registers hold for a dossier's citizen
+REGISTER_READ = "register_read"
 
 
 def etag(d: Dossier) -> str:
@@ -212,6 +215,10 @@ class DossierPrefill(MethodView):
         dossier = load(code, principal)
         current_app.logger.info("officer prefill on a dossier", extra={
             "token_id": principal.token_id, "dossier": code})
+        # the citizen reads it on their page "who accessed my data"
+        repository.log(g.db, principal, REGISTER_READ, "allowed", owner_id=dossier.citizen_id,
+                       purpose=f"dossier:{dossier.code}"[:80],
+                       reason="the registers' data of the dossier's citizen")
         compiled = form_ops.published_form(g.db, dossier.form_id, dossier.form_version)
         result = pf.prefill(compiled.definition, dossier.citizen_id,
                             current_runtime().sources(g.db))

@@ -472,3 +472,15 @@ def test_reads_of_my_data_are_in_my_access_log_in_words(pages, father_client) ->
     page = text_of(father_client.get("/my/access"))
     assert "Người thiết kế biểu mẫu đã xem mức điền sẵn một tờ khai từ dữ liệu của bạn" in page
     assert "đã xem thông tin của  " not in page  # no sentence with a missing object
+
+
+def test_an_officer_reading_my_registers_for_a_dossier_is_in_my_access_log(
+        pages, father_client, filed) -> None:
+    """An officer checking a dossier against what the registers hold for its citizen reads
+    the citizen's data: written to the access log, shown on the citizen's page."""
+    read = pages.test_client().get(f"/api/v1/dossiers/{filed['done']}/prefill",
+                                   headers=officer(pages))
+    assert read.status_code == 200, read.get_json()
+    page = text_of(father_client.get("/my/access"))
+    assert "đã đọc dữ liệu của bạn trong cơ sở dữ liệu để đối chiếu hồ sơ" in page
+    assert f"hồ sơ {filed['done']}" in page
