@@ -44,7 +44,12 @@ from service.records import prefill as pf
 from service.repository import documents as repository
 from service.repository import uploads
 from service.web.pages import day, formfields, sessions
-from service.web.pages.rendering import PAGE_BLUEPRINTS, page_error, render
+from service.web.pages.rendering import (
+    PAGE_BLUEPRINTS,
+    agency_name,
+    page_error,
+    render,
+)
 from service.web.runtime import current_runtime
 from storage.models import FormDraft
 
@@ -215,7 +220,7 @@ def check(form_id: str, version: int) -> Response:
                                  result_numbers=filling.result_numbers)
     pending = drafts.pending_disputes(g.db, filling.citizen, form_id, version)
     return render("eform/check.html", form=filling.form, answers=answers,
-                  agency=_agency_name(filling.draft.agency_code or ""),
+                  agency=agency_name(filling.draft.agency_code or ""),
                   agency_code=filling.draft.agency_code, choice=filling.choice,
                   key=filling.draft.idempotency_key, disputed=set(pending))
 
@@ -297,7 +302,7 @@ def confirmation(code: str) -> Response:
     result_by = dossier.process_deadline or calendar.add_working_days(
         dossier.accept_deadline, dossier.processing_days)
     return render("eform/confirmation.html", dossier=dossier, secret=secret,
-                  agency=_agency_name(dossier.agency_code), result_by=result_by,
+                  agency=agency_name(dossier.agency_code), result_by=result_by,
                   my_dossiers=(url_for("space.dossiers")
                                if "space.dossiers" in current_app.view_functions else None))
 
@@ -381,13 +386,6 @@ def _agencies() -> list[Agency] | None:
     if signing is None or not signing.config.agencies:
         return None
     return [Agency(code, key.name) for code, key in sorted(signing.config.agencies.items())]
-
-
-def _agency_name(code: str) -> str:
-    for agency in _agencies() or []:
-        if agency.code == code:
-            return agency.name
-    return code
 
 
 def _filling(form_id: str, version: int, *, prefill: bool = True) -> Filling | Response:
@@ -579,6 +577,6 @@ def _form_page(filling: Filling, data: Any, errors: dict[str, str], *, restored:
                   saved=saved, disputed=disputed if disputed in pending else None,
                   pending=labels, failed_sources=(filling.result.failed_sources
                                                   if filling.result else []),
-                  agency=_agency_name(filling.draft.agency_code or ""),
+                  agency=agency_name(filling.draft.agency_code or ""),
                   updated_at=filling.draft.updated_at,
                   has_attachment=any(f.type == "attachment" for _, f in filling.form.leaves()))

@@ -32,7 +32,13 @@ from service.errors import NotFound
 from service.pki.pdflimits import PdfBusy, PdfRefused
 from service.results import issuance
 from service.web.api import documents as documents_api
-from service.web.pages.rendering import PAGE_BLUEPRINTS, page_error, render
+from service.web.pages.rendering import (
+    PAGE_BLUEPRINTS,
+    agency_name,
+    page_error,
+    render,
+    status_label,
+)
 from service.web.ratelimit import ChecksUnavailable, TooManyLookups, charge_receipt_lookup
 from service.web.runtime import current_runtime
 from service.worktime import VIETNAM
@@ -58,16 +64,6 @@ _NUMBER = re.compile(r"(?<![0-9])[0-9][0-9 .]{7,14}[0-9](?![0-9])")
 def agency_levels() -> dict[str, str]:
     """The levels of the agencies that settle a procedure (forms.model.AGENCY_LEVELS)."""
     return {"central": _("Trung ương"), "province": _("Cấp tỉnh"), "commune": _("Cấp xã")}
-
-
-def status_label(status: str) -> str:
-    """A dossier's status in words (service.dossiers.states.STATES)."""
-    return {
-        "submitted": _("Đã nộp, chờ tiếp nhận"), "accepted": _("Đã tiếp nhận"),
-        "supplement_requested": _("Yêu cầu bổ sung"), "rejected": _("Từ chối"),
-        "in_processing": _("Đang xử lý"), "result_ready": _("Đã có kết quả"),
-        "delivered": _("Đã trả kết quả"), "withdrawn": _("Đã rút hồ sơ"),
-    }.get(status, status)
 
 
 def stage_label(stage: str) -> str:
@@ -380,13 +376,6 @@ def _signature(sig: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _agency_name(code: str | None) -> str | None:
-    signing = current_runtime().signing
-    if code and signing is not None and code in signing.agencies:
-        return str(signing.agencies[code].name)
-    return code
-
-
 def _data_rows(payload: dict[str, Any]) -> list[tuple[str, str]]:
     """The structured data of an issued result as its paper prints it: labelled by the
     template, codes and addresses in words, dates as dd/mm/yyyy (service.results.issuance)."""
@@ -448,7 +437,7 @@ def explain(report: dict[str, Any], doc: DossierDocument | None) -> dict[str, An
         document = {
             "id": doc.document_id, "number": doc.number,
             "title": (payload or {}).get("title"),
-            "agency": (payload or {}).get("issuing_agency") or _agency_name(doc.agency_code),
+            "agency": (payload or {}).get("issuing_agency") or agency_name(doc.agency_code),
             "signed_at": doc.signed_at,
             # the data of the issued document, shown only for its own bytes: a changed copy's
             # content is not what tokhai issued

@@ -75,5 +75,26 @@ def wants_page() -> bool:
         ["text/html", "application/json"], default="text/html") == "text/html"
 
 
+def status_label(status: str) -> str:
+    """A dossier's status in words (service.dossiers.states.STATES), in the page's language."""
+    return {
+        "submitted": _("Đã nộp, chờ tiếp nhận"), "accepted": _("Đã tiếp nhận"),
+        "supplement_requested": _("Yêu cầu bổ sung"), "rejected": _("Từ chối"),
+        "in_processing": _("Đang xử lý"), "result_ready": _("Đã có kết quả"),
+        "delivered": _("Đã trả kết quả"), "withdrawn": _("Đã rút hồ sơ"),
+    }.get(status, status)
+
+
+def agency_name(code: str | None) -> str:
+    """An agency's name as its signing configuration gives it, else its code ("" for none)."""
+    if not code:
+        return ""
+    from service.web.runtime import current_runtime
+
+    signing = current_runtime().signing
+    key = signing.config.agencies.get(code) if signing is not None else None
+    return key.name if key is not None else code
+
+
 #: the blueprints that serve pages (each module of service.web.pages registers its own)
 PAGE_BLUEPRINTS: set[str] = set()

@@ -32,7 +32,13 @@ from service.results import issuance
 from service.web.api.dossiers import load, load_for_download
 from service.web.http import pdf_response, verified_bytes
 from service.web.pages import formfields, sessions
-from service.web.pages.rendering import PAGE_BLUEPRINTS, page_error, render
+from service.web.pages.rendering import (
+    PAGE_BLUEPRINTS,
+    agency_name,
+    page_error,
+    render,
+    status_label,
+)
 from service.web.runtime import current_runtime
 from service.worktime import VIETNAM
 from storage.documents import content_disposition
@@ -65,32 +71,10 @@ def _pages(page: int, total: int) -> dict[str, Any]:
             "next": page + 1 if page < last else None}
 
 
-def status_label(status: str) -> str:
-    labels = {
-        "submitted": _("Đã nộp, chờ tiếp nhận"),
-        "accepted": _("Đã tiếp nhận"),
-        "supplement_requested": _("Yêu cầu bổ sung"),
-        "rejected": _("Từ chối"),
-        "in_processing": _("Đang xử lý"),
-        "result_ready": _("Đã có kết quả"),
-        "delivered": _("Đã trả kết quả"),
-        "withdrawn": _("Đã rút hồ sơ"),
-    }
-    return labels.get(status, status)
-
-
 #: the colour of a status's tag
 STATUS_TAGS = {"submitted": "grey", "accepted": "", "supplement_requested": "yellow",
                "rejected": "red", "in_processing": "", "result_ready": "green",
                "delivered": "green", "withdrawn": "grey"}
-
-
-def _agency_name(code: str | None) -> str:
-    if not code:
-        return ""
-    signing = current_runtime().signing
-    key = signing.config.agencies.get(code) if signing is not None else None
-    return key.name if key is not None else code
 
 
 @dataclass(frozen=True)
@@ -196,7 +180,7 @@ def dossier(code: str) -> Response:
                   history=_history(events), request_event=request_event,
                   request_who=_who(request_event) if request_event else None,
                   supplement_url=supplement_url, result=result, letter=letter,
-                  agency=_agency_name(d.agency_code),
+                  agency=agency_name(d.agency_code),
                   verify_url=_verify_url(result.document_id) if result else None,
                   supplemented=request.args.get("done") == "supplemented")
 
@@ -323,7 +307,7 @@ def _my_documents(owners: list[str]) -> list[tuple[DossierDocument, str]]:
 
 
 def _consent_out(c: Consent, titles: dict[str, str], now: datetime) -> dict[str, Any]:
-    return {"consent": c, "agency": _agency_name(c.agency_code),
+    return {"consent": c, "agency": agency_name(c.agency_code),
             "purpose": (_("hồ sơ %(code)s", code=c.purpose) if c.purpose_kind == "dossier"
                         else _("thủ tục %(code)s", code=c.purpose)),
             "document": titles.get(c.document_id or "", c.document_id) if c.document_id
@@ -345,7 +329,7 @@ def _documents_page(form: dict[str, str] | None = None,
               for doc, _code in everything}
     now = datetime.now(UTC)
     items = [{"doc": doc, "code": code, "title": _title(doc),
-              "agency": _agency_name(doc.agency_code),
+              "agency": agency_name(doc.agency_code),
               "verify_url": _verify_url(doc.document_id)} for doc, code in rows]
     consents = [_consent_out(c, titles, now)
                 for c in repo_queries.consents(g.db, owners)]
@@ -481,7 +465,7 @@ def _access_words(entry: AccessLog, titles: dict[str, str]) -> dict[str, Any]:
     if entry.role == "citizen":
         who = _("Bạn")
     elif entry.role == "officer":
-        who = _("Cán bộ của %(agency)s", agency=_agency_name(entry.agency_code))
+        who = _("Cán bộ của %(agency)s", agency=agency_name(entry.agency_code))
     elif entry.role == "auditor":
         who = _("Kiểm toán viên")
     elif entry.role == "designer":
