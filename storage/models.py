@@ -459,6 +459,28 @@ class WebSession(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class StaffRole(Base):
+    """A member of staff as the identity provider names them (issuer and subject), with the
+    role and agency they sign in to the pages with (issue #15). Granted and revoked with
+    ``tokhai staff``; a session of a subject whose role was revoked or changed ends at its next
+    request. Citizens need no row: their role comes from their personal ID number."""
+
+    __tablename__ = "staff_roles"
+    __table_args__ = (UniqueConstraint("issuer", "subject", name="uq_staff_roles_subject"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    issuer: Mapped[str] = mapped_column(String(300))
+    subject: Mapped[str] = mapped_column(String(255))
+    #: ``officer``, ``designer`` or ``auditor`` (service.tokens.ROLES, citizens excepted)
+    role: Mapped[str] = mapped_column(String(16))
+    #: the officer's agency (required for officers, none for the others)
+    agency_code: Mapped[str | None] = mapped_column(String(40))
+    #: a name to show when the provider gives none
+    name: Mapped[str | None] = mapped_column(String(200))
+    granted_by: Mapped[str] = mapped_column(String(120))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class PrefillChoice(Base):
     """A citizen's answer to "use my data" for one form version, remembered (and recorded
     with the dossier filed from it): ``use`` (read the registers) or ``type`` (type

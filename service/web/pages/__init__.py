@@ -28,7 +28,8 @@ from service.web.pages.rendering import PAGE_BLUEPRINTS, page_error, render, wan
 HERE = Path(__file__).resolve().parent
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 #: the modules of pages, each registering its blueprint with ``init_app(app)`` (in this order)
-AREAS = ("site", "signin", "public", "eform", "space")
+AREAS = ("site", "signin", "public", "eform", "space", "office", "issuing", "design",
+         "audit")
 
 csrf = CSRFProtect()
 

@@ -24,6 +24,13 @@ def navigation() -> list[tuple[str, str]]:
     if person is not None and person.role == "citizen":
         wanted += [("space.dossiers", _("Hồ sơ của tôi")),
                    ("space.documents", _("Giấy tờ của tôi"))]
+    elif person is not None and person.role == "officer":
+        wanted = [("office.queue", _("Hồ sơ cần xử lý"))] + wanted
+    elif person is not None and person.role == "designer":
+        wanted = [("design.forms", _("Biểu mẫu"))] + wanted
+    elif person is not None and person.role == "auditor":
+        wanted = [("audit.access", _("Nhật ký truy cập")),
+                  ("audit.late", _("Hồ sơ trễ hạn"))] + wanted
     return [(endpoint, label) for endpoint, label in wanted
             if endpoint in current_app.view_functions]
 
