@@ -307,6 +307,111 @@ def tokens_list() -> None:
             click.echo(f"{row.id}\t{row.role}\t{state}\t{scope}\t{row.label}")
 
 
+@click.group("staff", help="Staff roles from sign-in: which identity-provider subjects are "
+                            "officers (of an agency), form designers or auditors.")
+def staff_cli() -> None:
+    pass
+
+
+def _actor() -> str:
+    """Who grants, as the mapping records it: the operating-system user of the command."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _agency_warning(agency_code: str) -> str | None:
+    """Why an officer's agency may not be usable (not in the signing configuration, or no
+    configuration to check against), or None. A warning, not a refusal: an agency's keys may
+    be configured after its officers are named, and without them the officer can handle the
+    agency's dossiers but cannot issue results."""
+    from service.pki.config import SigningConfig, SigningSetupError
+
+    path = _settings().signing_config
+    if not path:
+        return (f"no signing configuration (TOKHAI_SIGNING_CONFIG) to check agency "
+                f"{agency_code!r} against")
+    try:
+        agencies = SigningConfig.load(path).agencies
+    except SigningSetupError as e:
+        return f"the signing configuration cannot be read ({e}): agency not checked"
+    if agency_code not in agencies:
+        return (f"agency {agency_code!r} is not in the signing configuration {path} (it has "
+                f"{', '.join(sorted(agencies)) or 'none'}): the officer can handle its "
+                "dossiers but not issue results until it is added")
+    return None
+
+
+@staff_cli.command("grant", help="Give a subject of the identity provider a staff role (again: "
+                                 "replace its role, agency and name; their open sessions end "
+                                 "at their next request when the role or agency changes).")
+@click.option("--issuer", required=True, help="The provider's issuer URL (TOKHAI_OIDC_ISSUER).")
+@click.option("--subject", required=True, help="The person's subject (the 'sub' claim; the "
+                                               "no-role page shows it to them).")
+@click.option("--role", type=click.Choice(["officer", "designer", "auditor"]), required=True)
+@click.option("--agency", "agency_code", help="Agency code (officers only).")
+@click.option("--name", help="A name to show when the provider gives none.")
+def staff_grant(issuer: str, subject: str, role: str, agency_code: str | None,
+                name: str | None) -> None:
+    from service import staff
+
+    settings = _settings()
+    if settings.oidc_issuer and staff.normalise_issuer(issuer) != staff.normalise_issuer(
+            settings.oidc_issuer):
+        click.echo(f"warning: the configured provider is {settings.oidc_issuer}, not "
+                   f"{issuer}: this mapping applies only to people signing in through "
+                   f"{issuer}", err=True)
+    with _database() as (_, sessions), sessions() as session:
+        try:
+            row, outcome = staff.grant(session, issuer, subject, role, agency_code, name,
+                                       _actor())
+        except domain.DomainError as e:
+            refused(e)
+        session.commit()
+    if role == "officer" and agency_code:
+        warning = _agency_warning(agency_code)
+        if warning:
+            click.echo(f"warning: {warning}", err=True)
+    scope = f" of {row.agency_code}" if row.agency_code else ""
+    click.echo(f"{outcome}: {row.subject} at {row.issuer} is {row.role}{scope}")
+
+
+@staff_cli.command("revoke", help="Take a subject's staff role away; their open sessions end at "
+                                  "their next request.")
+@click.option("--issuer", required=True, help="The provider's issuer URL.")
+@click.option("--subject", required=True, help="The person's subject (the 'sub' claim).")
+def staff_revoke(issuer: str, subject: str) -> None:
+    from service import staff
+
+    with _database() as (_, sessions), sessions() as session:
+        try:
+            row = staff.revoke(session, issuer, subject)
+        except domain.DomainError as e:
+            refused(e)
+        session.commit()
+    click.echo(f"revoked: {row.subject} at {row.issuer} ({row.role})")
+
+
+@staff_cli.command("list", help="List the staff roles granted (a table).")
+def staff_list() -> None:
+    from service import staff
+
+    with _database() as (_, sessions), sessions() as session:
+        rows = [(r.role, r.agency_code or "-", r.subject, r.issuer, r.name or "-",
+                 f"{r.granted_by} {r.granted_at:%Y-%m-%d %H:%M}") for r in
+                staff.list_roles(session)]
+    if not rows:
+        click.echo("no staff role granted", err=True)
+        return
+    header = ("ROLE", "AGENCY", "SUBJECT", "ISSUER", "NAME", "GRANTED")
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=True)]
+    for line in (header, *rows):
+        click.echo("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+
+
 @click.group("records", help="Digitised records of the embedded registers.")
 def records_cli() -> None:
     pass
@@ -695,8 +800,8 @@ def repository_verify(repair: bool) -> None:
     sys.exit(1 if remaining else 0)
 
 
-COMMANDS = (db_cli, forms_cli, tokens_cli, records_cli, secret_key_cli, dev_setup, verify_cli,
-            worker_cli, repository_cli)
+COMMANDS = (db_cli, forms_cli, tokens_cli, staff_cli, records_cli, secret_key_cli, dev_setup,
+            verify_cli, worker_cli, repository_cli)
 
 
 def register(app: Flask) -> None:

@@ -105,6 +105,11 @@ class Settings:
     #: the ID-token or userinfo claim holding the citizen's personal ID number
     oidc_personal_id_claim: str
     oidc_scopes: str
+    #: staff roles from the provider's claims (docs/pages.md, "Staff"): the claim carrying
+    #: ``officer``, ``designer`` or ``auditor``, and the one carrying an officer's agency code;
+    #: empty (the default): such claims are not trusted, only ``tokhai staff`` mappings are
+    oidc_role_claim: str
+    oidc_agency_claim: str
     #: the development sign-in page (the demo people, no password); refused in production
     dev_signin: bool
     #: session cookies carry ``Secure`` unless this is set (plain http in development only;
@@ -200,6 +205,8 @@ class Settings:
             "oidc_personal_id_claim": os.environ.get("TOKHAI_OIDC_PERSONAL_ID_CLAIM",
                                                      "personal_id"),
             "oidc_scopes": os.environ.get("TOKHAI_OIDC_SCOPES", "openid profile email"),
+            "oidc_role_claim": os.environ.get("TOKHAI_OIDC_ROLE_CLAIM", "").strip(),
+            "oidc_agency_claim": os.environ.get("TOKHAI_OIDC_AGENCY_CLAIM", "").strip(),
             "dev_signin": _flag("TOKHAI_DEV_SIGNIN", False),
             "insecure_cookies": _flag("TOKHAI_INSECURE_COOKIES", False),
             "session_idle_minutes": int(os.environ.get("TOKHAI_SESSION_IDLE_MINUTES", 30)),
