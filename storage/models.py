@@ -230,6 +230,9 @@ class Dossier(Base):
         UniqueConstraint("citizen_id", "idempotency_key", name="uq_dossiers_idempotency"),
         Index("ix_dossiers_agency_status_deadline", "agency_code", "status", "due_at"),
         Index("ix_dossiers_citizen_submitted", "citizen_id", "submitted_at"),
+        # the officers' search by name (a prefix of the key; LIKE uses it on PostgreSQL)
+        Index("ix_dossiers_agency_name", "agency_code", "citizen_name_key",
+              postgresql_ops={"citizen_name_key": "varchar_pattern_ops"}),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -245,6 +248,11 @@ class Dossier(Base):
     channel: Mapped[str] = mapped_column(String(16), default="online",
                                          server_default="online")
     citizen_id: Mapped[str] = mapped_column(String(12))
+    #: the declarant's name as filed, and its search key without accents or case
+    #: (service.dossiers.names); None for forms without the declarant's name and for
+    #: dossiers filed before migration 0012
+    citizen_name: Mapped[str | None] = mapped_column(String(200))
+    citizen_name_key: Mapped[str | None] = mapped_column(String(200))
     data: Mapped[dict] = mapped_column(JSON)
     #: the citizen's answer to "use my data" when the form was filled in the pages (``use``
     #: or ``type``); None when filed through the API

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from forms.compiled import CompiledForm, canonical_json
-from service.dossiers import lateness
+from service.dossiers import lateness, names
 from service.dossiers.states import FINISHED, STATES, TRANSITIONS, Transition
 from service.errors import Conflict, DomainError, InvalidData, NotAllowed, VersionMismatch
 from service.records import prefill as pf
@@ -155,6 +155,7 @@ def submit(session: Session, compiled: CompiledForm, principal: Principal, data:
         "procedure_code": definition.procedure_code,
         "procedure_name": (definition.procedure_name or definition.title)[:300],
         "channel": "online", "citizen_id": citizen, "prefill_choice": prefill_choice,
+        **names.columns(definition, data),  # found by name in the officers' queue
         "data": data, "status": "submitted", "row_version": 1,
         "receipt_secret_hash": _sha256(secret), "idempotency_key": idempotency_key,
         "request_hash": request_hash,

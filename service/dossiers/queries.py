@@ -7,16 +7,20 @@ tested by calling them, and the web views only shape the answer.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import UnaryExpression, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
-from service.dossiers import lateness, lifecycle
+from forms.model import FormDefinition
+from service.dossiers import lateness, lifecycle, names
+from service.dossiers.states import FINISHED, STATES
 from service.tokens import Principal
 from service.worktime import VIETNAM
-from storage.models import Dossier, DossierDocument, DossierEvent
+from storage.models import Dossier, DossierDocument, DossierEvent, FormVersion, Upload
 
 #: the officer column of a late dossier nobody has explained yet
 UNEXPLAINED = "(chưa giải trình)"
@@ -62,6 +66,151 @@ def queue(session: Session, principal: Principal, page: int, per_page: int,
     rows = list(session.scalars(q.order_by(*order).limit(per_page)
                                 .offset((page - 1) * per_page)))
     return rows, int(total or 0)
+
+
+# -- the officers' queue page ------------------------------------------------------------------
+
+#: the states a dossier waits in for the agency (the queue's default)
+OPEN = tuple(s for s in STATES if s not in FINISHED)
+#: a filtered queue is counted up to this many (the pages say "more than"): a count stays a
+#: bounded index scan however many dossiers match
+COUNT_CAP = 10000
+_PERSONAL_ID = re.compile(r"^\d{12}$")
+_CODE = re.compile(r"^[A-Za-z0-9-]*\d{6}-\d{1,6}$")
+#: what a queue row needs (lateness.assess's facts, the columns shown): never the form data
+_QUEUE_COLUMNS = (
+    Dossier.id, Dossier.code, Dossier.agency_code, Dossier.procedure_code,
+    Dossier.procedure_name, Dossier.citizen_id, Dossier.citizen_name, Dossier.status,
+    Dossier.row_version, Dossier.submitted_at, Dossier.accept_deadline, Dossier.accepted_at,
+    Dossier.process_deadline, Dossier.finished_at, Dossier.due_at, Dossier.promised_at,
+    Dossier.broken_promise_at, Dossier.late_explanation, Dossier.late_explained_at,
+    Dossier.paused_at, Dossier.paused_from, Dossier.late_at, Dossier.late_stage)
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list[Dossier]
+    #: how many dossiers match, at most COUNT_CAP (+1 when there are more: ``capped``)
+    total: int
+    capped: bool
+
+
+def state_counts(session: Session, agency_code: str) -> dict[str, int]:
+    """How many of the agency's dossiers are in each state: one GROUP BY that reads only the
+    index ix_dossiers_agency_status_deadline (agency, status, ...)."""
+    rows = session.execute(select(Dossier.status, func.count()).where(
+        Dossier.agency_code == agency_code).group_by(Dossier.status)).all()
+    return {status: int(n) for status, n in rows}
+
+
+def search_kind(text: str) -> str:
+    """What the officer typed: ``personal_id`` (12 digits), ``code`` (a dossier code, or its
+    date-and-number tail), or ``name``."""
+    if _PERSONAL_ID.match(text):
+        return "personal_id"
+    if _CODE.match(text):
+        return "code"
+    return "name"
+
+
+def office_queue(session: Session, agency_code: str, page: int, per_page: int, *,
+                 states: tuple[str, ...] | None = OPEN, procedure: str | None = None,
+                 late: bool = False, search: str | None = None,
+                 at: datetime | None = None,
+                 counts: dict[str, int] | None = None) -> QueuePage:
+    """A page of an agency's queue for its officers, by the deadline that matters now (the
+    API's order), never another agency's dossier whatever is searched: filtered by states
+    (None: every state), procedure code and lateness (``lateness.late_clause``, as of ``at``),
+    and searched by dossier code, the citizen's personal ID or name (a prefix of the name,
+    accents and case optional: ``names.name_key``).
+
+    Every query starts with the agency: the state filter and the order use
+    ix_dossiers_agency_status_deadline, the personal ID ix_dossiers_citizen_submitted, the
+    name ix_dossiers_agency_name, the code its unique index. The total comes from ``counts``
+    (``state_counts``) when only states filter; otherwise one count capped at COUNT_CAP."""
+    q = select(Dossier).where(Dossier.agency_code == agency_code)
+    if states is not None:
+        q = q.where(Dossier.status == states[0] if len(states) == 1
+                    else Dossier.status.in_(states))
+    if procedure:
+        q = q.where(Dossier.procedure_code == procedure)
+    if late:
+        q = q.where(lateness.late_clause(at or lifecycle.now()))
+    text = " ".join((search or "").split())
+    if text:
+        kind = search_kind(text)
+        if kind == "personal_id":
+            q = q.where(Dossier.citizen_id == text)
+        elif kind == "code":
+            wanted = text.upper()
+            if not wanted.startswith(f"{agency_code}-"):
+                wanted = f"{agency_code}-{wanted}"
+            q = q.where(Dossier.code == wanted)
+        else:
+            key = names.name_key(text).replace("\\", "").replace("%", "").replace("_", "")
+            q = q.where(Dossier.citizen_name_key.like(f"{key}%"))
+    filtered = bool(procedure or late or text)
+    if counts is not None and not filtered:
+        total = sum(n for s, n in counts.items() if states is None or s in states)
+        capped = False
+    else:
+        found = session.scalar(select(func.count()).select_from(
+            q.with_only_columns(Dossier.id).limit(COUNT_CAP + 1).subquery()))
+        total, capped = min(int(found or 0), COUNT_CAP), int(found or 0) > COUNT_CAP
+    rows = list(session.scalars(
+        q.options(load_only(*_QUEUE_COLUMNS))
+        .order_by(Dossier.due_at.asc().nulls_last(), Dossier.id.asc())
+        .limit(per_page).offset((page - 1) * per_page)))
+    return QueuePage(rows, total, capped)
+
+
+def procedures(session: Session) -> list[tuple[str, str]]:
+    """The procedures of the published forms (code, name), for the queue's filter: one query
+    of two JSON values per published version, never the dossiers."""
+    code = FormVersion.definition["procedure_code"].as_string()
+    name = func.coalesce(FormVersion.definition["procedure_name"].as_string(),
+                         FormVersion.title)
+    rows = session.execute(select(code, name).where(FormVersion.status == "published")).all()
+    return sorted({(c, n) for c, n in rows if c}, key=lambda r: (r[1], r[0]))
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file a dossier's attachment field references: a document tokhai issued and signed
+    (``signed``: from the citizen's repository), a file the citizen uploaded (``upload``: a
+    scan or photo, not verified), or an id nothing holds any more (``missing``)."""
+
+    pointer: str
+    document_id: str
+    kind: str
+    document: DossierDocument | None = None
+    upload: Upload | None = None
+
+
+def attachments(session: Session, definition: FormDefinition,
+                dossier: Dossier) -> list[Attachment]:
+    """The dossier's attachments with what is known of each, in two queries (no content)."""
+    from service.repository.documents import references
+
+    found = references(definition, dossier.data)
+    ids = sorted({d for _, d in found})
+    if not ids:
+        return []
+    signed = {d.document_id: d for d in session.scalars(
+        select(DossierDocument).where(DossierDocument.document_id.in_(ids)))}
+    uploaded = {u.document_id: u for u in session.scalars(
+        select(Upload).where(Upload.document_id.in_(ids)))}
+    out = []
+    for pointer, document_id in found:
+        if document_id in signed:
+            out.append(Attachment(pointer, document_id, "signed",
+                                  document=signed[document_id]))
+        elif document_id in uploaded:
+            out.append(Attachment(pointer, document_id, "upload",
+                                  upload=uploaded[document_id]))
+        else:
+            out.append(Attachment(pointer, document_id, "missing"))
+    return out
 
 
 def history(session: Session, dossier: Dossier) -> list[DossierEvent]:

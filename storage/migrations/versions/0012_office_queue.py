@@ -1,0 +1,32 @@
+"""The officers' queue finds a dossier by its citizen's name (issue #15): the declarant's name
+as filed and its search key without accents or case, indexed per agency.
+
+Dossiers filed before this migration have no name (they are found by code or personal ID).
+
+Revision ID: 0012_office_queue
+Revises: 0011_staff_roles
+Create Date: 2026-11-30
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0012_office_queue"
+down_revision = "0011_staff_roles"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("dossiers") as batch:
+        batch.add_column(sa.Column("citizen_name", sa.String(200)))
+        batch.add_column(sa.Column("citizen_name_key", sa.String(200)))
+    op.create_index("ix_dossiers_agency_name", "dossiers", ["agency_code", "citizen_name_key"],
+                    postgresql_ops={"citizen_name_key": "varchar_pattern_ops"})
+
+
+def downgrade() -> None:
+    op.drop_index("ix_dossiers_agency_name", table_name="dossiers")
+    with op.batch_alter_table("dossiers") as batch:
+        batch.drop_column("citizen_name_key")
+        batch.drop_column("citizen_name")
