@@ -208,6 +208,16 @@ def _agency(signing: Signing | None, agency_code: str) -> AgencySigner:
     return agency
 
 
+def _token_error(error: Exception) -> bool:
+    """An error of a PKCS#11 token while it signs (pulled out, locked, the key refused):
+    python-pkcs11 raises its own errors, not pyHanko's ``SigningError``."""
+    try:
+        from pkcs11 import PKCS11Error
+    except ImportError:  # pragma: no cover - pyHanko's pkcs11 extra is a dependency
+        return False
+    return isinstance(error, PKCS11Error)
+
+
 def _sign(signing: Signing, agency: AgencySigner, rendered: rendering.Rendered,
           signed_at: datetime, level: str | None) -> SignedPdf:
     try:
@@ -219,13 +229,16 @@ def _sign(signing: Signing, agency: AgencySigner, rendered: rendering.Rendered,
                           "chưa được phát hành, hồ sơ giữ nguyên trạng thái. Hãy thử lại sau.",
                           f"The time-stamping authority did not answer: {e}. Nothing was "
                           "issued; the dossier is unchanged.") from e
-    except (SigningError, OSError) as e:
+    except Exception as e:
+        if not isinstance(e, SigningError | OSError) and not _token_error(e):
+            raise
         # the token, or the revocation data a B-LT signature embeds, unavailable
-        log.warning("signing failed", extra={"agency": agency.code, "error": str(e)[:300]})
+        detail = str(e) or type(e).__name__
+        log.warning("signing failed", extra={"agency": agency.code, "error": detail[:300]})
         raise Unavailable("signing_failed",
                           "Chưa ký được văn bản (thiết bị ký hoặc dữ liệu kiểm tra chứng thư "
                           "tạm thời không sẵn sàng); hồ sơ giữ nguyên trạng thái. Hãy thử lại "
-                          "sau.", f"Signing failed: {e}. Nothing was issued; the dossier is "
+                          "sau.", f"Signing failed: {detail}. Nothing was issued; the dossier is "
                           "unchanged.") from e
 
 
@@ -307,6 +320,101 @@ def _give_back(session: Session, series: str, dossier_id: int, sequence: int) ->
     session.commit()
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """What a result is made of before it has a number: the agency's signer and details,
+    the template and its values for the dossier."""
+
+    agency: AgencySigner
+    template: ResultTemplate
+    values: ResultValues
+    issuer: rendering.Issuer
+
+
+def _prepare(session: Session, dossier: Dossier, definition: FormDefinition | None,
+             signing: Signing | None,
+             records: Callable[[str], dict[str, Any] | None] | None) -> _Prepared:
+    """The agency's key (Unavailable without one) and the template's values (a Conflict
+    naming the required values the dossier lacks)."""
+    agency = _agency(signing, dossier.agency_code)
+    assert signing is not None
+    template = template_for(dossier.procedure_code)
+    values = result_values(template, definition, dossier.data,
+                           records or register_records(session, dossier.citizen_id))
+    if values.missing:
+        raise missing_values(template, values.missing, dossier.code)
+    issuer = issuer_of(agency, signing.config.agencies.get(agency.code))
+    return _Prepared(agency, template, values, issuer)
+
+
+def _result_of(ready: _Prepared, dossier: Dossier, definition: FormDefinition | None,
+               signing: Signing, *, number: str, book: str | None, document_id: str,
+               signed_at: datetime) -> rendering.Result:
+    """The result as it is printed: issuing and its preview render this same thing."""
+    agency, issuer, values = ready.agency, ready.issuer, ready.values
+    return rendering.Result(
+        template=ready.template, agency_name=agency.name, place=issuer.locality,
+        number=number, document_id=document_id,
+        verify_url=signing.verify_url(document_id), dossier_code=dossier.code,
+        procedure_code=dossier.procedure_code, owner_id=dossier.citizen_id,
+        rows=values.rows, data=values.structured,
+        stamp=rendering.Stamp(agency.name, signed_at, agency.seal_png, agency.development),
+        procedure_name=definition.procedure_name if definition else None,
+        issuer=issuer, values=values.printed,
+        form_legal_basis=definition.legal_basis if definition else None, book=book)
+
+
+#: the number and document id a preview prints where issuing prints the ones it is given
+PREVIEW_NUMBER = "…"
+PREVIEW_DOCUMENT_ID = "00000000-0000-0000-0000-000000000000"
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The unsigned rendering of a dossier's result, as issuing would sign it now: the same
+    template, values, agency, signer and layout. Only what issuing gives the document at the
+    moment it signs differs: its number (``…`` in its place), its id (zeros, in the QR code
+    and the verification link) and the signing time printed in the stamp and the date."""
+
+    rendered: rendering.Rendered
+    title: str
+    #: (label, text as printed), in the template's order
+    rows: list[tuple[str, str]]
+    #: the number as printed, with ``…`` for the sequence issuing will take
+    number: str
+    book: str | None
+    agency_name: str
+    signer: str
+    at: datetime
+
+
+def preview_result(session: Session, dossier: Dossier, principal: Principal,
+                   definition: FormDefinition | None, signing: Signing | None, *,
+                   at: datetime | None = None,
+                   records: Callable[[str], dict[str, Any] | None] | None = None) -> Preview:
+    """What ``issue_result`` would sign now, unsigned and unrecorded: refused as issuing
+    would refuse it (the transition not allowed to ``principal`` now, no key for the agency,
+    a required value missing). Nothing is reserved or written."""
+    dossiers.check_transition(dossier, "issue_result", principal, None, None)
+    ready = _prepare(session, dossier, definition, signing, records)
+    assert signing is not None
+    at = at or dossiers.now()
+    year = at.astimezone(VIETNAM).year
+    book: str | None = None
+    if ready.template.register_book:
+        number, book = PREVIEW_NUMBER, rendering.register_entry(1, year)[1]
+    else:
+        number = rendering.document_number(1, ready.template.symbol,
+                                           ready.issuer.abbreviation)
+        number = PREVIEW_NUMBER + number[number.index("/"):]
+    rendered = rendering.render_result(_result_of(
+        ready, dossier, definition, signing, number=number, book=book,
+        document_id=PREVIEW_DOCUMENT_ID, signed_at=at))
+    who = ready.issuer.signatory
+    return Preview(rendered, ready.template.title, ready.values.rows, number, book,
+                   ready.agency.name, " ".join(p for p in (who.title, who.name) if p), at)
+
+
 def issue_result(session: Session, dossier: Dossier, principal: Principal,
                  definition: FormDefinition | None, signing: Signing | None,
                  calendar: WorkCalendar, *, expected_version: int | None,
@@ -336,14 +444,9 @@ def issue_result(session: Session, dossier: Dossier, principal: Principal,
         dossiers.check_transition(dossier, "issue_result", principal, None, expected_version)
     except (Conflict, VersionMismatch) as refused:
         return _after_refusal(session, dossier, refused)
-    agency = _agency(signing, dossier.agency_code)
+    ready = _prepare(session, dossier, definition, signing, records)
+    agency, template, issuer = ready.agency, ready.template, ready.issuer
     assert signing is not None
-    template = template_for(dossier.procedure_code)
-    values = result_values(template, definition, dossier.data,
-                           records or register_records(session, dossier.citizen_id))
-    if values.missing:
-        raise missing_values(template, values.missing, dossier.code)
-    issuer = issuer_of(agency, signing.config.agencies.get(agency.code))
     signed_at = dossiers.now()
     year = signed_at.astimezone(VIETNAM).year
     series = _series(dossier.agency_code, year, template)
@@ -359,16 +462,9 @@ def issue_result(session: Session, dossier: Dossier, principal: Principal,
         else:
             number = rendering.document_number(sequence, template.symbol, issuer.abbreviation)
         document_id = str(uuid.uuid4())
-        rendered = rendering.render_result(rendering.Result(
-            template=template, agency_name=agency.name, place=issuer.locality,
-            number=number, document_id=document_id,
-            verify_url=signing.verify_url(document_id), dossier_code=dossier.code,
-            procedure_code=dossier.procedure_code, owner_id=dossier.citizen_id,
-            rows=values.rows, data=values.structured,
-            stamp=rendering.Stamp(agency.name, signed_at, agency.seal_png, agency.development),
-            procedure_name=definition.procedure_name if definition else None,
-            issuer=issuer, values=values.printed,
-            form_legal_basis=definition.legal_basis if definition else None, book=book))
+        rendered = rendering.render_result(_result_of(
+            ready, dossier, definition, signing, number=number, book=book,
+            document_id=document_id, signed_at=signed_at))
         signed = _sign(signing, agency, rendered, signed_at, level)
     except BaseException:
         _give_back(session, series, dossier.id, sequence)
