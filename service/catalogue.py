@@ -5,6 +5,7 @@ Views call these; these know nothing of HTTP: they raise :class:`service.errors.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from forms.compiled import CompiledForm, canonical_json, compile_form, sha256_hex
 from forms.language import DefinitionError, load_document, normalise, parse
+from forms.lines import lines_of, replace_top_level
 from forms.model import FormDefinition
 from forms.results import template_for, unreachable
 from service.errors import (
@@ -64,11 +66,57 @@ def check_source(raw: bytes | str, fmt: str, file: str) -> Checked:
     return Checked(definition, data, sha256_hex(canonical_json(data)))
 
 
-def _get(session: Session, form_id: str, version: int) -> FormVersion | None:
+def _get(session: Session, form_id: str, version: int, *,
+         lock: bool = False) -> FormVersion | None:
     if not 1 <= version <= MAX_VERSION:  # no such version, and no query with a huge number
         return None
-    return session.scalar(select(FormVersion).where(
-        FormVersion.form_id == form_id, FormVersion.version == version))
+    q = select(FormVersion).where(FormVersion.form_id == form_id,
+                                  FormVersion.version == version)
+    if lock:
+        q = q.with_for_update()
+    return session.scalar(q)
+
+
+def source_digest(row: FormVersion) -> str:
+    """The sha256 of a version's text as the designer wrote it (comments and layout
+    included): an editor sends it back to say which text its changes are based on."""
+    return sha256_hex(row.source)
+
+
+def problem_lines(source: str, problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each problem of :func:`check_source` (or of a save) with the ``line`` of its ``path``
+    (or ``field``) in ``source``, None where the path names no line (the whole definition, a
+    missing top-level key)."""
+    paths = [str(p.get("path") or p.get("field") or "") for p in problems]
+    lines = lines_of(source, paths)
+    return [{**p, "line": lines[path]} for p, path in zip(problems, paths, strict=True)]
+
+
+def next_version(session: Session, form_id: str) -> int:
+    """The next free version number of a form."""
+    return max((r.version for r in list_versions(session, form_id, include_drafts=True)),
+               default=0) + 1
+
+
+def new_draft_from(session: Session, form_id: str, version: int, actor: str) -> FormVersion:
+    """A new draft holding a copy of a version's text under the next free version number
+    (comments and layout kept; only the ``version`` value changes)."""
+    row = get_version(session, form_id, version, include_drafts=True)
+    number = next_version(session, form_id)
+    if number > MAX_VERSION:
+        raise Conflict("no_version_left",
+                       f"Tờ khai '{form_id}' đã dùng hết số phiên bản (tối đa {MAX_VERSION}).",
+                       f"Form '{form_id}' has no version number left (at most {MAX_VERSION}).")
+    if row.source_format == "json":
+        data = json.loads(row.source)
+        data["version"] = number
+        text: str | None = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    else:
+        text = replace_top_level(row.source, "version", str(number))
+    if text is None:  # cannot happen for a checked definition; say so plainly if it does
+        raise InvalidData("no_version_key", "Không tìm thấy khóa 'version' trong định nghĩa.",
+                          "The definition has no 'version' key.", field="version")
+    return create_draft(session, text, row.source_format, actor)
 
 
 def create_draft(session: Session, raw: bytes | str, fmt: str, actor: str) -> FormVersion:
@@ -104,7 +152,19 @@ def _new_version(session: Session, checked: Checked, raw: bytes | str, fmt: str,
 
 
 def update_draft(session: Session, form_id: str, version: int, raw: bytes | str, fmt: str,
-                 actor: str) -> FormVersion:
+                 actor: str, *, expected: str | None = None) -> FormVersion:
+    """Replace a draft's definition. With ``expected`` (the :func:`source_digest` of the text
+    the editor loaded), a draft someone saved since is refused (Conflict ``draft_changed``)
+    rather than overwritten; the row is read with a lock, so two saves cannot both pass."""
+    if expected is not None:
+        locked = _get(session, form_id, version, lock=True)
+        if locked is not None and locked.status != "published" \
+                and source_digest(locked) != expected:
+            raise Conflict("draft_changed",
+                           f"Bản nháp phiên bản {version} của '{form_id}' đã được lưu lại sau "
+                           "khi bạn mở nó; không ghi đè.",
+                           f"Draft version {version} of '{form_id}' was saved again after you "
+                           "opened it; not overwritten.")
     row = get_version(session, form_id, version, include_drafts=True)
     _refuse_if_published(row)
     checked = check_source(raw, fmt, f"<request>.{fmt}")

@@ -492,12 +492,30 @@ def _shown(filling: Filling) -> Any:
     """What the form shows: the draft once the citizen has saved it (a suggested value they
     emptied stays empty), else the prefill; verified values always as the registers hold
     them now."""
-    data = copy.deepcopy(filling.draft.data) if filling.draft.data else copy.deepcopy(
-        filling.base)
-    if filling.result is not None:
-        for pointer, value in filling.result.verified.items():
+    return shown_data(filling.draft.data, filling.result)
+
+
+def shown_data(draft: Any, result: pf.PrefillResult | None) -> Any:
+    """What a form shows from a draft's data (or, when there is none, the prefill) and the
+    prefill: :func:`_shown`, also the designers' preview of a form for a demo citizen
+    (service.web.pages.design)."""
+    data = copy.deepcopy(draft) if draft else copy.deepcopy(result.data if result else {})
+    if result is not None:
+        for pointer, value in result.verified.items():
             _put(data, pointer, value)
     return data
+
+
+def form_sections(form: Any, data: Any, result: pf.PrefillResult | None,
+                  errors: dict[str, str], *, documents: list[formfields.Document] | None = None,
+                  result_numbers: dict[str, str] | None = None) -> list[formfields.SectionView]:
+    """The fields of the form as the citizen's page shows them (rendered by the macro
+    ``fields`` of ``eform/_fields.html``): the e-form's page and the designers' preview
+    (service.web.pages.design) build them here, so that the preview is what citizens see."""
+    return formfields.view(form, data, result.provenance if result else {}, errors,
+                           verified=set(result.verified) if result else set(),
+                           documents=documents or [], result_numbers=result_numbers or {},
+                           upload_limit=current_runtime().settings.max_upload_bytes)
 
 
 def _merged(base: Any, draft: Any) -> Any:
@@ -557,10 +575,8 @@ def _problems(filling: Filling, data: Any) -> list[dict[str, str]]:
 
 def _form_page(filling: Filling, data: Any, errors: dict[str, str], *, restored: bool = False,
                saved: bool = False, disputed: str | None = None) -> Response:
-    sections = formfields.view(filling.form, data, filling.provenance, errors,
-                               verified=filling.verified, documents=filling.documents,
-                               result_numbers=filling.result_numbers,
-                               upload_limit=current_runtime().settings.max_upload_bytes)
+    sections = form_sections(filling.form, data, filling.result, errors,
+                             documents=filling.documents, result_numbers=filling.result_numbers)
     summary = formfields.summary(errors, sections)
     pending = drafts.pending_disputes(g.db, filling.citizen, filling.form.id,
                                       filling.form.version)
