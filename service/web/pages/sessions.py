@@ -7,6 +7,13 @@ person (:class:`storage.models.WebSession`). A session ends at sign-out, after
 after sign-in: checked here on every request, so an ended session cannot be replayed from a
 copied cookie.
 
+A staff session that came from a mapping (``tokhai staff``, :mod:`service.staff`) ends at
+its next request once the mapping is revoked or gives another role or agency: every request
+of a staff session signed in through the provider looks its mapping up (one lookup by the
+unique index of issuer and subject), so there is no delay. A role taken from the provider's
+claims lasts as the session does (the provider is the authority; a mapping granted since
+wins). The development sign-in is not governed by mappings.
+
 A page that needs a signed-in person (:func:`signed_in`) sends a stranger to the sign-in page
 and back; a form posted after the session ended is kept (:class:`storage.models.PageStash`)
 and given back to the page after signing in again, so nothing typed is lost.
@@ -27,7 +34,7 @@ from urllib.parse import urlsplit
 from flask import current_app, g, redirect, request, session, url_for
 from werkzeug.datastructures import MultiDict
 
-from service import signins
+from service import signins, staff
 from service.dossiers.lifecycle import now
 from service.tokens import Principal
 from service.web.runtime import current_runtime
@@ -60,9 +67,12 @@ class Person:
 
 
 def start(*, issuer: str, subject: str, role: str, name: str, personal_id: str | None = None,
-          agency_code: str | None = None, email: str | None = None) -> None:
+          agency_code: str | None = None, email: str | None = None,
+          via: str | None = None) -> None:
     """Sign a person in: a new session (a new id, so a session fixed before sign-in is never
-    reused) in the database and in the cookie. The caller commits ``g.db``."""
+    reused) in the database and in the cookie. ``via``: where the role came from
+    (``mapping``, ``claim``, ``personal_id``, ``development``), kept in the signed cookie: a
+    session from a mapping ends when the mapping goes. The caller commits ``g.db``."""
     settings = current_runtime().settings
     sid = secrets.token_urlsafe(32)
     signins.open_session(
@@ -72,6 +82,8 @@ def start(*, issuer: str, subject: str, role: str, name: str, personal_id: str |
     kept = {k: session[k] for k in ("lang", "stash", "stash_owner") if k in session}
     session.clear()
     session["sid"] = sid
+    if via:
+        session["via"] = via
     session.update(kept)  # the language, and a form kept while signed out (take_stash)
     session.permanent = True
     g.pop("person", None)
@@ -107,6 +119,12 @@ def current() -> Person | None:
     if moment >= row.expires_at or moment - row.last_seen_at >= idle:
         g.session_expired = True
         return None
+    if not _still_granted(row):
+        with current_runtime().sessions() as s:
+            signins.close(s, sid, moment)
+            s.commit()
+        g.role_changed = True
+        return None
     if moment - row.last_seen_at > timedelta(seconds=60):  # one write a minute at most
         with current_runtime().sessions() as s:
             signins.touch(s, row.id, moment)
@@ -114,6 +132,18 @@ def current() -> Person | None:
     g.person = Person(row.id, row.role, row.name, row.personal_id, row.agency_code, row.email,
                       row.issuer, row.subject)
     return g.person
+
+
+def _still_granted(row: Any) -> bool:
+    """Whether a session's staff role still holds: a staff session signed in through the
+    provider whose subject's mapping was revoked (when the role came from it) or now gives
+    another role or agency does not. Citizens' and development sessions always do."""
+    if row.role not in staff.STAFF_ROLES or row.issuer == staff.DEVELOPMENT_ISSUER:
+        return True
+    granted = staff.role_of(g.db, row.issuer, row.subject)
+    if granted is None:
+        return session.get("via") != "mapping"
+    return staff.same_grant(granted, row.role, row.agency_code)
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
@@ -188,7 +218,8 @@ def signed_in(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]
                 back = request.full_path.rstrip("?") if request.method == "GET" else request.path
                 if request.method == "POST":
                     stash_post()
-                reason = "expired" if g.get("session_expired") else None
+                reason = ("expired" if g.get("session_expired")
+                          else "role" if g.get("role_changed") else None)
                 return redirect(url_for("signin.page", next=back, reason=reason))
             if roles and person.role not in roles:
                 from service.web.pages.rendering import page_error

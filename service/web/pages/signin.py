@@ -8,8 +8,16 @@ of the ID token (or, when absent there, of the userinfo answer). Authlib checks 
 forged or replayed callback is refused), the nonce, the ID token's signature, issuer, audience
 and expiry; a code used twice is refused by the provider.
 
-Who may do what: a person whose claims carry a valid personal ID number is a citizen. Staff
-roles come with issue #15; until then staff sign in with the development page only.
+Who may do what (docs/pages.md, "Staff"), in this order:
+
+1. a mapping of the provider's issuer and the person's subject to a staff role
+   (``tokhai staff grant``, :mod:`service.staff`) wins: officer (of its agency), designer or
+   auditor;
+2. else, only when ``TOKHAI_OIDC_ROLE_CLAIM`` is configured, that claim carrying ``officer``
+   (with a valid agency code in ``TOKHAI_OIDC_AGENCY_CLAIM``), ``designer`` or ``auditor``;
+3. else a valid personal ID number: a citizen;
+4. else nobody is signed in: the no-role page (403), showing the subject to give the
+   administrator.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, Flask, current_app, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 
+from service import staff
 from service.records.demo import DEMO_AGENCY, DEMO_DAUGHTER, DEMO_FATHER
 from service.web.pages import sessions
 from service.web.pages.rendering import PAGE_BLUEPRINTS, page_error, render
@@ -73,7 +82,8 @@ def page():
     back = sessions.safe_next(request.args.get("next"))
     return render("signin.html", next=back, oidc=bool(settings.oidc_issuer),
                   dev_people=DEV_PEOPLE if settings.dev_signin else None,
-                  expired=request.args.get("reason") == "expired")
+                  expired=request.args.get("reason") == "expired",
+                  role_changed=request.args.get("reason") == "role")
 
 
 @bp.get("/sign-in/start")
@@ -95,17 +105,21 @@ def start():
 @bp.get("/sign-in/callback")
 def callback():
     """Back from the provider: the code exchanged (state, nonce and ID token checked by
-    Authlib), the person signed in. A bad state, a replayed code, an error from the provider:
+    Authlib), the person signed in with the role their mapping, their claims or their personal
+    ID give (the module's docstring). A bad state, a replayed code, an error from the provider:
     the sign-in page again with a plain message, nobody signed in."""
     idp = _provider()
     if idp is None:
         return page_error(404)
+    settings = current_runtime().settings
+    wanted = [c for c in (settings.oidc_personal_id_claim, settings.oidc_role_claim,
+                          settings.oidc_agency_claim) if c]
     try:
         token = idp.authorize_access_token()
         claims = dict(token.get("userinfo") or {})
-        claim = current_runtime().settings.oidc_personal_id_claim
-        if claim not in claims:
-            claims.update(idp.userinfo(token=token))
+        if any(c not in claims for c in wanted):
+            for key, value in dict(idp.userinfo(token=token)).items():
+                claims.setdefault(key, value)  # the signed ID token's claims first
     except OAuthError as e:
         log.warning("sign-in refused", extra={"error": e.error})
         return render("signin.html", status=400, next="/", oidc=True, dev_people=None,
@@ -114,19 +128,64 @@ def callback():
         log.warning("identity provider unavailable", exc_info=True)
         return render("signin.html", status=503, next="/", oidc=True, dev_people=None,
                       expired=False, provider_down=True)
-    personal_id = str(claims.get(current_runtime().settings.oidc_personal_id_claim) or "")
     back = sessions.safe_next(session.pop("signin_next", None))
-    if not _PERSONAL_ID.match(personal_id):
-        # no role: a clear page, nobody signed in
-        return render("no_role.html", status=403)
-    name = str(claims.get("name") or claims.get("preferred_username") or personal_id[-4:])
+    issuer = str(claims.get("iss") or settings.oidc_issuer)
+    subject = str(claims.get("sub", ""))
+    given_name = str(claims.get("name") or claims.get("preferred_username") or "").strip()
+    personal_id = None
+    mapped = staff.role_of(g.db, issuer, subject) if subject else None
+    claimed = _claimed_role(claims)
+    if mapped is not None:
+        role, agency, via = mapped.role, mapped.agency_code, "mapping"
+        name = given_name or mapped.name or ROLE_NAMES[role]
+    elif claimed is not None:
+        (role, agency), via = claimed, "claim"
+        name = given_name or ROLE_NAMES[role]
+    else:
+        personal_id = str(claims.get(settings.oidc_personal_id_claim) or "")
+        if not _PERSONAL_ID.match(personal_id):
+            # no role: a clear page, nobody signed in (not even whoever was before)
+            if sessions.current() is not None:
+                sessions.end()
+                g.db.commit()
+            current_app.logger.info("sign-in without a role", extra={"via": "oidc"})
+            return render("no_role.html", status=403, subject=subject)
+        role, agency, via = "citizen", None, "personal_id"
+        name = given_name or personal_id[-4:]
     email = claims.get("email") if claims.get("email_verified", True) else None
-    sessions.start(issuer=str(claims.get("iss") or current_runtime().settings.oidc_issuer),
-                   subject=str(claims.get("sub", "")), role="citizen", name=name,
-                   personal_id=personal_id, email=str(email) if email else None)
+    sessions.start(issuer=issuer, subject=subject, role=role, name=name,
+                   personal_id=personal_id, agency_code=agency,
+                   email=str(email) if email else None, via=via)
     g.db.commit()
-    current_app.logger.info("signed in", extra={"role": "citizen", "via": "oidc"})
+    current_app.logger.info("signed in", extra={"role": role, "via": via, "agency": agency})
     return redirect(back)
+
+
+#: a staff member's name when neither the provider nor the mapping gives one
+ROLE_NAMES = {"officer": "Cán bộ", "designer": "Người thiết kế biểu mẫu",
+              "auditor": "Kiểm toán viên"}
+
+
+def _claimed_role(claims: dict[str, Any]) -> tuple[str, str | None] | None:
+    """The staff role (and an officer's agency) the provider's claims carry, when
+    ``TOKHAI_OIDC_ROLE_CLAIM`` is configured (else such claims are not trusted): one of
+    officer, designer, auditor (a string, or a list holding exactly one of them); an officer
+    also needs a valid agency code in ``TOKHAI_OIDC_AGENCY_CLAIM``. None otherwise."""
+    settings = current_runtime().settings
+    if not settings.oidc_role_claim:
+        return None
+    value = claims.get(settings.oidc_role_claim)
+    values = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    roles = {v for v in values if isinstance(v, str) and v in staff.STAFF_ROLES}
+    if len(roles) != 1:
+        return None
+    role = roles.pop()
+    if role != "officer":
+        return role, None
+    agency = claims.get(settings.oidc_agency_claim) if settings.oidc_agency_claim else None
+    if isinstance(agency, str) and staff.AGENCY_CODE.fullmatch(agency):
+        return role, agency
+    return None
 
 
 @bp.post("/sign-in/development")
@@ -139,8 +198,8 @@ def development():
     if who is None:
         return page_error(400, _("Hãy chọn một người trong danh sách."))
     role, name, personal_id, agency = who
-    sessions.start(issuer="development", subject=request.form["person"], role=role, name=name,
-                   personal_id=personal_id, agency_code=agency)
+    sessions.start(issuer=staff.DEVELOPMENT_ISSUER, subject=request.form["person"], role=role,
+                   name=name, personal_id=personal_id, agency_code=agency, via="development")
     g.db.commit()
     current_app.logger.info("signed in", extra={"role": role, "via": "development"})
     return redirect(sessions.safe_next(request.form.get("next")))
