@@ -236,7 +236,7 @@ def test_the_preview_is_the_citizens_form_empty_and_prefilled(app, designer) -> 
     body = empty.get_data(as_text=True)
     assert "Trần Thị Bình" not in body  # the father's wife: nobody's data in an empty preview
     assert 'method="post"' not in body.split('<main', 1)[1]  # files nothing
-    assert re.search(r'<button class="button" type="button" disabled>', body)
+    assert re.search(r'<button class="button design-preview-submit" type="button" disabled>', body)
     filled = designer.get(f"/design/forms/{BIRTH}/1/preview?citizen=citizen_father")
     assert filled.status_code == 200
     preview = filled.get_data(as_text=True)
