@@ -142,6 +142,7 @@ def _action_label(action: str) -> str:
         "register_read": _("Đọc dữ liệu trong cơ sở dữ liệu để đối chiếu hồ sơ"),
         "identity_check": _("Đối chiếu giấy tờ số hóa với cơ sở dữ liệu dân cư"),
         "report_lookup": _("Xem mức điền sẵn tờ khai từ dữ liệu của một người"),
+        "dossier_read": _("Mở hồ sơ"),  # the officers' dossier page (office.DOSSIER_READ)
     }.get(action, action)
 
 

@@ -84,6 +84,8 @@ def seeded(pages) -> dict[str, Any]:
                    purpose="dossier:UBND-XA-00004-190331-0000001"),
         "d": write(pages, owner_id=two, agency_code="AUD-B", document_id=doc1,
                    at=at(2, month=4), action="register_read"),
+        "e": write(pages, owner_id=two, agency_code="AUD-B", at=at(3, month=4),
+                   action="dossier_read", purpose="dossier:UBND-XA-00004-190331-0000001"),
     }
     return {"one": one, "two": two, "doc1": doc1, "doc2": doc2, "e": e}
 
@@ -92,7 +94,7 @@ def test_each_filter_narrows_the_log(auditor, seeded) -> None:
     e, one, two = seeded["e"], seeded["one"], seeded["two"]
     get = lambda **q: ids(auditor.get("/audit/access", query_string=q))  # noqa: E731
     assert get(citizen=one) == [e["b"], e["a"]]  # newest first
-    assert get(citizen=two) == [e["d"], e["c"]]
+    assert get(citizen=two) == [e["e"], e["d"], e["c"]]
     assert get(document=seeded["doc1"]) == [e["d"], e["a"]]
     assert get(document=seeded["doc2"].upper()) == [e["c"], e["b"]]  # as pasted
     assert set(get(agency="AUD-A")) >= {e["a"], e["c"]}
@@ -102,12 +104,14 @@ def test_each_filter_narrows_the_log(auditor, seeded) -> None:
     assert get(citizen=one, **{"from": "10/03/2019"}) == [e["b"]]
     assert get(citizen=two, **{"from": "1/3/2019", "to": "31/03/2019"}) == [e["c"]]
     assert get(citizen=two, **{"from": "2019-04-02", "to": "2019-04-02"}) == [e["d"]]
+    assert get(citizen=two, **{"from": "2019-04-02"}) == [e["e"], e["d"]]
     assert get(citizen=two, to="2019-03-30") == []
     # the filters are shown again and each entry reads in words
     page = auditor.get("/audit/access", query_string={"citizen": two})
     words = text(page)
     assert f'value="{two}"' in page.get_data(as_text=True)
     assert "Đọc dữ liệu trong cơ sở dữ liệu để đối chiếu hồ sơ" in words
+    assert "Mở hồ sơ" in words  # an officer's read of the dossier page
     assert "hồ sơ UBND-XA-00004-190331-0000001" in words  # the purpose
     assert "Cán bộ A" in words and "10:00 ngày 31/03/2019" in words
     denied = text(auditor.get("/audit/access", query_string={"citizen": one}))
