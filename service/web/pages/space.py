@@ -489,6 +489,8 @@ def _access_words(entry: AccessLog, titles: dict[str, str]) -> dict[str, Any]:
                 if allowed else _("đã đề nghị đối chiếu thông tin về bạn nhưng bị từ chối"))
     elif entry.action == "register_read":  # an officer checking a dossier against them
         what = _("đã đọc dữ liệu của bạn trong cơ sở dữ liệu để đối chiếu hồ sơ")
+    elif entry.action == "dossier_read":  # an officer's or auditor's dossier page
+        what = _("đã mở hồ sơ của bạn")
     elif entry.action == "identity_check":  # a digitised paper naming you
         what = _("đã đối chiếu một giấy tờ số hóa mang tên bạn với cơ sở dữ liệu dân cư")
     elif entry.action == "report_lookup":  # how much of a form your records fill

@@ -484,3 +484,20 @@ def test_an_officer_reading_my_registers_for_a_dossier_is_in_my_access_log(
     page = text_of(father_client.get("/my/access"))
     assert "đã đọc dữ liệu của bạn trong cơ sở dữ liệu để đối chiếu hồ sơ" in page
     assert f"hồ sơ {filed['done']}" in page
+
+
+def test_staff_opening_my_dossier_page_is_in_my_access_log(pages, father_client,
+                                                          filed) -> None:
+    """The staff's dossier page (an officer's, or here an auditor's, read-only) reads the
+    citizen's dossier (written as ``dossier_read``): the citizen reads it as a sentence naming
+    the dossier, not an empty 'đã xem thông tin của'."""
+    from tests.service.web.pages.conftest import sign_in
+
+    staff = pages.test_client()
+    sign_in(staff, "auditor")
+    opened = staff.get(f"/office/dossiers/{filed['done']}")
+    assert opened.status_code == 200
+    page = text_of(father_client.get("/my/access"))
+    assert "Kiểm toán viên đã mở hồ sơ của bạn" in page
+    assert f"hồ sơ {filed['done']}" in page
+    assert "đã xem thông tin của  " not in page
