@@ -39,7 +39,7 @@ def test_a_designer_edits_previews_reads_the_report_and_publishes(page: Any, dra
     page.get_by_role("link", name="Sửa định nghĩa").click()
     area = page.locator("#definition")
     assert area.input_value() == DEFINITION
-    assert page.locator(".design-editor__gutter").count() == 1
+    page.locator(".design-editor__gutter").wait_for()  # design.js numbers the lines
     check_page(page, "design-edit")
     area.fill(BROKEN)
     page.get_by_role("button", name="Lưu", exact=True).click()
