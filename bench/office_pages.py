@@ -172,7 +172,10 @@ def main() -> None:
         for name, path in missed or list(cases.items())[:1]:
             print(f"profile of {name} ({path}), 50 requests:")
             profile = cProfile.Profile()
-            profile.runcall(lambda p=path: [client.get(p) for _ in range(50)])
+            profile.enable()
+            for _ in range(50):
+                client.get(path)
+            profile.disable()
             pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
     print("all pages within the target" if not missed
           else f"MISSED: {', '.join(n for n, _ in missed)}")
