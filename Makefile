@@ -82,6 +82,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/prefill.py
 	$(BIN)/python bench/dossiers.py
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/office_pages.py
 	$(BIN)/python bench/issuance.py
 	$(BIN)/python bench/repository.py
 

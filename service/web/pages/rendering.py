@@ -76,13 +76,21 @@ def wants_page() -> bool:
 
 
 def status_label(status: str) -> str:
-    """A dossier's status in words (service.dossiers.states.STATES), in the page's language."""
+    """A dossier's status in words (service.dossiers.states.STATES), in the page's language;
+    the words translated once a request (a queue page names forty statuses)."""
+    words = g.get("status_words")
+    if words is None:
+        words = g.status_words = _status_words()
+    return str(words.get(status, status))
+
+
+def _status_words() -> dict[str, str]:
     return {
         "submitted": _("Đã nộp, chờ tiếp nhận"), "accepted": _("Đã tiếp nhận"),
         "supplement_requested": _("Yêu cầu bổ sung"), "rejected": _("Từ chối"),
         "in_processing": _("Đang xử lý"), "result_ready": _("Đã có kết quả"),
         "delivered": _("Đã trả kết quả"), "withdrawn": _("Đã rút hồ sơ"),
-    }.get(status, status)
+    }
 
 
 def agency_name(code: str | None) -> str:
