@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, g, make_response, render_template, request
+from flask import Response, g, has_app_context, make_response, render_template, request
 from flask_babel import gettext as _
 
 from service.web.pages import sessions
@@ -78,6 +78,8 @@ def wants_page() -> bool:
 def status_label(status: str) -> str:
     """A dossier's status in words (service.dossiers.states.STATES), in the page's language;
     the words translated once a request (a queue page names forty statuses)."""
+    if not has_app_context():
+        return _status_words().get(status, status)
     words = g.get("status_words")
     if words is None:
         words = g.status_words = _status_words()
