@@ -182,6 +182,8 @@ def test_issuing_from_the_page_signs_a_result_that_verifies(app, test_pki) -> No
     assert page.status_code == 200
     assert "Đã ban hành kết quả" in html
     assert 'data-verdict="valid"' in html  # the public report, for the bytes issued
+    # one page, one h1: the report's headings sit under the page's own
+    assert html.count("<h1") == 1 and '<h3 class="verdict__title">' in html
     assert "B-LT" in html and f"/office/dossiers/{code}/result.pdf" in html
     pdf = client.get(f"/office/dossiers/{code}/result.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
