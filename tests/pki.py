@@ -341,3 +341,18 @@ def signed_by_revoked_key(served: TestPki, pdf: bytes) -> bytes:
     out = io.BytesIO()
     with_dss.write(out)
     return out.getvalue()
+
+
+def demo_agency_config(served: TestPki, name: str = "demo-agency.yaml",
+                       tsa_url: str | None = None) -> str:
+    """The test agencies' signing configuration with the development officer's agency
+    (``service.records.demo.DEMO_AGENCY``, the officer of the development sign-in page)
+    signing with agency A's key, for the officers' pages."""
+    import yaml
+
+    from service.records.demo import DEMO_AGENCY
+
+    default = write_signing_config(served, name=f"default-{name}")
+    entries = yaml.safe_load(default.read_text(encoding="utf-8"))["agencies"]
+    entries[DEMO_AGENCY] = {**entries["UBND-XA-00004"], "name": "Ủy ban nhân dân xã Demo"}
+    return str(write_signing_config(served, agencies=entries, name=name, tsa_url=tsa_url))

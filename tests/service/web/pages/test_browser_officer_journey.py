@@ -15,13 +15,14 @@ import requests
 
 from service.records.demo import DEMO_AGENCY
 from tests.conftest import DEMO_FATHER, _token, citizen_headers, valid_submission
+from tests.pki import demo_agency_config
 from tests.service.web.pages.browser import (
     OIDC_CLIENT_ID,
     OIDC_CLIENT_SECRET,
     check_page,
     sign_in_page,
 )
-from tests.service.web.pages.test_issuing import FORM, demo_agency_config
+from tests.service.web.pages.test_issuing import FORM
 
 
 @pytest.fixture(scope="module")

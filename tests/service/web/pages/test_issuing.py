@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import yaml
 from PIL import Image
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.general import SigningError
@@ -41,23 +40,12 @@ FORM = "to-khai-dang-ky-khai-sinh"
 OTHER_AGENCY = "UBND-XA-00005"
 
 
-def demo_agency_config(test_pki: pki.TestPki, name: str = "issuing.yaml",
-                       tsa_url: str | None = None) -> str:
-    """The test agencies' signing configuration with the development officer's agency
-    (DEMO_AGENCY, the officer of the development sign-in page) signing with agency A's key."""
-    default = pki.write_signing_config(test_pki, name=f"default-{name}")
-    entries = yaml.safe_load(default.read_text(encoding="utf-8"))["agencies"]
-    entries[DEMO_AGENCY] = {**entries["UBND-XA-00004"], "name": "Ủy ban nhân dân xã Demo"}
-    return str(pki.write_signing_config(test_pki, agencies=entries, name=name,
-                                        tsa_url=tsa_url))
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
         test_pki: pki.TestPki) -> Iterator[Any]:
     """The pages with the demo records; the development officer's agency has a key."""
     data_dir = tmp_path_factory.mktemp("issuing")
-    config = demo_agency_config(test_pki)
+    config = pki.demo_agency_config(test_pki, name="issuing.yaml")
     if request.param == "sqlite":
         yield page_app(f"sqlite:///{data_dir / 'tokhai.db'}", data_dir, signing_config=config)
         return
@@ -246,7 +234,7 @@ def _closed_port() -> tuple[socket.socket, str]:
 def test_a_timestamp_authority_that_is_down_leaves_the_dossier_unchanged(
         test_pki, tmp_path) -> None:
     server, url = _closed_port()
-    config = demo_agency_config(test_pki, name="issuing-tsa-down.yaml", tsa_url=url)
+    config = pki.demo_agency_config(test_pki, name="issuing-tsa-down.yaml", tsa_url=url)
     down = page_app(f"sqlite:///{tmp_path / 'down.db'}", tmp_path, signing_config=config)
     code = in_processing(down)
     client = officer_client(down)

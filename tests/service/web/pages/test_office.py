@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import yaml
 from sqlalchemy import select
 
 from service.dossiers import lifecycle, names
@@ -33,13 +32,7 @@ OTHER_AGENCY = "UBND-XA-00005"
 def signing_config(test_pki: pki.TestPki) -> str:
     """The test agencies' keys, and the demo agency's (the development officer's), so that
     its apology letters can be signed."""
-    path = pki.write_signing_config(test_pki, name="office-signing.yaml")
-    config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    demo = dict(config["agencies"]["UBND-XA-00004"])
-    demo["name"] = "Ủy ban nhân dân xã thử nghiệm (demo)"
-    config["agencies"][AGENCY] = demo
-    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    return str(path)
+    return pki.demo_agency_config(test_pki, name="office-signing.yaml")
 
 
 def officer_api(app: Any, agency: str = AGENCY) -> dict[str, str]:
