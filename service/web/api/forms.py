@@ -224,7 +224,7 @@ class TrimmingReport(MethodView):
         if principal.role == "citizen":
             own_subject(principal, personal_id)
         elif principal.role in ("designer", "auditor"):
-            _lookup_allowed(principal, personal_id, purpose, sources, form_id, version)
+            report_lookup_allowed(principal, personal_id, purpose, sources, form_id, version)
         else:
             raise NotAllowed("forbidden", "Vai trò này không xem được số liệu thực tế.",
                              "This role may not see actual figures.")
@@ -237,11 +237,12 @@ class TrimmingReport(MethodView):
 REPORT_LOOKUP = "report_lookup"
 
 
-def _lookup_allowed(principal: Principal, personal_id: str, purpose: str | None,
-                    sources: pf.Sources, form_id: str, version: int) -> None:
+def report_lookup_allowed(principal: Principal, personal_id: str, purpose: str | None,
+                          sources: pf.Sources, form_id: str, version: int) -> None:
     """A designer or auditor sees a person's actual figures when the person is demo data, or
     when they say why (kept in the access log). Refusals are logged too; an unknown number is
-    refused like a real person's, so that the answer does not tell whether someone exists."""
+    refused like a real person's, so that the answer does not tell whether someone exists.
+    The designers' preview and trimming-report pages call it too (the same check and log)."""
     where = f"trimming report {form_id} v{version}"[:200]
     if purpose is None:
         found = sources.fetch({"population": {personal_id}},

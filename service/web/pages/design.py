@@ -231,8 +231,8 @@ def _prefill(row: FormVersion, form: Any, citizen: Citizen) -> pf.PrefillResult 
     refusal in words, else."""
     sources = current_runtime().sources(g.db)
     try:
-        forms_api._lookup_allowed(_person().principal, citizen.personal_id, None, sources,
-                                  row.form_id, row.version)
+        forms_api.report_lookup_allowed(_person().principal, citizen.personal_id, None,
+                                        sources, row.form_id, row.version)
     except DomainError as refused:
         g.db.commit()  # the refusal is logged
         return _said(refused)
