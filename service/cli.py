@@ -478,6 +478,26 @@ def load_demo(generated: demo.DemoSet) -> int:
     return generated.count()
 
 
+def _demo_dossiers() -> None:
+    """A few demo dossiers at the development officer's agency (service.dossiers.demo), filed
+    through an application built as ``make run`` serves it; none when it has dossiers."""
+    from service.dossiers import demo as demo_dossiers
+    from service.records import demo
+    from service.web import create_app
+
+    app = _given_app() or create_app(_settings())
+    rt = app.extensions["tokhai"]
+    with app.app_context(), rt.sessions() as session:
+        codes = demo_dossiers.file_demo_dossiers(
+            session, demo.DEMO_AGENCY,
+            {"father": demo.DEMO_FATHER, "daughter": demo.DEMO_DAUGHTER}, rt.sources(session),
+            rt.calendar_for(demo.DEMO_AGENCY), rt.settings.default_processing_days,
+            rt.secret_key)
+        session.commit()
+    if codes:
+        click.echo(f"demo dossiers at {demo.DEMO_AGENCY}: {', '.join(codes)}")
+
+
 def _settings():
     """The given application's settings, else the environment's."""
     app = _given_app()
@@ -558,6 +578,7 @@ def dev_setup() -> None:
                       {demo.DEMO_AGENCY: (f"Ủy ban nhân dân {commune}", devpki.locality(commune))},
                       f"http://{os.environ.get('HOST', '127.0.0.1')}:"
                       f"{os.environ.get('PORT', '5000')}")
+    _demo_dossiers()
     click.echo(f"database: {settings.database_url}")
     click.echo(f"development tokens (not for production): {tokens_file}")
     click.echo(f"development signing keys (NOT legally valid): {pki_config}")

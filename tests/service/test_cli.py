@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 
 from service import tokens
+from service.dossiers import queries
 from tests.conftest import BACKENDS, make_app
 
 
 def test_dev_setup_makes_tokens_keys_and_demo_data_once(tmp_path: Path) -> None:
     """`make run` starts with `tokhai dev-setup`: development tokens of every role, a
-    development signing key for the demo agency, demo records; a second run keeps them."""
+    development signing key for the demo agency, demo records, demo dossiers for the
+    development officer; a second run keeps them and adds nothing."""
     app = make_app(f"sqlite:///{tmp_path / 't.db'}", tmp_path)
     runner = app.test_cli_runner()
     first = runner.invoke(args=["dev-setup"])
@@ -26,9 +28,16 @@ def test_dev_setup_makes_tokens_keys_and_demo_data_once(tmp_path: Path) -> None:
     with app.extensions["tokhai"].sessions() as session:
         father = tokens.authenticate(session, f"Bearer {made['citizen_father']}")
         assert father is not None and father.personal_id == "001085012345"
+        # the officers' queue has the demo dossiers, in the states an officer meets first
+        counts = queries.state_counts(session, "UBND-00004")
+    assert counts == {"submitted": 1, "accepted": 1, "in_processing": 1,
+                      "supplement_requested": 1}
+    assert "demo dossiers at UBND-00004" in first.output
     again = runner.invoke(args=["dev-setup"])
     assert again.exit_code == 0, again.output
     assert json.loads((tmp_path / "dev-tokens.json").read_text()) == made
+    with app.extensions["tokhai"].sessions() as session:
+        assert queries.state_counts(session, "UBND-00004") == counts  # filed once
 
 
 def _tokhai(*args: str, cwd: Path, env: dict[str, str] | None = None):
