@@ -141,6 +141,11 @@ def fill(url: str, total: int) -> None:
             if batch:
                 conn.execute(insert, batch)
             conn.execute(text("ANALYZE"))
+    from service.dossiers import counts
+
+    with db.session_factory(engine)() as session:  # the queue's counts, as filing keeps them
+        counts.recount(session)
+        session.commit()
     print(f"  wrote {total} dossiers in {time.time() - started:.0f} s")
     engine.dispose()
 

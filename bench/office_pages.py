@@ -63,6 +63,11 @@ def concentrate(app, agency: str) -> None:
             "citizen_name_key = b.name_key FROM bench_names b "
             "WHERE dossiers.agency_code = ANY(:moved) AND b.n = dossiers.id % :count"),
             {"agency": agency, "moved": MOVED, "count": len(NAMES)})
+    from service.dossiers import counts
+
+    with app.extensions["tokhai"].sessions() as session:  # the moved dossiers' counts
+        counts.recount(session)
+        session.commit()
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE dossiers"))
 

@@ -296,6 +296,17 @@ class Dossier(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class DossierCount(Base):
+    """How many of an agency's dossiers are in one state, kept by every status change
+    (service.dossiers.counts): the officers' queue reads a few rows, not every dossier."""
+
+    __tablename__ = "dossier_counts"
+
+    agency_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(24), primary_key=True)
+    total: Mapped[int] = mapped_column(Integer)
+
+
 class DossierEvent(Base):
     """The ordered log of status changes. ``position`` is gapless and committed in order (it
     is taken from a counter row locked until commit), so a reader following the cursor never

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from forms.compiled import CompiledForm, canonical_json
-from service.dossiers import lateness, names
+from service.dossiers import counts, lateness, names
 from service.dossiers.states import FINISHED, STATES, TRANSITIONS, Transition
 from service.errors import Conflict, DomainError, InvalidData, NotAllowed, VersionMismatch
 from service.records import prefill as pf
@@ -179,6 +179,7 @@ def submit(session: Session, compiled: CompiledForm, principal: Principal, data:
     dossier = Dossier(id=dossier_id, **values)
     session.execute(insert(_EVENT_TABLE), _event_values(
         dossier, None, "submit", principal, None, submitted_at, numbers[EVENTS]))
+    counts.moved(session, agency_code, None, "submitted")
     return dossier, True, secret
 
 
@@ -379,6 +380,8 @@ def record_event(session: Session, dossier: Dossier, previous: str | None, actio
     session.flush()
     session.add(DossierEvent(**_event_values(dossier, previous, action, principal, reason, at,
                                              store.next_value(session, EVENTS))))
+    # the queue's counts: after the event counter, which every status change takes first
+    counts.moved(session, dossier.agency_code, previous, dossier.status)
 
 
 def receipt_matches(dossier: Dossier, secret: str) -> bool:

@@ -16,7 +16,7 @@ from sqlalchemy import UnaryExpression, func, select
 from sqlalchemy.orm import Session, load_only
 
 from forms.model import FormDefinition
-from service.dossiers import lateness, lifecycle, names
+from service.dossiers import counts, lateness, lifecycle, names
 from service.dossiers.states import FINISHED, STATES
 from service.tokens import Principal
 from service.worktime import VIETNAM
@@ -96,11 +96,9 @@ class QueuePage:
 
 
 def state_counts(session: Session, agency_code: str) -> dict[str, int]:
-    """How many of the agency's dossiers are in each state: one GROUP BY that reads only the
-    index ix_dossiers_agency_status_deadline (agency, status, ...)."""
-    rows = session.execute(select(Dossier.status, func.count()).where(
-        Dossier.agency_code == agency_code).group_by(Dossier.status)).all()
-    return {status: int(n) for status, n in rows}
+    """How many of the agency's dossiers are in each state (service.dossiers.counts: a few
+    rows kept by every status change, never a count of the dossiers)."""
+    return counts.of_agency(session, agency_code)
 
 
 def search_kind(text: str) -> str:

@@ -1,7 +1,8 @@
 """The officers' queue finds a dossier by its citizen's name (issue #15): the declarant's name
 as filed and its search key without accents or case, indexed per agency. The default queue (an
 agency's open dossiers by deadline) gets a partial index read in order, and the auditors'
-access log an index by agency.
+access log an index by agency. The queue's counts per state are kept in dossier_counts
+(filled here from the dossiers already filed).
 
 Dossiers filed before this migration have no name (they are found by code or personal ID).
 
@@ -31,9 +32,18 @@ def upgrade() -> None:
     op.create_index("ix_dossiers_open_queue", "dossiers", ["agency_code", "due_at", "id"],
                     postgresql_where=open_states, sqlite_where=open_states)
     op.create_index("ix_access_log_agency", "access_log", ["agency_code", "id"])
+    op.create_table(
+        "dossier_counts",
+        sa.Column("agency_code", sa.String(40), primary_key=True),
+        sa.Column("status", sa.String(24), primary_key=True),
+        sa.Column("total", sa.Integer, nullable=False),
+    )
+    op.execute("INSERT INTO dossier_counts (agency_code, status, total) "
+               "SELECT agency_code, status, count(*) FROM dossiers GROUP BY agency_code, status")
 
 
 def downgrade() -> None:
+    op.drop_table("dossier_counts")
     op.drop_index("ix_access_log_agency", table_name="access_log")
     op.drop_index("ix_dossiers_open_queue", table_name="dossiers")
     op.drop_index("ix_dossiers_agency_name", table_name="dossiers")

@@ -128,7 +128,30 @@ def test_idempotency_key(client, app, father) -> None:
     assert other.status_code == 422 and other.get_json()["code"] == "idempotency_key_reused"
 
 
+def counts_agree(app) -> dict[str, int]:
+    """The queue's counts per state (kept by every status change, service.dossiers.counts)
+    are what counting the dossiers gives, for every agency; the agency's counts."""
+    from sqlalchemy import func
+
+    from service.dossiers import counts
+
+    with app.extensions["tokhai"].sessions() as session:
+        counted: dict[str, dict[str, int]] = {}
+        for agency, status, n in session.execute(select(
+                Dossier.agency_code, Dossier.status, func.count()).group_by(
+                Dossier.agency_code, Dossier.status)):
+            counted.setdefault(agency, {})[status] = n
+        for agency, per_state in counted.items():
+            assert counts.of_agency(session, agency) == per_state
+        return counts.of_agency(session, AGENCY)
+
+
+def plus(counts: dict[str, int], state: str) -> dict[str, int]:
+    return {**counts, state: counts.get(state, 0) + 1}
+
+
 def test_status_machine_with_optimistic_locking(client, app, father, clerk) -> None:
+    before = counts_agree(app)
     code = submit(client, app, father).get_json()["code"]
     seen = client.get(f"/api/v1/dossiers/{code}", headers=clerk)
     etag = seen.headers["ETag"]
@@ -157,9 +180,11 @@ def test_status_machine_with_optimistic_locking(client, app, father, clerk) -> N
         ("issue_result", "result_ready"), ("deliver", "delivered")]
     assert all(h["actor"] and h["at"] for h in history)
     assert act(client, father, code, "withdraw", reason="Không cần nữa").status_code == 409
+    assert counts_agree(app) == plus(before, "delivered")  # refused moves counted nothing
 
 
 def test_supplement_round_trip_and_withdrawal(client, app, father, clerk) -> None:
+    before = counts_agree(app)
     code = submit(client, app, father).get_json()["code"]
     etag = client.get(f"/api/v1/dossiers/{code}", headers=clerk).headers["ETag"]
     asked = act(client, clerk, code, "request_supplement", etag, reason="Bổ sung lý do")
@@ -171,6 +196,7 @@ def test_supplement_round_trip_and_withdrawal(client, app, father, clerk) -> Non
     assert again.status_code == 200 and again.get_json()["status"] == "submitted"
     withdrawn = act(client, father, code, "withdraw", reason="Tôi nộp nhầm")
     assert withdrawn.get_json()["status"] == "withdrawn"
+    assert counts_agree(app) == plus(before, "withdrawn")
 
 
 def test_others_are_refused(client, app, father, clerk) -> None:
