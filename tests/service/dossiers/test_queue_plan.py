@@ -50,3 +50,21 @@ def test_the_default_queue_reads_the_open_queue_index_in_order(database_url: str
     engine.dispose()
     assert "ix_dossiers_open_queue" in plan, plan
     assert "Sort" not in plan, plan
+
+
+@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
+def test_the_procedures_filter_follows_publication(database_url: str) -> None:
+    """The queue's list of procedures is kept between pages, and read again once a version is
+    published (published versions never change, so their number and newest id tell)."""
+    from service import catalogue
+
+    engine = db.make_engine(database_url)
+    db.upgrade(engine)
+    with db.session_factory(engine)() as session:
+        assert queries.procedures(session) == []
+        catalogue.load_catalogue(session)
+        session.commit()
+        listed = queries.procedures(session)
+        assert ("1.001193", "Đăng ký khai sinh") in [(c, n[:17]) for c, n in listed]
+        assert queries.procedures(session) == listed
+    engine.dispose()
