@@ -68,3 +68,30 @@ def test_the_procedures_filter_follows_publication(database_url: str) -> None:
         assert ("1.001193", "Đăng ký khai sinh") in [(c, n[:17]) for c, n in listed]
         assert queries.procedures(session) == listed
     engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
+def test_a_filtered_total_is_counted_up_to_the_cap(database_url: str,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A filtered queue's total is a bounded count: past COUNT_CAP it says "more than"."""
+    from datetime import UTC, datetime, timedelta
+
+    from storage.models import Dossier
+
+    engine = db.make_engine(database_url)
+    db.upgrade(engine)
+    monkeypatch.setattr(queries, "COUNT_CAP", 3)
+    at = datetime(2026, 11, 30, 9, tzinfo=UTC)
+    with db.session_factory(engine)() as session:
+        for n in range(5):
+            session.add(Dossier(
+                code=f"A-261130-{n}", agency_code="A", form_id="f", form_version=1,
+                procedure_code="p", citizen_id="001085012345", data={}, status="submitted",
+                receipt_secret_hash="0" * 64, processing_days=5, submitted_at=at,
+                accept_deadline=at, due_at=at + timedelta(hours=n)))
+        session.commit()
+        five = queries.office_queue(session, "A", 1, 20, procedure="p")
+        assert (len(five.rows), five.total, five.capped) == (5, 3, True)
+        none = queries.office_queue(session, "A", 1, 20, procedure="q")
+        assert (none.total, none.capped) == (0, False)
+    engine.dispose()
