@@ -15,6 +15,7 @@ from service.errors import not_found
 from service.pki import validation as verification
 from service.repository import documents as repository
 from service.results import issuance
+from service.tokens import Principal
 from service.web.api.dossiers import load, load_for_download
 from service.web.auth import require, require_principal
 from service.web.errors import ApiError
@@ -95,15 +96,22 @@ class Result(MethodView):
         The bytes as issued, checked against their sha256 (from the database's copy, or the
         repository's pinned version); every download and every refusal is in the access
         log. 404 alike for an unknown dossier and one the caller may not see."""
-        principal = require_principal()
-        dossier = load_for_download(code, principal, "result")
-        doc = issuance.existing_result(g.db, dossier)
-        if doc is None:
-            repository.log(g.db, principal, "download", "not_found",
-                           reason=f"result of dossier {dossier.code}: none issued yet")
-            raise not_found("kết quả của hồ sơ này", "Result")
-        return pdf_response(doc, f"ket-qua-{dossier.code}.pdf", principal=principal,
-                            reason=f"result of dossier {dossier.code}")
+        return result_download(code, require_principal())
+
+
+def result_download(code: str, principal: Principal) -> Response:
+    """A dossier's signed result for ``principal``, as every download of it is answered (the
+    API, the citizen's and the officer's pages): the dossier's check, the bytes checked
+    against their sha256, the access log; NotFound alike for an unknown dossier, one
+    ``principal`` may not see and one without a result (logged)."""
+    dossier = load_for_download(code[:60], principal, "result")
+    doc = issuance.existing_result(g.db, dossier)
+    if doc is None:
+        repository.log(g.db, principal, "download", "not_found",
+                       reason=f"result of dossier {dossier.code}: none issued yet")
+        raise not_found("kết quả của hồ sơ này", "Result")
+    return pdf_response(doc, f"ket-qua-{dossier.code}.pdf", principal=principal,
+                        reason=f"result of dossier {dossier.code}")
 
 
 def verify_bytes(data: bytes) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from service.dossiers import lifecycle
 from service.errors import not_found
 from service.repository import documents as repository
 from service.repository import uploads
+from service.tokens import Principal
 from service.web.api.dossiers import load
 from service.web.auth import require, require_principal
 from service.web.errors import ApiError
@@ -87,15 +88,21 @@ class Attachment(MethodView):
         and only a file the dossier's data references; 404 alike for an unknown dossier, one
         the caller may not see, and a file it does not reference. Every download is in the
         access log."""
-        principal = require_principal()
-        dossier = load(code, principal)
-        row = uploads.readable(g.db, principal, dossier, document_id[:64])
-        if row is None:
-            repository.log(g.db, principal, "download", "not_found",
-                           document_id=document_id[:64], reason=f"attachment of {dossier.code}")
-            raise not_found("tệp đính kèm này của hồ sơ", "Attachment")
-        repository.log(g.db, principal, "download", "allowed", document_id=row.document_id,
-                       owner_id=row.owner_id, reason=f"attachment of {dossier.code}")
-        return Response(row.content, mimetype=row.media_type, headers={
-            "Content-Disposition": disposition(row.file_name), "ETag": f'"{row.sha256}"',
-            "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+        return attachment_download(code, document_id, require_principal())
+
+
+def attachment_download(code: str, document_id: str, principal: Principal) -> Response:
+    """A file uploaded for a dossier's attachment field, for ``principal`` (the API and the
+    officers' page): only a file the dossier's data references, NotFound alike otherwise;
+    every download and refusal in the access log."""
+    dossier = load(code[:60], principal)
+    row = uploads.readable(g.db, principal, dossier, document_id[:64])
+    if row is None:
+        repository.log(g.db, principal, "download", "not_found",
+                       document_id=document_id[:64], reason=f"attachment of {dossier.code}")
+        raise not_found("tệp đính kèm này của hồ sơ", "Attachment")
+    repository.log(g.db, principal, "download", "allowed", document_id=row.document_id,
+                   owner_id=row.owner_id, reason=f"attachment of {dossier.code}")
+    return Response(row.content, mimetype=row.media_type, headers={
+        "Content-Disposition": disposition(row.file_name), "ETag": f'"{row.sha256}"',
+        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})

@@ -27,8 +27,8 @@ from service.pki.pdflimits import PdfRefused
 from service.repository import documents as repository
 from service.results import issuance, raster
 from service.web.api import documents as documents_api
-from service.web.api.dossiers import load, load_for_download
-from service.web.http import archive_now, pdf_response, verified_bytes
+from service.web.api.dossiers import load
+from service.web.http import archive_now, verified_bytes
 from service.web.pages import public, sessions
 from service.web.pages.rendering import (
     PAGE_BLUEPRINTS,
@@ -238,12 +238,4 @@ def result(code: str) -> BaseResponse:
 def download(code: str) -> Response:
     """The signed result, as the API's download gives it: the same check, the same access
     log."""
-    principal = _principal()
-    d = load_for_download(code[:60], principal, "result")
-    doc = issuance.existing_result(g.db, d)
-    if doc is None:
-        repository.log(g.db, principal, "download", "not_found",
-                       reason=f"result of dossier {d.code}: none issued yet")
-        return page_error(404)
-    return pdf_response(doc, f"ket-qua-{d.code}.pdf", principal=principal,
-                        reason=f"result of dossier {d.code}")
+    return documents_api.result_download(code, _principal())

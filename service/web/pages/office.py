@@ -36,14 +36,12 @@ from service.errors import (
     InvalidData,
     NotFound,
     VersionMismatch,
-    not_found,
 )
 from service.records import drafts
 from service.repository import documents as repository
-from service.repository import uploads
 from service.results import issuance
 from service.web.api.dossiers import load, load_for_download
-from service.web.api.uploads import disposition
+from service.web.api.uploads import attachment_download
 from service.web.http import archive_now, pdf_response
 from service.web.pages import formfields, moment, sessions
 from service.web.pages.rendering import (
@@ -460,15 +458,4 @@ def apology(code: str) -> Response:
 def attachment(code: str, document_id: str) -> Response:
     """A file the citizen uploaded for an attachment field, as the API's download: only one
     the dossier references, every download in the access log."""
-    principal = _person().principal
-    d = load(code[:60], principal)
-    row = uploads.readable(g.db, principal, d, document_id[:64])
-    if row is None:
-        repository.log(g.db, principal, "download", "not_found",
-                       document_id=document_id[:64], reason=f"attachment of {d.code}")
-        raise not_found("tệp đính kèm này của hồ sơ", "Attachment")
-    repository.log(g.db, principal, "download", "allowed", document_id=row.document_id,
-                   owner_id=row.owner_id, reason=f"attachment of {d.code}")
-    return Response(row.content, mimetype=row.media_type, headers={
-        "Content-Disposition": disposition(row.file_name), "ETag": f'"{row.sha256}"',
-        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+    return attachment_download(code, document_id, _person().principal)

@@ -29,6 +29,7 @@ from service.repository import consents as consent_ops
 from service.repository import documents as repository
 from service.repository import queries as repo_queries
 from service.results import issuance
+from service.web.api.documents import result_download
 from service.web.api.dossiers import load, load_for_download
 from service.web.http import pdf_response, verified_bytes
 from service.web.pages import formfields, sessions
@@ -259,15 +260,7 @@ def supplement(code: str) -> BaseResponse:
 @sessions.signed_in("citizen")
 def result(code: str) -> Response:
     """The signed result, as the API's download: the same check, the same access log."""
-    principal = _person().principal
-    d = load_for_download(code[:60], principal, "result")
-    doc = issuance.existing_result(g.db, d)
-    if doc is None:
-        repository.log(g.db, principal, "download", "not_found",
-                       reason=f"result of dossier {d.code}: none issued yet")
-        return page_error(404)
-    return pdf_response(doc, f"ket-qua-{d.code}.pdf", principal=principal,
-                        reason=f"result of dossier {d.code}")
+    return result_download(code, _person().principal)
 
 
 @bp.get("/my/dossiers/<code>/apology-letter")
