@@ -266,49 +266,28 @@ def _export(filters: queries.AccessFilter, shown: dict[str, Any]) -> Response:
 def late() -> Response:
     """The month's late dossiers of every agency (or one), each with who explained it, the
     explanation as written, the apology letter and the new date; linked to the dossier."""
-    today = lifecycle.now().astimezone(VIETNAM).date()
-    months = list(public._months(today))
-    month = request.args.get("month") or months[0][0]
-    agency = request.args.get("agency", "")
-    errors = []
-    if not public._MONTH.match(month):
-        errors.append({"field": "month", "message": _("Chọn tháng trong danh sách.")})
-        month = months[0][0]
-    if agency and not public._AGENCY.match(agency):
-        errors.append({"field": "agency", "message": _("Chọn cơ quan trong danh sách.")})
-        agency = ""
-    if month not in dict(months):
-        months.append((month, f"{month[5:]}/{month[:4]}"))
-    agencies = _agencies()
-    if agency and agency not in agencies:
-        agencies[agency] = agency
-    report = dossier_queries.late_report(g.db, month, agency or None)
+    return public.late_list("audit/late.html", _late_rows)
+
+
+def _late_rows(report: dict[str, Any]) -> public.LateRow:
+    """The auditors' rows of a late report: the apology letters of its dossiers read at once."""
     codes = [d["code"] for a in report["agencies"] for o in a["officers"]
              for d in o["dossiers"]]
     letters = queries.apology_letters(g.db, codes)
-    groups = []
-    for entry in report["agencies"]:
-        rows = []
-        for officer in entry["officers"]:
-            for d in officer["dossiers"]:
-                rows.append({
-                    "code": d["code"], "url": _dossier_url(d["code"]),
-                    "procedure": d["procedure_name"] or d["procedure_code"],
-                    "status": status_label(d["status"]),
-                    "missed": [(public.stage_label(m["stage"]), public._moment(m["deadline"]))
-                               for m in d["missed"]],
-                    "officer": None if officer["officer"] == dossier_queries.UNEXPLAINED
-                    else officer["officer"],
-                    "explanation": d["explanation"],
-                    "explanation_required": d["explanation_required"],
-                    "apology": d["code"] in letters, "apology_at": letters.get(d["code"]),
-                    "promised_at": public._moment(d["promised_at"]),
-                })
-        rows.sort(key=lambda r: r["code"])
-        groups.append({"code": entry["agency_code"],
-                       "name": agencies.get(entry["agency_code"], entry["agency_code"]),
-                       "count": entry["count"], "dossiers": rows})
-    return render("audit/late.html", status=400 if errors else 200, months=months,
-                  month=month, month_label=dict(months)[month], agency=agency,
-                  agencies=sorted(agencies.items()), groups=groups, errors=errors,
-                  error_count=len(errors))
+
+    def row(d: dict[str, Any], officer: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "code": d["code"], "url": _dossier_url(d["code"]),
+            "procedure": d["procedure_name"] or d["procedure_code"],
+            "status": status_label(d["status"]),
+            "missed": [(public.stage_label(m["stage"]), public._moment(m["deadline"]))
+                       for m in d["missed"]],
+            "officer": None if officer["officer"] == dossier_queries.UNEXPLAINED
+            else officer["officer"],
+            "explanation": d["explanation"],
+            "explanation_required": d["explanation_required"],
+            "apology": d["code"] in letters, "apology_at": letters.get(d["code"]),
+            "promised_at": public._moment(d["promised_at"]),
+        }
+
+    return row

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Any
 
@@ -533,6 +533,27 @@ def _public_explanation(text: str | None) -> str | None:
 def late() -> Response:
     """The month's late dossiers per agency, with the agencies' explanations and new
     promised dates; never who filed them."""
+    return late_list("public/late.html", lambda _report: _public_late_row)
+
+
+def _public_late_row(d: dict[str, Any], _officer: dict[str, Any]) -> dict[str, Any]:
+    return {"code": d["code"], "procedure": d["procedure_name"] or d["procedure_code"],
+            "procedure_code": d["procedure_code"], "status": status_label(d["status"]),
+            "late_since": _moment(d["late_since"]),
+            "missed": [(stage_label(m["stage"]), _moment(m["deadline"])) for m in d["missed"]],
+            "explanation": _public_explanation(d["explanation"]),
+            "promised_at": _moment(d["promised_at"])}
+
+
+#: one late dossier's row of a late list, from the report's dossier and its officer's entry
+LateRow = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
+
+
+def late_list(template: str, rows_for: Callable[[dict[str, Any]], LateRow]) -> Response:
+    """A month's late list (the public one, and the auditors'): the month and agency asked
+    for, checked (a bad one named at its field, 400), the late report
+    (``queries.late_report``) grouped by agency, each dossier made a row by what
+    ``rows_for(report)`` gives."""
     today = lifecycle.now().astimezone(VIETNAM).date()
     months = list(_months(today))
     month = request.args.get("month") or months[0][0]
@@ -551,26 +572,15 @@ def late() -> Response:
     agencies = {code: str(a.name) for code, a in signing.agencies.items()} if signing else {}
     if agency and agency not in agencies:
         agencies[agency] = agency
+    row = rows_for(report)
     groups = []
     for entry in report["agencies"]:
-        rows = []
-        for officer in entry["officers"]:
-            for d in officer["dossiers"]:
-                rows.append({
-                    "code": d["code"], "procedure": d["procedure_name"] or d["procedure_code"],
-                    "procedure_code": d["procedure_code"],
-                    "status": status_label(d["status"]),
-                    "late_since": _moment(d["late_since"]),
-                    "missed": [(stage_label(m["stage"]), _moment(m["deadline"]))
-                               for m in d["missed"]],
-                    "explanation": _public_explanation(d["explanation"]),
-                    "promised_at": _moment(d["promised_at"]),
-                })
+        rows = [row(d, officer) for officer in entry["officers"] for d in officer["dossiers"]]
         rows.sort(key=lambda r: r["code"])
         groups.append({"code": entry["agency_code"],
                        "name": agencies.get(entry["agency_code"], entry["agency_code"]),
                        "count": entry["count"], "dossiers": rows})
-    return render("public/late.html", status=400 if errors else 200, months=months,
+    return render(template, status=400 if errors else 200, months=months,
                   month=month, month_label=dict(months)[month], agency=agency,
                   agencies=sorted(agencies.items()), groups=groups, errors=errors,
                   error_count=len(errors))
