@@ -6,8 +6,6 @@ at 1280 and 360 px on the preview and result pages, screenshots of both."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,8 +15,6 @@ from service.records.demo import DEMO_AGENCY
 from tests.conftest import DEMO_FATHER, _token, citizen_headers, valid_submission
 from tests.pki import demo_agency_config
 from tests.service.web.pages.browser import (
-    OIDC_CLIENT_ID,
-    OIDC_CLIENT_SECRET,
     check_page,
     sign_in_page,
 )
@@ -26,26 +22,10 @@ from tests.service.web.pages.test_issuing import FORM
 
 
 @pytest.fixture(scope="module")
-def live_app(tmp_path_factory: pytest.TempPathFactory, test_pki: Any,
-             oidc_provider: Any) -> Iterator[Any]:
+def signing_config(test_pki: Any) -> str:
     """The browser's application (browser.live_app) with a key for the development
     officer's agency, so that the officer of the sign-in page can issue."""
-    from storage.db import normalise_url
-    from tests.conftest import _fresh_postgres
-    from tests.service.web.pages.conftest import page_app
-
-    data_dir = tmp_path_factory.mktemp("officer-journey")
-    settings = {"signing_config": demo_agency_config(test_pki, name="journey.yaml"),
-                "oidc_issuer": oidc_provider.url, "oidc_client_id": OIDC_CLIENT_ID,
-                "oidc_client_secret": OIDC_CLIENT_SECRET, "public_url": "http://127.0.0.1"}
-    postgres = os.environ.get("TOKHAI_TEST_DATABASE_URL")
-    if not postgres:
-        yield page_app(f"sqlite:///{data_dir / 'tokhai.db'}", data_dir, **settings)
-        return
-    for url in _fresh_postgres(normalise_url(postgres)):
-        application = page_app(url, data_dir, **settings)
-        yield application
-        application.extensions["tokhai"].engine.dispose()
+    return demo_agency_config(test_pki, name="journey.yaml")
 
 
 def test_an_officer_accepts_processes_previews_and_issues(page, live) -> None:
