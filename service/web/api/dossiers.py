@@ -304,13 +304,10 @@ class Explanation(MethodView):
         the new promised date) reaches the event log."""
         principal = require_principal()
         dossier = load(code, principal)
-        moment = ops.explain(g.db, dossier, principal, body["reason"], body["promised_at"],
-                             expected_version(required=False))
-        letter = issuance.issue_apology_letter(g.db, dossier, current_runtime().signing,
-                                               current_runtime().settings.retention)
-        # last in the transaction, after signing: the event counter is locked only briefly
-        ops.record_event(g.db, dossier, dossier.status, "explain", principal,
-                         dossier.late_explanation, moment)
+        letter = issuance.explain_late(
+            g.db, dossier, principal, body["reason"], body["promised_at"],
+            expected_version(required=False), current_runtime().signing,
+            current_runtime().settings.retention)
         g.db.commit()
         archive_now(letter.id)
         return _with_etag(out(dossier), dossier)

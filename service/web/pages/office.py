@@ -419,10 +419,9 @@ def explain(code: str) -> BaseResponse:
     if errors or promised is None:
         return _dossier_page(d, status=422, form=form, errors=errors)
     try:
-        moment = ops.explain(g.db, d, principal, reason, promised, seen)
-        letter = issuance.issue_apology_letter(g.db, d, current_runtime().signing,
-                                               current_runtime().settings.retention)
-        ops.record_event(g.db, d, d.status, "explain", principal, d.late_explanation, moment)
+        letter = issuance.explain_late(g.db, d, principal, reason, promised, seen,
+                                       current_runtime().signing,
+                                       current_runtime().settings.retention)
     except VersionMismatch:
         info = _conflict(d.code, seen)
         return _dossier_page(info["d"], status=409, conflict=info)
