@@ -45,7 +45,8 @@ def _file(live_app: Any) -> dict[str, Any]:
     waiting, etag = file_and_process(client, father, clerk, FORM, data, AGENCY)
     asked = client.post(f"/api/v1/dossiers/{waiting}/actions", headers={
         **clerk, "If-Match": etag}, json={"action": "request_supplement",
-                                          "reason": "Bổ sung bản chụp giấy chứng sinh"})
+                                          "reason": "Bổ sung bản chụp giấy chứng sinh\n"
+                                                    "- Bản chụp căn cước của mẹ"})
     assert asked.status_code == 200, asked.get_json()
     other = client.post("/api/v1/dossiers", headers=father, json={
         "form_id": FORM, "version": 1, "agency_code": OTHER_AGENCY, "data": data})
@@ -83,6 +84,8 @@ def test_the_space_filled(page: Any, filed: dict[str, Any]) -> None:
     assert download.value.suggested_filename == f"ket-qua-{filed['done']}.pdf"
     page.goto(f"/my/dossiers/{filed['waiting']}")
     assert "Bổ sung bản chụp giấy chứng sinh" in page.inner_text("main")
+    # what is missing, one item a line, as the officer wrote it (not run into one line)
+    assert "giấy chứng sinh\n- Bản chụp căn cước" in page.inner_text("blockquote.quote")
     check_page(page, "space-dossier-supplement-asked")
     page.get_by_role("link", name="Bổ sung hồ sơ").click()
     page.wait_for_url(f"**/my/dossiers/{filed['waiting']}/supplement")
