@@ -158,7 +158,7 @@ def callback():
                    email=str(email) if email else None, via=via)
     g.db.commit()
     current_app.logger.info("signed in", extra={"role": role, "via": via, "agency": agency})
-    return redirect(back)
+    return redirect(_landing(role, back))
 
 
 #: a staff member's name when neither the provider nor the mapping gives one
@@ -202,7 +202,20 @@ def development():
                    name=name, personal_id=personal_id, agency_code=agency, via="development")
     g.db.commit()
     current_app.logger.info("signed in", extra={"role": role, "via": "development"})
-    return redirect(sessions.safe_next(request.form.get("next")))
+    return redirect(_landing(role, sessions.safe_next(request.form.get("next"))))
+
+
+#: where a member of staff lands after signing in from the home page: their own pages
+_STAFF_HOME = {"officer": "office.queue", "designer": "design.forms", "auditor": "audit.access"}
+
+
+def _landing(role: str, back: str) -> str:
+    """Back where the person was going; from the home page (the sign-in link of the header),
+    a member of staff goes to their own pages rather than the citizens' home."""
+    endpoint = _STAFF_HOME.get(role)
+    if back == "/" and endpoint in current_app.view_functions:
+        return url_for(endpoint)
+    return back
 
 
 @bp.post("/sign-out")

@@ -263,6 +263,20 @@ def test_a_changed_role_or_agency_ends_the_session(app: Any, client: Any,
     assert probe_text(client) == f"role={role} agency={agency} pid=None"
 
 
+@pytest.mark.parametrize(("person", "home"), [
+    ("officer", "/office"), ("designer", "/design"), ("auditor", "/audit/access"),
+    ("citizen_father", "/")])
+def test_staff_signing_in_from_the_home_page_land_on_their_own_pages(
+        client: Any, oidc_provider: OidcProvider, app: Any, person: str, home: str) -> None:
+    """From the header's sign-in link (next: the home page), staff go to their own pages,
+    not the citizens' home; elsewhere, back where they were going."""
+    assert sign_in(client, person, "/").headers["Location"] == home
+    assert sign_in(client, person, "/verify").headers["Location"] == "/verify"
+    oidc_provider.set_user("cb-home", {"name": "Trần Văn Bình"})
+    grant(app, "cb-home", "auditor", None)
+    assert oidc_sign_in(client, "cb-home", "/").headers["Location"] == "/audit/access"
+
+
 def test_the_development_sign_in_is_not_governed_by_mappings(app: Any, client: Any) -> None:
     sign_in(client, "officer")
     for _ in range(3):
