@@ -23,6 +23,7 @@ from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 
+from service.tokens import ROLES
 from service.web.pages.rendering import PAGE_BLUEPRINTS, page_error, render, wants_page
 
 HERE = Path(__file__).resolve().parent
@@ -73,7 +74,7 @@ def install(app: Flask) -> None:
     app.jinja_env.globals.update(csrf_token=generate_csrf, nav=site.navigation,
                                  languages=site.LANGUAGES, development=not settings.production,
                                  asset_version=_asset_version())
-    app.jinja_env.filters.update(day=day, moment=moment)
+    app.jinja_env.filters.update(day=day, moment=moment, actor=actor)
     app.jinja_env.autoescape = True
 
     @app.before_request
@@ -171,3 +172,11 @@ def moment(value: datetime | None) -> str:
     return _("%(time)s ngày %(day)s", time=local.strftime("%H:%M"),
              day=local.strftime("%d/%m/%Y"))
 
+
+def actor(value: str | None) -> str:
+    """Who did something, as it was recorded (``role:label``, ``Principal.actor``): the label
+    people read (their name), without the role's code."""
+    if not value:
+        return ""
+    role, sep, label = value.partition(":")
+    return label if sep and role in ROLES and label else value

@@ -30,7 +30,7 @@ from flask_babel import gettext as _
 from service.dossiers import lifecycle
 from service.dossiers import queries as dossier_queries
 from service.repository import queries
-from service.web.pages import public, sessions
+from service.web.pages import actor, public, sessions
 from service.web.pages.rendering import PAGE_BLUEPRINTS, agency_name, render, status_label
 from service.web.pages.space import _access_words
 from service.web.runtime import current_runtime
@@ -157,9 +157,8 @@ def _entry(entry: AccessLog, codes: dict[str, str]) -> dict[str, Any]:
     words = _access_words(entry, {})
     kind, _sep, code = (entry.purpose or "").partition(":")
     dossier = code if kind == "dossier" and code else codes.get(entry.document_id or "")
-    _role, _sep, label = entry.actor.partition(":")
     return {
-        "id": entry.id, "at": entry.at, "actor": label or entry.actor,
+        "id": entry.id, "at": entry.at, "actor": actor(entry.actor),
         "who": _role_label(entry.role) if entry.role == "citizen" else words["who"],
         "role": _role_label(entry.role), "agency": agency_name(entry.agency_code),
         "agency_code": entry.agency_code, "what": _action_label(entry.action),

@@ -107,6 +107,7 @@ def test_the_list_shows_forms_with_drafts_and_published_versions(designer) -> No
     body = text(page)
     assert "Tờ khai thử nghiệm thiết kế" in body and "Bản nháp" in body
     assert "Đã công bố" in body and "catalogue" in body  # the catalogue's versions, by whom
+    assert "designer:" not in body  # who, by name, not the role's code
     assert f'href="{base()}"' in body
     assert body.index("Tờ khai thử nghiệm thiết kế") < body.index("Tờ khai đăng ký khai sinh")
     version = designer.get(base())
