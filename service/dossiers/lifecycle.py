@@ -24,7 +24,7 @@ import hmac
 import secrets
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Row, Table, insert, select, update
@@ -155,7 +155,7 @@ def submit(session: Session, compiled: CompiledForm, principal: Principal, data:
         "procedure_code": definition.procedure_code,
         "procedure_name": (definition.procedure_name or definition.title)[:300],
         "channel": "online", "citizen_id": citizen, "prefill_choice": prefill_choice,
-        **names.columns(definition, data),  # found by name in the officers' queue
+        **names.columns(definition, data, citizen),  # found by name in the officers' queue
         "data": data, "status": "submitted", "row_version": 1,
         "receipt_secret_hash": _sha256(secret), "idempotency_key": idempotency_key,
         "request_hash": request_hash,
@@ -332,23 +332,50 @@ def supplement(session: Session, dossier: Dossier, compiled: CompiledForm,
     return dossier
 
 
+#: how far ahead an explanation may promise the result (docs/dossiers.md)
+PROMISE_WITHIN = timedelta(days=365)
+
+
 def explain(session: Session, dossier: Dossier, principal: Principal, reason: str,
-            promised_at: datetime, expected_version: int | None = None) -> datetime:
+            promised_at: datetime, calendar: WorkCalendar,
+            expected_version: int | None = None) -> datetime:
     """Record why a late dossier is late and the new promised date; returns the moment. The
     caller issues the apology letter in the same transaction, then appends the ``explain``
     event last (``record_event``), as for a transition. A promised date already missed is
-    kept as such (``broken_promise_at``): the dossier was late at it."""
+    kept as such (``broken_promise_at``): the dossier was late at it.
+
+    Only when an explanation is owed (``lateness.explanation_required``: late and not yet
+    explained, or past the date the last apology promised); the promised date is in the
+    future, within :data:`PROMISE_WITHIN`, on a working day of the agency's ``calendar``."""
     _check_version(dossier, expected_version)
     moment = now()
     found = lateness.assess(dossier, moment)
     if not found.late:
         raise Conflict("not_late", "Hồ sơ chưa quá hạn.", "The dossier is not late.")
+    if not found.explanation_required:
+        raise Conflict("explanation_not_required",
+                       "Hồ sơ đã được giải trình; chỉ cần giải trình lại khi hồ sơ quá ngày "
+                       "hẹn trả mới đã ghi trong thư xin lỗi.",
+                       "The dossier has been explained already; a new explanation is due only "
+                       "when it misses the date its apology promised.")
     if not reason.strip():
         raise InvalidData("reason_required", "Cần ghi rõ lý do chậm.",
                           "An explanation is required.", field="reason")
     if promised_at <= moment:
         raise InvalidData("promised_date_past", "Ngày hẹn mới phải ở tương lai.",
                           "The new promised date must be in the future.", field="promised_at")
+    if promised_at > moment + PROMISE_WITHIN:
+        raise InvalidData("promised_date_too_far",
+                          f"Ngày hẹn mới không được quá {PROMISE_WITHIN.days} ngày kể từ hôm "
+                          "nay.",
+                          f"The new promised date must be within {PROMISE_WITHIN.days} days "
+                          "from now.", field="promised_at")
+    if not calendar.is_working_day(promised_at.astimezone(VIETNAM).date()):
+        raise InvalidData("promised_date_not_working_day",
+                          "Ngày hẹn mới phải là ngày làm việc của cơ quan (không phải ngày "
+                          "nghỉ cuối tuần hay ngày lễ).",
+                          "The new promised date must be a working day of the agency (not a "
+                          "weekend day or a public holiday).", field="promised_at")
     changes: dict[str, Any] = {
         "late_explanation": reason.strip(), "late_explained_by": principal.actor,
         "late_explained_at": moment, "promised_at": promised_at, "updated_at": moment,
