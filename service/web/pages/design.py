@@ -25,6 +25,7 @@ from forms.comparison import compare as compare_forms
 from forms.comparison import text_diff
 from forms.language import parse
 from forms.model import DROP_REASONS
+from forms.trimming import TARGET_PERCENT
 from service import catalogue
 from service.errors import Conflict, DomainError, NotFound
 from service.records import prefill as pf
@@ -289,6 +290,37 @@ def _fates(report: dict[str, Any], filled: set[str] | None,
 
 def _percent(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 1) if whole else 0.0
+
+
+def _gap_reasons() -> dict[str, str]:
+    """Why prefill left a bound field empty for a citizen (forms.trimming's reasons)."""
+    return {"no_linked_person": _("sổ sách không ghi nhận người này liên kết với người kê khai"),
+            "no_record": _("không có bản ghi"),
+            "several_records": _("có nhiều bản ghi, không xác định được bản ghi nào"),
+            "source_failed": _("nguồn dữ liệu không trả lời")}
+
+
+@bp.app_template_filter("verdict")
+def verdict(report: dict[str, Any]) -> str:
+    """A trimming report's verdict in the page's language, from its figures (the report's own
+    ``verdict`` is the API's Vietnamese sentence); a citizen's actual report says so."""
+    reduction = report["reduction_percent"]
+    target = f"{report.get('target_percent', TARGET_PERCENT):g}"
+    if "target_percent" not in report:  # one citizen's actual reduction
+        said = (_("Với người dân này: giảm %(n)s%% số trường phải nhập – đạt mục tiêu.",
+                  n=reduction) if report["meets_target"] else
+                _("Với người dân này: giảm %(n)s%% số trường phải nhập – CHƯA ĐẠT mục tiêu "
+                  "%(target)s%%.", n=reduction, target=target))
+        gaps = "; ".join(f"{m['register_title']} ({m['person']}: "
+                         f"{_gap_reasons().get(m['reason'], m['reason'])})"
+                         for m in report.get("missing", []))
+        return said + " " + _("Thiếu dữ liệu: %(gaps)s", gaps=gaps) if gaps else said
+    if report["meets_target"]:
+        return _("Đạt mục tiêu: giảm %(n)s%% số trường người dân phải nhập (mục tiêu tối "
+                 "thiểu %(target)s%%).", n=reduction, target=target)
+    return _("CHƯA ĐẠT mục tiêu: chỉ giảm %(n)s%% số trường người dân phải nhập, dưới mức tối "
+             "thiểu %(target)s%%. Cần gắn thêm trường với dữ liệu đã số hóa.", n=reduction,
+             target=target)
 
 
 @bp.get("/design/forms/<form_id>/<int:version>/trimming-report")

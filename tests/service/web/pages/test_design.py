@@ -288,6 +288,14 @@ def test_the_trimming_report_has_the_apis_figures(app, designer) -> None:
     for d in report["dropped"]:
         assert d["label"] in body and d["reason_label"] in body
     assert "Với Nguyễn Văn An" in body and "Đã điền sẵn" in body
+    # in English, the verdicts too (they were the API's Vietnamese sentences)
+    designer.get("/language/en")
+    english = text(designer.get(f"/design/forms/{BIRTH}/1/trimming-report"
+                                "?citizen=citizen_father"))
+    designer.get("/language/vi")
+    assert f"Target met: {report['reduction_percent']}% fewer fields" in english
+    assert "For this citizen" in english
+    assert "Đạt mục tiêu" not in english and "Với người dân này" not in english
 
 
 # -- comparing and publishing -----------------------------------------------------------------
