@@ -9,7 +9,7 @@ from typing import Any
 
 from service.dossiers import lifecycle
 from tests.conftest import _token, citizen_headers, valid_submission
-from tests.service.web.pages.browser import check_page, sign_in_page, tab_to
+from tests.service.web.pages.browser import NARROW, WIDE, check_page, sign_in_page, tab_to
 from tests.service.web.pages.test_office import (  # noqa: F401 (the demo agency's key)
     AGENCY,
     FORM,
@@ -35,12 +35,55 @@ def api_accept(app: Any, code: str) -> None:
     assert moved.status_code == 200, moved.get_json()
 
 
+def assert_queue_readable_at_360(page: Any) -> None:
+    """At 360 px each row of the queue is a card: no cell wider than the viewport nor cut
+    (nothing scrolls inside the table's wrapper), each cell labelled by its column's name, a
+    dossier's code on at most 2 lines (broken at its hyphens, never every character or two);
+    the filter's button and the late-only box on the fields' row at 1280 px."""
+    page.set_viewport_size({"width": NARROW, "height": 900})
+    try:
+        found = page.evaluate("""() => {
+          const table = document.querySelector('table.queue');
+          const cells = [...table.querySelectorAll('tbody td')].map(td => {
+            const box = td.getBoundingClientRect();
+            const label = td.querySelector('.queue__label');
+            return {left: box.left, right: box.right, cut: td.scrollWidth > td.clientWidth,
+                    label: label && getComputedStyle(label).display !== 'none'
+                      ? label.innerText.trim() : null};
+          });
+          const codes = [...table.querySelectorAll('a.queue__code')].map(a => {
+            const lines = new Set([...a.getClientRects()].map(r => Math.round(r.top)));
+            return {text: a.innerText, lines: lines.size};
+          });
+          const wrap = table.parentElement;
+          return {width: document.documentElement.clientWidth, cells, codes,
+                  wrapScrolls: wrap.scrollWidth > wrap.clientWidth};
+        }""")
+    finally:
+        page.set_viewport_size({"width": WIDE, "height": 900})
+    assert found["cells"] and found["codes"]
+    assert not found["wrapScrolls"], "the queue scrolls sideways inside its wrapper at 360 px"
+    for cell in found["cells"]:
+        assert cell["left"] >= 0 and cell["right"] <= found["width"], cell
+        assert not cell["cut"], cell
+        assert cell["label"], cell  # each cell says which column it is
+    for code in found["codes"]:
+        assert code["lines"] <= 2, code
+    late_box = page.locator("#late").bounding_box()
+    button = page.locator("#queue-filters button").bounding_box()
+    state = page.locator("#state").bounding_box()
+    assert late_box and button and state
+    for box in (late_box, button):  # on the fields' row, not floating below it
+        assert abs((box["y"] + box["height"] / 2) - (state["y"] + state["height"] / 2)) < 16, box
+
+
 def test_queue_and_dossier_by_keyboard(page, live, live_app):
     code = file(live_app)
     file(live_app, "079199054321")
     sign_in_page(page, "officer", next_path="/office")
     assert page.locator(f'tr.queue__row[data-code="{code}"]').count() == 1
     check_page(page, "office-queue")
+    assert_queue_readable_at_360(page)
     page.fill("#q", "nguyen van")
     page.get_by_role("button", name="Lọc").click()
     check_page(page, "office-queue-search")
