@@ -88,7 +88,8 @@ def install(app: Flask) -> None:
                     current_app.logger.warning("cross-site post refused",
                                                extra={"path": request.path})
                     return page_error(403, _("Yêu cầu này đến từ một trang web khác nên "
-                                             "không được thực hiện; không có gì được lưu."))
+                                             "không được thực hiện; không có gì được lưu."),
+                                      title=_("Yêu cầu bị từ chối"))
                 csrf.protect()
         return None
 

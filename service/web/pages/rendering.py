@@ -56,10 +56,13 @@ def _titles() -> dict[int, tuple[str, str]]:
     }
 
 
-def page_error(status: int, detail: str | None = None) -> Response:
-    """The error page for ``status``, in the reader's language."""
-    title, text = _titles().get(status, _titles()[400 if status < 500 else 500])
-    return render("error.html", status=status, title=title, text=text, detail=detail)
+def page_error(status: int, detail: str | None = None, *, title: str | None = None) -> Response:
+    """The error page for ``status``, in the reader's language; with ``title``, the page
+    says that and ``detail`` only (not the status's general words)."""
+    general_title, text = _titles().get(status, _titles()[400 if status < 500 else 500])
+    if title is not None:
+        return render("error.html", status=status, title=title, text=detail, detail=None)
+    return render("error.html", status=status, title=general_title, text=text, detail=detail)
 
 
 def wants_page() -> bool:

@@ -25,6 +25,9 @@ def test_a_cross_site_post_is_refused_without_a_cookie_or_a_resend(pages, header
     answer = stranger.post(FORM, data=FORGED, headers=headers)
     assert answer.status_code == 403 and answer.mimetype == "text/html"
     assert "đến từ một trang web khác" in answer.get_data(as_text=True)
+    # it says what happened, not that the person's account may not see the page
+    assert "Yêu cầu bị từ chối" in answer.get_data(as_text=True)
+    assert "không có quyền" not in answer.get_data(as_text=True)
     assert "Kẻ Giả Mạo" not in answer.get_data(as_text=True)  # nothing offered to resend
     assert "Set-Cookie" not in answer.headers
     # with the person's cookie (a browser that sends it anyway): refused all the same
