@@ -596,13 +596,14 @@ def _record(dossier: Dossier, kind: str, signed: SignedPdf, document_id: str,
 
 def explain_late(session: Session, dossier: Dossier, principal: Principal, reason: str,
                  promised_at: datetime, expected_version: int | None, signing: Signing | None,
-                 retention: dict[str, str]) -> DossierDocument:
+                 retention: dict[str, str], calendar: WorkCalendar) -> DossierDocument:
     """Explain a late dossier with its new promised date and sign the apology letter (the
     API's ``POST …/explanation`` and the officers' page): the explanation, the letter, then
     the ``explain`` event last in the transaction (its counter locked only briefly). A letter
     that cannot be signed raises, and the caller's rollback leaves nothing recorded. The
-    caller commits, then archives the letter."""
-    moment = dossiers.explain(session, dossier, principal, reason, promised_at,
+    caller commits, then archives the letter. ``calendar``: the agency's working days (the
+    promised date is one)."""
+    moment = dossiers.explain(session, dossier, principal, reason, promised_at, calendar,
                               expected_version)
     letter = issue_apology_letter(session, dossier, signing, retention)
     dossiers.record_event(session, dossier, dossier.status, "explain", principal,

@@ -307,7 +307,8 @@ class Explanation(MethodView):
         letter = issuance.explain_late(
             g.db, dossier, principal, body["reason"], body["promised_at"],
             expected_version(required=False), current_runtime().signing,
-            current_runtime().settings.retention)
+            current_runtime().settings.retention,
+            current_runtime().calendar_for(dossier.agency_code))
         g.db.commit()
         archive_now(letter.id)
         return _with_etag(out(dossier), dossier)

@@ -40,6 +40,7 @@ from service.errors import (
 from service.records import drafts
 from service.repository import documents as repository
 from service.results import issuance
+from service.web import door
 from service.web.api.dossiers import load, load_for_download
 from service.web.api.uploads import attachment_download
 from service.web.http import archive_now, pdf_response
@@ -64,6 +65,13 @@ ACTIONS = ("accept", "start_processing", "deliver", "request_supplement", "rejec
 DOSSIER_READ = "dossier_read"
 #: the hour (Vietnam time) of the promised date an explanation names
 PROMISE_HOUR = time(17, 0)
+#: what an officer may write in one post (docs/pages.md, Limits): longer text is refused at
+#: its field, never cut
+MAX_NOTE = 2000  # a reason, or the note of a supplement request
+MAX_MISSING = 6000  # the list of what a supplement request needs, in all
+MAX_ITEMS = 30  # lines of that list
+MAX_ITEM = 300  # characters of one line
+MAX_EXPLANATION = 4000  # a late dossier's explanation, as the API's
 #: the colour of a status's tag (as on the citizen's pages)
 STATUS_TAGS = {"submitted": "grey", "accepted": "", "supplement_requested": "yellow",
                "rejected": "red", "in_processing": "", "result_ready": "green",
@@ -277,7 +285,9 @@ def _dossier_page(d: Dossier, *, status: int = 200, errors: list[dict[str, str]]
     letter = queries.latest_apology_letter(g.db, d)
     officer = person.role == "officer"
     issue_url = result_url = None
+    # no issuing while a late dossier waits for its explanation (issuing would be refused)
     if officer and d.status == "in_processing" and result is None \
+            and not found.explanation_required \
             and "issuing.preview" in current_app.view_functions:
         issue_url = url_for("issuing.preview", code=d.code)
     if officer and result is not None and "issuing.result" in current_app.view_functions:
@@ -335,14 +345,65 @@ def _conflict(code: str, seen: int | None) -> dict[str, Any]:
             "why": last.reason if last else None}
 
 
-def _reason_for_supplement(missing: str, note: str) -> tuple[list[str], str]:
-    """The items a supplement request names (one a line) and the reason the citizen reads."""
+def _supplement_items(missing: str) -> list[str]:
+    """The items a supplement request names: one a line, without list marks or blank lines."""
     items = [" ".join(line.lstrip("-•* ").split()) for line in missing.splitlines()]
-    items = [i[:300] for i in items if i][:30]
+    return [i for i in items if i]
+
+
+def _reason_for_supplement(items: list[str], note: str) -> str:
+    """The reason the citizen reads for a supplement request."""
     lines = ["Cần bổ sung:"] + [f"- {i}" for i in items]
     if note:
         lines.append(note)
-    return items, "\n".join(lines)
+    return "\n".join(lines)
+
+
+def _text_problem(text: str, label: str, limit: int) -> str | None:
+    """What is wrong with an officer's text, in words for its field: a character that has no
+    place in a record (the API's check, ``door.bad_characters``: control characters, invisible
+    ones such as bidirectional overrides and zero-width spaces), or more than ``limit``
+    characters. None if nothing."""
+    for _path, char in door.bad_characters(text):
+        code = f"{ord(char):04X}"
+        return _("“%(label)s” có ký tự không được phép (U+%(code)s): ký tự điều khiển hoặc ký "
+                 "tự vô hình, như ký tự đổi chiều văn bản; hãy xóa ký tự này.",
+                 label=label, code=code)
+    if len(text) > limit:
+        return _("“%(label)s” dài %(length)s ký tự; tối đa %(limit)s ký tự.", label=label,
+                 length=len(text), limit=limit)
+    return None
+
+
+def _act_errors(action: str, note: str, missing: str) -> list[dict[str, str]]:
+    """The errors of an action's form, each at its field (the page's ids)."""
+    errors = []
+    if action == "request_supplement":
+        label = _("Cần bổ sung những gì")
+        problem = _text_problem(missing, label, MAX_MISSING)
+        items = _supplement_items(missing)
+        if problem is None and not items:
+            problem = _("Hãy ghi ít nhất một giấy tờ hoặc thông tin người nộp cần bổ sung.")
+        if problem is None and len(items) > MAX_ITEMS:
+            problem = _("“%(label)s” có %(count)s dòng; tối đa %(limit)s dòng.", label=label,
+                        count=len(items), limit=MAX_ITEMS)
+        long = [n for n, item in enumerate(items, 1) if len(item) > MAX_ITEM]
+        if problem is None and long:
+            problem = _("Dòng %(line)s của “%(label)s” dài %(length)s ký tự; mỗi dòng tối đa "
+                        "%(limit)s ký tự.", line=long[0], label=label,
+                        length=len(items[long[0] - 1]), limit=MAX_ITEM)
+        if problem:
+            errors.append({"field": "missing", "message": problem})
+        problem = _text_problem(note, _("Ghi chú cho người nộp"), MAX_NOTE)
+    elif action == "reject":
+        problem = _text_problem(note, _("Lý do từ chối"), MAX_NOTE)
+        if problem is None and not note:
+            problem = _("Hãy ghi lý do từ chối hồ sơ.")
+    else:  # the page sends no reason with the other actions; one sent is checked alike
+        problem = _text_problem(note, _("Lý do"), MAX_NOTE)
+    if problem:
+        errors.append({"field": f"reason-{action}", "message": problem})
+    return errors
 
 
 @bp.post("/office/dossiers/<code>/action")
@@ -356,19 +417,17 @@ def act(code: str) -> BaseResponse:
     seen = _version()
     if seen is None:
         return page_error(400)
-    note = request.form.get("reason", "").strip()[:2000]
-    missing = request.form.get("missing", "")[:6000]
+    note = request.form.get("reason", "").strip()
+    missing = request.form.get("missing", "")
     form = {"action": action, "reason": note, "missing": missing}
+    errors = _act_errors(action, note, missing)
+    if errors:
+        if TRANSITIONS[action].needs_reason:
+            return _dossier_page(d, status=422, form=form, errors=errors)
+        return _dossier_page(d, status=422, problem=errors[0]["message"])
     reason: str | None = note or None
     if action == "request_supplement":
-        items, reason = _reason_for_supplement(missing, note)
-        if not items:
-            return _dossier_page(d, status=422, form=form, errors=[{
-                "field": "missing", "message": _(
-                    "Hãy ghi ít nhất một giấy tờ hoặc thông tin người nộp cần bổ sung.")}])
-    elif action == "reject" and not note:
-        return _dossier_page(d, status=422, form=form, errors=[{
-            "field": "reason-reject", "message": _("Hãy ghi lý do từ chối hồ sơ.")}])
+        reason = _reason_for_supplement(_supplement_items(missing), note)
     try:
         ops.act(g.db, d, action, person.principal, reason, seen,
                 current_runtime().calendar_for(d.agency_code))
@@ -405,14 +464,16 @@ def explain(code: str) -> BaseResponse:
     principal = person.principal
     d = load(code[:60], principal)
     seen = _version()
-    reason = request.form.get("reason", "").strip()[:4000]
-    raw_date = request.form.get("promised_on", "")[:20]
+    reason = request.form.get("reason", "").strip()
+    raw_date = request.form.get("promised_on", "")
     form = {"explain_reason": reason, "promised_on": raw_date}
     errors = []
-    if not reason:
-        errors.append({"field": "explain-reason",
-                       "message": _("Hãy ghi lý do hồ sơ bị chậm.")})
-    promised = _promised_at(raw_date)
+    problem = _text_problem(reason, _("Lý do chậm trễ"), MAX_EXPLANATION)
+    if problem is None and not reason:
+        problem = _("Hãy ghi lý do hồ sơ bị chậm.")
+    if problem:
+        errors.append({"field": "explain-reason", "message": problem})
+    promised = _promised_at(raw_date) if len(raw_date) <= 20 else None
     if promised is None:
         errors.append({"field": "promised-on", "message": _(
             "Hãy chọn ngày hẹn trả mới, ví dụ 15/12/2026.")})
@@ -421,7 +482,8 @@ def explain(code: str) -> BaseResponse:
     try:
         letter = issuance.explain_late(g.db, d, principal, reason, promised, seen,
                                        current_runtime().signing,
-                                       current_runtime().settings.retention)
+                                       current_runtime().settings.retention,
+                                       current_runtime().calendar_for(d.agency_code))
     except VersionMismatch:
         info = _conflict(d.code, seen)
         return _dossier_page(info["d"], status=409, conflict=info)

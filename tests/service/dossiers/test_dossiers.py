@@ -259,6 +259,67 @@ def test_late_dossiers_need_an_explanation_and_an_apology(client, app, father, c
                       headers=clerk).status_code == 403
 
 
+def promise_after(app, agency: str, moment: datetime, days: int = 3) -> datetime:
+    """10:00 Vietnam time on the first working day of ``agency`` at least ``days`` days after
+    ``moment``: a date an explanation may promise (in the future, a working day, within a
+    year)."""
+    from service.worktime import VIETNAM
+
+    calendar = app.extensions["tokhai"].calendar_for(agency)
+    day = moment.astimezone(VIETNAM).date() + timedelta(days=days)
+    while not calendar.is_working_day(day):
+        day += timedelta(days=1)
+    return datetime(day.year, day.month, day.day, 10, tzinfo=VIETNAM)
+
+
+def test_an_explanation_is_owed_once_for_a_working_day_within_a_year(client, app, father,
+                                                                     clerk, clock: Clock):
+    """An explanation could be given again and again, for any date (a Sunday, the year 9998):
+    it is refused when none is owed, and the promised date is a working day of the agency
+    within a year; refused ones record nothing. A missed promise owes a new one."""
+    code = submit(client, app, father).get_json()["code"]  # Monday 4 January 2027, 09:00
+    clock.set(vn(2027, 1, 5, 10))  # late at acceptance
+
+    def explain(promised: datetime | str, reason: str = "Hệ thống mạng gián đoạn"):
+        when = promised if isinstance(promised, str) else promised.isoformat()
+        return client.post(f"/api/v1/dossiers/{code}/explanation", headers=clerk,
+                           json={"reason": reason, "promised_at": when})
+
+    def recorded() -> tuple[int, int]:
+        history = client.get(f"/api/v1/dossiers/{code}/history", headers=clerk).get_json()
+        version = client.get(f"/api/v1/dossiers/{code}", headers=clerk).headers["ETag"]
+        return sum(e["action"] == "explain" for e in history), int(version.strip('"v'))
+
+    before = recorded()
+    for promised, error in ((vn(2027, 1, 10, 10), "promised_date_not_working_day"),  # Sunday
+                            (vn(2027, 1, 9, 10), "promised_date_not_working_day"),  # Saturday
+                            (vn(2028, 1, 6, 10), "promised_date_too_far"),  # a Thursday
+                            (vn(2027, 1, 5, 9), "promised_date_past"),
+                            ("9998-12-30T10:00:00+07:00", "promised_date_too_far")):
+        refused = explain(promised)
+        assert refused.status_code == 422, (promised, refused.get_json())
+        assert refused.get_json()["code"] == error
+        assert refused.get_json()["field"] == "promised_at"
+    beyond = explain("9999-12-31T10:00:00+07:00")  # beyond what any date may be
+    assert beyond.status_code == 422 and "promised_at" in beyond.get_json()["field"]
+    assert recorded() == before
+    assert client.get(f"/api/v1/dossiers/{code}/apology-letter",
+                      headers=clerk).status_code == 404
+
+    assert explain(vn(2027, 1, 8, 10)).status_code == 200  # Friday
+    again = explain(vn(2027, 1, 11, 10), "Lý do khác")
+    assert again.status_code == 409, again.get_json()
+    assert again.get_json()["code"] == "explanation_not_required"
+    explained = client.get(f"/api/v1/dossiers/{code}", headers=clerk).get_json()
+    assert explained["deadlines"]["promised_at"] == "2027-01-08T10:00:00+07:00"
+    assert recorded()[0] == 1
+
+    clock.set(vn(2027, 1, 8, 11))  # the promise missed: a new explanation is owed
+    assert explain(vn(2027, 1, 12, 10), "Chờ xác minh thêm").status_code == 200
+    assert explain(vn(2027, 1, 13, 10)).status_code == 409
+    assert recorded()[0] == 2
+
+
 def test_queue_and_tracking(client, app, father, clerk, clock: Clock) -> None:
     codes = []
     for hour in (9, 10, 11):  # Monday 4 January 2027: due Tuesday at 9, 10 and 11

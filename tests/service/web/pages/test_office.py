@@ -18,9 +18,11 @@ from sqlalchemy import select
 
 from service.dossiers import lifecycle, names
 from service.records.demo import DEMO_AGENCY, DEMO_DAUGHTER, DEMO_FATHER
+from service.worktime import VIETNAM
 from storage.models import AccessLog, Dossier
 from tests import pki
 from tests.conftest import _token, citizen_headers, valid_submission
+from tests.service.dossiers.test_dossiers import promise_after
 from tests.service.web.pages.conftest import csrf_of, sign_in
 
 FORM = "to-khai-dang-ky-khai-sinh"
@@ -341,7 +343,7 @@ def test_a_late_dossier_is_explained_first(pages, monkeypatch):
     missing = officer.post(f"/office/dossiers/{code}/explanation", data={
         "csrf_token": token, "version": version, "reason": "", "promised_on": ""})
     assert missing.status_code == 422
-    promised = (later + timedelta(days=7)).date().isoformat()
+    promised = promise_after(pages, AGENCY, later, 7).date().isoformat()
     done = officer.post(f"/office/dossiers/{code}/explanation", data={
         "csrf_token": token, "version": version, "promised_on": promised,
         "reason": "Cán bộ tiếp nhận nghỉ ốm đột xuất."})
@@ -377,3 +379,157 @@ def test_citizens_and_designers_are_refused_the_dossier_page(pages, filed):
         client = pages.test_client()
         sign_in(client, who)
         assert client.get(f"/office/dossiers/{filed['first']}").status_code == 403
+
+
+# -- what the officers write: the API's character check, the limits, no explanation twice ------
+
+#: a right-to-left override, a zero-width space, a NUL: never in a record or a signed letter
+BAD = ("\u202e", "\u200b", "\x00")
+
+
+def _history_length(app: Any, code: str) -> int:
+    history = app.test_client().get(f"/api/v1/dossiers/{code}/history",
+                                    headers=officer_api(app)).get_json()
+    return len(history)
+
+
+def _field_error(answer: Any, field: str) -> str:
+    """The message at a field (its error message), checked to be in the error summary too."""
+    html = answer.get_data(as_text=True)
+    found = re.search(rf'<span class="error-message" id="{re.escape(field)}-error">(.*?)</span>'
+                      r'\s*(.*?)</span>', html, flags=re.S)
+    assert found, f"no error at {field}"
+    message = found.group(2).strip()
+    assert "Có lỗi cần sửa" in html and f'href="#{field}"' in html
+    return message
+
+
+def test_the_officers_text_is_refused_with_control_or_invisible_characters(officer, pages):
+    code = file(pages)
+    token, version = _form(officer, code)
+    events = _history_length(pages, code)
+    for char in BAD:
+        shown = f"U+{ord(char):04X}"
+        posts = [
+            ({"action": "reject", "reason": f"Không thuộc{char} thẩm quyền"}, "reason-reject"),
+            ({"action": "request_supplement", "missing": f"Giấy chứng sinh{char}"}, "missing"),
+            ({"action": "request_supplement", "missing": "Giấy chứng sinh",
+              "reason": f"Bản{char} bị mờ"}, "reason-request_supplement"),
+        ]
+        for data, field in posts:
+            refused = officer.post(f"/office/dossiers/{code}/action", data={
+                "csrf_token": token, "version": version, **data})
+            assert refused.status_code == 422, (data, text_of(refused)[:300])
+            assert shown in _field_error(refused, field)
+            typed = data.get("reason") if field.startswith("reason") else data["missing"]
+            assert typed in refused.get_data(as_text=True)  # kept in the form
+        # a reason no page sends, with an action that takes none: refused alike
+        sent = officer.post(f"/office/dossiers/{code}/action", data={
+            "csrf_token": token, "version": version, "action": "accept",
+            "reason": f"ok{char}"})
+        assert sent.status_code == 422 and shown in text_of(sent)
+    row = dossier_row(pages, code)
+    assert row.status == "submitted" and str(row.row_version) == version
+    assert _history_length(pages, code) == events
+
+
+def test_the_officers_text_over_its_limit_is_refused_not_cut(officer, pages):
+    code = file(pages)
+    token, version = _form(officer, code)
+    huge = "Giấy chứng sinh " * 6400  # 100 KB on one line
+    posts = [
+        ({"action": "request_supplement", "missing": huge}, "missing", "6000"),
+        ({"action": "request_supplement", "missing": "Giấy tờ " + "x" * 300}, "missing", "300"),
+        ({"action": "request_supplement",
+          "missing": "\n".join(f"Giấy tờ số {n}" for n in range(31))}, "missing", "30"),
+        ({"action": "request_supplement", "missing": "Giấy chứng sinh",
+          "reason": "Ghi chú " + "y" * 2000}, "reason-request_supplement", "2000"),
+        ({"action": "reject", "reason": "Lý do " + "z" * 2000}, "reason-reject", "2000"),
+    ]
+    for data, field, limit in posts:
+        refused = officer.post(f"/office/dossiers/{code}/action", data={
+            "csrf_token": token, "version": version, **data})
+        assert refused.status_code == 422, (field, limit)
+        assert f"tối đa {limit} " in _field_error(refused, field)
+        typed = data["reason"] if field.startswith("reason") else data["missing"]
+        assert typed.strip() in refused.get_data(as_text=True)  # kept whole
+    row = dossier_row(pages, code)
+    assert row.status == "submitted" and str(row.row_version) == version
+    at_limit = "\n".join(f"{n:02d} " + "g" * 297 for n in range(19))  # 19 lines of 300
+    asked = officer.post(f"/office/dossiers/{code}/action", data={
+        "csrf_token": token, "version": version, "action": "request_supplement",
+        "missing": at_limit})
+    assert asked.status_code == 303
+    history = pages.test_client().get(f"/api/v1/dossiers/{code}/history",
+                                      headers=officer_api(pages)).get_json()
+    assert all(line in history[-1]["reason"] for line in at_limit.splitlines())
+
+
+def _late(pages: Any, monkeypatch: Any, code: str, days: int = 30) -> tuple[Any, datetime]:
+    """The officer's client, with the dossiers' clock ``days`` later: the dossier is late."""
+    later = datetime.now(UTC) + timedelta(days=days)
+    monkeypatch.setattr(lifecycle, "clock", lambda: later)
+    client = pages.test_client()
+    sign_in(client, "officer")
+    return client, later
+
+
+def test_an_explanation_is_checked_at_its_fields_and_given_once(pages, monkeypatch):
+    code = file(pages)
+    officer, later = _late(pages, monkeypatch, code)
+    token, version = _form(officer, code)
+    promised = promise_after(pages, AGENCY, later, 7).date().isoformat()
+    for char in BAD:
+        typed = f"Mất điện{char} cả ngày"
+        refused = officer.post(f"/office/dossiers/{code}/explanation", data={
+            "csrf_token": token, "version": version, "reason": typed,
+            "promised_on": promised})
+        assert refused.status_code == 422
+        assert f"U+{ord(char):04X}" in _field_error(refused, "explain-reason")
+        assert typed in refused.get_data(as_text=True)
+    long = officer.post(f"/office/dossiers/{code}/explanation", data={
+        "csrf_token": token, "version": version, "reason": "x" * 4001,
+        "promised_on": promised})
+    assert long.status_code == 422
+    assert "tối đa 4000 " in _field_error(long, "explain-reason")
+    sunday = later.astimezone(VIETNAM).date()
+    sunday += timedelta(days=6 - sunday.weekday() + 7)
+    for day, words in (("9999-12-31", "365 ngày"), (sunday.isoformat(), "ngày làm việc")):
+        refused = officer.post(f"/office/dossiers/{code}/explanation", data={
+            "csrf_token": token, "version": version, "reason": "Mất điện",
+            "promised_on": day})
+        assert refused.status_code == 422, text_of(refused)[:300]
+        assert words in _field_error(refused, "promised-on")
+        assert f'value="{day}"' in refused.get_data(as_text=True)
+    row = dossier_row(pages, code)
+    assert row.late_explanation is None and str(row.row_version) == version
+    assert officer.get(f"/office/dossiers/{code}/apology-letter").status_code == 404
+    done = officer.post(f"/office/dossiers/{code}/explanation", data={
+        "csrf_token": token, "version": version, "reason": "Mất điện",
+        "promised_on": promised})
+    assert done.status_code == 303
+    token, version = _form(officer, code)
+    again = officer.post(f"/office/dossiers/{code}/explanation", data={
+        "csrf_token": token, "version": version, "reason": "Lý do khác",
+        "promised_on": promised})
+    assert again.status_code == 409 and "đã được giải trình" in text_of(again)
+    assert dossier_row(pages, code).late_explanation == "Mất điện"
+
+
+def test_a_late_dossier_offers_no_issuing_before_its_explanation(pages, monkeypatch):
+    assert "issuing.preview" in pages.view_functions
+    code = file(pages)
+    api_act(pages, code, "accept")
+    api_act(pages, code, "start_processing")
+    officer, later = _late(pages, monkeypatch, code, days=90)  # past the processing time
+    page = officer.get(f"/office/dossiers/{code}")
+    html = page.get_data(as_text=True)
+    assert 'id="explain-form"' in html
+    assert 'id="issue-link"' not in html and "Xem trước và ban hành kết quả" not in html
+    token, version = _form(officer, code)
+    done = officer.post(f"/office/dossiers/{code}/explanation", data={
+        "csrf_token": token, "version": version, "reason": "Chờ xác minh",
+        "promised_on": promise_after(pages, AGENCY, later).date().isoformat()})
+    assert done.status_code == 303
+    html = officer.get(f"/office/dossiers/{code}").get_data(as_text=True)
+    assert 'id="issue-link"' in html and 'id="explain-form"' not in html
