@@ -33,11 +33,53 @@ def test_dev_setup_makes_tokens_keys_and_demo_data_once(tmp_path: Path) -> None:
     assert counts == {"submitted": 1, "accepted": 1, "in_processing": 1,
                       "supplement_requested": 1}
     assert "demo dossiers at UBND-00004" in first.output
+    _demo_data_is_plausible(app)
     again = runner.invoke(args=["dev-setup"])
     assert again.exit_code == 0, again.output
     assert json.loads((tmp_path / "dev-tokens.json").read_text()) == made
     with app.extensions["tokhai"].sessions() as session:
         assert queries.state_counts(session, "UBND-00004") == counts  # filed once
+
+
+def _demo_data_is_plausible(app) -> None:
+    """The demo dossiers' typed data makes sense: each child born after both parents, within
+    the last month, named and sexed alike, the father declaring as "Cha", the form made at a
+    ward (not a person's name); the marriage's parties both named, of age, apart."""
+    from datetime import date, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from forms import units
+    from service.dossiers import demo
+    from service.worktime import VIETNAM
+    from storage.models import Dossier
+
+    today = datetime.now(VIETNAM).date()
+    with app.extensions["tokhai"].sessions() as session:
+        rows = session.scalars(select(Dossier).order_by(Dossier.code)).all()
+        dossiers = [(row.form_id, row.citizen_name, row.data) for row in rows]
+    births = [d for form, _name, d in dossiers if form == "to-khai-dang-ky-khai-sinh"]
+    assert len(births) == 3
+    wards = {u.name for us in units.communes_by_province().values() for u in us}
+    for data in births:
+        child = data["nguoi_duoc_khai_sinh"]
+        born = date.fromisoformat(child["ngay_sinh"])
+        for parent in ("nguoi_me", "nguoi_cha"):
+            assert date.fromisoformat(data[parent]["nam_sinh"][:10]) < born, parent
+        assert today - timedelta(days=31) <= born <= today
+        assert (child["ho_ten"].split(maxsplit=1)[1], child["gioi_tinh"]) in demo.CHILDREN
+        assert child["ho_ten"].split()[0] == data["nguoi_cha"]["ho_ten"].split()[0]
+        assert data["nguoi_yeu_cau"]["quan_he"] == "cha"
+        assert data["cam_doan"]["lam_tai"].split(",")[0] in wards
+    assert len({d["nguoi_duoc_khai_sinh"]["ho_ten"] for d in births}) == 3
+    (marriage,) = [(name, d) for form, name, d in dossiers if form == "to-khai-dang-ky-ket-hon"]
+    name, data = marriage
+    assert name == data["ben_nu"]["ho_ten"]  # the bride (the demo daughter) filed
+    groom = data["ben_nam"]
+    assert groom["ho_ten"] != data["ben_nu"]["ho_ten"]
+    assert date.fromisoformat(groom["ngay_sinh"]) <= today.replace(year=today.year - 20)
+    assert groom["giay_to"] != data["ben_nu"]["giay_to"]
+    assert data["cam_doan"]["lam_tai"].split(",")[0] in wards
 
 
 def _tokhai(*args: str, cwd: Path, env: dict[str, str] | None = None):
