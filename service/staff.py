@@ -70,9 +70,12 @@ def check(issuer: str, subject: str, role: str, agency_code: str | None,
         problems.append(_problem(
             "agency_code", "Chỉ cán bộ (officer) mới thuộc một cơ quan.",
             "Only officers belong to an agency."))
-    if name is not None and (len(name) > 200 or _CONTROL.search(name)):
+    if name is not None and len(name) > 200:
         problems.append(_problem("name", "Tên tối đa 200 ký tự.",
                                  "The name is at most 200 characters."))
+    elif name is not None and _CONTROL.search(name):
+        problems.append(_problem("name", "Tên có ký tự điều khiển (không in được).",
+                                 "The name holds a control character."))
     return problems
 
 

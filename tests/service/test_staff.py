@@ -104,6 +104,14 @@ def test_grant_refuses_what_is_not_a_mapping(db: Any, issuer: str, subject: str,
     assert staff.list_roles(db) == []
 
 
+def test_a_name_with_a_control_character_is_refused_for_that(db: Any) -> None:
+    """Not as too long (the message named the wrong problem)."""
+    with pytest.raises(errors.InvalidData) as refused:
+        staff.grant(db, ISSUER, "s", "auditor", None, "A\x01B", "t")
+    assert refused.value.field == "name" and "điều khiển" in refused.value.message
+    assert "200" not in refused.value.message
+
+
 def test_the_longest_values_are_taken(db: Any) -> None:
     issuer = "https://" + "x" * 292
     row, _ = staff.grant(db, issuer, "s" * 255, "officer", "A" * 40, "n" * 200, "a" * 300)
