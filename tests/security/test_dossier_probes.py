@@ -192,8 +192,11 @@ def test_signed_documents_are_not_cached(client, app, father, clerk) -> None:
         d.accept_deadline = d.due_at = datetime.now(UTC) - timedelta(hours=30)
         d.submitted_at = d.accept_deadline - timedelta(hours=1)
         session.commit()
+    from tests.service.dossiers.test_dossiers import promise_after
+
     explained = client.post(f"/api/v1/dossiers/{late}/explanation", headers=clerk, json={
-        "reason": "Mất điện", "promised_at": "2099-01-05T09:00:00+07:00"})
+        "reason": "Mất điện",
+        "promised_at": promise_after(app, AGENCY, datetime.now(UTC)).isoformat()})
     assert explained.status_code == 200, explained.get_json()
     letter = client.get(f"/api/v1/dossiers/{late}/apology-letter", headers=father)
     assert letter.status_code == 200 and letter.headers["Cache-Control"] == "no-store"

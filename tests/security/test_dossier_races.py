@@ -221,7 +221,9 @@ def _late(app, code: str) -> None:
 
 
 def test_two_explanations_at_once_one_letter(client, app, father, clerk, colleague) -> None:
-    promised = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    from tests.service.dossiers.test_dossiers import promise_after
+
+    promised = promise_after(app, AGENCY, datetime.now(UTC)).isoformat()
     for _ in range(2):
         code, _etag = filed(client, app, father)
         _late(app, code)

@@ -314,14 +314,15 @@ def test_a_tsa_that_is_down_leaves_the_dossier_unchanged(backend, test_pki, tmp_
 
 
 def test_apology_letters_are_signed_too(client, app, father, clerk) -> None:
-    from tests.service.dossiers.test_dossiers import make_late
+    from tests.service.dossiers.test_dossiers import make_late, promise_after
 
     body = {"form_id": FORM, "version": 1, "agency_code": AGENCY,
             "data": valid_submission(client, app, FORM)}
     code = client.post("/api/v1/dossiers", json=body, headers=father).get_json()["code"]
     make_late(app, code)
     explained = client.post(f"/api/v1/dossiers/{code}/explanation", headers=clerk, json={
-        "reason": "Mất điện", "promised_at": "2099-01-05T09:00:00+07:00"})
+        "reason": "Mất điện",
+        "promised_at": promise_after(app, AGENCY, datetime.now(UTC)).isoformat()})
     assert explained.status_code == 200, explained.get_json()
     letter = client.get(f"/api/v1/dossiers/{code}/apology-letter", headers=father).data
     report = upload(client, letter).get_json()
