@@ -9,6 +9,7 @@ from typing import Any
 
 from service.dossiers import lifecycle
 from tests.conftest import _token, citizen_headers, valid_submission
+from tests.service.dossiers.test_dossiers import promise_after
 from tests.service.web.pages.browser import NARROW, WIDE, check_page, sign_in_page, tab_to
 from tests.service.web.pages.test_office import (  # noqa: F401 (the demo agency's key)
     AGENCY,
@@ -129,7 +130,7 @@ def test_a_late_dossier_is_explained_first(page, live, live_app, monkeypatch):
     assert page.locator("form.action-form").count() == 0
     check_page(page, "office-late-explanation")
     page.fill("#explain-reason", "Cán bộ tiếp nhận nghỉ ốm đột xuất.")
-    page.fill("#promised-on", (later + timedelta(days=7)).date().isoformat())
+    page.fill("#promised-on", promise_after(live_app, AGENCY, later, 7).date().isoformat())
     page.get_by_role("button", name="Ghi giải trình và gửi thư xin lỗi").click()
     page.wait_for_url(f"**/office/dossiers/{code}?done=explain")
     assert page.locator('form[data-action="accept"]').count() == 1

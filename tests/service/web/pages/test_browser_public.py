@@ -140,10 +140,11 @@ def test_the_late_list(page: Any, live_app: Any, monkeypatch: pytest.MonkeyPatch
             "data": valid_submission(client, live_app, FORM)})
         assert filed.status_code == 201
         clock.set(vn(2027, 2, 2, 10))  # not received within its working hours
+        # promised for a working day (4 February 2027 is a Lunar New Year holiday)
         clerk = {"Authorization": f"Bearer {_token(live_app, 'officer', agency_code=AGENCY)}"}
         explained = client.post(f"/api/v1/dossiers/{filed.get_json()['code']}/explanation",
                                 headers=clerk, json={"reason": "Mất điện cả buổi sáng",
-                                                     "promised_at": vn(2027, 2, 4, 9).isoformat()})
+                                                     "promised_at": vn(2027, 2, 3, 9).isoformat()})
         assert explained.status_code == 200, explained.get_json()
         return str(filed.get_json()["code"])
 
