@@ -44,7 +44,7 @@ from service.web import door
 from service.web.api.dossiers import load, load_for_download
 from service.web.api.uploads import attachment_download
 from service.web.http import archive_now, pdf_response
-from service.web.pages import formfields, moment, sessions
+from service.web.pages import actor, formfields, moment, sessions
 from service.web.pages.rendering import (
     PAGE_BLUEPRINTS,
     agency_name,
@@ -112,9 +112,9 @@ def _actor(event: DossierEvent) -> str:
     """Who made a change: officers by the name they acted under; the citizen as such."""
     if event.role == "citizen":
         return _("Người nộp hồ sơ")
-    name = event.actor.split(":", 1)[1] if ":" in event.actor else event.actor
-    if event.role == "officer":
-        return _("Cán bộ %(name)s", name=name)
+    name = actor(event.actor)
+    if event.role == "officer" and not name.casefold().startswith("cán bộ"):
+        return _("Cán bộ %(name)s", name=name)  # not 'Cán bộ Cán bộ một cửa'
     return name
 
 

@@ -254,6 +254,8 @@ def test_accept_and_start_processing_from_the_page(officer, pages):
     assert dossier_row(pages, code).status == "in_processing"
     text = text_of(officer.get(f"/office/dossiers/{code}?done=start_processing"))
     assert "Đã thực hiện" in text and "Bắt đầu xử lý hồ sơ" in text
+    # who acted, by name, said once (the development officer's name starts with 'Cán bộ')
+    assert "Cán bộ một cửa (phát triển)" in text and "Cán bộ Cán bộ" not in text
     if "issuing.preview" in pages.view_functions:
         assert "Xem trước và ban hành kết quả" in text
 
