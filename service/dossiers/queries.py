@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import UnaryExpression, func, select
+from sqlalchemy import ColumnElement, UnaryExpression, func, select
 from sqlalchemy.orm import Session, load_only
 
 from forms.model import FormDefinition
@@ -93,6 +93,9 @@ class QueuePage:
     #: how many dossiers match, at most COUNT_CAP (+1 when there are more: ``capped``)
     total: int
     capped: bool
+    #: a name matching more than COUNT_CAP dossiers: only that many of them (the first by
+    #: name) are ordered by deadline, and the page asks for a fuller name
+    partial: bool = False
 
 
 def state_counts(session: Session, agency_code: str) -> dict[str, int]:
@@ -135,6 +138,7 @@ def office_queue(session: Session, agency_code: str, page: int, per_page: int, *
     if late:
         q = q.where(lateness.late_clause(at or lifecycle.now()))
     text = " ".join((search or "").split())
+    by_name: ColumnElement[bool] | None = None
     if text:
         kind = search_kind(text)
         if kind == "personal_id":
@@ -146,8 +150,11 @@ def office_queue(session: Session, agency_code: str, page: int, per_page: int, *
             q = q.where(Dossier.code == wanted)
         else:
             key = names.name_key(text).replace("\\", "").replace("%", "").replace("_", "")
-            q = q.where(Dossier.citizen_name_key.like(f"{key}%"))
+            by_name = Dossier.citizen_name_key.like(f"{key}%")
     filtered = bool(procedure or late or text)
+    unnamed = q
+    if by_name is not None:
+        q = q.where(by_name)
     if counts is not None and not filtered:
         total = sum(n for s, n in counts.items() if states is None or s in states)
         capped = False
@@ -155,11 +162,18 @@ def office_queue(session: Session, agency_code: str, page: int, per_page: int, *
         found = session.scalar(select(func.count()).select_from(
             q.with_only_columns(Dossier.id).limit(COUNT_CAP + 1).subquery()))
         total, capped = min(int(found or 0), COUNT_CAP), int(found or 0) > COUNT_CAP
+    partial = capped and by_name is not None
+    if partial and by_name is not None:
+        # a common name (a family name alone): ordering every match by deadline reads and
+        # sorts them all (10,000 of an agency's 50,000: 50 ms); the first COUNT_CAP by the
+        # name index are ordered instead, and the page says so
+        q = unnamed.where(Dossier.id.in_(select(Dossier.id).where(
+            Dossier.agency_code == agency_code, by_name).limit(COUNT_CAP)))
     rows = list(session.scalars(
         q.options(load_only(*_QUEUE_COLUMNS))
         .order_by(Dossier.due_at.asc().nulls_last(), Dossier.id.asc())
         .limit(per_page).offset((page - 1) * per_page)))
-    return QueuePage(rows, total, capped)
+    return QueuePage(rows, total, capped, partial)
 
 
 def procedures(session: Session) -> list[tuple[str, str]]:

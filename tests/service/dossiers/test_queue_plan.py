@@ -94,4 +94,39 @@ def test_a_filtered_total_is_counted_up_to_the_cap(database_url: str,
         assert (len(five.rows), five.total, five.capped) == (5, 3, True)
         none = queries.office_queue(session, "A", 1, 20, procedure="q")
         assert (none.total, none.capped) == (0, False)
+        assert not five.partial  # a procedure filter orders every match
+    engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
+def test_a_name_matching_too_many_orders_only_the_cap(database_url: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name matching more than COUNT_CAP dossiers (a family name alone) orders only that
+    many by deadline, says so (``partial``), and still shows only matches of the agency."""
+    from datetime import UTC, datetime, timedelta
+
+    from service.dossiers import names
+    from storage.models import Dossier
+
+    engine = db.make_engine(database_url)
+    db.upgrade(engine)
+    monkeypatch.setattr(queries, "COUNT_CAP", 3)
+    at = datetime(2026, 11, 30, 9, tzinfo=UTC)
+    with db.session_factory(engine)() as session:
+        for n, (agency, name) in enumerate([("A", "Trần Thị Bình")] * 5
+                                           + [("A", "Lê Văn Tám"), ("B", "Trần Thị Bình")]):
+            session.add(Dossier(
+                code=f"{agency}-261130-{n}", agency_code=agency, form_id="f", form_version=1,
+                procedure_code="p", citizen_id="001085012345", data={}, status="submitted",
+                receipt_secret_hash="0" * 64, processing_days=5, submitted_at=at,
+                accept_deadline=at, due_at=at + timedelta(hours=n), citizen_name=name,
+                citizen_name_key=names.name_key(name)))
+        session.commit()
+        many = queries.office_queue(session, "A", 1, 20, states=None, search="tran")
+        assert (many.total, many.capped, many.partial) == (3, True, True)
+        assert len(many.rows) == 3 and all(d.agency_code == "A" for d in many.rows)
+        due = [d.due_at for d in many.rows if d.due_at is not None]
+        assert len(due) == 3 and due == sorted(due)
+        few = queries.office_queue(session, "A", 1, 20, states=None, search="le van")
+        assert (len(few.rows), few.capped, few.partial) == (1, False, False)
     engine.dispose()

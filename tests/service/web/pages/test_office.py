@@ -161,6 +161,17 @@ def test_filters_by_state_and_procedure_and_counts(officer, pages, filed):
     assert count and int(count.group(1)) == submitted
 
 
+def test_a_name_matching_too_many_says_so(officer, pages, filed, monkeypatch):
+    """A name matching more dossiers than are counted orders only those by deadline, and the
+    page asks for a fuller name."""
+    from service.dossiers import queries as dossier_queries
+
+    monkeypatch.setattr(dossier_queries, "COUNT_CAP", 1)
+    text = text_of(officer.get("/office?q=nguyen&state=all"))
+    assert "Tên này trùng với quá nhiều hồ sơ" in text and "Hơn 1 hồ sơ phù hợp" in text
+    assert "Tên này trùng" not in text_of(officer.get(f"/office?q={filed['second']}"))
+
+
 def test_search_by_code_name_and_personal_id(officer, pages, filed):
     assert codes_in(officer.get(f"/office?q={filed['second']}")) == [filed["second"]]
     tail = filed["second"].removeprefix(f"{AGENCY}-")
