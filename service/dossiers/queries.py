@@ -75,6 +75,9 @@ OPEN = tuple(s for s in STATES if s not in FINISHED)
 #: a filtered queue is counted up to this many (the pages say "more than"): a count stays a
 #: bounded index scan however many dossiers match
 COUNT_CAP = 1000
+#: a name matching more than COUNT_CAP dossiers orders this many of them (the first by the
+#: name index) by deadline, and the page asks for a fuller name
+NAME_ORDERED = 200
 _PERSONAL_ID = re.compile(r"^\d{12}$")
 _CODE = re.compile(r"^[A-Za-z0-9-]*\d{6}-\d{1,6}$")
 #: what a queue row needs (lateness.assess's facts, the columns shown): never the form data
@@ -93,7 +96,7 @@ class QueuePage:
     #: how many dossiers match, at most COUNT_CAP (+1 when there are more: ``capped``)
     total: int
     capped: bool
-    #: a name matching more than COUNT_CAP dossiers: only that many of them (the first by
+    #: a name matching more than COUNT_CAP dossiers: only NAME_ORDERED of them (the first by
     #: name) are ordered by deadline, and the page asks for a fuller name
     partial: bool = False
 
@@ -165,10 +168,10 @@ def office_queue(session: Session, agency_code: str, page: int, per_page: int, *
     partial = capped and by_name is not None
     if partial and by_name is not None:
         # a common name (a family name alone): ordering every match by deadline reads and
-        # sorts them all (10,000 of an agency's 50,000: 50 ms); the first COUNT_CAP by the
-        # name index are ordered instead, and the page says so
+        # sorts them all (10,000 of an agency's 50,000: 50 ms); the first NAME_ORDERED by
+        # the name index are ordered instead, and the page says so
         q = unnamed.where(Dossier.id.in_(select(Dossier.id).where(
-            Dossier.agency_code == agency_code, by_name).limit(COUNT_CAP)))
+            Dossier.agency_code == agency_code, by_name).limit(NAME_ORDERED)))
     rows = list(session.scalars(
         q.options(load_only(*_QUEUE_COLUMNS))
         .order_by(Dossier.due_at.asc().nulls_last(), Dossier.id.asc())

@@ -171,7 +171,7 @@ def queue() -> Response:
                "q": search}
     kept = {k: v for k, v in filters.items() if v and not (k == "state" and v == "open")}
     pages = {"page": page, "last": last, "total": found.total, "capped": found.capped,
-             "partial": found.partial,
+             "partial": queries.NAME_ORDERED if found.partial else None,
              "previous": page - 1 if page > 1 else None,
              "next": page + 1 if page < last else None,
              "numbers": _page_numbers(page, last)}

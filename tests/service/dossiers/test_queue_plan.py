@@ -101,8 +101,9 @@ def test_a_filtered_total_is_counted_up_to_the_cap(database_url: str,
 @pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 def test_a_name_matching_too_many_orders_only_the_cap(database_url: str,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    """A name matching more than COUNT_CAP dossiers (a family name alone) orders only that
-    many by deadline, says so (``partial``), and still shows only matches of the agency."""
+    """A name matching more than COUNT_CAP dossiers (a family name alone) orders only
+    NAME_ORDERED of them by deadline, says so (``partial``), and still shows only matches of
+    the agency."""
     from datetime import UTC, datetime, timedelta
 
     from service.dossiers import names
@@ -111,6 +112,7 @@ def test_a_name_matching_too_many_orders_only_the_cap(database_url: str,
     engine = db.make_engine(database_url)
     db.upgrade(engine)
     monkeypatch.setattr(queries, "COUNT_CAP", 3)
+    monkeypatch.setattr(queries, "NAME_ORDERED", 2)
     at = datetime(2026, 11, 30, 9, tzinfo=UTC)
     with db.session_factory(engine)() as session:
         for n, (agency, name) in enumerate([("A", "Trần Thị Bình")] * 5
@@ -124,9 +126,9 @@ def test_a_name_matching_too_many_orders_only_the_cap(database_url: str,
         session.commit()
         many = queries.office_queue(session, "A", 1, 20, states=None, search="tran")
         assert (many.total, many.capped, many.partial) == (3, True, True)
-        assert len(many.rows) == 3 and all(d.agency_code == "A" for d in many.rows)
+        assert len(many.rows) == 2 and all(d.agency_code == "A" for d in many.rows)
         due = [d.due_at for d in many.rows if d.due_at is not None]
-        assert len(due) == 3 and due == sorted(due)
+        assert len(due) == 2 and due == sorted(due)
         few = queries.office_queue(session, "A", 1, 20, states=None, search="le van")
         assert (len(few.rows), few.capped, few.partial) == (1, False, False)
     engine.dispose()

@@ -168,7 +168,8 @@ def test_a_name_matching_too_many_says_so(officer, pages, filed, monkeypatch):
 
     monkeypatch.setattr(dossier_queries, "COUNT_CAP", 1)
     text = text_of(officer.get("/office?q=nguyen&state=all"))
-    assert "Tên này trùng với quá nhiều hồ sơ" in text and "Hơn 1 hồ sơ phù hợp" in text
+    assert "Tên này trùng với quá nhiều hồ sơ: chỉ 200 hồ sơ đầu tiên" in text
+    assert "Hơn 1 hồ sơ phù hợp" in text
     assert "Tên này trùng" not in text_of(officer.get(f"/office?q={filed['second']}"))
 
 
