@@ -54,11 +54,18 @@ def _text(value: Any) -> str | None:
     return " ".join(value.split()) if isinstance(value, str) and value.strip() else None
 
 
-def name_key(text: str) -> str:
-    """``text`` without diacritics, in lower case, its spaces collapsed: the search key."""
+def fold(text: str) -> str:
+    """``text`` for searching: without diacritics ("đ" as "d"), case or extra spaces, so that
+    "nguyen van an" finds "Nguyễn Văn An" and "dang ky" finds "Đăng ký"."""
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(plain.lower().split())[:NAME_MAX]
+    return " ".join(plain.casefold().split())
+
+
+def name_key(text: str) -> str:
+    """A name's search key, as kept with the dossier: :func:`fold`, at most the column's
+    length."""
+    return fold(text)[:NAME_MAX]
 
 
 def _is_declarant(person: Person | None) -> bool:

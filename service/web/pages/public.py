@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Any
@@ -28,6 +27,7 @@ from forms.registers import REGISTERS
 from forms.results import TEMPLATES, Value
 from service import catalogue as form_ops
 from service.dossiers import lifecycle, queries
+from service.dossiers.names import fold
 from service.errors import NotFound
 from service.pki.pdflimits import PdfBusy, PdfRefused
 from service.results import issuance
@@ -72,15 +72,6 @@ def stage_label(stage: str) -> str:
             "promise": _("Trễ ngày hẹn trả lại")}.get(stage, stage)
 
 
-def _fold(text: str) -> str:
-    """``text`` for searching: without diacritics, case or extra spaces ("Đăng ký" and
-    "dang ky" match)."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    plain = "".join(c for c in unicodedata.normalize("NFD", text)
-                    if not unicodedata.combining(c))
-    return " ".join(plain.casefold().split())
-
-
 def _moment(value: str | datetime | None) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
@@ -97,7 +88,7 @@ def _published() -> list[FormVersion]:
     latest: dict[str, FormVersion] = {}
     for row in form_ops.list_versions(g.db, None, include_drafts=False):
         latest[row.form_id] = row  # ordered by form, then version
-    return sorted(latest.values(), key=lambda r: (_fold(r.title), r.form_id))
+    return sorted(latest.values(), key=lambda r: (fold(r.title), r.form_id))
 
 
 @bp.get("/procedures")
@@ -115,12 +106,12 @@ def catalogue() -> Response:
         level = ""
     rows = _published()
     found = []
-    wanted = _fold(query)
+    wanted = fold(query)
     for row in rows:
         d = row.definition
         if level and d.get("agency_level") != level:
             continue
-        haystack = _fold(" ".join(str(d.get(k) or "") for k in (
+        haystack = fold(" ".join(str(d.get(k) or "") for k in (
             "title", "procedure_name", "procedure_code", "description")) + " " + row.form_id)
         if wanted and not all(word in haystack for word in wanted.split()):
             continue
