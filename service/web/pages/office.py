@@ -49,6 +49,8 @@ from service.web.pages.rendering import (
     PAGE_BLUEPRINTS,
     agency_name,
     page_error,
+    page_number,
+    paging,
     render,
     status_label,
 )
@@ -121,11 +123,6 @@ def _actor(event: DossierEvent) -> str:
 # -- the queue --------------------------------------------------------------------------------
 
 
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100000 else 1
-
-
 @dataclass(frozen=True)
 class QueueRow:
     d: Dossier
@@ -159,22 +156,18 @@ def queue() -> Response:
     procedure = request.args.get("procedure", "").strip()[:40]
     late = request.args.get("late") == "1"
     search = " ".join(request.args.get("q", "").split())[:100]
-    page = _page_number()
+    page = page_number()
     at = ops.now()
     counts = queries.state_counts(g.db, agency)
     found = queries.office_queue(g.db, agency, page, PER_PAGE, states=states,
                                  procedure=procedure or None, late=late, search=search,
                                  at=at, counts=counts)
     today = at.astimezone(VIETNAM).date()
-    last = max(1, -(-found.total // PER_PAGE))
     filters = {"state": state, "procedure": procedure, "late": "1" if late else "",
                "q": search}
     kept = {k: v for k, v in filters.items() if v and not (k == "state" and v == "open")}
-    pages = {"page": page, "last": last, "total": found.total, "capped": found.capped,
-             "partial": queries.NAME_ORDERED if found.partial else None,
-             "previous": page - 1 if page > 1 else None,
-             "next": page + 1 if page < last else None,
-             "numbers": _page_numbers(page, last)}
+    pages = {**paging(page, found.total, PER_PAGE), "capped": found.capped,
+             "partial": queries.NAME_ORDERED if found.partial else None}
     return render("office/queue.html", rows=[_row(d, at, today) for d in found.rows],
                   counts=[(s, status_label(s), counts.get(s, 0)) for s in STATES],
                   open_count=sum(counts.get(s, 0) for s in queries.OPEN),
@@ -182,18 +175,6 @@ def queue() -> Response:
                   procedures=queries.procedures(g.db), agency=agency_name(agency),
                   search_kind=queries.search_kind(search) if search else None,
                   states=[(s, status_label(s)) for s in STATES])
-
-
-def _page_numbers(page: int, last: int) -> list[int | None]:
-    """The GOV.UK pagination's numbers: the first, the last, the current and its neighbours,
-    None for an ellipsis."""
-    wanted = sorted({1, last, page - 1, page, page + 1} & set(range(1, last + 1)))
-    out: list[int | None] = []
-    for n in wanted:
-        if out and n - (out[-1] or 0) > 1:
-            out.append(None)
-        out.append(n)
-    return out
 
 
 # -- the dossier page -------------------------------------------------------------------------

@@ -109,5 +109,27 @@ def agency_name(code: str | None) -> str:
     return key.name if key is not None else code
 
 
+def page_number() -> int:
+    """The page of a paged list this request asks for (``?page=``): 1 for anything else."""
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 100000 else 1
+
+
+def paging(page: int, total: int, per_page: int) -> dict[str, Any]:
+    """A paged list's pagination (the macros' and templates' ``pages``): the page, the last,
+    the total, the previous and next pages, and the GOV.UK pagination's numbers (the first,
+    the last, the current and its neighbours; None for an ellipsis)."""
+    last = max(1, -(-total // per_page))
+    wanted = sorted({1, last, page - 1, page, page + 1} & set(range(1, last + 1)))
+    numbers: list[int | None] = []
+    for n in wanted:
+        if numbers and n - (numbers[-1] or 0) > 1:
+            numbers.append(None)
+        numbers.append(n)
+    return {"page": page, "last": last, "total": total,
+            "previous": page - 1 if page > 1 else None,
+            "next": page + 1 if page < last else None, "numbers": numbers}
+
+
 #: the blueprints that serve pages (each module of service.web.pages registers its own)
 PAGE_BLUEPRINTS: set[str] = set()

@@ -37,6 +37,8 @@ from service.web.pages.rendering import (
     PAGE_BLUEPRINTS,
     agency_name,
     page_error,
+    page_number,
+    paging,
     render,
     status_label,
 )
@@ -58,18 +60,6 @@ def _person() -> sessions.Person:
     person = sessions.current()
     assert person is not None  # @signed_in
     return person
-
-
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100000 else 1
-
-
-def _pages(page: int, total: int) -> dict[str, Any]:
-    last = max(1, -(-total // PER_PAGE))
-    return {"page": page, "last": last, "total": total,
-            "previous": page - 1 if page > 1 else None,
-            "next": page + 1 if page < last else None}
 
 
 #: the colour of a status's tag
@@ -109,13 +99,13 @@ def _summary(d: Dossier, at: datetime) -> dict[str, Any]:
 @sessions.signed_in("citizen")
 def dossiers() -> Response:
     person = _person()
-    page = _page_number()
+    page = page_number()
     rows, total = queries.queue(g.db, person.principal, page, PER_PAGE)
     at = ops.now()
     catalogue_url = (url_for("public.catalogue")
                      if "public.catalogue" in current_app.view_functions else None)
     return render("space/dossiers.html", items=[_summary(d, at) for d in rows],
-                  pages=_pages(page, total), catalogue_url=catalogue_url)
+                  pages=paging(page, total, PER_PAGE), catalogue_url=catalogue_url)
 
 
 def _who(event: DossierEvent) -> str:
@@ -314,7 +304,7 @@ def _documents_page(form: dict[str, str] | None = None,
     person = _person()
     principal = person.principal
     owners = repository.owners_of(g.db, principal)
-    page = _page_number()
+    page = page_number()
     rows, total = repository.list_documents(g.db, owners, None, None, None, page, PER_PAGE)
     repository.log(g.db, principal, "list", "allowed", owner_id=principal.personal_id)
     everything = _my_documents(owners)
@@ -332,7 +322,7 @@ def _documents_page(form: dict[str, str] | None = None,
                 "document_id": "", "expires_on": default.isoformat()}
     errs = errors or []
     return render("space/documents.html", status=status, items=items,
-                  pages=_pages(page, total), consents=consents, form=form,
+                  pages=paging(page, total, PER_PAGE), consents=consents, form=form,
                   errors=errs, error_for={e["field"]: e["message"] for e in errs},
                   error_count=len(errs), documents=[(d, titles[d.document_id])
                                                     for d, _c in everything],
@@ -513,12 +503,12 @@ def _access_words(entry: AccessLog, titles: dict[str, str]) -> dict[str, Any]:
 def access() -> Response:
     principal = _person().principal
     owners = repository.owners_of(g.db, principal)
-    page = _page_number()
+    page = page_number()
     rows, total = repo_queries.owner_access_log(g.db, owners, page, PER_PAGE)
     titles = {doc.document_id: f"{_title(doc)} {doc.number or ''}".strip()
               for doc, _code in _my_documents(owners)}
     return render("space/access.html", items=[_access_words(e, titles) for e in rows],
-                  pages=_pages(page, total))
+                  pages=paging(page, total, PER_PAGE))
 
 
 # -- where notifications go -------------------------------------------------------------------
