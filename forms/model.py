@@ -31,6 +31,20 @@ FIELD_TYPES: dict[str, str] = {
     "group": "Nhóm trường",
     "attachment": "Tệp đính kèm",
     "commitment": "Lời cam đoan",
+    "time": "Giờ, phút",
+    "date_time": "Giờ, phút, ngày, tháng, năm",
+    "id_document": "Giấy tờ tùy thân (loại và số)",
+    "place": "Nơi chốn (trong nước, nước ngoài hoặc tên đơn vị hành chính cũ)",
+    "computed": "Văn bản tự tạo từ câu trả lời",
+}
+
+#: Kinds of rules across fields (``rules:`` of a form), with what each means to designers.
+RULE_KINDS: dict[str, str] = {
+    "at_least_one": "Phải điền ít nhất một trong các trường",
+    "at_most_one": "Chỉ được điền nhiều nhất một trong các trường",
+    "exactly_one": "Phải điền đúng một trong các trường",
+    "not_after": "Trường trước không được sau trường sau (ngày, giờ, số)",
+    "not_future": "Không được là ngày, giờ trong tương lai",
 }
 
 AGENCY_LEVELS: dict[str, str] = {
@@ -52,27 +66,80 @@ DROP_REASONS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Prefill:
+    """Where a bound field's value comes from. ``record`` is a path ``register.field``; a
+    binding chosen by an answer (``by``) reads ``records[answer]`` instead, and nothing while
+    the answer is not given (``record`` is then the first choice, for reports that need one)."""
+
     record: str  # register.field
     mode: str  # "verified" or "suggested"
+    #: the path of the choice field whose answer picks the record
+    by: tuple[str, ...] | None = None
+    #: (answer code, record path) pairs, in the order written
+    records: tuple[tuple[str, str], ...] = ()
+
+    def all_records(self) -> tuple[str, ...]:
+        """Every record path the binding may read."""
+        return tuple(r for _, r in self.records) if self.by else (self.record,)
+
+    def record_for(self, answer: Any) -> str | None:
+        """The record path for this answer of ``by`` (None: no answer, or one that names
+        none); a binding without ``by`` always reads ``record``."""
+        if self.by is None:
+            return self.record
+        return next((r for code, r in self.records if code == answer), None)
 
 
 @dataclass(frozen=True)
 class Person:
     """Who a group's fields are about: the first linked person in ``relations`` (optionally of
-    the given sex) that the registers know for the declarant."""
+    the given sex) that the registers know for the declarant.
 
-    relations: tuple[str, ...]
+    Or a person the citizen names: ``named_by`` is the path of a ``personal_id`` field whose
+    typed number says who (the form's ``allowed`` relations say which links to the declarant
+    let prefill read that person's records; anyone else's are only checked, never shown), or
+    ``relation_by`` is the path of a choice field whose answer picks the relation
+    (``relation_map``: answer code -> relation; by default the relationship list's own)."""
+
+    relations: tuple[str, ...] = ()
     sex: str | None = None
+    named_by: tuple[str, ...] | None = None
+    relation_by: tuple[str, ...] | None = None
+    relation_map: tuple[tuple[str, str], ...] = ()
+    #: relations to the declarant under which a named person's records may be read
+    allowed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Condition:
     """Show and require a field only when ``field`` (a path of ids) has a value, equals
-    ``equals``, or is one of ``one_of``."""
+    ``equals``, is one of ``one_of``, or (``empty``) has no value; or when all of ``all_of``,
+    any of ``any_of``, or not ``negate`` holds (then ``field`` is empty)."""
 
-    field: tuple[str, ...]
+    field: tuple[str, ...] = ()
     equals: Any = None
     one_of: tuple[Any, ...] | None = None
+    empty: bool = False
+    all_of: tuple[Condition, ...] = ()
+    any_of: tuple[Condition, ...] = ()
+    negate: Condition | None = None
+
+    def fields(self) -> Iterator[tuple[str, ...]]:
+        """Every field path the condition reads."""
+        if self.field:
+            yield self.field
+        for c in (*self.all_of, *self.any_of, *((self.negate,) if self.negate else ())):
+            yield from c.fields()
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule across fields (``RULE_KINDS``), checked on the server and, where JSON Schema can
+    say it, in the compiled schema. ``fields`` are paths from the form root; ``message`` is
+    the designer's Vietnamese message (else one naming the fields is made)."""
+
+    kind: str
+    fields: tuple[tuple[str, ...], ...]
+    message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +169,15 @@ class Field:
     max_files: int = 1
     repeat: tuple[int, int] | None = None
     fields: tuple[Field, ...] = ()
+    #: text: a regular expression the whole value must match, and the message when it does not
+    pattern: str | None = None
+    pattern_message: str | None = None
+    #: personal_id: also take the 9-digit number of an old identity card (CMND)
+    old_id_card: bool = False
+    #: computed (and commitment): the text, with ``{path}`` for answers (a choice by its label)
+    template: str | None = None
+    #: place: which kinds of place are offered ("current", "abroad", "former")
+    places: tuple[str, ...] = ()
 
     @property
     def is_group(self) -> bool:
@@ -140,6 +216,7 @@ class FormDefinition:
     procedure_name: str | None = None
     #: the procedure's processing time in working days, from acceptance
     processing_days: int | None = None
+    rules: tuple[Rule, ...] = ()
 
     def leaves(self) -> Iterator[tuple[Section, Field]]:
         """Every field a person fills (groups are walked, not counted), in printed order."""
