@@ -167,7 +167,10 @@ class _Compiler:
         else:
             test = _filled(target)
         if_schema = _nest(cond.field[len(scope):], test)
-        then = _nest_required(owner[len(scope):], self.repeated, scope)
+        owner_field = self.form.find(owner)
+        assert owner_field is not None
+        then = _nest_required(owner[len(scope):], self.repeated, scope,
+                              required=owner_field.required)
         return {"if": if_schema, "then": then}
 
     def field_schema(self, f: Field) -> dict[str, Any]:
@@ -320,10 +323,10 @@ def _nest(rel: tuple[str, ...], leaf: dict[str, Any]) -> dict[str, Any]:
 
 
 def _nest_required(rel: tuple[str, ...], repeated: set[tuple[str, ...]],
-                   base: tuple[str, ...]) -> dict[str, Any]:
-    """A schema that requires the field at ``rel`` when its containers are present; walking
-    into a repeated group applies to every item."""
-    node: dict[str, Any] = {"required": [rel[-1]]}
+                   base: tuple[str, ...], *, required: bool = True) -> dict[str, Any]:
+    """A schema that requires the field at ``rel`` (unless it is optional) when its containers
+    are present; walking into a repeated group applies to every item."""
+    node: dict[str, Any] = {"required": [rel[-1]]} if required else {}
     for i in range(len(rel) - 2, -1, -1):
         container = (*base, *rel[: i + 1])
         if container in repeated:
