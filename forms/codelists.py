@@ -51,9 +51,19 @@ RELATIONSHIPS = _codes(
         ("chu_ho", "Chủ hộ"), ("cha", "Cha"), ("me", "Mẹ"), ("vo", "Vợ"), ("chong", "Chồng"),
         ("con", "Con"), ("anh", "Anh"), ("chi", "Chị"), ("em", "Em"), ("ong", "Ông"),
         ("ba", "Bà"), ("chau", "Cháu"), ("cha_nuoi", "Cha nuôi"), ("me_nuoi", "Mẹ nuôi"),
-        ("con_nuoi", "Con nuôi"), ("nguoi_giam_ho", "Người giám hộ"), ("khac", "Khác"),
+        ("con_nuoi", "Con nuôi"), ("nguoi_giam_ho", "Người giám hộ"), ("ban_than", "Bản thân"),
+        ("khac", "Khác"),
     ]
 )
+
+#: The relation to the declarant (forms.registers) an answer of the relationship list names,
+#: for a section whose person is chosen by that answer (``person: {relation_by: …}``); the
+#: other answers name no one the registers link (the section's fields are then typed).
+RELATIONSHIP_RELATIONS: dict[str, str] = {
+    "ban_than": "declarant", "cha": "father", "me": "mother", "vo": "spouse",
+    "chong": "spouse", "con": "child", "chu_ho": "household_head",
+    "nguoi_giam_ho": "guardian",
+}
 
 RELIGIONS = _codes(
     [
@@ -73,9 +83,26 @@ RELIGIONS = _codes(
 ID_DOCUMENT_TYPES = _codes(
     [
         ("the_can_cuoc", "Thẻ căn cước/Căn cước công dân"), ("ho_chieu", "Hộ chiếu"),
+        ("dinh_danh", "Số định danh cá nhân"), ("cmnd", "Chứng minh nhân dân"),
+        ("giay_chung_nhan_can_cuoc", "Giấy chứng nhận căn cước"),
+        ("the_thuong_tru", "Thẻ thường trú"), ("the_tam_tru", "Thẻ tạm trú"),
         ("khac", "Loại khác"),
     ]
 )
+
+#: The identity document type of a personal ID number read from the registers
+#: (``type: id_document`` bound to ``population.personal_id``).
+PERSONAL_ID_DOCUMENT = "dinh_danh"
+
+#: The number of an identity document of each type (``type: id_document``), as a regular
+#: expression meaning the same in Python and ECMA-262; other types: ``ID_NUMBER_PATTERN``.
+ID_NUMBER_PATTERNS: dict[str, str] = {
+    "the_can_cuoc": "^[0-9]{12}$",
+    "dinh_danh": "^[0-9]{12}$",
+    "cmnd": "^[0-9]{9}$",
+    "ho_chieu": "^[A-Z][0-9]{7}$",
+}
+ID_NUMBER_PATTERN = "^[A-Za-z0-9/-]{1,30}$"
 
 MARITAL_STATUS = _codes(
     [
