@@ -33,7 +33,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from forms import pointers, registers
+from forms import conditions, pointers, registers
 from forms.compiled import CompiledForm
 from forms.language import normalise
 from service import catalogue
@@ -148,7 +148,8 @@ def start(form_id: str) -> Response:
     started = drafts.start_draft(g.db, citizen, form.id, form.version, agency, moment)
     if wanted == "use" and choice != "use" and started.data:
         # typed first, now "use my data": the registers fill what is still empty
-        result = pf.prefill(form, citizen, current_runtime().sources(g.db))
+        result = pf.prefill(form, citizen, current_runtime().sources(g.db),
+                            answers=started.data)
         started.data = _merged(result.data, started.data)
     g.db.commit()
     return redirect(url_for("eform.fill", form_id=form.id, version=form.version))
@@ -178,25 +179,31 @@ def fill(form_id: str, version: int) -> Response:
             data = _parse(filling, stash).data
             _save(filling, data)
             restored = True
+        looked_up = request.args.get("looked_up", "")
         return _form_page(filling, data, {}, restored=restored,
                           saved=bool(request.args.get("saved")),
-                          disputed=request.args.get("disputed"))
+                          disputed=request.args.get("disputed"),
+                          looked_up=_lookup_result(filling, looked_up))
+    before = copy.deepcopy(filling.draft.data or {})
     posted, upload_errors = _uploaded(filling)
     parsed = _parse(filling, posted)
     data = parsed.data
+    asked = _look_up(filling, before, data, parsed.action)
     _save(filling, data)
     if upload_errors:  # the file is not kept, everything typed is: the field says why
         errors = dict(upload_errors)
         if parsed.action is None and request.form.get("action") != "save":
-            errors = {**formfields.error_map(filling.form, _problems(filling, data)),
+            errors = {**formfields.error_map(filling.form, _problems(filling, data), data),
                       **parsed.errors, **upload_errors}
         return _form_page(filling, data, errors)
     if parsed.action is not None:  # add or remove an item, refresh a list: already applied
-        return redirect(url_for("eform.fill", form_id=form_id, version=version)
-                        + (f"#{parsed.focus}" if parsed.focus else ""))
+        where = (url_for("eform.fill", form_id=form_id, version=version, looked_up=asked)
+                 if asked else url_for("eform.fill", form_id=form_id, version=version))
+        return redirect(where + (f"#{parsed.focus}" if parsed.focus else ""))
     if request.form.get("action") == "save":
         return redirect(url_for("eform.fill", form_id=form_id, version=version, saved=1))
-    errors = {**formfields.error_map(filling.form, _problems(filling, data)), **parsed.errors}
+    errors = {**formfields.error_map(filling.form, _problems(filling, data), data),
+              **parsed.errors}
     if errors:
         return _form_page(filling, data, errors)
     return redirect(url_for("eform.check", form_id=form_id, version=version))
@@ -212,7 +219,7 @@ def check(form_id: str, version: int) -> Response:
     data = filling.draft.data
     if not data:  # nothing saved yet: the form first
         return redirect(url_for("eform.fill", form_id=form_id, version=version))
-    errors = formfields.error_map(filling.form, _problems(filling, data))
+    errors = formfields.error_map(filling.form, _problems(filling, data), data)
     if errors:
         return _form_page(filling, data, errors)
     answers = formfields.answers(filling.form, data, filling.provenance,
@@ -273,7 +280,7 @@ def submit(form_id: str, version: int) -> Response:
             return filling
         errors = formfields.error_map(filling.form, refused.errors or [
             {"field": "/", "code": refused.code, "message": refused.message,
-             "message_en": refused.message_en}])
+             "message_en": refused.message_en}], filling.draft.data)
         return _form_page(filling, filling.draft.data, errors)
     drafts.filed(g.db, citizen, form_id, version, dossier.id)
     g.db.commit()
@@ -400,7 +407,10 @@ def _filling(form_id: str, version: int, *, prefill: bool = True) -> Filling | R
     draft = drafts.draft_of(g.db, citizen, form_id, version)
     if choice is None or draft is None or not draft.agency_code:
         return redirect(url_for("eform.start", form_id=form_id))
-    result = (pf.prefill(compiled.definition, citizen, current_runtime().sources(g.db))
+    # the answers say whose records some sections read (a person named by a typed number or
+    # chosen by an answer) and which record some fields read
+    result = (pf.prefill(compiled.definition, citizen, current_runtime().sources(g.db),
+                         answers=draft.data or None)
               if choice == "use" and prefill else None)
     documents: list[formfields.Document] = []
     numbers: dict[str, str] = {}
@@ -508,14 +518,96 @@ def shown_data(draft: Any, result: pf.PrefillResult | None) -> Any:
 
 def form_sections(form: Any, data: Any, result: pf.PrefillResult | None,
                   errors: dict[str, str], *, documents: list[formfields.Document] | None = None,
-                  result_numbers: dict[str, str] | None = None) -> list[formfields.SectionView]:
+                  result_numbers: dict[str, str] | None = None,
+                  looked_up: dict[str, str] | None = None) -> list[formfields.SectionView]:
     """The fields of the form as the citizen's page shows them (rendered by the macro
     ``fields`` of ``eform/_fields.html``): the e-form's page and the designers' preview
-    (service.web.pages.design) build them here, so that the preview is what citizens see."""
+    (service.web.pages.design) build them here, so that the preview is what citizens see.
+    With a prefill (the citizen uses their data), the fields naming whose records are read
+    have their look-up button; ``looked_up`` is what the last look-up found."""
     return formfields.view(form, data, result.provenance if result else {}, errors,
                            verified=set(result.verified) if result else set(),
                            documents=documents or [], result_numbers=result_numbers or {},
-                           upload_limit=current_runtime().settings.max_upload_bytes)
+                           upload_limit=current_runtime().settings.max_upload_bytes,
+                           lookups=result is not None, looked_up=looked_up)
+
+
+def _look_up(filling: Filling, before: Any, data: dict[str, Any],
+             action: str | None) -> str | None:
+    """Prefill again with the answers when one that says whose (or which) records are read
+    changed, or its look-up button was pressed (``refresh:<pointer>``): the values of that
+    person's section (or of the fields whose record the answer picks) are the registers'
+    now; values an earlier look-up filled and the registers no longer give are removed,
+    what the citizen typed stays. Returns the pointer looked up by its button."""
+    if filling.result is None:
+        return None
+    form = filling.form
+    triggers = formfields.lookup_triggers(form)
+    changed: list[str] = []
+    for ids in triggers:
+        for ptr, value in pointers.each(data, ids):
+            if pointers.get(before, ptr) != value:
+                changed.append(ptr)
+        for ptr, _value in pointers.each(before, ids):
+            if pointers.get(data, ptr) is None and ptr not in changed:
+                changed.append(ptr)
+    asked = None
+    if action is not None and action.startswith("refresh:"):
+        ptr = action.partition(":")[2]
+        tokens = pointers.parse(ptr)
+        if tuple(t for t in tokens if not t.isdigit()) in triggers:
+            asked = ptr
+            if ptr not in changed:
+                changed.append(ptr)
+    if not changed:
+        return asked
+    old = filling.result
+    new = pf.prefill(form, filling.citizen, current_runtime().sources(g.db), answers=data)
+    for ptr in changed:
+        for scope in _lookup_scopes(form, ptr):
+            for p in sorted(set(old.provenance) | set(new.provenance)):
+                if p == ptr or not (p == scope or p.startswith(scope + "/")):
+                    continue
+                if p in new.provenance:
+                    _put(data, p, copy.deepcopy(pointers.get(new.data, p)))
+                elif pointers.get(data, p) == pointers.get(old.data, p):
+                    _remove(data, p)
+    filling.result = new
+    return asked
+
+
+def _lookup_scopes(form: Any, trigger: str) -> list[str]:
+    """The pointers whose values a look-up of the answer at ``trigger`` may change."""
+    tokens = tuple(pointers.parse(trigger))
+    ids = tuple(t for t in tokens if not t.isdigit())
+    return [pointers.join(conditions.concrete(path, tokens))
+            for path in formfields.lookup_scope(form, ids)]
+
+
+def _lookup_result(filling: Filling, trigger: str) -> dict[str, str]:
+    """What the look-up of ``trigger`` found: "found" when the registers filled anything of
+    its person (or its fields), else "none", never more (who the person is, whether they
+    exist: nothing is said)."""
+    if filling.result is None or not trigger.startswith("/"):
+        return {}
+    try:
+        tokens = pointers.parse(trigger)
+    except ValueError:
+        return {}
+    if tuple(t for t in tokens if not t.isdigit()) not in formfields.lookup_triggers(
+            filling.form):
+        return {}
+    scopes = _lookup_scopes(filling.form, trigger)
+    found = any(p != trigger and (p == s or p.startswith(s + "/"))
+                for p in filling.result.provenance for s in scopes)
+    return {trigger: "found" if found else "none"}
+
+
+def _remove(data: Any, pointer: str) -> None:
+    tokens = pointers.parse(pointer)
+    parent = pointers.walk(data, tokens[:-1])
+    if isinstance(parent, dict):
+        parent.pop(tokens[-1], None)
 
 
 def _merged(base: Any, draft: Any) -> Any:
@@ -574,9 +666,11 @@ def _problems(filling: Filling, data: Any) -> list[dict[str, str]]:
 
 
 def _form_page(filling: Filling, data: Any, errors: dict[str, str], *, restored: bool = False,
-               saved: bool = False, disputed: str | None = None) -> Response:
+               saved: bool = False, disputed: str | None = None,
+               looked_up: dict[str, str] | None = None) -> Response:
     sections = form_sections(filling.form, data, filling.result, errors,
-                             documents=filling.documents, result_numbers=filling.result_numbers)
+                             documents=filling.documents, result_numbers=filling.result_numbers,
+                             looked_up=looked_up)
     summary = formfields.summary(errors, sections)
     pending = drafts.pending_disputes(g.db, filling.citizen, filling.form.id,
                                       filling.form.version)

@@ -22,6 +22,7 @@ documents, the numbers of earlier results).
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 import unicodedata
@@ -35,7 +36,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
-from forms import pointers, units
+from forms import codelists, conditions, pointers, rules, units
 from forms.codelists import Code
 from forms.model import Condition, Field, FormDefinition
 
@@ -152,9 +153,22 @@ class FieldView:
     upload_multiple: bool = False
     upload_hint: str = ""
     count_name: str = ""
-    #: the condition, for eform.js: {"name": input name, "kind": type, "equals"/"in"/"filled"}
+    #: the condition, for eform.js: {"name": input name, "kind": type,
+    #: "equals"/"in"/"filled"/"empty"}, or {"all": [...]}, {"any": [...]}, {"not": {...}}
     when: dict[str, Any] | None = None
     when_hint: str | None = None
+    #: the values of a field's sub-parts by key (an identity document's ``number``, a
+    #: place's ``country``, ``foreign`` detail and ``former`` name)
+    values: dict[str, str] = field(default_factory=dict)
+    #: a place: its kinds (radios), the countries; each kind's inputs are shown with the kind
+    kinds: list[Option] = field(default_factory=list)
+    countries: list[Option] = field(default_factory=list)
+    #: a field whose answer says whose records (or which record) prefill reads: the button
+    #: that looks them up again (``refresh:<pointer>``), its words, and what the last look-up
+    #: found ("found" / "none"; nothing else is ever said about the person)
+    lookup_action: str | None = None
+    lookup_label: str = ""
+    lookup_result: str | None = None
 
     @property
     def describedby(self) -> str:
@@ -180,6 +194,10 @@ class FieldView:
     @property
     def commune_tags(self) -> Markup:
         return option_tags(self.communes)
+
+    @property
+    def country_tags(self) -> Markup:
+        return option_tags(self.countries)
 
 
 def option_tags(options: Iterable[Option]) -> Markup:
@@ -216,14 +234,24 @@ def view(form: FormDefinition, data: Mapping[str, Any] | None,
          errors: Mapping[str, str] | None = None, *, verified: Iterable[str] = (),
          documents: Sequence[Document] = (),
          result_numbers: Mapping[str, str] | None = None,
-         upload_limit: int = 0) -> list[SectionView]:
+         upload_limit: int = 0, lookups: bool = False,
+         looked_up: Mapping[str, str] | None = None) -> list[SectionView]:
     """The sections of ``form`` with their fields, filled with ``data``; ``verified`` are the
     pointers of values a register verified (read-only), ``provenance`` says where values came
     from (a suggestion names its source), ``errors`` are messages by input id;
     ``upload_limit`` is the size limit of an uploaded file (bytes), said in the hint of an
-    attachment field's file input."""
+    attachment field's file input. With ``lookups`` (the citizen uses their data), a field
+    whose answer says whose records prefill reads has a button looking them up again;
+    ``looked_up`` is what the last look-up of such a field (by pointer) found. Computed text
+    is made from ``data`` here, whatever the data holds."""
+    data = rules.fill_computed(form, copy.deepcopy(dict(data))) if isinstance(
+        data, Mapping) else data
     builder = _Builder(form, provenance or {}, errors or {}, set(verified), documents,
                        result_numbers or {}, upload_limit)
+    builder.data = data
+    if lookups:
+        builder.triggers = lookup_triggers(form)
+    builder.looked_up = looked_up or {}
     out = []
     for s in form.sections:
         tokens = (s.id,)
@@ -246,6 +274,9 @@ class _Builder:
         self.verified = verified
         self.documents = documents
         self.result_numbers = result_numbers
+        self.data: Any = {}
+        self.triggers: dict[tuple[str, ...], str] = {}
+        self.looked_up: Mapping[str, str] = {}
 
     def field(self, f: Field, parent: tuple[str, ...], node: Any) -> FieldView:
         tokens = (*parent, f.id)
@@ -255,9 +286,7 @@ class _Builder:
         v = FieldView(kind=f.type, id=fid, name=ptr, pointer=ptr, label=f.label,
                       required=f.required, hint=f.help, error=self.errors.get(fid), value=value)
         if f.when is not None:
-            target = concrete(f.when.field, tokens)
-            target_field = self.form.find(f.when.field)
-            v.when = _when_doc(f.when, pointers.join(target), target_field)
+            v.when = when_doc(self.form, f.when, tokens)
             v.when_hint = when_hint(self.form, f.when)
         if f.is_group:
             self._group(f, tokens, value, v)
@@ -271,7 +300,17 @@ class _Builder:
             v.widget = "locked"
             return v
         v.suggested = info is not None
+        if f.type == "computed":  # made from the answers, never typed
+            v.widget = "computed"
+            v.suggested = False
+            v.hint = v.hint or _("Tự tạo từ các thông tin bạn đã điền.")
+            return v
         self._inputs(f, tokens, value, v)
+        if f.path in self.triggers:
+            v.lookup_action = f"refresh:{ptr}"
+            v.lookup_label = (_("Tra cứu") if f.type == "personal_id"
+                              else _("Điền sẵn theo lựa chọn này"))
+            v.lookup_result = self.looked_up.get(ptr)
         return v
 
     def _group(self, f: Field, tokens: tuple[str, ...], value: Any, v: FieldView) -> None:
@@ -301,14 +340,18 @@ class _Builder:
         t = f.type
         text = "" if value is None or isinstance(value, dict | list) else str(value)
         v.value = text if t not in ("choice", "address", "attachment", "boolean",
-                                    "commitment") else value
+                                    "commitment", "id_document", "place") else value
         if t in ("text", "long_text"):
             v.widget = "textarea" if t == "long_text" else "input"
             v.maxlength = f.max_length
             v.width = "" if t == "long_text" or (f.max_length or 200) > 40 else "medium"
+            if f.pattern_message and not v.hint:
+                v.hint = f.pattern_message
         elif t == "personal_id":
             v.inputmode, v.maxlength, v.width, v.autocomplete = "numeric", 12, "medium", "off"
-            v.hint = v.hint or _("12 chữ số, ví dụ 001090012345.")
+            v.hint = v.hint or (
+                _("12 chữ số (căn cước), hoặc 9 chữ số (chứng minh nhân dân cũ).")
+                if f.old_id_card else _("12 chữ số, ví dụ 001090012345."))
         elif t == "tax_code":
             v.inputmode, v.maxlength, v.width, v.autocomplete = "numeric", 14, "medium", "off"
         elif t == "phone":
@@ -320,16 +363,22 @@ class _Builder:
             v.inputmode, v.width = "numeric", "medium"
             if t == "money":
                 v.hint = v.hint or _("Số tiền bằng đồng, chỉ chữ số.")
-        elif t == "date" or t == "partial_date":
+        elif t in ("date", "partial_date", "time", "date_time"):
             v.widget = "date"
             v.parts = self._date_parts(f, v, text)
+        elif t == "id_document":
+            self._id_document(f, value, v)
+        elif t == "place":
+            self._place(f, value, v)
         elif t == "boolean":
             v.widget = "radios"
             v.options = [Option("true", _("Có"), value is True, v.id),
                          Option("false", _("Không"), value is False, f"{v.id}--false")]
         elif t == "commitment":
             v.widget = "checkbox"
-            v.options = [Option("true", f.label, value is True, v.id)]
+            if f.template:  # the printed text, filled from the answers
+                v.label = rules.render(self.form, f, self.data, tokens)
+            v.options = [Option("true", v.label, value is True, v.id)]
         elif t == "choice":
             codes = self.form.codes(f.codes or "")
             chosen = set(value) if isinstance(value, list) else {value}
@@ -368,12 +417,23 @@ class _Builder:
                          else _("Tệp %(types)s.", types=names))
 
     def _date_parts(self, f: Field, v: FieldView, text: str) -> list[Part]:
-        keys = {"year": ("year",), "month": ("month", "year")}.get(
+        keys: tuple[str, ...] = {"year": ("year",), "month": ("month", "year")}.get(
             f.precision, ("day", "month", "year")) if f.type == "partial_date" else (
             "day", "month", "year")
-        given = dict(zip(("year", "month", "day"), text.split("-"), strict=False))
-        labels = {"day": _("Ngày"), "month": _("Tháng"), "year": _("Năm")}
-        if f.type == "partial_date" and not v.hint:
+        day_text, _t, time_text = text.partition("T") if f.type == "date_time" else (
+            ("", "", text) if f.type == "time" else (text, "", ""))
+        given = dict(zip(("year", "month", "day"), day_text.split("-"), strict=False))
+        given.update(zip(("hour", "minute"), time_text.split(":"), strict=False))
+        labels = {"day": _("Ngày"), "month": _("Tháng"), "year": _("Năm"), "hour": _("Giờ"),
+                  "minute": _("Phút")}
+        if f.type == "time":
+            keys = ("hour", "minute")
+            v.hint = v.hint or _("Theo 24 giờ, ví dụ 14 giờ 30 phút.")
+        elif f.type == "date_time":
+            keys = ("day", "month", "year", "hour", "minute")
+            v.hint = v.hint or _("Ví dụ: ngày 17 tháng 5 năm 2025, lúc 14 giờ 30 phút "
+                                 "(theo 24 giờ).")
+        elif f.type == "partial_date" and not v.hint:
             v.hint = {"year": _("Ví dụ: 1990"), "month": _("Ví dụ: 5 1990"),
                       }.get(f.precision, _("Nếu không nhớ ngày, tháng: chỉ nhập năm, hoặc "
                                             "tháng và năm."))
@@ -382,6 +442,47 @@ class _Builder:
         return [Part(k, labels[k], v.id if i == 0 else f"{v.id}--{k}", f"{v.name}.{k}",
                      given.get(k, ""), "year" if k == "year" else "day")
                 for i, k in enumerate(keys)]
+
+    def _id_document(self, f: Field, value: Any, v: FieldView) -> None:
+        """A select of the document's type and its number."""
+        v.widget = "id_document"
+        value = value if isinstance(value, dict) else {}
+        v.options = _options(self.form.codes("id_document_type"), {value.get("type")}, v.id)
+        v.values = {"number": str(value.get("number") or "")}
+        v.hint = v.hint or _("Căn cước: 12 chữ số; chứng minh nhân dân: 9 chữ số; hộ chiếu: "
+                             "một chữ cái và 7 chữ số.")
+        self._part_errors(v, ("number",))
+
+    def _place(self, f: Field, value: Any, v: FieldView) -> None:
+        """A place: its kind (in Vietnam today, abroad, a unit's former name), then the kind's
+        inputs (all shown without JavaScript, each kind's under its name)."""
+        v.widget = "place"
+        value = value if isinstance(value, dict) else {}
+        kind = str(value.get("kind") or "")
+        kinds = place_kinds(f)
+        v.kinds = [Option(k, PLACE_KINDS[k](), k == kind,
+                          v.id if i == 0 else f"{v.id}--kind-{k}") for i, k in enumerate(kinds)]
+        current = value if kind == "current" else {}
+        province = str(current.get("province") or "")
+        v.options = _options([Code(p.code, p.name) for p in units.provinces()], {province},
+                             f"{v.id}--province")
+        v.communes = _options(
+            [Code(c.code, c.name) for c in units.communes(province) or ()],
+            {current.get("commune")}, f"{v.id}--commune")
+        v.detail_value = str(current.get("detail") or "")
+        abroad = value if kind == "abroad" else {}
+        v.countries = _options(codelists.nationalities(), {abroad.get("country")},
+                               f"{v.id}--country")
+        v.values = {"foreign": str(abroad.get("detail") or ""),
+                    "former": str(value.get("text") or "") if kind == "former" else ""}
+        v.refresh_action = f"refresh:{v.name}"
+        self._part_errors(v, ("province", "commune", "detail", "country", "foreign",
+                              "former"))
+
+    def _part_errors(self, v: FieldView, parts: Iterable[str]) -> None:
+        for part in parts:
+            if (message := self.errors.get(f"{v.id}--{part}")) is not None:
+                v.part_errors[part] = message
 
     def _address(self, f: Field, value: Any, v: FieldView) -> None:
         v.widget = "address"
@@ -400,6 +501,19 @@ class _Builder:
                 v.part_errors[part] = message
 
 
+#: the kinds of a place, with their words
+PLACE_KINDS = {
+    "current": lambda: _("Trong nước"),
+    "abroad": lambda: _("Nước ngoài"),
+    "former": lambda: _("Tên đơn vị hành chính cũ"),
+}
+
+
+def place_kinds(f: Field) -> tuple[str, ...]:
+    """The kinds of place field ``f`` offers, in the list's order."""
+    return tuple(k for k in PLACE_KINDS if k in (f.places or PLACE_KINDS))
+
+
 def _options(codes: Iterable[Code], chosen: set[Any], base_id: str) -> list[Option]:
     return [Option(c.code, c.label, c.code in chosen, base_id if i == 0 else f"{base_id}--{i}")
             for i, c in enumerate(codes)]
@@ -409,28 +523,22 @@ def _holds_verified(verified: set[str], item_pointer: str) -> bool:
     return any(p.startswith(item_pointer + "/") for p in verified)
 
 
-def concrete(path: tuple[str, ...], owner: tuple[str, ...]) -> tuple[str, ...]:
-    """The pointer tokens of the field at ``path`` (ids) seen from the field at ``owner``
-    (concrete tokens, with the indices of its repeated groups): inside the same items."""
-    out: list[str] = []
-    j = 0
-    same = True
-    for part in path:
-        if same and j < len(owner) and owner[j] == part:
-            out.append(part)
-            j += 1
-            if j < len(owner) and owner[j].isdigit():
-                out.append(owner[j])
-                j += 1
-        else:
-            same = False
-            out.append(part)
-    return tuple(out)
-
-
-def _when_doc(cond: Condition, name: str, target: Field | None) -> dict[str, Any]:
-    doc: dict[str, Any] = {"name": name, "kind": target.type if target else ""}
-    if cond.equals is not None:
+def when_doc(form: FormDefinition, cond: Condition, owner: tuple[str, ...]) -> dict[str, Any]:
+    """The condition of the field at ``owner`` (concrete tokens) for eform.js: a leaf names the
+    input it reads (``name``, its field's type as ``kind``) and ``equals``, ``in``, ``empty``
+    or ``filled``; composites are ``{"all": [...]}``, ``{"any": [...]}``, ``{"not": {...}}``."""
+    if cond.all_of:
+        return {"all": [when_doc(form, c, owner) for c in cond.all_of]}
+    if cond.any_of:
+        return {"any": [when_doc(form, c, owner) for c in cond.any_of]}
+    if cond.negate is not None:
+        return {"not": when_doc(form, cond.negate, owner)}
+    target = form.find(cond.field)
+    doc: dict[str, Any] = {"name": pointers.join(conditions.concrete(cond.field, owner)),
+                           "kind": target.type if target else ""}
+    if cond.empty:
+        doc["empty"] = True
+    elif cond.equals is not None:
         doc["equals"] = cond.equals
     elif cond.one_of is not None:
         doc["in"] = list(cond.one_of)
@@ -441,8 +549,12 @@ def _when_doc(cond: Condition, name: str, target: Field | None) -> dict[str, Any
 
 def when_hint(form: FormDefinition, cond: Condition) -> str:
     """When a conditional field applies, in words (shown when JavaScript does not hide it)."""
+    if cond.all_of or cond.any_of or cond.negate is not None:
+        return _("Chỉ điền khi %(condition)s.", condition=_clause(form, cond))
     target = form.find(cond.field)
     label = target.label if target else ".".join(cond.field)
+    if cond.empty:
+        return _("Chỉ điền khi không điền “%(label)s”.", label=label)
     if target is not None and cond.equals is not None:
         return _("Chỉ điền khi “%(label)s” là “%(value)s”.", label=label,
                  value=printed(form, target, cond.equals))
@@ -452,6 +564,78 @@ def when_hint(form: FormDefinition, cond: Condition) -> str:
     if target is not None and target.type == "boolean":
         return _("Chỉ điền khi “%(label)s” là “%(value)s”.", label=label, value=_("Có"))
     return _("Chỉ điền khi đã điền “%(label)s”.", label=label)
+
+
+def _clause(form: FormDefinition, cond: Condition) -> str:
+    """A condition as a clause (``“A” là “B” và không điền “C”``)."""
+    if cond.all_of or cond.any_of:
+        word = _(" và ") if cond.all_of else _(" hoặc ")
+        parts = [_clause(form, c) for c in (cond.all_of or cond.any_of)]
+        return word.join(f"({p})" if (c.all_of or c.any_of) else p
+                         for p, c in zip(parts, cond.all_of or cond.any_of, strict=True))
+    if cond.negate is not None:
+        return _("không phải (%(condition)s)", condition=_clause(form, cond.negate))
+    target = form.find(cond.field)
+    label = target.label if target else ".".join(cond.field)
+    if cond.empty:
+        return _("không điền “%(label)s”", label=label)
+    if target is not None and cond.equals is not None:
+        return _("“%(label)s” là “%(value)s”", label=label,
+                 value=printed(form, target, cond.equals))
+    if target is not None and cond.one_of:
+        return _("“%(label)s” là một trong: %(values)s", label=label,
+                 values=", ".join(f"“{printed(form, target, x)}”" for x in cond.one_of))
+    if target is not None and target.type == "boolean":
+        return _("“%(label)s” là “%(value)s”", label=label, value=_("Có"))
+    return _("đã điền “%(label)s”", label=label)
+
+
+def lookup_triggers(form: FormDefinition) -> dict[tuple[str, ...], str]:
+    """The fields whose answer says whose records, or which record, prefill reads (paths of
+    ids): a section's or group's person named by a typed number (``named_by``) or chosen by
+    an answer (``relation_by``), and the choice that picks a binding's record (``by``)."""
+    out: dict[tuple[str, ...], str] = {}
+
+    def walk(fields: tuple[Field, ...]) -> None:
+        for f in fields:
+            if f.person is not None:
+                person(f.person)
+            if f.prefill is not None and f.prefill.by:
+                out.setdefault(f.prefill.by, "by")
+            if f.is_group:
+                walk(f.fields)
+
+    def person(p: Any) -> None:
+        if p.named_by:
+            out[p.named_by] = "named_by"
+        if p.relation_by:
+            out[p.relation_by] = "relation_by"
+
+    for s in form.sections:
+        if s.person is not None:
+            person(s.person)
+        walk(s.fields)
+    return out
+
+
+def lookup_scope(form: FormDefinition, trigger: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The paths of ids whose values a look-up of ``trigger`` may change: the section or group
+    whose person it names or chooses, and the fields whose record it picks."""
+    out: list[tuple[str, ...]] = []
+
+    def walk(fields: tuple[Field, ...]) -> None:
+        for f in fields:
+            if (f.person is not None and trigger in (f.person.named_by, f.person.relation_by)
+                    or f.prefill is not None and f.prefill.by == trigger):
+                out.append(f.path)
+            if f.is_group:
+                walk(f.fields)
+
+    for s in form.sections:
+        if s.person is not None and trigger in (s.person.named_by, s.person.relation_by):
+            out.append((s.id,))
+        walk(s.fields)
+    return out
 
 
 # -- values as people read them ---------------------------------------------------------------
@@ -464,6 +648,28 @@ def printed(form: FormDefinition, f: Field, value: Any,  # noqa: C901 - one bran
     t = f.type
     if t == "date" or t == "partial_date":
         return print_date(str(value))
+    if t == "time":
+        return print_time(str(value))
+    if t == "date_time":
+        day_text, _t, time_text = str(value).partition("T")
+        return _("%(time)s ngày %(date)s", time=print_time(time_text),
+                 date=print_date(day_text))
+    if t == "id_document" and isinstance(value, dict):
+        labels = {c.code: c.label for c in form.codes("id_document_type")}
+        name = labels.get(str(value.get("type")), str(value.get("type") or ""))
+        return _("%(type)s số %(number)s", type=name, number=value.get("number") or "")
+    if t == "place" and isinstance(value, dict):
+        kind = value.get("kind")
+        if kind == "abroad":
+            names = {c.code: c.label for c in codelists.nationalities()}
+            country = str(value.get("country") or "")
+            return ", ".join(str(p) for p in (value.get("detail"), names.get(country, country))
+                             if p)
+        if kind == "former":
+            return _("%(text)s (tên cũ)", text=value.get("text") or "")
+        parts = [value.get("detail"), units.name(str(value.get("commune") or "")),
+                 units.name(str(value.get("province") or ""))]
+        return ", ".join(str(p) for p in parts if p)
     if t == "boolean":
         return _("Có") if value is True else _("Không") if value is False else str(value)
     if t == "commitment":
@@ -494,6 +700,14 @@ def print_date(text: str) -> str:
     parts = text.split("-")
     if all(_DIGITS.fullmatch(p) for p in parts) and 1 <= len(parts) <= 3:
         return "/".join(reversed(parts))
+    return text
+
+
+def print_time(text: str) -> str:
+    """``14:30`` (or ``14:30:00``) as 14:30; anything else as it is."""
+    parts = text.split(":")
+    if len(parts) in (2, 3) and all(_DIGITS.fullmatch(p) for p in parts):
+        return f"{parts[0]}:{parts[1]}"
     return text
 
 
@@ -539,17 +753,20 @@ def answers(form: FormDefinition, data: Mapping[str, Any] | None,
     Fields whose condition does not hold are left out."""
     provenance = provenance or {}
     locked = set(verified)
-    data = data if isinstance(data, Mapping) else {}
+    data = rules.fill_computed(form, copy.deepcopy(dict(data))) if isinstance(
+        data, Mapping) else {}
     out = []
 
     def rows(fields: tuple[Field, ...], tokens: tuple[str, ...], node: Any,
              prefix: str) -> Iterator[AnswerRow]:
         for f in fields:
             here = (*tokens, f.id)
-            if f.when is not None and not condition_holds(f.when, data, here):
+            if f.when is not None and not conditions.holds(f.when, data, here):
                 continue
             value = node.get(f.id) if isinstance(node, Mapping) else None
             label = f"{prefix}{f.label}"
+            if f.type == "commitment" and f.template:
+                label = f"{prefix}{rules.render(form, f, data, here)}"
             if f.is_group and f.repeat:
                 items = value if isinstance(value, list) else []
                 if not items:
@@ -571,60 +788,6 @@ def answers(form: FormDefinition, data: Mapping[str, Any] | None,
         out.append(AnswerSection(s.title, input_id((s.id,)),
                                  list(rows(s.fields, (s.id,), data.get(s.id), ""))))
     return out
-
-
-# -- conditions -------------------------------------------------------------------------------
-
-def condition_holds(cond: Condition, data: Any, owner: tuple[str, ...]) -> bool:
-    """Whether the condition of the field at ``owner`` (concrete tokens) holds in ``data``,
-    with the compiled schema's meaning (``forms.compiler``)."""
-    value = pointers.walk(data, concrete(cond.field, owner), _OMIT)
-    if value is _OMIT:
-        return False
-    if cond.equals is not None:
-        return _same(value, cond.equals)
-    if cond.one_of is not None:
-        return any(_same(value, x) for x in cond.one_of)
-    if isinstance(value, bool):
-        return value is True
-    if isinstance(value, str | list):
-        return len(value) > 0
-    return True
-
-
-def _same(a: Any, b: Any) -> bool:
-    return a == b and isinstance(a, bool) == isinstance(b, bool)
-
-
-def drop_inapplicable(form: FormDefinition, data: dict[str, Any]) -> dict[str, Any]:
-    """Remove (in place) the values of fields whose condition does not hold; conditions that
-    depend on removed values are looked at again."""
-    for _round in range(8):
-        removed = False
-
-        def walk(fields: tuple[Field, ...], tokens: tuple[str, ...], node: Any) -> None:
-            nonlocal removed
-            if not isinstance(node, dict):
-                return
-            for f in fields:
-                here = (*tokens, f.id)
-                if f.id not in node:
-                    continue
-                if f.when is not None and not condition_holds(f.when, data, here):
-                    del node[f.id]
-                    removed = True
-                    continue
-                if f.is_group and f.repeat and isinstance(node[f.id], list):
-                    for i, item in enumerate(node[f.id]):
-                        walk(f.fields, (*here, str(i)), item)
-                elif f.is_group:
-                    walk(f.fields, here, node[f.id])
-
-        for s in form.sections:
-            walk(s.fields, (s.id,), data.get(s.id))
-        if not removed:
-            break
-    return data
 
 
 # -- reading a posted form --------------------------------------------------------------------
@@ -655,7 +818,8 @@ def parse(form: FormDefinition, posted: MultiDict[str, str] | Mapping[str, Any],
                      {d.document_id: d for d in documents})
     data = {s.id: reader.object(s.fields, (s.id,)) for s in form.sections}
     action, focus = reader.apply(data, str(posted.get("action") or ""))
-    drop_inapplicable(form, data)
+    conditions.drop_hidden(form, data)
+    rules.fill_computed(form, data)
     unknown = sorted({name for name in posted if name.startswith("/")
                       and name not in reader.seen})
     return Parsed(data, action, reader.errors, unknown, focus)
@@ -698,10 +862,14 @@ class _Reader:
         if f.is_group:
             return self.group(f, tokens, ptr)
         if ptr in self.verified and (held := pointers.get(self.base, ptr, _OMIT)) is not _OMIT:
-            for suffix in ("", ".day", ".month", ".year", ".province", ".commune", ".detail"):
+            for suffix in ("", ".day", ".month", ".year", ".hour", ".minute", ".province",
+                           ".commune", ".detail", ".type", ".number", ".kind", ".country",
+                           ".foreign", ".former"):
                 self.seen.add(ptr + suffix)
             return held
         t = f.type
+        if t == "computed":  # made from the answers after reading (rules.fill_computed)
+            return _OMIT
         if t in ("text", "email"):
             return self.get(ptr).strip() or _OMIT
         if t == "long_text":
@@ -724,8 +892,16 @@ class _Reader:
             return self.date(f, ptr, tokens)
         if t == "partial_date":
             return self.partial_date(f, ptr, tokens)
+        if t == "time":
+            return self.time(f, ptr, tokens)
+        if t == "date_time":
+            return self.date_time(f, ptr, tokens)
         if t == "address":
             return self.address(f, ptr)
+        if t == "id_document":
+            return self.id_document(ptr)
+        if t == "place":
+            return self.place(f, ptr)
         if t == "attachment":
             self.seen.add(ptr + UPLOAD_SUFFIX)  # its file, if any, is the flow's to keep
             chosen = []
@@ -810,6 +986,60 @@ class _Reader:
             self.errors[input_id(tokens)] = problem
         return raw
 
+    def time(self, f: Field, ptr: str, tokens: tuple[str, ...]) -> Any:
+        boxes = self._date_boxes(ptr, ("hour", "minute"))
+        if not any(boxes.values()):
+            return _OMIT
+        raw, problem = _time_of(f.label, boxes["hour"], boxes["minute"])
+        if problem:
+            self.errors[input_id(tokens)] = problem
+        return raw
+
+    def date_time(self, f: Field, ptr: str, tokens: tuple[str, ...]) -> Any:
+        boxes = self._date_boxes(ptr, ("day", "month", "year", "hour", "minute"))
+        if not any(boxes.values()):
+            return _OMIT
+        day, month, year = boxes["day"], boxes["month"], boxes["year"]
+        when = f"{year}-{month.zfill(2) if month.isdigit() else month}-" \
+               f"{day.zfill(2) if day.isdigit() else day}"
+        hm, problem = _time_of(f.label, boxes["hour"], boxes["minute"])
+        problem = _date_problem(f.label, day, month, year) or problem
+        if problem:
+            self.errors[input_id(tokens)] = problem
+        return f"{when}T{hm}"
+
+    def id_document(self, ptr: str) -> Any:
+        kind = self.get(f"{ptr}.type").strip()
+        number = _SPACES.sub("", self.get(f"{ptr}.number")).upper()
+        if not (kind or number):
+            return _OMIT
+        out = {"type": kind} if kind else {}
+        if number:
+            out["number"] = number
+        return out
+
+    def place(self, f: Field, ptr: str) -> Any:
+        kinds = place_kinds(f)
+        kind = self.get(f"{ptr}.kind").strip()
+        branches: dict[str, dict[str, Any]] = {
+            "current": self.address(f, ptr) if "current" in kinds else _OMIT,
+            "abroad": {k: v for k, v in (
+                ("country", self.get(f"{ptr}.country").strip()),
+                ("detail", self.get(f"{ptr}.foreign").strip())) if v}
+            if "abroad" in kinds else {},
+            "former": {"text": text} if "former" in kinds and (
+                text := self.get(f"{ptr}.former").strip()) else {},
+        }
+        typed = [k for k in kinds if branches[k] not in ({}, _OMIT)]
+        if kind not in kinds:
+            # no kind chosen (or one not offered): the only kind typed, or the only one
+            kind = typed[0] if len(typed) == 1 else kinds[0] if len(kinds) == 1 and typed \
+                else ""
+        if not kind:
+            return {"kind": typed[0]} if typed else _OMIT
+        branch = branches[kind]
+        return {"kind": kind, **(branch if branch is not _OMIT else {})}
+
     def address(self, f: Field, ptr: str) -> Any:
         province = self.get(f"{ptr}.province").strip()
         commune = self.get(f"{ptr}.commune").strip()
@@ -839,9 +1069,13 @@ class _Reader:
         ids = tuple(t for t in tokens if not t.isdigit())
         if kind == "refresh":
             f = self.form.find(ids) if ids else None
-            if f is None or f.type != "address":
-                return None, None
-            return action, f"{input_id(tokens)}--commune"
+            if f is not None and f.type == "address":
+                return action, f"{input_id(tokens)}--commune"
+            if f is not None and f.type == "place":
+                return action, f"{input_id(tokens)}--commune"
+            if f is not None and ids in lookup_triggers(self.form):
+                return action, input_id(tokens)
+            return None, None
         if kind == "remove":
             if len(tokens) < 2 or not tokens[-1].isdigit():
                 return None, None
@@ -887,6 +1121,20 @@ def _clean(value: Any) -> str:
     return unicodedata.normalize("NFC", value if isinstance(value, str) else str(value))
 
 
+def _time_of(label: str, hour: str, minute: str) -> tuple[str, str | None]:
+    """``HH:MM`` from an hour and a minute box, and what is wrong with them."""
+    raw = f"{hour.zfill(2) if hour.isdigit() else hour}:" \
+          f"{minute.zfill(2) if minute.isdigit() else minute}"
+    missing = [name for name, v in ((_("giờ"), hour), (_("phút"), minute)) if not v]
+    if missing:
+        return raw, _("“%(label)s” phải có %(parts)s.", label=label, parts=", ".join(missing))
+    if not (hour.isdigit() and minute.isdigit() and len(hour) <= 2 and len(minute) <= 2
+            and int(hour) < 24 and int(minute) < 60):
+        return raw, _("“%(label)s” phải là giờ và phút có thật, ví dụ 14 giờ 30 phút.",
+                      label=label)
+    return raw, None
+
+
 def _year_problem(label: str, year: str) -> str | None:
     if not year:
         return _("“%(label)s” phải có năm.", label=label)
@@ -913,15 +1161,25 @@ def _date_problem(label: str, day: str, month: str, year: str) -> str | None:
 
 # -- the API's problems at the inputs ---------------------------------------------------------
 
-def error_map(form: FormDefinition, problems: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+def error_map(form: FormDefinition, problems: Iterable[Mapping[str, Any]],
+              data: Any = None) -> dict[str, str]:
     """The API's validation problems (``{"field": JSON pointer, "code", "message",
     "message_en"}``) by the id of the input they concern, one message per input, in the page's
-    language; problems of no field are under ``""``."""
+    language; problems of no field are under ``""``. ``data`` (the data checked) says which
+    kind of place a place's problem is about."""
     out: dict[str, str] = {}
     for problem in problems:
         where = str(problem.get("field") or "/")
         f, tokens, part = locate(form, where)
-        key = "" if not tokens else input_id(tokens) + (f"--{part}" if part else "")
+        suffix = part
+        if f is not None and f.type == "place" and part == "detail":
+            kind = pointers.walk(data, [*tokens, "kind"]) if data is not None else None
+            suffix = "foreign" if kind == "abroad" else "detail"
+        elif f is not None and f.type == "place" and part == "text":
+            suffix = "former"
+        elif part in ("type", "kind"):  # the field's own first input
+            suffix = None
+        key = "" if not tokens else input_id(tokens) + (f"--{suffix}" if suffix else "")
         out.setdefault(key, message(f, str(problem.get("code") or ""), problem, part))
     return out
 
@@ -959,10 +1217,14 @@ def locate(form: FormDefinition, pointer: str) -> tuple[Field | None, list[str],
             break
         fields = child.fields
     part = None
-    if found is not None and found.type == "address" and rest and rest[0] in ("commune",
-                                                                              "detail"):
+    if found is not None and rest and rest[0] in _PARTS.get(found.type, ()):
         part = rest[0]
     return found, out, part
+
+
+#: the keys of a field's value that have inputs of their own
+_PARTS = {"address": ("commune", "detail"), "id_document": ("type", "number"),
+          "place": ("kind", "province", "commune", "detail", "country", "text")}
 
 
 def message(f: Field | None, code: str, problem: Mapping[str, Any],  # noqa: C901 - per code
@@ -985,6 +1247,12 @@ def message(f: Field | None, code: str, problem: Mapping[str, Any],  # noqa: C90
             if part == "detail":
                 return _("Nhập số nhà, đường, thôn, xóm của “%(label)s”.", label=label)
             return _("Chọn tỉnh, thành phố của “%(label)s”.", label=label)
+        if t == "place":
+            return _place_required(label, part)
+        if t == "id_document":
+            if part == "number":
+                return _("Nhập số giấy tờ của “%(label)s”.", label=label)
+            return _("Chọn loại giấy tờ của “%(label)s”.", label=label)
         if t in ("choice", "boolean", "attachment"):
             return _("Chọn “%(label)s”.", label=label)
         if t == "group":
@@ -993,6 +1261,11 @@ def message(f: Field | None, code: str, problem: Mapping[str, Any],  # noqa: C90
     if code == "commitment":
         return _("Hãy đánh dấu xác nhận lời cam đoan.")
     if code == "bad_format":
+        if t == "text" and f.pattern_message:
+            return f.pattern_message
+        if t == "personal_id" and f.old_id_card:
+            return _("“%(label)s” phải gồm 12 chữ số, hoặc 9 chữ số nếu là số chứng minh "
+                     "nhân dân.", label=label)
         texts = {
             "date": _("“%(label)s” phải là một ngày có thật."),
             "partial_date": _("“%(label)s” phải là năm, tháng và năm, hoặc ngày tháng năm."),
@@ -1000,13 +1273,22 @@ def message(f: Field | None, code: str, problem: Mapping[str, Any],  # noqa: C90
             "tax_code": _("“%(label)s” phải gồm 10 hoặc 13 chữ số."),
             "phone": _("“%(label)s” phải là số điện thoại, ví dụ 0912345678."),
             "email": _("“%(label)s” phải là địa chỉ thư điện tử, ví dụ ten@example.vn."),
+            "time": _("“%(label)s” phải là giờ và phút có thật, ví dụ 14 giờ 30 phút."),
+            "date_time": _("“%(label)s” phải là ngày, giờ có thật."),
+            "id_document": _("Số giấy tờ của “%(label)s” không đúng với loại giấy tờ: căn "
+                             "cước 12 chữ số, chứng minh nhân dân 9 chữ số, hộ chiếu một chữ "
+                             "cái và 7 chữ số."),
         }
         return texts.get(t, _("“%(label)s” không đúng định dạng.")) % {"label": label}
     if code == "wrong_type" and t in ("integer", "money"):
         return _("“%(label)s” phải là số.", label=label)
     if code == "not_in_list":
-        if t == "address" and part == "commune":
+        if t in ("address", "place") and part == "commune":
             return _("Xã, phường đã chọn không thuộc tỉnh, thành phố đã chọn.")
+        if t == "place" and part == "country":
+            return _("Chọn nước của “%(label)s” trong danh sách.", label=label)
+        if t == "id_document":
+            return _("Chọn loại giấy tờ của “%(label)s” trong danh sách.", label=label)
         return _("Chọn “%(label)s” trong danh sách.", label=label)
     if code == "too_long":
         return _("“%(label)s” dài quá %(n)s ký tự.", label=label,
@@ -1030,6 +1312,21 @@ def message(f: Field | None, code: str, problem: Mapping[str, Any],  # noqa: C90
         return _("Giấy tờ đã chọn cho “%(label)s” không có trong kho dữ liệu của bạn.",
                  label=label)
     return fallback
+
+
+def _place_required(label: str, part: str | None) -> str:
+    if part == "province":
+        return _("Chọn tỉnh, thành phố của “%(label)s”.", label=label)
+    if part == "commune":
+        return _("Chọn xã, phường của “%(label)s”.", label=label)
+    if part == "country":
+        return _("Chọn nước của “%(label)s”.", label=label)
+    if part == "text":
+        return _("Nhập tên đơn vị hành chính cũ của “%(label)s”.", label=label)
+    if part == "detail":
+        return _("Nhập địa danh ở nước ngoài của “%(label)s”.", label=label)
+    return _("Chọn “%(label)s” ở trong nước, ở nước ngoài, hay ghi tên đơn vị hành chính "
+             "cũ.", label=label)
 
 
 def summary(errors: Mapping[str, str], sections: Sequence[SectionView]) -> list[dict[str, str]]:
@@ -1074,6 +1371,13 @@ def upload_message(f: Field, code: str, limit: int) -> str:
              types=", ".join(UPLOAD_TYPES[m].lstrip(".").upper() for m in types))
 
 
+#: the ids of a field's inputs after its own, by type, in page order
+_SUB_IDS = {"address": ("commune", "detail"), "id_document": ("number",),
+            "place": ("province", "commune", "detail", "country", "foreign", "former"),
+            "date": ("month", "year"), "partial_date": ("month", "year"),
+            "time": ("minute",), "date_time": ("month", "year", "hour", "minute")}
+
+
 def page_ids(sections: Sequence[SectionView]) -> Iterator[str]:
     """Every id of the rendered fields, in page order (sub-parts included)."""
 
@@ -1081,8 +1385,8 @@ def page_ids(sections: Sequence[SectionView]) -> Iterator[str]:
         for f in fields:
             yield f.id
             yield f"{f.id}--upload"
-            yield f"{f.id}--commune"
-            yield f"{f.id}--detail"
+            for part in _SUB_IDS.get(f.kind, ()):
+                yield f"{f.id}--{part}"
             yield from walk(f.children)
             for item in f.items:
                 yield item.id

@@ -1,6 +1,7 @@
 // The e-form's fields, improved (progressive enhancement: templates/eform/_fields.html works
 // without this file). Conditional fields are hidden while their condition does not hold; the
-// commune list follows the province chosen, without the "Cập nhật danh sách xã" round trip.
+// commune list follows the province chosen, without the "Cập nhật danh sách xã" round trip; a
+// place shows only the inputs of the kind chosen.
 // The server drops the values of fields whose condition does not hold, whatever is posted.
 (function () {
   "use strict";
@@ -28,8 +29,13 @@
     return out;
   }
 
+  // a condition: a leaf reads one input; {all}, {any} and {not} combine others
   function holds(form, when) {
+    if (when.all) { return when.all.every(function (c) { return holds(form, c); }); }
+    if (when.any) { return when.any.some(function (c) { return holds(form, c); }); }
+    if (when["not"]) { return !holds(form, when["not"]); }
     var values = valuesOf(form, when.name);
+    if (when.empty) { return values.length === 0; }
     if (Object.prototype.hasOwnProperty.call(when, "equals")) {
       return values.indexOf(String(when.equals)) !== -1;
     }
@@ -57,6 +63,23 @@
     form.addEventListener("change", update);
     form.addEventListener("input", update);
     update();
+  }
+
+  // a place: only the inputs of the kind chosen (in Vietnam, abroad, a former unit's name)
+  function places(root) {
+    root.querySelectorAll("[data-place]").forEach(function (place) {
+      var radios = place.querySelectorAll("[data-place-kind]");
+      if (!radios.length) { return; }
+      function update() {
+        var chosen = "";
+        radios.forEach(function (r) { if (r.checked) { chosen = r.value; } });
+        place.querySelectorAll("[data-place-branch]").forEach(function (branch) {
+          branch.hidden = branch.getAttribute("data-place-branch") !== chosen;
+        });
+      }
+      radios.forEach(function (r) { r.addEventListener("change", update); });
+      update();
+    });
   }
 
   function communes(root) {
@@ -101,6 +124,7 @@
   window.tokhai.ready.push(function () {
     document.querySelectorAll("[data-eform]").forEach(function (root) {
       conditions(root);
+      places(root);
       communes(root);
     });
   });
