@@ -23,6 +23,14 @@ _YEAR = re.compile(r"^[0-9]{4}$")
 _MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 MAX_TEXT = 500
 MAX_LONG_TEXT = 4000
+#: the longest text of a place abroad's detail or a former unit's name
+MAX_PLACE_TEXT = 200
+#: the parts of each kind of place (``kind`` aside), and those it must have
+PLACE_PARTS: dict[str, tuple[set[str], set[str]]] = {
+    "current": ({"province", "commune", "detail"}, {"province", "commune"}),
+    "abroad": ({"country", "detail"}, {"country"}),
+    "former": ({"text"}, {"text"}),
+}
 _TRUE = {"true", "1", "có", "co", "yes"}
 _FALSE = {"false", "0", "không", "khong", "no"}
 
@@ -142,6 +150,8 @@ def normalise_value(kind: str, raw: Any) -> Any:  # noqa: C901 - one branch per 
         return code
     if kind == "address":
         return normalise_address(raw)
+    if kind == "place":
+        return normalise_place(raw)
     raise ValueError(f"kiểu '{kind}' không được hỗ trợ.")
 
 
@@ -178,4 +188,39 @@ def normalise_address(raw: Any) -> dict[str, str]:
     detail = raw.get("detail")
     if detail:
         out["detail"] = normalise_value("text", detail)
+    return out
+
+
+def normalise_place(raw: Any) -> dict[str, str]:
+    """A place (``forms.model`` field type ``place``): ``{"kind": "current", "province",
+    "commune", "detail"?}`` (today's units; an address without ``kind`` is one),
+    ``{"kind": "abroad", "country": ISO alpha-2, "detail"?}`` or ``{"kind": "former",
+    "text": the unit's name as it was}``."""
+    if not isinstance(raw, dict):
+        raise ValueError("nơi chốn phải là đối tượng có 'kind' (current, abroad, former).")
+    kind = str(raw.get("kind") or "current").strip()
+    if kind not in PLACE_PARTS:
+        raise ValueError(f"loại nơi chốn '{kind}' không hợp lệ; hợp lệ: current, abroad, former.")
+    parts, needed = PLACE_PARTS[kind]
+    given = {k for k, v in raw.items() if k != "kind" and v not in (None, "")}
+    unknown = given - parts
+    if unknown:
+        raise ValueError(f"nơi chốn loại '{kind}' có khóa lạ: {', '.join(sorted(unknown))}.")
+    lacking = needed - given
+    if lacking:
+        raise ValueError(f"nơi chốn loại '{kind}' thiếu: {', '.join(sorted(lacking))}.")
+    if kind == "current":
+        return {"kind": "current", **normalise_address({k: raw[k] for k in given})}
+    out = {"kind": kind}
+    for name in sorted(given):
+        text = normalise_value("text", raw[name])
+        if len(text) > MAX_PLACE_TEXT:
+            raise ValueError(f"'{name}' dài quá {MAX_PLACE_TEXT} ký tự.")
+        out[name] = text
+    if kind == "abroad":
+        country = out["country"].upper()
+        if country == "VN" or country not in {c.code for c in codelists.nationalities()}:
+            raise ValueError(f"mã nước '{raw.get('country')}' không phải nước ngoài trong "
+                             "danh mục quốc tịch.")
+        out["country"] = country
     return out

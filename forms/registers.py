@@ -51,6 +51,10 @@ REGISTERS: dict[str, Register] = {
                 "blood_group": ("choice:blood_group", "Nhóm máu"),
                 "birth_registration_place": ("address", "Nơi đăng ký khai sinh"),
                 "birth_registration_province": ("choice:province", "Tỉnh nơi đăng ký khai sinh"),
+                # a place as printed on the birth certificate: today's unit, a country abroad,
+                # or a unit's name as it was (before the 2025 reorganisation)
+                "birth_place": ("place", "Nơi sinh"),
+                "death_date": ("date", "Ngày chết"),
                 "home_town": ("address", "Quê quán"),
                 "permanent_residence": ("address", "Nơi thường trú"),
                 "temporary_residence": ("address", "Nơi tạm trú"),
@@ -67,10 +71,15 @@ REGISTERS: dict[str, Register] = {
                 "father_personal_id": ("personal_id", "Số định danh cá nhân của cha"),
                 "mother_personal_id": ("personal_id", "Số định danh cá nhân của mẹ"),
                 "spouse_personal_id": ("personal_id", "Số định danh cá nhân của vợ/chồng"),
+                # set on the ward's record by the registration of guardianship
+                "guardian_personal_id": ("personal_id",
+                                         "Số định danh cá nhân của người giám hộ"),
                 # links the register computes; no form field can be bound to a list
                 "children_personal_ids": ("personal_id_list", "Số định danh cá nhân của con"),
                 "household_member_personal_ids": ("personal_id_list",
                                                   "Số định danh cá nhân của thành viên hộ"),
+                "ward_personal_ids": ("personal_id_list",
+                                      "Số định danh cá nhân của người được giám hộ"),
                 "occupation": ("text", "Nghề nghiệp"),
                 "education_level": ("choice:education_level", "Trình độ học vấn"),
                 "other_name": ("text", "Tên gọi khác"),
@@ -82,6 +91,7 @@ REGISTERS: dict[str, Register] = {
             _PERSON,
             {
                 "birth_registration_number": ("text", "Số đăng ký khai sinh"),
+                "birth_registration_book": ("text", "Quyển số (đăng ký khai sinh)"),
                 "birth_registration_date": ("date", "Ngày đăng ký khai sinh"),
                 "birth_registration_authority": ("text", "Nơi đăng ký khai sinh"),
                 "marriage_certificate_number": ("text", "Số Giấy chứng nhận kết hôn"),
@@ -125,6 +135,7 @@ REGISTERS: dict[str, Register] = {
                 "licence_class": ("choice:driving_licence_class", "Hạng giấy phép lái xe"),
                 "issue_date": ("date", "Ngày cấp"),
                 "issued_by": ("text", "Cơ quan cấp"),
+                "issue_place": ("text", "Nơi cấp"),
                 "expiry_date": ("date", "Có giá trị đến"),
                 "training_institution": ("text", "Cơ sở đào tạo lái xe"),
                 "training_year": ("integer", "Năm học lái xe"),
@@ -140,6 +151,10 @@ REGISTERS: dict[str, Register] = {
                 "issue_date": ("date", "Ngày cấp"),
                 "expiry_date": ("date", "Có giá trị đến"),
                 "issued_by": ("text", "Cơ quan cấp"),
+                # the passport before the latest (forms ask for the last one held)
+                "previous_number": ("text", "Số hộ chiếu đã được cấp trước đây"),
+                "previous_issue_date": ("date", "Ngày cấp hộ chiếu trước đây"),
+                "previous_issued_by": ("text", "Cơ quan cấp hộ chiếu trước đây"),
                 "name_in_foreign_document": ("text", "Họ tên trong hộ chiếu nước ngoài"),
                 "foreign_nationality": ("choice:nationality", "Quốc tịch nước ngoài"),
                 "foreign_passport_number": ("text", "Số hộ chiếu nước ngoài"),
@@ -171,6 +186,9 @@ PERSONS: dict[str, str] = {
     "child": "Con của người kê khai",
     "household_head": "Chủ hộ của người kê khai",
     "household_member": "Thành viên hộ gia đình của người kê khai",
+    "parent": "Cha hoặc mẹ của người kê khai",
+    "ward": "Người được người kê khai giám hộ",
+    "guardian": "Người giám hộ của người kê khai",
 }
 
 
@@ -183,10 +201,22 @@ LINK_FIELDS: dict[str, str] = {
     "household_head": "household_head_personal_id",
     "child": "children_personal_ids",
     "household_member": "household_member_personal_ids",
+    "guardian": "guardian_personal_id",
+    "ward": "ward_personal_ids",
 }
-#: Links computed from the other records (the reverse of father/mother, the household), not
-#: imported.
-DERIVED_LINKS = ("children_personal_ids", "household_member_personal_ids")
+#: Relations that are several links at once: a parent is the father or the mother.
+COMBINED_RELATIONS: dict[str, tuple[str, ...]] = {"parent": ("father", "mother")}
+#: Links computed from the other records (the reverse of father/mother and guardian, the
+#: household), not imported.
+DERIVED_LINKS = ("children_personal_ids", "household_member_personal_ids", "ward_personal_ids")
+
+
+def linked_by(relation: str) -> tuple[str, ...]:
+    """The link relations a relation of :data:`PERSONS` stands for (``parent``: father and
+    mother; ``declarant``: none)."""
+    if relation in COMBINED_RELATIONS:
+        return COMBINED_RELATIONS[relation]
+    return (relation,) if relation in LINK_FIELDS else ()
 
 
 def lookup(path: str) -> tuple[Register, str, str] | None:

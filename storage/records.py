@@ -25,7 +25,8 @@ from storage.models import (
 
 #: the population fields that are stored as links
 _STORED_LINKS = {"father": "father_personal_id", "mother": "mother_personal_id",
-                 "spouse": "spouse_personal_id", "household_head": "household_head_personal_id"}
+                 "spouse": "spouse_personal_id", "household_head": "household_head_personal_id",
+                 "guardian": "guardian_personal_id"}
 #: the roles people hold in records of registers not keyed by a person, role -> the field
 #: naming the holder (``forms.registers.Register.roles``; a test keeps the two equal)
 ROLES = {"business": {"owner": "owner_personal_id",
@@ -179,10 +180,12 @@ def fetch_held(session: Session, register_names: Sequence[str], people: Sequence
 
 
 def derived_links(session: Session, subjects: Sequence[str]) -> dict[str, dict[str, list[str]]]:
-    """Children (people whose father or mother is the subject) and household members (people
-    with the same household head, the head included) of each subject, in one query."""
+    """Children (people whose father or mother is the subject), wards (people whose guardian
+    is the subject) and household members (people with the same household head, the head
+    included) of each subject, in one query."""
     out: dict[str, dict[str, list[str]]] = {
-        s: {"children_personal_ids": [], "household_member_personal_ids": []} for s in subjects}
+        s: {"children_personal_ids": [], "household_member_personal_ids": [],
+            "ward_personal_ids": []} for s in subjects}
     if not subjects:
         return out
     wanted = list(subjects)
@@ -191,7 +194,7 @@ def derived_links(session: Session, subjects: Sequence[str]) -> dict[str, dict[s
     # two index scans in one round trip (an OR of them would scan the whole table)
     links = session.scalars(select(PersonLink).from_statement(union_all(
         select(PersonLink).where(PersonLink.other.in_(wanted), PersonLink.relation.in_(
-            ["father", "mother", "household_head"])),
+            ["father", "mother", "household_head", "guardian"])),
         select(PersonLink).where(PersonLink.relation == "household_head",
                                  PersonLink.other.in_(heads_of)),
     ))).all()
@@ -202,6 +205,8 @@ def derived_links(session: Session, subjects: Sequence[str]) -> dict[str, dict[s
             members.setdefault(link.other, {link.other}).add(link.subject)
             if link.subject in heads:
                 heads[link.subject] = link.other
+        elif link.relation == "guardian":
+            out[link.other]["ward_personal_ids"].append(link.subject)
         else:
             out[link.other]["children_personal_ids"].append(link.subject)
     for s in subjects:
@@ -209,25 +214,26 @@ def derived_links(session: Session, subjects: Sequence[str]) -> dict[str, dict[s
         if len(group) > 1:  # a lone person with no head and no members has no household
             out[s]["household_member_personal_ids"] = sorted(group - {s})
         out[s]["children_personal_ids"].sort()
+        out[s]["ward_personal_ids"].sort()
     return out
 
 
 def neighbourhood(session: Session, subject: str) -> dict[str, list[str]]:
     """Everyone the population register links to ``subject``, by relation (father, mother,
-    spouse, household head, children, household members), in one query."""
+    spouse, household head, guardian, children, wards, household members), in one query."""
     heads_of = select(PersonLink.other).where(PersonLink.subject == subject,
                                               PersonLink.relation == "household_head")
     links = session.scalars(select(PersonLink).from_statement(union_all(
         select(PersonLink).where(PersonLink.subject == subject),
         select(PersonLink).where(PersonLink.other == subject, PersonLink.relation.in_(
-            ["father", "mother", "household_head"])),
+            ["father", "mother", "household_head", "guardian"])),
         select(PersonLink).where(PersonLink.relation == "household_head",
                                  PersonLink.other.in_(heads_of),
                                  PersonLink.subject != subject),
     ))).all()
     out: dict[str, list[str]] = {r: [] for r in
-                                 ("father", "mother", "spouse", "household_head", "child",
-                                  "household_member")}
+                                 ("father", "mother", "spouse", "household_head", "guardian",
+                                  "child", "ward", "household_member")}
     head = subject
     for link in links:
         if link.subject == subject:
@@ -239,6 +245,8 @@ def neighbourhood(session: Session, subject: str) -> dict[str, list[str]]:
             continue
         if link.relation in ("father", "mother") and link.other == subject:
             out["child"].append(link.subject)
+        elif link.relation == "guardian" and link.other == subject:
+            out["ward"].append(link.subject)
         elif link.relation == "household_head" and link.other in (head, subject):
             out["household_member"].append(link.subject)
     if head != subject:

@@ -7,7 +7,9 @@ birth was registered, a digit for the century and sex, two digits of the birth y
 digits), communes of the current official list, and consistent family links (a child's parents
 are a couple of the same household; spouses point at each other). Generation is seeded, so the
 same seed always gives the same people, and the two demo citizens named in the README are the
-same in every set.
+same in every set, as are the families around them that show the registers' harder cases: a
+deceased relative (the demo father's mother, her death recorded), a ward under the demo
+father's guardianship, and a child born out of wedlock, linked to the mother only.
 """
 
 from __future__ import annotations
@@ -42,6 +44,15 @@ DEMO_FATHER = "001085012345"
 DEMO_DAUGHTER = "079199054321"
 #: the agency of the development set-up (make run): the ward of Ba Đình, Hà Nội
 DEMO_AGENCY = "UBND-00004"
+#: the demo father's late mother: her death is recorded (population and civil status)
+DEMO_DECEASED = "001158023456"
+#: an orphan under the demo father's guardianship, living in a household of his own
+DEMO_WARD = "001213067890"
+#: a mother who is not married, and her son, whose record links to her only
+DEMO_MOTHER = "048196011223"
+DEMO_CHILD_OUT_OF_WEDLOCK = "048222033445"
+FIXED_IDS = {DEMO_FATHER, DEMO_DAUGHTER, DEMO_DECEASED, DEMO_WARD, DEMO_MOTHER,
+             DEMO_CHILD_OUT_OF_WEDLOCK}
 
 
 @dataclass
@@ -75,8 +86,12 @@ class DemoSet:
 class Generator:
     def __init__(self, seed: int = 2026):
         self.rng = random.Random(seed)
-        self.used: set[str] = {DEMO_FATHER, DEMO_DAUGHTER}
+        #: the fixed families' own draws, and the values of fields added to the vocabulary
+        #: later: the random households stay the same people whatever is added
+        self.extra = random.Random(seed * 7919 + 1)
+        self.used: set[str] = set(FIXED_IDS)
         self.provinces = units.provinces()
+        self.province_names = {p.code: p.name for p in self.provinces}
 
     # -- building blocks ------------------------------------------------------------------
     def unit(self, province: str | None = None) -> tuple[str, str]:
@@ -206,6 +221,8 @@ class Generator:
             "marital_status": "chua_ket_hon",
             "birth_registration_place": self.address(p.birth_unit, detail=False),
             "birth_registration_province": p.birth_unit[0],
+            "birth_place": {"kind": "current", "province": p.birth_unit[0],
+                            "commune": p.birth_unit[1]},
             "home_town": self.address(self.unit(), detail=False),
             "permanent_residence": residence,
             "current_residence": residence,
@@ -231,6 +248,7 @@ class Generator:
         registered = p.birth_date + timedelta(days=self.rng.randint(5, 60))
         data: dict[str, Any] = {
             "birth_registration_number": f"{self.rng.randint(1, 999)}/{registered.year}",
+            "birth_registration_book": f"{(registered.month - 1) // 6 + 1:02d}/{registered.year}",
             "birth_registration_date": registered.isoformat(),
             "birth_registration_authority": f"Ủy ban nhân dân xã, phường mã {p.birth_unit[1]}",
             "marriage_count": 0,
@@ -259,18 +277,28 @@ class Generator:
                 "licence_class": rng.choice(["A1", "B", "B1"]),
                 "issue_date": issued.isoformat(),
                 "issued_by": "Sở Giao thông vận tải",
+                "issue_place": self.province_names[p.data["residence"]["province"]],
                 "training_institution": "Trường Cao đẳng nghề Giao thông vận tải",
                 "training_year": issued.year,
                 "revoked": False,
             })
         if fixed or rng.random() < (0.5 if age >= 14 else 0.2):
             issued = TODAY - timedelta(days=rng.randint(30, 3000))
-            out.add("passport", p.personal_id, {
+            passport: dict[str, Any] = {
                 "number": f"{'CP'[rng.randint(0, 1)]}{rng.randint(10**6, 10**7 - 1)}",
                 "issue_date": issued.isoformat(),
                 "expiry_date": (issued + timedelta(days=3650)).isoformat(),
                 "issued_by": "Cục Quản lý xuất nhập cảnh",
-            })
+            }
+            before = issued - timedelta(days=3650 + self.extra.randint(0, 400))
+            if before.year >= 2006 and before >= p.birth_date + timedelta(days=365) and (
+                    fixed or self.extra.random() < 0.5):
+                # the passport held before the latest (forms ask for it)
+                passport.update(
+                    previous_number=f"B{self.extra.randint(10**6, 10**7 - 1)}",
+                    previous_issue_date=before.isoformat(),
+                    previous_issued_by="Phòng Quản lý xuất nhập cảnh Công an tỉnh, thành phố")
+            out.add("passport", p.personal_id, passport)
         if fixed or rng.random() < 0.85:
             out.add("social_insurance", p.personal_id, {
                 "insurance_code": f"{rng.randint(10**9, 10**10 - 1)}",
@@ -295,14 +323,78 @@ class Generator:
         })
 
 
+    # -- the fixed families of the registers' harder cases -----------------------------------
+    def fixed_families(self, out: DemoSet, father_household: list[Person]) -> None:
+        """The demo father's late mother and his ward, and a mother who is not married with
+        her son. Drawn from ``extra``, so the random households do not change."""
+        main, self.rng = self.rng, self.extra
+        try:
+            self._deceased(out, father_household)
+            self._ward(out)
+            self._mother_alone(out)
+        finally:
+            self.rng = main
+
+    def _deceased(self, out: DemoSet, father_household: list[Person]) -> None:
+        an = next(p for p in father_household if p.personal_id == DEMO_FATHER)
+        widower = next(p for p in father_household if p.given_names == "Văn Cường")
+        her = self.person("nu", date(1958, 2, 11), "Phạm", ("01", "00008"), DEMO_DECEASED,
+                          "Thị Lụa")
+        last_home = {"province": "01", "commune": "00004", "detail": "Số 12, phố Hàng Bạc"}
+        her.data = self.population(her, her, last_home, ("01", "00004"))
+        died = date(2024, 3, 10)
+        her.data.update(
+            # born before the 2025 reorganisation, in a unit that no longer exists
+            birth_place={"kind": "former",
+                         "text": "Xã Đông Mỹ, huyện Thanh Trì, thành phố Hà Nội"},
+            death_date=died.isoformat(), spouse_personal_id=widower.personal_id,
+            marital_status="dang_co_vo_chong")
+        widower.data.update(spouse_personal_id=her.personal_id, marital_status="goa")
+        an.data["mother_personal_id"] = her.personal_id
+        out.add("population", her.personal_id, her.data)
+        self.civil_status(out, her, None, her)
+        out.records["civil_status"][-1][1].update(
+            death_registration_number=f"15/{died.year}", death_date=died.isoformat())
+
+    def _ward(self, out: DemoSet) -> None:
+        ward = self.person("nam", date(2013, 4, 9), "Nguyễn", ("01", "00008"), DEMO_WARD,
+                           "Minh Tâm")
+        home = {"province": "01", "commune": "00025", "detail": "Số 8, ngõ 15, phố Đội Cấn"}
+        ward.data = self.population(ward, ward, home, ("01", "00025"))
+        ward.data.update(
+            birth_place={"kind": "abroad", "country": "JP", "detail": "Thành phố Osaka"},
+            guardian_personal_id=DEMO_FATHER)
+        out.add("population", ward.personal_id, ward.data)
+        self.civil_status(out, ward, None, ward)
+        self.other_registers(out, ward, True)
+
+    def _mother_alone(self, out: DemoSet) -> None:
+        home_unit = ("48", "20197")
+        home = {"province": "48", "commune": "20197", "detail": "Số 21, đường Âu Cơ"}
+        mother = self.person("nu", date(1996, 10, 5), "Đỗ", ("48", "20195"), DEMO_MOTHER,
+                             "Thị Mai")
+        son = self.person("nam", date(2022, 7, 15), "Đỗ", home_unit, DEMO_CHILD_OUT_OF_WEDLOCK,
+                          "Gia Bảo")
+        for p in (mother, son):
+            p.data = self.population(p, mother, home, home_unit)
+        son.data.update(mother_personal_id=mother.personal_id,
+                        relationship_to_household_head="con")
+        for p in (mother, son):
+            out.add("population", p.personal_id, p.data)
+            self.civil_status(out, p, None, mother)
+            self.other_registers(out, p, True)
+
+
 def generate(households: int, seed: int = 2026) -> DemoSet:
-    """The two named demo households, then ``households - 2`` random ones."""
+    """The two named demo households, then ``households - 2`` random ones, then the fixed
+    families of the registers' harder cases (``Generator.fixed_families``)."""
     gen = Generator(seed)
     out = DemoSet()
-    gen.household(out, "father")
+    father_household = gen.household(out, "father")
     gen.household(out, "daughter")
     for _ in range(max(0, households - 2)):
         gen.household(out)
+    gen.fixed_families(out, father_household)
     return out
 
 

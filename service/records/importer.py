@@ -7,8 +7,11 @@ reasons, and the good rows are still imported. Re-running an import updates reco
 duplicates them.
 
 CSV: a header row naming register fields; an address field is spread over
-``FIELD.province``, ``FIELD.commune`` and ``FIELD.detail`` columns; UTF-8 (a byte-order mark is
-allowed). JSON Lines: one object per line with the same field names, addresses as objects.
+``FIELD.province``, ``FIELD.commune`` and ``FIELD.detail`` columns, a place over
+``FIELD.kind`` (``current``, the default, ``abroad`` or ``former``) and the parts of its kind
+(``province``/``commune``/``detail``, ``country``/``detail``, ``text``); UTF-8 (a byte-order mark is
+allowed). JSON Lines: one object per line with the same field names, addresses and places as
+objects.
 """
 
 from __future__ import annotations
@@ -60,6 +63,9 @@ def _columns(register: str) -> set[str]:
             continue
         if kind == "address":
             out.update(f"{name}.{part}" for part in ("province", "commune", "detail"))
+        elif kind == "place":
+            out.update(f"{name}.{part}" for part in
+                       ("kind", "province", "commune", "detail", "country", "text"))
         else:
             out.add(name)
     return out
