@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeGuard
 
 import yaml
@@ -21,12 +23,14 @@ from forms.model import (
     AGENCY_LEVELS,
     DROP_REASONS,
     FIELD_TYPES,
+    RULE_KINDS,
     Condition,
     Dropped,
     Field,
     FormDefinition,
     Person,
     Prefill,
+    Rule,
     Section,
     common_prefix,
     scope_fields,
@@ -49,6 +53,11 @@ MAX_LABEL = 500
 MAX_NODES = 20_000  # scalars, lists and mappings (keys included)
 MAX_NESTING = 32  # lists and mappings inside one another
 MAX_PROBLEMS = 200  # problems listed in one answer; the rest are only counted
+MAX_PATTERN = 200  # characters of a text field's pattern
+MAX_TEMPLATE = 2000  # characters of a computed text's (or commitment's) template
+MAX_RULES = 100  # rules across fields in one form
+MAX_RULE_FIELDS = 20  # fields named by one rule
+MAX_CONDITION_DEPTH = 4  # all/any/not inside one another in one condition
 
 #: the record whose field in a section or group says whose records a typed-person check reads
 PERSONAL_ID_RECORD = "population.personal_id"
@@ -60,17 +69,17 @@ MEDIA_TYPES = ("application/pdf", "image/jpeg", "image/png")
 
 _FORM_KEYS = {
     "id", "version", "title", "legal_basis", "procedure_code", "procedure_name", "agency_level",
-    "description", "code_lists", "sections", "dropped", "processing_days",
+    "description", "code_lists", "sections", "dropped", "processing_days", "rules",
 }
 _SECTION_KEYS = {"id", "title", "help", "person", "fields"}
 _COMMON_KEYS = {"id", "type", "label", "help", "required", "official", "prefill", "when",
                 "check_typed"}
 _TYPE_KEYS: dict[str, set[str]] = {
-    "text": {"max_length"},
+    "text": {"max_length", "pattern", "pattern_message"},
     "long_text": {"max_length"},
     "date": set(),
     "partial_date": {"precision"},
-    "personal_id": set(),
+    "personal_id": {"old_id_card"},
     "tax_code": set(),
     "phone": set(),
     "email": set(),
@@ -81,7 +90,12 @@ _TYPE_KEYS: dict[str, set[str]] = {
     "address": {"detail"},
     "group": {"fields", "repeat", "person"},
     "attachment": {"media_types", "max_files"},
-    "commitment": set(),
+    "commitment": {"template"},
+    "time": set(),
+    "date_time": set(),
+    "id_document": set(),
+    "place": {"places"},
+    "computed": {"template"},
 }
 #: Which record kinds a field of each type can be filled from.
 _ACCEPTS: dict[str, set[str]] = {
@@ -97,7 +111,36 @@ _ACCEPTS: dict[str, set[str]] = {
     "money": {"money", "integer"},
     "boolean": {"boolean"},
     "address": {"address"},
+    "time": {"time"},
+    "date_time": {"date_time"},
+    # a personal ID number fills the document {"type": "dinh_danh", "number": …}
+    "id_document": {"id_document", "personal_id"},
+    # an address fills the current branch
+    "place": {"place", "address"},
 }
+#: Kinds of place a ``place`` field may offer, with their Vietnamese names.
+PLACE_KINDS: dict[str, str] = {
+    "current": "Trong nước (đơn vị hành chính hiện nay)",
+    "abroad": "Nước ngoài",
+    "former": "Tên đơn vị hành chính cũ",
+}
+#: Named patterns for text fields (``pattern: passport``): (regular expression, message).
+PATTERN_PRESETS: dict[str, tuple[str, str]] = {
+    "passport": ("[A-Z][0-9]{7}",
+                 "Số hộ chiếu Việt Nam gồm 1 chữ cái in hoa và 7 chữ số (ví dụ C1234567)."),
+    "driving_licence": ("[0-9]{12}", "Số giấy phép lái xe gồm 12 chữ số."),
+    "social_insurance_code": ("[0-9]{10}", "Mã số bảo hiểm xã hội gồm 10 chữ số."),
+    "old_id_card": ("[0-9]{9}", "Số chứng minh nhân dân gồm 9 chữ số."),
+}
+#: Types a rule ``not_after`` may compare, by what can be compared with what.
+_ORDERED: dict[str, str] = {
+    "date": "calendar", "partial_date": "calendar", "date_time": "calendar",
+    "time": "time", "integer": "number", "money": "number",
+}
+_NOT_FUTURE = ("date", "date_time", "partial_date")
+#: Types whose value is an object: a condition can only ask whether they have one.
+_OBJECT_TYPES = ("address", "id_document", "place", "attachment")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
 @dataclass(frozen=True)
@@ -261,9 +304,16 @@ class _Checker:
         self.code_lists: dict[str, tuple[Code, ...]] = {}
         self.field_count = 0
         # conditions are checked once every field is known: (path in file, condition, field path)
+        # (the simple conditions inside ``all``/``any``/``not`` each count as one)
         self._conditions: list[tuple[str, Condition, tuple[str, ...]]] = []
+        # the simple conditions of the condition being read, with their place in the file
+        self._leaves: list[tuple[str, Condition]] = []
         self._by_path: dict[tuple[str, ...], Field] = {}
         self._repeated: set[tuple[str, ...]] = set()
+        # checks of references between fields, run once every field is known
+        self._deferred: list[Callable[[], None]] = []
+        # the check of the person just read (named_by, relation_by), given the scope's fields
+        self._person_check: Callable[[tuple[Field, ...]], None] | None = None
 
     def problem(self, path: str, code: str, message: str) -> None:
         if len(self.problems) >= MAX_PROBLEMS:
@@ -355,7 +405,9 @@ class _Checker:
         self._code_lists(data.get("code_lists"))
         sections = self._sections(data.get("sections"))
         dropped = self._dropped(data.get("dropped"))
+        rules = self._rules(data.get("rules"))
         self._check_conditions()
+        self._check_references()
         self._check_choices()
         if self.problems:
             return None
@@ -367,12 +419,15 @@ class _Checker:
             procedure_code=procedure_code, agency_level=level,
             sections=sections, code_lists=self.code_lists, dropped=dropped,
             description=description, procedure_name=procedure_name,
-            processing_days=processing_days,
+            processing_days=processing_days, rules=rules,
         )
 
     def _check_choices(self) -> None:
         choices = sum(len(codelists.lookup(f.codes, self.code_lists))
                       for f in self._by_path.values() if f.codes)
+        # an abroad place offers every country
+        choices += sum(len(codelists.nationalities()) for f in self._by_path.values()
+                       if "abroad" in f.places)
         if choices > MAX_CHOICES:
             self.problem("sections", "too_many_choices",
                          f"Các trường chọn của tờ khai có tổng cộng {choices} mã; tối đa "
@@ -439,16 +494,19 @@ class _Checker:
                 sid = None
             title = self._text(raw, "title", path)
             help_ = self._text(raw, "help", path, required=False, limit=2000)
-            person = self._person(raw.get("person"), _join(path, "person"))
+            person = self._person(raw.get("person"), _join(path, "person"), (sid or "?",))
+            check = self._take_person_check()
             fields = self._fields(raw.get("fields"), _join(path, "fields"), (sid or "?",), 0)
-            self._check_typed_scope(fields, path)
+            if check is not None:
+                self._deferred.append(partial(check, fields))
+            self._check_typed_scope(fields, path, person)
             if sid is None or title is None:
                 continue
             ids.add(sid)
             sections.append(Section(sid, title, fields, person, help_))
         return tuple(sections)
 
-    def _person(self, data: Any, path: str) -> Person | None:
+    def _person(self, data: Any, path: str, scope: tuple[str, ...]) -> Person | None:
         if data is None:
             return None
         if isinstance(data, str):
@@ -456,7 +514,24 @@ class _Checker:
         if not isinstance(data, dict):
             self.problem(path, "bad_person", "'person' phải là quan hệ hoặc đối tượng.")
             return None
-        self._unknown_keys(data, {"relation", "sex"}, path)
+        self._unknown_keys(data, {"relation", "sex", "named_by", "relation_by", "map", "allowed"},
+                           path)
+        kinds = [k for k in ("relation", "named_by", "relation_by") if k in data]
+        if len(kinds) != 1:
+            self.problem(path, "bad_person",
+                         "'person' cần đúng một trong: 'relation' (quan hệ cố định), 'named_by' "
+                         "(người có số định danh nhập ở một trường) hoặc 'relation_by' (quan hệ "
+                         "chọn ở một trường).")
+            return None
+        for key, needs in (("sex", "relation"), ("allowed", "named_by"), ("map", "relation_by")):
+            if key in data and needs not in data:
+                self.problem(_join(path, key), "bad_person",
+                             f"'{key}' chỉ dùng cùng với '{needs}'.")
+                return None
+        if "named_by" in data:
+            return self._named_person(data, path, scope)
+        if "relation_by" in data:
+            return self._chosen_person(data, path, scope)
         relations = data.get("relation")
         relations = [relations] if isinstance(relations, str) else relations
         if not isinstance(relations, list) or not relations:
@@ -474,6 +549,107 @@ class _Checker:
             self.problem(_join(path, "sex"), "bad_sex", "'sex' phải là 'nam' hoặc 'nu'.")
             ok = False
         return Person(tuple(relations), sex) if ok else None
+
+    def _take_person_check(self) -> Callable[[tuple[Field, ...]], None] | None:
+        check, self._person_check = self._person_check, None
+        return check
+
+    def _relations(self, values: Any, path: str, *, declarant: bool = False,
+                   ) -> tuple[str, ...] | None:
+        """Relations to the declarant a named person may have (``allowed``), or an answer may
+        name (the values of a ``map``, the declarant too): those the registers know."""
+        known = [r for r in registers.PERSONS if declarant or r != "declarant"]
+        if not isinstance(values, list) or not all(_is_one_of(r, known) for r in values):
+            self.problem(path, "unknown_relation",
+                         f"Quan hệ phải là danh sách gồm: {', '.join(known)}.")
+            return None
+        return tuple(dict.fromkeys(values))
+
+    def _named_person(self, data: dict[str, Any], path: str, scope: tuple[str, ...],
+                      ) -> Person | None:
+        ref = self._ref(data["named_by"], _join(path, "named_by"), scope)
+        allowed = self._relations(data.get("allowed", []), _join(path, "allowed"))
+        if ref is None or allowed is None:
+            return None
+        where = _join(path, "named_by")
+
+        def check(fields: tuple[Field, ...]) -> None:
+            target = self._by_path.get(ref)
+            if target is None or all(f.path != ref for f in scope_fields(fields)):
+                self.problem(where, "bad_named_by",
+                             f"'named_by' phải là một trường số định danh cá nhân của chính "
+                             f"phần/nhóm này; không có trường '{'.'.join(ref)}' trong đó.")
+            elif target.type != "personal_id":
+                self.problem(where, "bad_named_by",
+                             f"Trường '{'.'.join(ref)}' phải có kiểu 'personal_id' (kiểu hiện "
+                             f"tại: '{target.type}').")
+            elif target.prefill is not None:
+                self.problem(where, "bad_named_by",
+                             f"Trường '{'.'.join(ref)}' là số người dân nhập để chỉ người được "
+                             "khai, nên không được gắn 'prefill'.")
+
+        self._person_check = check
+        return Person(named_by=ref, allowed=allowed)
+
+    def _chosen_person(self, data: dict[str, Any], path: str, scope: tuple[str, ...],
+                       ) -> Person | None:
+        ref = self._ref(data["relation_by"], _join(path, "relation_by"), scope)
+        raw_map = data.get("map")
+        mapping: dict[str, str] = dict(codelists.RELATIONSHIP_RELATIONS)
+        if raw_map is not None:
+            if not isinstance(raw_map, dict) or not raw_map:
+                self.problem(_join(path, "map"), "bad_map",
+                             "'map' là đối tượng: mã trong danh mục -> quan hệ.")
+                return None
+            values = self._relations(list(raw_map.values()), _join(path, "map"),
+                                     declarant=True)
+            if values is None:
+                return None
+            mapping = {str(k): v for k, v in raw_map.items()}
+        if ref is None:
+            return None
+        where = _join(path, "relation_by")
+
+        def check(_fields: tuple[Field, ...]) -> None:
+            target = self._by_path.get(ref)
+            if target is None or target.type != "choice" or target.multiple:
+                self.problem(where, "bad_relation_by",
+                             f"'relation_by' phải là một trường chọn một mã ('choice'); "
+                             f"'{'.'.join(ref)}' không phải.")
+                return
+            if self._crosses_repeat(ref, (*scope, "_")):
+                self.problem(where, "bad_relation_by",
+                             "Không thể dựa vào trường nằm trong nhóm lặp lại từ bên ngoài "
+                             "nhóm đó.")
+                return
+            if raw_map is None and target.codes != "relationship":
+                self.problem(_join(path, "map"), "missing",
+                             f"Trường '{'.'.join(ref)}' dùng danh mục '{target.codes}': cần "
+                             "'map' cho biết mỗi mã là quan hệ nào.")
+                return
+            codes = {c.code for c in codelists.lookup(target.codes or "", self.code_lists)}
+            for code in mapping if raw_map is not None else ():
+                if code not in codes:
+                    self.problem(_join(path, f"map.{code}"), "bad_map",
+                                 f"Mã '{code}' không có trong danh mục '{target.codes}'.")
+
+        self._person_check = check
+        return Person(relation_by=ref, relation_map=tuple(mapping.items()))
+
+    def _ref(self, value: Any, path: str, parent: tuple[str, ...]) -> tuple[str, ...] | None:
+        """A field path as in ``when``: a sibling's id, or dotted from the form root."""
+        if not isinstance(value, str) or not all(IDENT.match(p) for p in value.split(".")):
+            self.problem(path, "bad_reference",
+                         "Cần mã một trường cùng phần/nhóm hoặc đường dẫn 'phan.truong'.")
+            return None
+        parts = tuple(value.split("."))
+        return (*parent, *parts) if len(parts) == 1 else parts
+
+    def _crosses_repeat(self, target: tuple[str, ...], owner: tuple[str, ...]) -> bool:
+        """Whether the field at ``owner`` would read ``target`` inside a repeated group it is
+        not in: which item would be meant is unknown."""
+        common = common_prefix(target[:-1], owner[:-1])
+        return any(target[:i] in self._repeated for i in range(len(common) + 1, len(target)))
 
     def _fields(self, data: Any, path: str, parent: tuple[str, ...], depth: int,
                 ) -> tuple[Field, ...]:
@@ -515,15 +691,29 @@ class _Checker:
         help_ = self._text(raw, "help", path, required=False, limit=2000)
         fpath = (*parent, fid or "?")
         opts: dict[str, Any] = {
-            "required": self._bool(raw, "required", path, True),
-            "official": self._bool(raw, "official", path, ftype != "commitment"),
+            "required": self._bool(raw, "required", path, ftype != "computed"),
+            "official": self._bool(raw, "official", path, True),
         }
         if ftype == "commitment" and raw.get("required") is False:
             self.problem(_join(path, "required"), "commitment_optional",
                          "Lời cam đoan luôn bắt buộc.")
+        if ftype == "computed" and raw.get("required") is True:
+            self.problem(_join(path, "required"), "computed_required",
+                         "Văn bản tự tạo không do người dân nhập nên không thể bắt buộc.")
+            opts["required"] = False
+        if ftype in ("computed", "commitment") and (
+                "template" in raw or ftype == "computed"):
+            opts["template"] = self._template(raw.get("template"), _join(path, "template"),
+                                              fpath)
         if ftype in ("text", "long_text"):
             top = 200 if ftype == "text" else 4000
             opts["max_length"] = self._int(raw, "max_length", path, 1, top) or top
+            if ftype == "text":
+                opts["pattern"], opts["pattern_message"] = self._pattern(raw, path)
+        elif ftype == "personal_id":
+            opts["old_id_card"] = self._bool(raw, "old_id_card", path, False)
+        elif ftype == "place":
+            opts["places"] = self._places(raw.get("places"), _join(path, "places"))
         elif ftype == "partial_date":
             precision = raw.get("precision", "any")
             if not _is_one_of(precision, ("year", "month", "any")):
@@ -560,14 +750,18 @@ class _Checker:
             opts["repeat"] = self._repeat(raw.get("repeat"), _join(path, "repeat"))
             if opts["repeat"]:
                 self._repeated.add(fpath)
-            opts["person"] = self._person(raw.get("person"), _join(path, "person"))
+            opts["person"] = self._person(raw.get("person"), _join(path, "person"), fpath)
+            check = self._take_person_check()
             opts["fields"] = self._fields(raw.get("fields"), _join(path, "fields"), fpath,
                                           depth + 1)
+            if check is not None:
+                self._deferred.append(partial(check, opts["fields"]))
             if opts["person"] is not None:
-                self._check_typed_scope(opts["fields"], path)
+                self._check_typed_scope(opts["fields"], path, opts["person"])
         prefill = self._prefill(raw.get("prefill"), _join(path, "prefill"), ftype,
-                                opts.get("codes"))
+                                opts.get("codes"), parent, fpath)
         when = self._condition(raw["when"], _join(path, "when"), parent) if "when" in raw else None
+        leaves, self._leaves = self._leaves, []
         check_typed = self._bool(raw, "check_typed", path, False)
         if check_typed and raw.get("prefill") is None:
             self.problem(_join(path, "check_typed"), "check_needs_prefill",
@@ -579,17 +773,21 @@ class _Checker:
                   when=when, check_typed=check_typed, **opts)
         self._by_path[fpath] = f
         if when is not None:
-            self._conditions.append((_join(path, "when"), when, fpath))
+            self._conditions.extend((where, leaf, fpath) for where, leaf in leaves)
         return f
 
-    def _check_typed_scope(self, fields: tuple[Field, ...], path: str) -> None:
+    def _check_typed_scope(self, fields: tuple[Field, ...], path: str,
+                           person: Person | None) -> None:
         """Fields checked against a person's records need that person's personal ID number in
-        the same section or group: it says whose records to compare with."""
+        the same section or group: it says whose records to compare with (a field bound to
+        the number, or the field that names the person)."""
         about = list(scope_fields(fields))
         marked = [f for f in about if f.check_typed]
         if not marked:
             return
-        if not any(f.prefill and f.prefill.record == PERSONAL_ID_RECORD for f in about):
+        named = person.named_by if person else None
+        if not any(f.prefill and f.prefill.record == PERSONAL_ID_RECORD or f.path == named
+                   for f in about):
             self.problem(path, "check_needs_personal_id",
                          "Phần/nhóm có trường 'check_typed' cần một trường gắn với "
                          f"'{PERSONAL_ID_RECORD}': số định danh của người được đối chiếu.")
@@ -628,7 +826,8 @@ class _Checker:
             self.problem(path, "bad_repeat", "'min' lớn hơn 'max'.")
         return (lo, hi)
 
-    def _prefill(self, data: Any, path: str, ftype: str, codes: str | None) -> Prefill | None:
+    def _prefill(self, data: Any, path: str, ftype: str, codes: str | None,
+                 parent: tuple[str, ...], owner: tuple[str, ...]) -> Prefill | None:
         if data is None:
             return None
         if isinstance(data, str):
@@ -636,24 +835,68 @@ class _Checker:
         if not isinstance(data, dict):
             self.problem(path, "bad_prefill", "'prefill' phải là đường dẫn bản ghi hoặc đối tượng.")
             return None
-        self._unknown_keys(data, {"record", "mode"}, path)
+        self._unknown_keys(data, {"record", "mode", "by", "records"}, path)
         mode = data.get("mode", "suggested")
         if not _is_one_of(mode, ("verified", "suggested")):
             self.problem(_join(path, "mode"), "bad_mode",
                          "'mode' phải là 'verified' (chỉ đọc) hoặc 'suggested' (sửa được).")
             mode = "suggested"  # the definition is refused; its record is still checked
-        record = data.get("record")
-        if ftype in ("group", "attachment", "commitment"):
+        if ftype in ("group", "attachment", "commitment", "computed"):
             self.problem(path, "not_bindable",
                          f"Trường kiểu '{ftype}' không gắn được với bản ghi; gắn các trường "
                          "bên trong nó." if ftype == "group" else
                          f"Trường kiểu '{ftype}' không gắn được với bản ghi.")
             return None
+        if "by" not in data and "records" not in data:
+            record = data.get("record")
+            if not self._fits(record, _join(path, "record"), ftype, codes):
+                return None
+            return Prefill(str(record), mode)
+        if "record" in data or "by" not in data:
+            self.problem(path, "bad_prefill",
+                         "Dùng hoặc 'record' (một bản ghi), hoặc 'by' cùng 'records' (bản ghi "
+                         "chọn theo câu trả lời của một trường).")
+            return None
+        by = self._ref(data["by"], _join(path, "by"), parent)
+        records = data.get("records")
+        if not isinstance(records, dict) or not records:
+            self.problem(_join(path, "records"), "missing",
+                         "'records' là đối tượng: mã câu trả lời -> bản ghi.")
+            return None
+        pairs = [(str(code), record) for code, record in records.items()]
+        fits = [self._fits(r, _join(path, f"records.{c}"), ftype, codes) for c, r in pairs]
+        if by is None or not all(fits):
+            return None
+        self._deferred.append(lambda: self._check_by(by, owner, pairs, path))
+        return Prefill(pairs[0][1], mode, by=by, records=tuple(pairs))
+
+    def _check_by(self, by: tuple[str, ...], owner: tuple[str, ...],
+                  pairs: list[tuple[str, str]], path: str) -> None:
+        target = self._by_path.get(by)
+        where = _join(path, "by")
+        if target is None or target.type != "choice" or target.multiple or target.path == owner:
+            self.problem(where, "bad_prefill_by",
+                         f"'by' phải là một trường chọn một mã ('choice') khác; "
+                         f"'{'.'.join(by)}' không phải.")
+            return
+        if self._crosses_repeat(by, owner):
+            self.problem(where, "bad_prefill_by",
+                         "Không thể dựa vào trường nằm trong nhóm lặp lại từ bên ngoài nhóm đó.")
+            return
+        codes = {c.code for c in codelists.lookup(target.codes or "", self.code_lists)}
+        for code, _ in pairs:
+            if code not in codes:
+                self.problem(_join(path, f"records.{code}"), "bad_prefill_by",
+                             f"Mã '{code}' không có trong danh mục '{target.codes}' của trường "
+                             f"'{'.'.join(by)}'.")
+
+    def _fits(self, record: Any, path: str, ftype: str, codes: str | None) -> bool:
+        """Whether ``record`` is a record path whose value can fill a field of this type."""
         if not isinstance(record, str) or (found := registers.lookup(record)) is None:
-            self.problem(_join(path, "record"), "unknown_record_path",
+            self.problem(path, "unknown_record_path",
                          f"Không có bản ghi '{record}' trong danh mục dữ liệu của các cơ sở dữ "
                          "liệu (ví dụ 'population.full_name').")
-            return None
+            return False
         _, kind, _ = found
         if kind.startswith("choice:"):
             ok = ftype == "choice" and codes == kind.split(":", 1)[1]
@@ -662,63 +905,281 @@ class _Checker:
         else:
             ok = kind in _ACCEPTS.get(ftype, set())
         if not ok:
-            self.problem(_join(path, "record"), "incompatible_record",
+            self.problem(path, "incompatible_record",
                          f"Bản ghi '{record}' (kiểu {kind}) không điền được trường kiểu "
                          f"'{ftype}'" + (f" với danh mục '{codes}'" if codes else "") + ".")
-            return None
-        return Prefill(record, mode)
+        return ok
 
-    def _condition(self, data: Any, path: str, parent: tuple[str, ...]) -> Condition | None:
+    def _condition(self, data: Any, path: str, parent: tuple[str, ...], depth: int = 0,
+                   ) -> Condition | None:
         if isinstance(data, str):
             data = {"field": data}
+        if isinstance(data, dict) and data.keys() & {"all", "any", "not"}:
+            return self._composite(data, path, parent, depth)
         if not isinstance(data, dict) or "field" not in data:
-            self.problem(path, "bad_condition", "'when' cần 'field' và tùy chọn 'equals'/'in'.")
+            self.problem(path, "bad_condition",
+                         "'when' cần 'field' (tùy chọn 'equals', 'in' hoặc 'empty'), hoặc một "
+                         "trong 'all', 'any', 'not'.")
             return None
-        self._unknown_keys(data, {"field", "equals", "in"}, path)
-        ref = data["field"]
-        if not isinstance(ref, str) or not all(IDENT.match(p) for p in ref.split(".")):
-            self.problem(_join(path, "field"), "bad_condition",
-                         "'field' là mã trường cùng nhóm hoặc đường dẫn 'phan.truong'.")
+        self._unknown_keys(data, {"field", "equals", "in", "empty"}, path)
+        target = self._ref(data["field"], _join(path, "field"), parent)
+        if target is None:
             return None
-        parts = tuple(ref.split("."))
-        target = (*parent, *parts) if len(parts) == 1 else parts
         one_of = data.get("in")
         if one_of is not None and (not isinstance(one_of, list) or not one_of):
             self.problem(_join(path, "in"), "bad_condition", "'in' phải là danh sách không rỗng.")
             return None
-        return Condition(target, data.get("equals"),
-                         tuple(one_of) if one_of is not None else None)
+        empty = data.get("empty", False)
+        if not isinstance(empty, bool):
+            self.problem(_join(path, "empty"), "bad_condition", "'empty' phải là true hoặc false.")
+            return None
+        if empty and ("equals" in data or "in" in data):
+            self.problem(_join(path, "empty"), "bad_condition",
+                         "'empty' không dùng cùng 'equals' hoặc 'in'.")
+            return None
+        leaf = Condition(target, data.get("equals"),
+                         tuple(one_of) if one_of is not None else None, empty=empty)
+        self._leaves.append((path, leaf))
+        return leaf
+
+    def _composite(self, data: dict[str, Any], path: str, parent: tuple[str, ...], depth: int,
+                   ) -> Condition | None:
+        if len(data) != 1:
+            self.problem(path, "bad_condition",
+                         "'all', 'any' hoặc 'not' phải đứng một mình trong một điều kiện.")
+            return None
+        if depth >= MAX_CONDITION_DEPTH:
+            self.problem(path, "too_deep",
+                         f"Điều kiện lồng nhau quá {MAX_CONDITION_DEPTH} cấp.")
+            return None
+        key, value = next(iter(data.items()))
+        if key == "not":
+            inner = self._condition(value, _join(path, "not"), parent, depth + 1)
+            return Condition(negate=inner) if inner is not None else None
+        if not isinstance(value, list) or not 1 <= len(value) <= MAX_RULE_FIELDS:
+            self.problem(_join(path, key), "bad_condition",
+                         f"'{key}' là danh sách từ 1 đến {MAX_RULE_FIELDS} điều kiện.")
+            return None
+        parts = [self._condition(c, f"{_join(path, key)}[{i}]", parent, depth + 1)
+                 for i, c in enumerate(value)]
+        # the parts read are still checked: every problem is listed at once
+        kept = tuple(p for p in parts if p is not None)
+        if not kept:
+            return None
+        return Condition(all_of=kept) if key == "all" else Condition(any_of=kept)
 
     def _check_conditions(self) -> None:
-        for path, cond, owner in self._conditions:
-            target = self._by_path.get(cond.field)
-            if target is None:
-                self.problem(_join(path, "field"), "unknown_condition_field",
-                             f"Điều kiện dựa vào trường '{'.'.join(cond.field)}' không tồn tại.")
+        for path, leaf, owner in self._conditions:
+            self._check_condition(path, leaf, owner)
+
+    def _check_condition(self, path: str, cond: Condition, owner: tuple[str, ...]) -> None:
+        target = self._by_path.get(cond.field)
+        if target is None:
+            self.problem(_join(path, "field"), "unknown_condition_field",
+                         f"Điều kiện dựa vào trường '{'.'.join(cond.field)}' không tồn tại.")
+            return
+        if target.path == owner:
+            self.problem(_join(path, "field"), "self_condition",
+                         "Một trường không thể phụ thuộc vào chính nó.")
+            return
+        if target.is_group or target.type == "computed":
+            self.problem(_join(path, "field"), "bad_condition",
+                         "Điều kiện phải dựa vào một trường người dân điền, không phải một nhóm "
+                         "hay văn bản tự tạo.")
+            return
+        # a condition may look into a repeated group only from inside the same item
+        if self._crosses_repeat(target.path, owner):
+            self.problem(_join(path, "field"), "bad_condition",
+                         "Điều kiện không thể dựa vào trường nằm trong nhóm lặp lại "
+                         "từ bên ngoài nhóm đó.")
+            return
+        values = [cond.equals] if cond.equals is not None else list(cond.one_of or ())
+        for v in values:
+            if target.type in _OBJECT_TYPES or not _value_fits(target, v, self.code_lists):
+                self.problem(_join(path, "equals" if cond.equals is not None else "in"),
+                             "bad_condition_value",
+                             f"Giá trị '{v}' không hợp lệ cho trường "
+                             f"'{'.'.join(cond.field)}'.")
+
+    # -- text formats, places, templates ------------------------------------------------------
+    def _pattern(self, raw: dict[str, Any], path: str) -> tuple[str | None, str | None]:
+        pattern = raw.get("pattern")
+        message = self._text(raw, "pattern_message", path, required=False)
+        if pattern is None:
+            if "pattern_message" in raw:
+                self.problem(_join(path, "pattern_message"), "message_without_pattern",
+                             "'pattern_message' chỉ dùng cùng 'pattern'.")
+            return None, None
+        if not isinstance(pattern, str) or not pattern:
+            self.problem(_join(path, "pattern"), "not_text", "'pattern' phải là chuỗi không rỗng.")
+            return None, None
+        if pattern in PATTERN_PRESETS:
+            preset, default = PATTERN_PRESETS[pattern]
+            return preset, message or default
+        regex, error = check_pattern(pattern)
+        if regex is None:
+            self.problem(_join(path, "pattern"), "bad_pattern", error or "")
+            return None, None
+        if message is None:
+            if "pattern_message" not in raw:
+                self.problem(_join(path, "pattern_message"), "missing",
+                             "Mẫu tự viết cần 'pattern_message': câu tiếng Việt nói giá trị phải "
+                             "viết thế nào.")
+            return None, None
+        return regex, message
+
+    def _places(self, data: Any, path: str) -> tuple[str, ...]:
+        if data is None:
+            return tuple(PLACE_KINDS)
+        if (not isinstance(data, list) or not data or len(set(map(str, data))) != len(data)
+                or not all(_is_one_of(p, PLACE_KINDS) for p in data)):
+            self.problem(path, "bad_places",
+                         f"'places' là danh sách không trùng gồm: {', '.join(PLACE_KINDS)}.")
+            return tuple(PLACE_KINDS)
+        return tuple(data)
+
+    def _template(self, value: Any, path: str, owner: tuple[str, ...]) -> str | None:
+        if value is None:
+            self.problem(path, "missing", "Văn bản tự tạo cần 'template'.")
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.problem(path, "not_text", "'template' phải là chuỗi không rỗng.")
+            return None
+        if len(value) > MAX_TEMPLATE:
+            self.problem(path, "too_long", f"'template' dài quá {MAX_TEMPLATE} ký tự.")
+            return None
+        template = unicodedata.normalize("NFC", value.strip())
+        if "{" in _PLACEHOLDER.sub("", template) or "}" in _PLACEHOLDER.sub("", template):
+            self.problem(path, "bad_template",
+                         "Dấu '{' và '}' chỉ dùng để bao đường dẫn trường, ví dụ '{quan_he}'.")
+            return None
+        refs = [self._ref(m.group(1), path, owner[:-1])
+                for m in _PLACEHOLDER.finditer(template)]
+        if any(r is None for r in refs):
+            return None
+        for ref in refs:
+            assert ref is not None
+            self._deferred.append(partial(self._check_placeholder, ref, owner, path))
+        return template
+
+    def _check_placeholder(self, ref: tuple[str, ...], owner: tuple[str, ...], path: str,
+                           ) -> None:
+        target = self._by_path.get(ref)
+        name = ".".join(ref)
+        if target is None or target.is_group:
+            self.problem(path, "unknown_template_field",
+                         f"'{{{name}}}' không phải là một trường của tờ khai.")
+        elif target.path == owner or target.type == "computed":
+            self.problem(path, "bad_template",
+                         f"'{{{name}}}' là văn bản tự tạo: chỉ dùng câu trả lời người dân điền.")
+        elif self._crosses_repeat(ref, owner):
+            self.problem(path, "bad_template",
+                         f"'{{{name}}}' nằm trong nhóm lặp lại mà trường này không thuộc.")
+
+    # -- rules across fields ------------------------------------------------------------------
+    def _rules(self, data: Any) -> tuple[Rule, ...]:
+        if data is None:
+            return ()
+        if not isinstance(data, list):
+            self.problem("rules", "bad_rules", "'rules' phải là danh sách quy tắc.")
+            return ()
+        if len(data) > MAX_RULES:
+            self.problem("rules", "too_many_rules", f"Tờ khai có quá {MAX_RULES} quy tắc.")
+            return ()
+        out: list[Rule] = []
+        for i, raw in enumerate(data):
+            path = f"rules[{i}]"
+            if not isinstance(raw, dict):
+                self.problem(path, "not_a_mapping", "Mỗi quy tắc phải là một đối tượng.")
                 continue
-            if target.path == owner:
-                self.problem(_join(path, "field"), "self_condition",
-                             "Một trường không thể phụ thuộc vào chính nó.")
+            unknown = [k for k in raw if k not in RULE_KINDS and k != "message"]
+            for key in unknown:
+                self.problem(_join(path, str(key)), "unknown_rule_kind",
+                             f"Loại quy tắc '{key}' không được hỗ trợ; hợp lệ: "
+                             f"{', '.join(RULE_KINDS)}.")
+            kinds = [k for k in raw if k in RULE_KINDS]
+            if unknown:
                 continue
-            if target.is_group:
-                self.problem(_join(path, "field"), "bad_condition",
-                             "Điều kiện phải dựa vào một trường, không phải một nhóm.")
+            if len(kinds) != 1:
+                self.problem(path, "bad_rule",
+                             f"Mỗi quy tắc có đúng một loại: {', '.join(RULE_KINDS)}.")
                 continue
-            # a condition may look into a repeated group only from inside the same item
-            common = common_prefix(target.path[:-1], owner[:-1])
-            for i in range(len(common) + 1, len(target.path)):
-                if target.path[:i] in self._repeated:
-                    self.problem(_join(path, "field"), "bad_condition",
-                                 "Điều kiện không thể dựa vào trường nằm trong nhóm lặp lại "
-                                 "từ bên ngoài nhóm đó.")
-                    break
-            values = [cond.equals] if cond.equals is not None else list(cond.one_of or ())
-            for v in values:
-                if not _value_fits(target, v, self.code_lists):
-                    self.problem(_join(path, "equals" if cond.equals is not None else "in"),
-                                 "bad_condition_value",
-                                 f"Giá trị '{v}' không hợp lệ cho trường "
-                                 f"'{'.'.join(cond.field)}'.")
+            kind = kinds[0]
+            message = self._text(raw, "message", path, required=False)
+            fields = self._rule_fields(kind, raw[kind], _join(path, kind))
+            if fields is not None:
+                rule = Rule(kind, fields, message)
+                out.append(rule)
+                self._deferred.append(partial(self._check_rule, _join(path, kind), rule))
+        return tuple(out)
+
+    def _rule_fields(self, kind: str, value: Any, path: str) -> tuple[tuple[str, ...], ...] | None:
+        if kind == "not_future":
+            value = [value]
+            count = "một đường dẫn trường"
+        elif kind == "not_after":
+            count = "danh sách đúng hai đường dẫn trường: [trước, sau]"
+        else:
+            count = f"danh sách từ 2 đến {MAX_RULE_FIELDS} đường dẫn trường"
+        ok = isinstance(value, list) and (
+            len(value) == 1 if kind == "not_future" else len(value) == 2 if kind == "not_after"
+            else 2 <= len(value) <= MAX_RULE_FIELDS)
+        if not ok or not all(isinstance(v, str) and len(v.split(".")) >= 2
+                             and all(IDENT.match(p) for p in v.split(".")) for v in value):
+            self.problem(path, "bad_rule",
+                         f"'{kind}' cần {count}; đường dẫn tính từ phần: 'phan.truong'.")
+            return None
+        paths = tuple(tuple(v.split(".")) for v in value)
+        if len(set(paths)) != len(paths):
+            self.problem(path, "bad_rule", "Một trường được nêu hai lần trong quy tắc.")
+            return None
+        return paths
+
+    def _check_rule(self, path: str, rule: Rule) -> None:
+        found: list[Field] = []
+        for i, ref in enumerate(rule.fields):
+            where = path if rule.kind == "not_future" else f"{path}[{i}]"
+            f = self._by_path.get(ref)
+            if f is None or f.is_group:
+                self.problem(where, "rule_field_not_found",
+                             f"Quy tắc nêu trường '{'.'.join(ref)}' không tồn tại (đường dẫn "
+                             "tính từ phần, ví dụ 'phan.truong').")
+                continue
+            found.append(f)
+            if rule.kind == "not_after" and f.type not in _ORDERED:
+                self.problem(where, "rule_field_type",
+                             f"'not_after' chỉ so sánh ngày, giờ hoặc số; trường "
+                             f"'{'.'.join(ref)}' có kiểu '{f.type}'.")
+            elif rule.kind == "not_future" and f.type not in _NOT_FUTURE:
+                self.problem(where, "rule_field_type",
+                             f"'not_future' chỉ dùng cho ngày; trường '{'.'.join(ref)}' có kiểu "
+                             f"'{f.type}'.")
+            elif rule.kind in ("at_least_one", "at_most_one", "exactly_one") and f.type in (
+                    "computed", "commitment"):
+                self.problem(where, "rule_field_type",
+                             f"Trường '{'.'.join(ref)}' ('{f.type}') không do người dân chọn "
+                             "điền hay không.")
+            elif rule.kind in ("at_least_one", "exactly_one") and f.required:
+                self.problem(where, "rule_field_required",
+                             f"Trường '{'.'.join(ref)}' cần 'required: false': quy tắc "
+                             f"'{rule.kind}' quyết định trường nào phải điền.")
+        if len(found) != len(rule.fields):
+            return
+        families = {_ORDERED.get(f.type) for f in found}
+        if rule.kind == "not_after" and None not in families and len(families) != 1:
+            self.problem(path, "rule_field_type",
+                         "'not_after' so sánh hai trường cùng loại: ngày với ngày (kể cả ngày "
+                         "giờ, ngày không đầy đủ), giờ với giờ, số với số.")
+        repeats = {frozenset(f.path[:i] for i in range(2, len(f.path))
+                             if f.path[:i] in self._repeated) for f in found}
+        if len(repeats) != 1:
+            self.problem(path, "rule_repeated",
+                         "Các trường của một quy tắc phải cùng nằm trong một mục của nhóm lặp "
+                         "lại, hoặc cùng nằm ngoài mọi nhóm lặp lại.")
+
+    def _check_references(self) -> None:
+        for check in self._deferred:
+            check()
 
     def _dropped(self, data: Any) -> tuple[Dropped, ...]:
         if data is None:
@@ -765,3 +1226,111 @@ def _value_fits(target: Field, value: Any, lists: dict[str, tuple[Code, ...]]) -
 
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
+
+
+#: escapes that mean the same in Python and in ECMA-262 with the ``u`` flag (Ajv's default)
+_ESCAPABLE = set("^$\\.*+?()[]{}|/")
+_QUANTIFIER = re.compile(r"\{([0-9]{1,3})(,([0-9]{0,3}))?\}")
+#: the product of the ranges of a pattern's variable quantifiers (an unbounded one counts as
+#: the longest text, 200): a bound on the ways to match a value, so on backtracking
+MAX_PATTERN_WAYS = 100_000
+
+
+def check_pattern(pattern: str) -> tuple[str, None] | tuple[None, str]:
+    """A designer's pattern for the whole value, checked to be in the subset of regular
+    expressions that means the same in Python's ``re`` and in ECMA-262 (the ``pattern`` of
+    JSON Schema in browsers) and cannot backtrack for long: ``(regex without ^ and $, None)``,
+    or ``(None, the Vietnamese reason)``."""
+    if len(pattern) > MAX_PATTERN:
+        return None, f"Mẫu dài quá {MAX_PATTERN} ký tự."
+    body = pattern[1:] if pattern.startswith("^") else pattern
+    if body.endswith("$") and (len(body) - len(body[:-1].rstrip("\\")) - 1) % 2 == 0:
+        body = body[:-1]  # a final '$' not escaped
+    if any(ord(c) < 0x20 or ord(c) > 0xFFFF for c in body):
+        return None, "Mẫu không được chứa ký tự điều khiển hay ký tự ngoài mặt phẳng cơ bản."
+    groups: list[dict[str, bool]] = [{"variable": False, "alt": False}]
+    prev: str | dict[str, bool] | None = None  # what a quantifier would repeat
+    ways = 1
+    i, n = 0, len(body)
+    while i < n:
+        c = body[i]
+        if c == "\\":
+            if i + 1 >= n or body[i + 1] not in _ESCAPABLE:
+                e = body[i + 1] if i + 1 < n else ""
+                return None, (f"Không dùng '\\{e}' trong mẫu (nghĩa khác nhau giữa các bộ kiểm "
+                              "tra): viết [0-9] thay cho \\d, [A-Za-z] thay cho \\w, liệt kê ký "
+                              "tự thay cho \\s; chỉ thoát các ký tự ^$\\.*+?()[]{}|/.")
+            prev, i = "atom", i + 2
+        elif c == "[":
+            j = i + 1 + (body[i + 1: i + 2] == "^")
+            if body[j: j + 1] == "]":
+                return None, "Lớp ký tự rỗng '[]' không được dùng."
+            while j < n and body[j] != "]":
+                if body[j] == "\\":
+                    if j + 1 >= n or body[j + 1] not in _ESCAPABLE | {"-"}:
+                        return None, ("Trong '[...]' chỉ thoát các ký tự ^$\\.*+?()[]{}|/-; "
+                                      "viết [0-9] thay cho \\d.")
+                    j += 2
+                    continue
+                if body[j] == "[":
+                    return None, "Trong '[...]' viết '\\[' cho dấu '['."
+                j += 1
+            if j >= n:
+                return None, "Thiếu ']' đóng lớp ký tự."
+            prev, i = "atom", j + 1
+        elif c == "(":
+            if body.startswith("(?", i) and not body.startswith("(?:", i):
+                return None, ("Chỉ dùng nhóm '(...)' hoặc '(?:...)': không dùng tham chiếu "
+                              "ngược, nhìn trước/nhìn sau, nhóm có tên hay cờ.")
+            i += 3 if body.startswith("(?:", i) else 1
+            groups.append({"variable": False, "alt": False})
+            prev = None
+        elif c == ")":
+            if len(groups) == 1:
+                return None, "Thừa dấu ')'."
+            frame = groups.pop()
+            groups[-1]["variable"] |= frame["variable"]
+            prev, i = frame, i + 1
+        elif c == "|":
+            groups[-1]["alt"] = True
+            prev, i = None, i + 1
+        elif c in "*+?{":
+            if c == "{":
+                m = _QUANTIFIER.match(body, i)
+                if m is None:
+                    return None, ("'{' chỉ dùng cho số lần lặp như {2} hoặc {1,3}; viết '\\{' "
+                                  "cho dấu '{'.")
+                lo, hi = int(m[1]), (int(m[3]) if m[3] else None) if m[2] else int(m[1])
+                if hi is not None and hi < lo:
+                    return None, f"Số lần lặp '{m[0]}' không hợp lệ."
+                width, size = (201 if hi is None else hi - lo + 1), m.end() - i
+            else:
+                width, size = (2 if c == "?" else 201), 1
+            if prev is None or prev == "repeated":
+                return None, (f"Ký tự lặp '{c}' phải đứng sau một ký tự, lớp ký tự hoặc nhóm, "
+                              "và không đứng liền sau một ký tự lặp khác.")
+            if isinstance(prev, dict) and (prev["variable"] or prev["alt"]) and c != "?":
+                return None, ("Không lặp một nhóm có ký tự lặp hay lựa chọn '|' bên trong (chỉ "
+                              "được dùng '?'): kiểu mẫu này có thể chạy rất lâu.")
+            if width > 1:
+                groups[-1]["variable"] = True
+                ways *= width
+                if ways > MAX_PATTERN_WAYS:
+                    return None, ("Mẫu có quá nhiều phần lặp không cố định: có thể chạy rất "
+                                  "lâu; hãy giới hạn số lần lặp, ví dụ {1,10}.")
+            prev, i = "repeated", i + size
+        elif c in "^$":
+            return None, "'^' và '$' chỉ đứng ở đầu và cuối mẫu (mẫu luôn khớp cả giá trị)."
+        elif c in "]}":
+            return None, f"Viết '\\{c}' cho dấu '{c}'."
+        else:
+            prev, i = "atom", i + 1
+    if len(groups) != 1:
+        return None, "Thiếu dấu ')'."
+    try:
+        re.compile(body)
+    except re.error as exc:
+        return None, f"Mẫu không hợp lệ: {exc}."
+    if not body:
+        return None, "Mẫu rỗng."
+    return body, None
