@@ -43,7 +43,14 @@ class TrimmingFieldSchema(Schema):
     section = fields.String()
     official = fields.Boolean()
     conditional = fields.Boolean()
-    status = fields.String(metadata={"description": "typed, verified or suggested"})
+    status = fields.String(metadata={
+        "description": "typed, verified, suggested, computed (never typed) or unidentified "
+                       "(bound, but the section asks who the person is: counted typed)"})
+    type = fields.String()
+    doubt = fields.String(metadata={"description": "typed_identity, typed_relationship or "
+                                                   "check_only: why a bound field counts typed"})
+    by = fields.String(metadata={"description": "the answer choosing the record"})
+    records = fields.List(fields.String())
     record = fields.String()
     source = fields.String()
     person = fields.Dict()
@@ -70,6 +77,8 @@ class TrimmingReportSchema(Schema):
     fields_ = fields.List(fields.Nested(TrimmingFieldSchema), data_key="fields",
                           attribute="fields")
     dropped = fields.List(fields.Nested(DroppedFieldSchema))
+    assumptions = fields.List(fields.Dict(keys=fields.String(), values=fields.String()),
+                              metadata={"description": "What the figure assumes: {code, text}"})
     actual = fields.Dict(metadata={
         "description": "What prefill actually fills for one citizen (with personal_id)"})
 

@@ -13,6 +13,7 @@ identity), then every other register needed for the people the form is about.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -391,11 +392,24 @@ def convert(form: FormDefinition, f: Field, kind: str, value: Any) -> Any:
     return value
 
 
-def actual_report(form: FormDefinition, result: PrefillResult) -> dict[str, Any]:
-    """The trimming figures one citizen really gets: fields counted by definition (an item of
-    a repeated group filled once counts its field as filled), with what was missing."""
-    filled = {tuple(p for p in pointer.strip("/").split("/") if not p.isdigit())
-              for pointer in result.provenance}
-    report = actual_reduction(form, filled, result.missing)
+def actual_report(form: FormDefinition, result: PrefillResult,
+                  answers: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The trimming figures one citizen really gets (:func:`forms.trimming.actual_reduction`):
+    the fields shown for their prefilled data (and ``answers``, when given: the answers
+    overlaid on the prefilled values), counted by definition (a field of a repeated group is
+    prefilled when every shown item of it is), with every bound field left to type and why."""
+    data = copy.deepcopy(result.data)
+    if answers:
+        _overlay(data, answers)
+    report = actual_reduction(form, data, result.provenance, result.missing)
     report["failed_sources"] = result.failed_sources
     return report
+
+
+def _overlay(data: dict[str, Any], answers: dict[str, Any]) -> None:
+    """``answers`` over ``data``, objects merged key by key (lists replaced)."""
+    for key, value in answers.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            _overlay(data[key], value)
+        else:
+            data[key] = copy.deepcopy(value)

@@ -294,10 +294,7 @@ def _percent(part: int, whole: int) -> float:
 
 def _gap_reasons() -> dict[str, str]:
     """Why prefill left a bound field empty for a citizen (forms.trimming's reasons)."""
-    return {"no_linked_person": _("sổ sách không ghi nhận người này liên kết với người kê khai"),
-            "no_record": _("không có bản ghi"),
-            "several_records": _("có nhiều bản ghi, không xác định được bản ghi nào"),
-            "source_failed": _("nguồn dữ liệu không trả lời")}
+    return _missing_reasons()
 
 
 @bp.app_template_filter("verdict")
@@ -311,9 +308,10 @@ def verdict(report: dict[str, Any]) -> str:
                   n=reduction) if report["meets_target"] else
                 _("Với người dân này: giảm %(n)s%% số trường phải nhập – CHƯA ĐẠT mục tiêu "
                   "%(target)s%%.", n=reduction, target=target))
-        gaps = "; ".join(f"{m['register_title']} ({m['person']}: "
-                         f"{_gap_reasons().get(m['reason'], m['reason'])})"
-                         for m in report.get("missing", []))
+        gaps = "; ".join(dict.fromkeys(
+            f"{m['register_title']} ({m['person']}: "
+            f"{_gap_reasons().get(m['reason'], m['reason'])})"
+            for m in report.get("missing", []) if m["reason"] != "condition_hidden"))
         return said + " " + _("Thiếu dữ liệu: %(gaps)s", gaps=gaps) if gaps else said
     if report["meets_target"]:
         return _("Đạt mục tiêu: giảm %(n)s%% số trường người dân phải nhập (mục tiêu tối "
@@ -352,30 +350,71 @@ def report(form_id: str, version: int) -> Response:
             continue
         actual = pf.actual_report(compiled.definition, got)
         people.append({"citizen": citizen, "actual": actual})
+        own = actual["counts"]["official_fields"]  # the fields shown for them, on paper too
         bars.append({"label": _("Với %(name)s", name=citizen.name),
-                     "typed": actual["counts"]["typed"],
-                     "percent": round(100.0 - actual["reduction_percent"], 1) if baseline
+                     "typed": actual["counts"]["typed"], "of": own,
+                     "percent": round(100.0 - actual["reduction_percent"], 1) if own
                      else 0.0, "reduction": actual["reduction_percent"]})
         if chosen is not None and chosen.key == citizen.key:
+            missing = {m["field"]: m["reason"] for m in actual["missing"]}
             filled = {"/" + "/".join(p for p in pointer.strip("/").split("/")
                                      if not p.isdigit()) for pointer in got.provenance}
-            for m in got.missing:
-                pointer = "/" + "/".join(p for p in str(m.get("pointer", "")).strip("/")
-                                         .split("/") if not p.isdigit())
-                missing[pointer] = str(m.get("reason", ""))
+            filled -= {f for f, why in missing.items() if why == "unidentified_person"}
     target_typed = round(100.0 - base["target_percent"], 1)
     return render("design/report.html", row=row, report=base, bars=bars, people=people,
                   chosen=chosen, citizens=_citizens(), fates=_fates(base, filled, missing),
                   target_typed=target_typed, reasons=DROP_REASONS, status_text=status_text,
-                  missing_reasons=_missing_reasons())
+                  missing_reasons=_missing_reasons(), assumptions=_assumptions())
 
 
 def _missing_reasons() -> dict[str, str]:
+    """forms.trimming.REASONS in the page's language."""
     return {
         "no_linked_person": _("sổ sách không ghi nhận người này liên kết với người kê khai"),
         "no_record": _("không có bản ghi"),
         "several_records": _("có nhiều bản ghi, không xác định được bản ghi nào"),
         "source_failed": _("nguồn dữ liệu không trả lời"),
+        "no_value": _("bản ghi không có giá trị dùng được cho trường này"),
+        "no_answer": _("chưa có câu trả lời chọn người hoặc nguồn dữ liệu"),
+        "unidentified_person": _("không xác định được người được khai đúng là người thân đó"),
+        "not_attempted": _("không tra cứu (trường thuộc nhóm lặp lại không gắn với người nào)"),
+        "condition_hidden": _("trường bị ẩn theo câu trả lời, không tính"),
+    }
+
+
+def _assumptions() -> dict[str, str]:
+    """forms.trimming.ASSUMPTIONS in the page's language."""
+    return {
+        "records_exist": _("Mọi trường gắn với dữ liệu được tính là điền sẵn, giả định cơ sở dữ "
+                           "liệu có bản ghi của người được khai; số liệu thực tế của từng người "
+                           "dân có thể thấp hơn."),
+        "conditional_shown": _("Trường có điều kiện được tính như luôn hiển thị (trường hợp "
+                               "người dân phải nhập nhiều nhất)."),
+        "repeated_once": _("Nhóm lặp lại được tính một lần (một mục), dù người dân có thể khai "
+                           "nhiều mục."),
+        "linked_person_exists": _("Phần về người thân (cha, mẹ, vợ/chồng, con, chủ hộ, thành "
+                                  "viên hộ…) được tính là điền sẵn, giả định sổ sách ghi nhận "
+                                  "người đó liên kết với người kê khai."),
+        "named_person_allowed": _("Phần về người do người dân nêu (nhập số định danh) chỉ được "
+                                  "tính là điền sẵn khi biểu mẫu cho phép quan hệ; giả định "
+                                  "người được nêu có quan hệ đó với người kê khai. Không cho "
+                                  "phép quan hệ nào thì chỉ đối chiếu, tính là phải nhập."),
+        "relation_by_answer": _("Phần về người do câu trả lời chọn quan hệ được tính là điền "
+                                "sẵn, giả định người dân chọn một quan hệ mà sổ sách ghi nhận."),
+        "by_answer_bindings": _("Trường có nguồn dữ liệu chọn theo câu trả lời được tính là điền "
+                                "sẵn, giả định câu trả lời chọn một nguồn có dữ liệu."),
+        "unidentified_person": _("Trường gắn với người thân cố định trong phần mà người dân vẫn "
+                                 "phải nhập số định danh hoặc quan hệ của người được khai được "
+                                 "tính là phải nhập: người được khai có thể không phải người "
+                                 "thân đó."),
+        "computed_not_typed": _("Trường tự tạo từ câu trả lời không bao giờ tính là phải nhập."),
+        "commitment_counted": _("Lời cam đoan được tính như mọi trường khác: có trên mẫu giấy thì "
+                                "tính ở cả hai phía, và người dân vẫn phải đánh dấu trên tờ khai "
+                                "điện tử."),
+        "dropped_not_typed": _("Trường bỏ khỏi tờ khai điện tử được tính trên mẫu giấy, không "
+                               "tính là phải nhập."),
+        "open_answers_worst": _("Câu trả lời người dân chưa nhập được tính theo giá trị làm hiện "
+                                "nhiều trường phải nhập nhất."),
     }
 
 

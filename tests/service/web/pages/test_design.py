@@ -277,7 +277,8 @@ def test_the_trimming_report_has_the_apis_figures(app, designer) -> None:
     assert f"<td>{counts['typed']} / {counts['official_fields']}</td><td>{typed}%</td>" \
            f"<td>{report['reduction_percent']}%</td>" in body
     mine = round(100 - father["reduction_percent"], 1)
-    assert f"<td>{father['counts']['typed']} / {counts['official_fields']}</td>" \
+    # the citizen's own baseline: the paper form's fields shown for them
+    assert f"<td>{father['counts']['typed']} / {father['counts']['official_fields']}</td>" \
            f"<td>{mine}%</td><td>{father['reduction_percent']}%</td>" in body
     assert father["verdict"] in body
     assert f"<td>{counts['official_fields']} / {counts['official_fields']}</td>" \
@@ -288,6 +289,10 @@ def test_the_trimming_report_has_the_apis_figures(app, designer) -> None:
     for d in report["dropped"]:
         assert d["label"] in body and d["reason_label"] in body
     assert "Với Nguyễn Văn An" in body and "Đã điền sẵn" in body
+    # what the figure by definition assumes, each stated
+    assert report["assumptions"] and "Giả định của số liệu theo định nghĩa" in body
+    for a in report["assumptions"]:
+        assert f'<li data-code="{a["code"]}">{html.escape(a["text"], quote=False)}</li>' in body
     # in English, the verdicts too (they were the API's Vietnamese sentences)
     designer.get("/language/en")
     english = text(designer.get(f"/design/forms/{BIRTH}/1/trimming-report"
@@ -295,6 +300,8 @@ def test_the_trimming_report_has_the_apis_figures(app, designer) -> None:
     designer.get("/language/vi")
     assert f"Target met: {report['reduction_percent']}% fewer fields" in english
     assert "For this citizen" in english
+    assert "What the figure by definition assumes" in english
+    assert "counts as prefilled, assuming the registers hold a record" in english
     assert "Đạt mục tiêu" not in english and "Với người dân này" not in english
 
 
