@@ -212,14 +212,13 @@ def display(form: FormDefinition, f: Field, value: Any) -> str:  # noqa: C901 - 
 # -- the compiled schema ----------------------------------------------------------------------
 
 def _filled(f: Field) -> dict[str, Any]:
-    """What "has a value" means for a field of this type, as in ``forms.conditions``."""
+    """What "has a value" means, as in ``forms.conditions.has_value``: yes for a yes/no
+    answer, not empty for text and lists (each keyword applies only to its own type)."""
     if f.type == "boolean":
         return {"const": True}
-    if f.type in ("text", "long_text", "computed"):
-        return {"minLength": 1}
-    if f.type == "attachment" or (f.type == "choice" and f.multiple):
-        return {"minItems": 1}
-    return {}
+    if f.type in ("integer", "money", "address", "place", "id_document"):
+        return {}
+    return {"minItems": 1} if f.type == "attachment" or f.multiple else {"minLength": 1}
 
 
 def _present(rel: tuple[str, ...], f: Field) -> dict[str, Any]:
