@@ -21,6 +21,16 @@ class ReportQuerySchema(Schema):
                                  "asked. Required for such a lookup"})
 
 
+class BasisSchema(Schema):
+    relation = fields.String(metadata={
+        "description": "The person's link to the citizen in the registers (ward, child, "
+                       "household_member…) or the relation chosen"})
+    named_by = fields.String(metadata={
+        "description": "JSON pointer of the field holding the typed personal ID number"})
+    relation_by = fields.String(metadata={
+        "description": "JSON pointer of the answer that chose the relation"})
+
+
 class ProvenanceSchema(Schema):
     source = fields.String()
     register = fields.String()
@@ -34,6 +44,9 @@ class ProvenanceSchema(Schema):
         "description": "Where this field's value came from (each field keeps its own), e.g. "
                        "demo, import:<file>, digitised:<id>, result:<id>; absent when not "
                        "known"})
+    basis = fields.Nested(BasisSchema, metadata={
+        "description": "Only for a person named by a typed number or chosen by an answer: "
+                       "why their records may be read"})
 
 
 class FailedSourceSchema(Schema):
@@ -49,7 +62,11 @@ class MissingSchema(Schema):
     reason = fields.String(metadata={
         "description": "no_linked_person, no_record, several_records (the person holds a "
                        "role in several records of a register reached through roles, e.g. "
-                       "owns several businesses), source_failed"})
+                       "owns several businesses), source_failed; no_answer (the personal ID "
+                       "number naming the section's person, or the answer that picks the "
+                       "person or the record, is not given yet). For a typed number the "
+                       "registers do not link to the citizen by a relation the form allows, "
+                       "no_linked_person, whether or not the number exists: nothing is read"})
 
 
 class PrefillSchema(Schema):
@@ -61,6 +78,13 @@ class PrefillSchema(Schema):
     to_type = fields.List(fields.String(), metadata={"description": "Pointers still to type"})
     failed_sources = fields.List(fields.Nested(FailedSourceSchema))
     missing = fields.List(fields.Nested(MissingSchema))
+
+
+class PrefillAnswersSchema(Schema):
+    answers = fields.Dict(required=True, metadata={
+        "description": "The form data typed so far (same shape as `data`): they name the "
+                       "people some sections are about, pick the records some fields read, "
+                       "and decide which conditional fields are shown"})
 
 
 class SubmissionSchema(Schema):

@@ -69,13 +69,25 @@ def check(session: Session, compiled: CompiledForm, data: Any, declarant: str,
           sources: pf.Sources, prefilled: pf.PrefillResult | None = None,
           ) -> list[dict[str, str]]:
     """The submission check: every problem of the data, at once (control characters, the
-    schema, verified values, and attachments that name a document the declarant's repository
-    does not hold). The one check behind ``POST …/validate``, filing a dossier and a
-    supplement, so that the same data gets the same answer from each. ``prefilled`` is the
-    declarant's prefill when the caller already has it (validation needs it for the typed
-    people's checks); otherwise only the verified fields are looked up."""
+    schema, the form's rules across fields, verified values, and attachments that name a
+    document the declarant's repository does not hold). The one check behind
+    ``POST …/validate``, filing a dossier and a supplement, so that the same data gets the
+    same answer from each. The data is checked as intake stores it
+    (``submissions.prepared``: hidden means absent, computed text the service's).
+    ``prefilled`` is the declarant's prefill when the caller already has it (validation needs
+    it for the typed people's checks); otherwise only the verified fields are looked up, for
+    the people and records the answers name."""
+    return _check(session, compiled, submissions.prepared(compiled.definition, data),
+                  declarant, sources, prefilled)
+
+
+def _check(session: Session, compiled: CompiledForm, data: Any, declarant: str,
+           sources: pf.Sources, prefilled: pf.PrefillResult | None = None,
+           ) -> list[dict[str, str]]:
+    """:func:`check` of data already prepared."""
     result = prefilled if prefilled is not None else pf.prefill(
-        compiled.definition, declarant, sources, verified_only=True)
+        compiled.definition, declarant, sources,
+        answers=data if isinstance(data, dict) else None, verified_only=True)
     errors = submissions.data_errors(compiled, data, result)
     # every problem at once, the repository's too; not the items of a repeated group longer
     # than the form allows, which is refused before its items are looked at
@@ -137,7 +149,9 @@ def submit(session: Session, compiled: CompiledForm, principal: Principal, data:
             Dossier.citizen_id == citizen, Dossier.idempotency_key == idempotency_key))
         if earlier is not None:
             return _replay(earlier, request_hash, installation_key)
-    errors = check(session, compiled, data, citizen, sources)
+    # what is stored is what was checked: hidden values removed, computed text made
+    data = submissions.prepared(compiled.definition, data)
+    errors = _check(session, compiled, data, citizen, sources)
     if errors:
         raise refuse(errors)
     submitted_at = now()
@@ -319,7 +333,8 @@ def supplement(session: Session, dossier: Dossier, compiled: CompiledForm,
         raise Conflict("transition_not_allowed",
                        "Hồ sơ không ở trạng thái yêu cầu bổ sung.",
                        "The dossier is not waiting for a supplement.")
-    errors = check(session, compiled, data, principal.personal_id or "", sources)
+    data = submissions.prepared(compiled.definition, data)
+    errors = _check(session, compiled, data, principal.personal_id or "", sources)
     if errors:
         raise refuse(errors)
     moment = now()

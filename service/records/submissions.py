@@ -7,19 +7,22 @@ message, ready for the dossier intake to reuse.
 
 from __future__ import annotations
 
+import copy
 import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
-from forms import pointers
+from forms import conditions, pointers, rules
 from forms.compiled import CompiledForm
 from forms.language import PERSONAL_ID_RECORD
 from forms.model import Field, FormDefinition
 from service.records import prefill as pf
+from service.worktime import VIETNAM
 
 #: at most this many errors are listed; a count says how many more there were
 MAX_ERRORS = 100
@@ -29,13 +32,31 @@ MAX_ERRORS = 100
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
+def prepared(form: FormDefinition, data: Any) -> Any:
+    """The data as intake checks and stores it: hidden means absent (values of fields whose
+    condition does not hold are removed, ``forms.conditions.drop_hidden``) and computed text
+    is the service's (``forms.rules.fill_computed``, over anything sent). A copy: the
+    caller's data is left as it was."""
+    if not isinstance(data, dict):
+        return data
+    out = copy.deepcopy(data)
+    conditions.drop_hidden(form, out)
+    rules.fill_computed(form, out)
+    return out
+
+
 def data_errors(compiled: CompiledForm, data: Any,
                 result: pf.PrefillResult) -> list[dict[str, str]]:
-    """What the data alone shows wrong: control characters, the schema, verified values that
-    are not as the registers hold them (``result``: the declarant's prefill). The dossier
-    intake's check (``service.dossiers.lifecycle.check``) adds the repository's view."""
+    """What the data alone shows wrong: control characters, the schema, the form's rules
+    across fields (``forms.rules``; today in Vietnam), verified values that are not as the
+    registers hold them (``result``: the declarant's prefill). The data is checked as given:
+    callers pass it :func:`prepared`. The dossier intake's check
+    (``service.dossiers.lifecycle.check``) adds the repository's view."""
     errors = control_character_errors(data)
     errors += schema_errors(compiled, data)
+    if isinstance(data, dict):
+        errors += rules.rule_errors(compiled.definition, data,
+                                    datetime.now(VIETNAM).date())
     errors += verified_errors(compiled.definition, data, result)
     return errors
 
@@ -186,13 +207,18 @@ def typed_people(form: FormDefinition, data: Any, result: pf.PrefillResult) -> l
     """The people a check may be made for. Nobody else's records are read: a person whose
     number prefill filled is linked to the citizen (nothing to check), a section or group
     without marked fields is never checked, and a person whose marked fields are not all typed
-    is not checked (an answer about a part would tell which field was wrong)."""
+    is not checked (an answer about a part would tell which field was wrong). A person named
+    by a typed number (``person.named_by``) is checked whether or not the registers link them
+    to the citizen: the answer is the same yes/no either way."""
     out: list[TypedPerson] = []
     for scope in pf.scopes(form):
         bound = list(pf.bound_fields(scope.fields))
-        id_field = next((f for f in bound if f.prefill and
-                         f.prefill.record == PERSONAL_ID_RECORD), None)
-        marked = [f for f in bound if f.check_typed and f is not id_field]
+        named_by = scope.person.named_by
+        id_field = (form.find(named_by) if named_by is not None else
+                    next((f for f in bound if f.prefill and
+                          f.prefill.record == PERSONAL_ID_RECORD), None))
+        marked = [f for f in bound if f.check_typed and f is not id_field
+                  and pf.binding(f).by is None]
         if id_field is None or not marked:
             continue
         value = pointers.get(data, scope.pointer)
@@ -202,7 +228,7 @@ def typed_people(form: FormDefinition, data: Any, result: pf.PrefillResult) -> l
                 continue
             base = f"{scope.pointer}/{index}" if scope.repeated else scope.pointer
             id_pointer = f"{base}/{pf.relative_path(scope, id_field)}"
-            if id_pointer in result.provenance:
+            if named_by is None and id_pointer in result.provenance:
                 continue  # filled from a linked person's records: nothing to check
             typed = pointers.get(data, id_pointer)
             if not (isinstance(typed, str) and re.fullmatch(r"[0-9]{12}", typed)):

@@ -12,6 +12,7 @@ from flask_smorest import Blueprint
 from forms.language import normalise
 from forms.model import FormDefinition
 from schemas.prefill import (
+    PrefillAnswersSchema,
     PrefillQuerySchema,
     PrefillSchema,
     SubmissionSchema,
@@ -75,10 +76,33 @@ class Prefill(MethodView):
         Every bound field the registers can fill, each with its provenance (source, record,
         retrieved at, verified or suggested); the fields still to type; the sources that
         failed. Fields of people the registers link to the caller (parents, spouse, children,
-        household) are filled from their records; no one else's are read."""
+        household, wards) are filled from their records; no one else's are read. Sections
+        whose person or record depends on an answer stay empty: `POST` the answers."""
         subject = own_subject(require_principal(), personal_id)
         form = ops.published_form(g.db, form_id, version).definition
         return prefill_response(form_id, version, pf.prefill(form, subject, runtime_sources()))
+
+    @blp.doc(security=_CITIZEN)
+    @blp.arguments(PrefillAnswersSchema)
+    @blp.response(200, PrefillSchema)
+    @error_responses(401, 403, 404, 413, 422)
+    @require("citizen")
+    def post(self, body: dict[str, Any], form_id: str, version: int) -> Response:
+        """Prefill a published form with the caller's records and the answers typed so far
+
+        As GET, and the answers decide what GET cannot: the person a section is about when
+        the form names them by a typed personal ID number (read only when the registers link
+        that person to the caller by a relation the form allows, e.g. a ward under the
+        caller's guardianship; each value then carries `basis` in its provenance) or by a
+        chosen relationship, and the record a field reads when an answer picks it (the birth
+        or the marriage register, say). A field whose condition does not hold for the answers
+        is not filled. Anyone else's records are never read or shown: what is typed about
+        them is only checked, by `POST …/validate`."""
+        subject = own_subject(require_principal(), None)
+        form = ops.published_form(g.db, form_id, version).definition
+        answers = normalise(body["answers"])
+        return prefill_response(form_id, version, pf.prefill(form, subject, runtime_sources(),
+                                                             answers=answers))
 
 
 @blp.route("/<string:form_id>/versions/<int:version>/validate")
@@ -104,8 +128,10 @@ class Validate(MethodView):
         subject = own_subject(principal, None)
         compiled = ops.published_form(g.db, form_id, version)
         data = normalise(body["data"])  # NFC: the same letter typed two ways compares equal
+        # checked as intake stores it: hidden values removed, computed text made
+        data = submissions.prepared(compiled.definition, data)
         sources = runtime_sources()
-        result = pf.prefill(compiled.definition, subject, sources)
+        result = pf.prefill(compiled.definition, subject, sources, answers=data)
         errors = lifecycle.check(g.db, compiled, data, subject, sources, prefilled=result)
         checks = person_checks(principal, compiled.definition, data, result, sources)
         return {"valid": not errors, "errors": errors, "checks": checks}
