@@ -413,3 +413,13 @@ def test_new_types_take_the_records_that_fit() -> None:
     field(data, 0, "noi_cu")["prefill"] = "population.full_name"
     assert problems(data) == {("sections[0].fields[6].prefill.record", "incompatible_record"),
                               ("sections[0].fields[12].prefill.record", "incompatible_record")}
+
+
+def test_every_yaml_example_of_the_documentation_is_yaml() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "forms.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in text.split("```yaml\n")[1:]]
+    assert len(blocks) >= 10
+    for block in blocks:
+        assert yaml.safe_load(block) is not None
