@@ -14,7 +14,7 @@ FUZZ_SECONDS ?= 300
 SYSTEM_TOOLS := qpdf pdfsig pdftoppm softhsm2-util pkcs11-tool zbarimg chromium
 SYSTEM_PACKAGES := qpdf poppler-utils softhsm2 opensc zbar-tools chromium
 
-.PHONY: run demo test lint bench fuzz clean system-packages translations
+.PHONY: run demo test lint bench fuzz clean system-packages translations rjsf
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,7 +56,22 @@ system-packages:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
 	fi
 
-test: $(DEV_STAMP) system-packages
+# react-jsonschema-form 5.x and 6.x (tests/rjsf/v5, v6: pinned by their package-lock.json) with
+# the test page, bundled for tests/forms/test_rjsf.py; npm runs only when a lock file changed,
+# so a built tree needs no network
+RJSF_BUNDLES := tests/rjsf/v5/dist/rjsf.js tests/rjsf/v6/dist/rjsf.js
+
+tests/rjsf/%/node_modules/.package-lock.json: tests/rjsf/%/package-lock.json
+	cd tests/rjsf/$* && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+tests/rjsf/%/dist/rjsf.js: tests/rjsf/%/node_modules/.package-lock.json tests/rjsf/%/entry.js tests/rjsf/page.js
+	cd tests/rjsf/$* && ./node_modules/.bin/esbuild entry.js --bundle --minify --format=iife \
+	  --define:process.env.NODE_ENV='"production"' --log-level=warning --outfile=dist/rjsf.js
+
+rjsf: $(RJSF_BUNDLES)
+
+test: $(DEV_STAMP) system-packages rjsf
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
@@ -87,4 +102,4 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/repository.py
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var tests/rjsf/*/node_modules tests/rjsf/*/dist

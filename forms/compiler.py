@@ -5,16 +5,28 @@ standard keywords, prefers those that mean the same in draft-07 (``const``, ``if
 ``oneOf``, ``readOnly``; never ``$ref`` with siblings, ``prefixItems`` or ``unevaluated*``), and
 keeps tokhai's own information under ``x-tokhai-*`` keys that other tools ignore. The UI schema
 follows react-jsonschema-form conventions.
+
+Shapes are chosen so that react-jsonschema-form (5.x and 6.x, default settings) renders them
+right (tests/forms/test_rjsf.py): code-list options are ``{"enum": [code], "title": label}``
+(RJSF takes a ``const`` as the default value, so every list would open with its first code
+chosen); a boolean's ``type``, a commitment's ``const: true`` and a required attachment list's
+``minItems: 1`` sit under ``allOf``, where RJSF's default values do not look (RJSF 6 answers
+a required yes/no "no", a const ticks the box, minItems adds an empty document) while its
+rendering and every validator see them; a conditional field's schema sits in the ``then`` of
+its condition (so it shows only when the condition holds) and its object is closed by
+``propertyNames`` (``additionalProperties`` sees only the properties beside it); a partial
+date of any precision is one pattern.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from functools import cache
 from typing import Any
 
-from forms import registers, units
+from forms import formats, registers, rules, units
 from forms.codelists import Code
 from forms.model import Condition, Field, FormDefinition, common_prefix
 
@@ -22,6 +34,13 @@ DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
 
 _DATE_PATTERN = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+#: a year, a month of a year, or a calendar date (30 February refused, 29 February only in
+#: leap years): one pattern, the same in every validator, that renderers show as one input
+_PARTIAL_DATE_PATTERN = (
+    "^([0-9]{4}(-(0[1-9]|1[0-2]))?"
+    "|[0-9]{4}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)"
+    "|02-(0[1-9]|1[0-9]|2[0-8]))"
+    "|([0-9]{2}(0[48]|[2468][048]|[13579][26])|([02468][048]|[13579][26])00)-02-29)$")
 _YEAR_PATTERN = "^[0-9]{4}$"
 _MONTH_PATTERN = "^[0-9]{4}-(0[1-9]|1[0-2])$"
 _PHONE_PATTERN = "^(0|\\+84)[1-9][0-9]{8,9}$"
@@ -52,6 +71,8 @@ def compile_schema(form: FormDefinition) -> dict[str, Any]:
             "agency_level": form.agency_level,
         },
     }
+    if compiler.rules_doc:
+        schema["x-tokhai-rules"] = compiler.rules_doc
     if compiler.uses_address:
         schema["$defs"] = address_defs()
     return schema
@@ -75,7 +96,7 @@ def _address_defs() -> dict[str, Any]:
         "province": {
             "type": "string",
             "title": "Tỉnh, thành phố",
-            "oneOf": [{"const": p.code, "title": p.name} for p in units.provinces()],
+            "oneOf": [{"enum": [p.code], "title": p.name} for p in units.provinces()],
         },
         "commune": {
             "type": "string",
@@ -88,8 +109,9 @@ def _address_defs() -> dict[str, Any]:
             "allOf": [
                 {
                     "if": {"properties": {"province": {"const": code}},
-                           "required": ["province", "commune"]},
-                    "then": {"properties": {"commune": {"enum": [c.code for c in communes]}}},
+                           "required": ["province"]},
+                    "then": {"properties": {"commune": {
+                        "oneOf": [{"enum": [c.code], "title": c.name} for c in communes]}}},
                 }
                 for code, communes in by_province.items()
             ],
@@ -101,6 +123,12 @@ def address_defs() -> dict[str, Any]:
     return copy.deepcopy(_address_defs())
 
 
+def code_options(codes: Any) -> list[dict[str, Any]]:
+    """A code list as ``oneOf`` options: ``{"enum": [code], "title": label}`` (not ``const``,
+    which react-jsonschema-form takes as the value chosen by default)."""
+    return [{"enum": [c.code], "title": c.label} for c in codes]
+
+
 class _Compiler:
     def __init__(self, form: FormDefinition):
         self.form = form
@@ -108,9 +136,16 @@ class _Compiler:
         # conditions grouped by the object they are compiled into (the common scope)
         self.conditions: dict[tuple[str, ...], list[tuple[Condition, tuple[str, ...]]]] = {}
         self.repeated: set[tuple[str, ...]] = set()
+        #: conditional fields whose condition JSON Schema cannot say (it reads a field inside a
+        #: repeated group together with one outside it): in ``properties``, never required;
+        #: the server's own check (forms.conditions) decides
+        self.loose: set[tuple[str, ...]] = set()
+        self.rule_fragments, self.rules_doc = _rules(form)
         self._collect(form)
 
     def _collect(self, form: FormDefinition) -> None:
+        conditional: list[Field] = []
+
         def walk(fields: tuple[Field, ...]) -> None:
             for f in fields:
                 if f.is_group:
@@ -118,11 +153,21 @@ class _Compiler:
                         self.repeated.add(f.path)
                     walk(f.fields)
                 if f.when is not None:
-                    scope = common_prefix(f.when.field[:-1], f.path[:-1])
-                    self.conditions.setdefault(scope, []).append((f.when, f.path))
+                    conditional.append(f)
 
         for s in form.sections:
             walk(s.fields)
+        for f in conditional:
+            assert f.when is not None
+            read = list(f.when.fields())
+            scope = f.path[:-1]
+            for path in read:
+                scope = common_prefix(scope, path[:-1])
+            if any(path[:i] in self.repeated for path in read
+                   for i in range(len(scope) + 1, len(path))):
+                self.loose.add(f.path)
+            else:
+                self.conditions.setdefault(scope, []).append((f.when, f.path))
 
     def codes(self, name: str) -> tuple[Code, ...]:
         return self.form.codes(name)
@@ -131,8 +176,12 @@ class _Compiler:
         """Schema of an object: the form root (members are sections), a section or a group."""
         properties: dict[str, Any] = {}
         required: list[str] = []
+        names: list[str] = []
         for m in members:
+            names.append(m.id)
             if isinstance(m, Field):
+                if m.when is not None and m.path not in self.loose:
+                    continue  # in the then of its condition (condition_schema)
                 properties[m.id] = self.field_schema(m)
                 if m.required and m.when is None:
                     required.append(m.id)
@@ -148,30 +197,52 @@ class _Compiler:
             "type": "object",
             "properties": properties,
             "required": required,
-            "additionalProperties": False,
         }
+        if len(properties) < len(names):
+            # closed, the conditional fields' names included (additionalProperties would see
+            # only the properties beside it; patternProperties makes RJSF 6 offer to add keys):
+            # what their values must be is said in the thens
+            out["propertyNames"] = {"enum": names}
+        else:
+            out["additionalProperties"] = False
         rules = [self.condition_schema(c, owner, path)
                  for c, owner in self.conditions.get(path, [])]
+        rules += [_for_renderers(r) for r in self.rule_fragments.get(path, [])]
         if rules:
             out["allOf"] = rules
         return out
 
     def condition_schema(self, cond: Condition, owner: tuple[str, ...],
                          scope: tuple[str, ...]) -> dict[str, Any]:
+        """``if`` the condition holds ``then`` the field's schema applies (and the field is
+        required unless it is optional): a renderer resolving if/then with the data shows the
+        field only then; a validator checks (and requires) it only then."""
+        field = self.form.find(owner)
+        assert field is not None
+        then = _nest_field(owner[len(scope):], self.field_schema(field), field.required,
+                           self.repeated, scope)
+        return {"if": self.test_schema(cond, scope), "then": then}
+
+    def test_schema(self, cond: Condition, scope: tuple[str, ...]) -> dict[str, Any]:
+        """Whether the condition holds, for the object at ``scope`` (forms.conditions.holds)."""
+        if cond.all_of:
+            return {"allOf": [self.test_schema(c, scope) for c in cond.all_of]}
+        if cond.any_of:
+            return {"anyOf": [self.test_schema(c, scope) for c in cond.any_of]}
+        if cond.negate is not None:
+            return {"not": self.test_schema(cond.negate, scope)}
         target = self.form.find(cond.field)
         assert target is not None  # checked by the language
+        rel = cond.field[len(scope):]
+        if cond.empty:
+            return {"not": _nest(rel, _filled(target))}
         if cond.equals is not None:
             test: dict[str, Any] = {"const": cond.equals}
         elif cond.one_of is not None:
             test = {"enum": list(cond.one_of)}
         else:
             test = _filled(target)
-        if_schema = _nest(cond.field[len(scope):], test)
-        owner_field = self.form.find(owner)
-        assert owner_field is not None
-        then = _nest_required(owner[len(scope):], self.repeated, scope,
-                              required=owner_field.required)
-        return {"if": if_schema, "then": then}
+        return _nest(rel, test)
 
     def field_schema(self, f: Field) -> dict[str, Any]:
         s: dict[str, Any] = {"title": f.label}
@@ -189,6 +260,8 @@ class _Compiler:
                 s["readOnly"] = True
         if f.when:
             s["x-tokhai-when"] = _condition_doc(f.when)
+            if f.path in self.loose:
+                s["x-tokhai-when"]["checked_by"] = "server"
         if not f.official:
             s["x-tokhai-official"] = False
         return s
@@ -199,7 +272,22 @@ class _Compiler:
             s: dict[str, Any] = {"type": "string", "maxLength": f.max_length}
             if f.required:
                 s["minLength"] = 1
+            if f.pattern:
+                s["pattern"] = formats.text_pattern(f.pattern)
+                s["x-tokhai-message"] = f.pattern_message
             return s
+        if t == "time":
+            return {"type": "string", "pattern": formats.TIME_PATTERN}
+        if t == "date_time":
+            return {"type": "string", "pattern": formats.DATE_TIME_PATTERN}
+        if t == "id_document":
+            return formats.id_document_schema(code_options(self.codes("id_document_type")))
+        if t == "place":
+            current = self.type_schema(dataclasses.replace(f, type="address", detail="optional"))
+            return formats.place_schema(f.places, current,
+                                        code_options(self.codes("nationality")))
+        if t == "computed":
+            return {"type": "string", "readOnly": True, "x-tokhai-template": f.template}
         if t == "date":
             return {"type": "string", "format": "date", "pattern": _DATE_PATTERN}
         if t == "partial_date":
@@ -207,13 +295,10 @@ class _Compiler:
                 return {"type": "string", "pattern": _YEAR_PATTERN}
             if f.precision == "month":
                 return {"type": "string", "pattern": _MONTH_PATTERN}
-            return {"type": "string", "anyOf": [
-                {"pattern": _YEAR_PATTERN},
-                {"pattern": _MONTH_PATTERN},
-                {"pattern": _DATE_PATTERN, "format": "date"},
-            ]}
+            return {"type": "string", "pattern": _PARTIAL_DATE_PATTERN}
         if t == "personal_id":
-            return {"type": "string", "pattern": "^[0-9]{12}$"}
+            return {"type": "string", "pattern": formats.PERSONAL_ID_OR_OLD_CARD_PATTERN
+                    if f.old_id_card else formats.PERSONAL_ID_PATTERN}
         if t == "tax_code":
             return {"type": "string", "pattern": "^[0-9]{10}([0-9]{3})?$"}
         if t == "phone":
@@ -231,12 +316,14 @@ class _Compiler:
                 s["x-tokhai-unit"] = "VND"
             return s
         if t == "boolean":
-            return {"type": "boolean",
-                    "oneOf": [{"const": True, "title": "Có"}, {"const": False, "title": "Không"}]}
+            # the type under allOf: RJSF 6 answers a required boolean "false" by default;
+            # the labels are the UI schema's (ui:enumNames)
+            return {"enum": [True, False], "allOf": [{"type": "boolean"}]}
         if t == "commitment":
-            return {"type": "boolean", "const": True}
+            # under allOf: RJSF takes a const as the value by default (and see boolean)
+            return {"allOf": [{"type": "boolean"}, {"const": True}]}
         if t == "choice":
-            one_of = [{"const": c.code, "title": c.label} for c in self.codes(f.codes or "")]
+            one_of = code_options(self.codes(f.codes or ""))
             if f.multiple:
                 return {"type": "array", "uniqueItems": True,
                         "minItems": 1 if f.required else 0,
@@ -261,7 +348,8 @@ class _Compiler:
         if t == "attachment":
             return {
                 "type": "array",
-                "minItems": 1 if f.required else 0,
+                # minItems under allOf: RJSF fills a list up to its minItems with empty items
+                **({"allOf": [{"minItems": 1}]} if f.required else {}),
                 "maxItems": f.max_files,
                 "items": {
                     "type": "object",
@@ -287,6 +375,24 @@ class _Compiler:
         raise AssertionError(f"unhandled field type {t}")
 
 
+def _rules(form: FormDefinition) -> tuple[dict[tuple[str, ...], list[dict[str, Any]]],
+                                          list[dict[str, Any]]]:
+    """The form's rules across fields: JSON Schema fragments by the object they apply to, and
+    their description for ``x-tokhai-rules`` (forms.rules)."""
+    if not form.rules:
+        return {}, []
+    return rules.compile_rules(form), rules.rules_doc(form)
+
+
+def _for_renderers(fragment: dict[str, Any]) -> dict[str, Any]:
+    """A rule's fragment as a renderer leaves it alone: react-jsonschema-form offers an
+    object's ``anyOf``/``oneOf`` as a choice of forms, so those are stated as the same
+    assertion twice negated (``not``, which renderers ignore and validators check)."""
+    if "anyOf" in fragment or "oneOf" in fragment:
+        return {"not": {"not": fragment}}
+    return fragment
+
+
 def _person(p: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"relation": list(p.relations)}
     if p.sex:
@@ -295,7 +401,16 @@ def _person(p: Any) -> dict[str, Any]:
 
 
 def _condition_doc(c: Condition) -> dict[str, Any]:
+    """The condition as written (``when`` of the language)."""
+    if c.all_of:
+        return {"all": [_condition_doc(x) for x in c.all_of]}
+    if c.any_of:
+        return {"any": [_condition_doc(x) for x in c.any_of]}
+    if c.negate is not None:
+        return {"not": _condition_doc(c.negate)}
     out: dict[str, Any] = {"field": ".".join(c.field)}
+    if c.empty:
+        out["empty"] = True
     if c.equals is not None:
         out["equals"] = c.equals
     if c.one_of is not None:
@@ -304,14 +419,14 @@ def _condition_doc(c: Condition) -> dict[str, Any]:
 
 
 def _filled(target: Field) -> dict[str, Any]:
-    """What "has a value" means for a field of this type."""
-    if target.type == "boolean":
+    """What "has a value" means for a field of this type: present, and not false, an empty
+    string or an empty list (forms.conditions.holds)."""
+    if target.type in ("boolean", "commitment"):
         return {"const": True}
-    if target.type in ("text", "long_text"):
-        return {"minLength": 1}
-    if target.type in ("attachment",) or (target.type == "choice" and target.multiple):
+    if target.type in ("attachment",) or (target.type == "choice" and target.multiple) \
+            or (target.type == "group" and target.repeat):
         return {"minItems": 1}
-    return {}
+    return {"minLength": 1}  # strings; other values count when present
 
 
 def _nest(rel: tuple[str, ...], leaf: dict[str, Any]) -> dict[str, Any]:
@@ -322,11 +437,14 @@ def _nest(rel: tuple[str, ...], leaf: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
-def _nest_required(rel: tuple[str, ...], repeated: set[tuple[str, ...]],
-                   base: tuple[str, ...], *, required: bool = True) -> dict[str, Any]:
-    """A schema that requires the field at ``rel`` (unless it is optional) when its containers
-    are present; walking into a repeated group applies to every item."""
-    node: dict[str, Any] = {"required": [rel[-1]]} if required else {}
+def _nest_field(rel: tuple[str, ...], schema: dict[str, Any], required: bool,
+                repeated: set[tuple[str, ...]], base: tuple[str, ...]) -> dict[str, Any]:
+    """A schema giving the field at ``rel`` its ``schema`` (and requiring it unless it is
+    optional) when its containers are present; walking into a repeated group applies to every
+    item."""
+    node: dict[str, Any] = {"properties": {rel[-1]: schema}}
+    if required:
+        node["required"] = [rel[-1]]
     for i in range(len(rel) - 2, -1, -1):
         container = (*base, *rel[: i + 1])
         if container in repeated:
@@ -337,6 +455,10 @@ def _nest_required(rel: tuple[str, ...], repeated: set[tuple[str, ...]],
 
 # -- UI schema --------------------------------------------------------------------------------
 
+#: the document chooser a page registers with react-jsonschema-form (``widgets={{...}}``):
+#: its value is the attachment list ``[{document_id, file_name, media_type}]`` (docs/forms.md)
+DOCUMENT_WIDGET = "tokhaiDocument"
+
 _WIDGETS = {
     "long_text": "textarea",
     "date": "date",
@@ -344,6 +466,14 @@ _WIDGETS = {
     "boolean": "radio",
     "commitment": "checkbox",
     "choice": "select",
+    "attachment": DOCUMENT_WIDGET,
+    "partial_date": "text",
+}
+
+_PARTIAL_DATE_FORMATS = {
+    "year": "Năm, ví dụ 1990",
+    "month": "Năm-tháng, ví dụ 1990-05",
+    "any": "Năm (1990), năm-tháng (1990-05) hoặc năm-tháng-ngày (1990-05-17)",
 }
 
 
@@ -377,10 +507,14 @@ def _ui_field(f: Field) -> dict[str, Any]:
             widget = "checkboxes"
         if widget:
             node["ui:widget"] = widget
+        if f.type == "boolean":
+            node["ui:enumNames"] = ["Có", "Không"]
+        if f.type == "partial_date":
+            node["ui:placeholder"] = _PARTIAL_DATE_FORMATS[f.precision]
         if f.type == "address":
             node["ui:order"] = ["province", "commune", "detail"]
-            node["commune"] = {"ui:help": "Mã xã, phường theo danh mục đơn vị hành chính; "
-                                          "danh sách tại /api/v1/administrative-units."}
+            node["commune"] = {"ui:help": "Chọn tỉnh, thành phố trước: danh sách xã, phường "
+                                          "là của tỉnh, thành phố đã chọn."}
     if f.help:
         node["ui:help"] = f.help
     if f.prefill:

@@ -17,7 +17,7 @@ STANDARD = {
     "$schema", "$id", "$ref", "$defs", "title", "description", "type", "properties",
     "required", "additionalProperties", "items", "minItems", "maxItems", "uniqueItems",
     "minLength", "maxLength", "pattern", "format", "minimum", "maximum", "const", "enum",
-    "oneOf", "anyOf", "allOf", "if", "then", "readOnly",
+    "oneOf", "anyOf", "allOf", "if", "then", "readOnly", "not", "propertyNames",
 }
 
 
@@ -81,14 +81,21 @@ def test_fields_compile_to_the_expected_keywords(schema) -> None:
                                           "source": "Cơ sở dữ liệu quốc gia về dân cư"}
     assert "readOnly" not in person["properties"]["ngay_sinh"]  # suggested stays editable
     assert person["properties"]["gioi_tinh"]["oneOf"] == [
-        {"const": "nam", "title": "Nam"}, {"const": "nu", "title": "Nữ"}]
-    assert "ghi_ro" not in person["required"]  # conditional: required only via if/then
+        {"enum": ["nam"], "title": "Nam"}, {"enum": ["nu"], "title": "Nữ"}]
+    # conditional: its schema and requirement only in the then, its name allowed
+    assert "ghi_ro" not in person["required"] and "ghi_ro" not in person["properties"]
+    assert "ghi_ro" in person["propertyNames"]["enum"]
     assert person["allOf"] == [{"if": {"properties": {"loai": {"const": "khac"}},
                                        "required": ["loai"]},
-                                "then": {"required": ["ghi_ro"]}}]
+                                "then": {"properties": {"ghi_ro": {
+                                    "title": "Ghi rõ loại giấy tờ", "type": "string",
+                                    "maxLength": 200, "minLength": 1,
+                                    "x-tokhai-when": {"field": "nguoi_ke_khai.loai",
+                                                      "equals": "khac"}}},
+                                         "required": ["ghi_ro"]}}]
     ds = schema["properties"]["thanh_vien"]["properties"]["ds"]
     assert ds["type"] == "array" and ds["maxItems"] == 5
-    assert ds["items"]["additionalProperties"] is False
+    assert ds["items"]["propertyNames"] == {"enum": ["ten", "co_giay_to", "so"]}
 
 
 def validate(schema, data, cls=Draft202012Validator):
@@ -112,9 +119,9 @@ def test_valid_data_passes_in_both_dialects(schema) -> None:
         (lambda d: d["nguoi_ke_khai"].update(ngay_sinh="1990-02-31"),
          ([("nguoi_ke_khai", "ngay_sinh"), "format"])),
         (lambda d: d["nguoi_ke_khai"]["noi_o"].update(commune="26734"),
-         ([("nguoi_ke_khai", "noi_o", "commune"), "enum"])),
-        (lambda d: d["nguoi_ke_khai"].update(thua="x"), ([("nguoi_ke_khai",),
-                                                         "additionalProperties"])),
+         ([("nguoi_ke_khai", "noi_o", "commune"), "oneOf"])),
+        (lambda d: d["nguoi_ke_khai"].update(thua="x"), ([("nguoi_ke_khai",), "enum"])),
+        (lambda d: d["me"].update(thua="x"), ([("me",), "additionalProperties"])),
         (lambda d: d["thanh_vien"]["ds"][0].update(co_giay_to=True),
          ([("thanh_vien", "ds", 0), "required"])),
         (lambda d: d["me"].update(nam_sinh="65"), ([("me", "nam_sinh"), "pattern"])),

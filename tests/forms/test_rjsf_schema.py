@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from jsonschema import Draft7Validator, Draft202012Validator, FormatChecker
 
 from forms.compiler import compile_schema, to_draft07
 from forms.language import parse_text
-from forms.model import FormDefinition
+from forms.model import Condition, FormDefinition, Rule
 
 DEFINITION = """
 id: rjsf-thu
@@ -88,3 +90,52 @@ def test_an_optional_conditional_field_is_not_required_when_shown(form) -> None:
     assert verdicts(compile_schema(form), data) == []
     del data["a"]["ghi_ro"]  # ghi_ro (required by default) is
     assert verdicts(compile_schema(form), data) == [(["a"], "required")]
+
+
+def test_rules_go_into_the_scope_objects_and_the_root(form) -> None:
+    """forms.rules' fragments join the allOf of their object (an anyOf as a doubly negated
+    assertion, which renderers leave alone) and its description is the root's
+    x-tokhai-rules; the verdicts are the rule's."""
+    ruled = dataclasses.replace(form, rules=(
+        Rule("at_least_one", (("b", "so_con"), ("b", "ds"))),))
+    schema = compile_schema(ruled)
+    assert [r["kind"] for r in schema["x-tokhai-rules"]] == ["at_least_one"]
+    wrapped = schema["properties"]["b"]["allOf"][-1]
+    assert set(wrapped) == {"not"} and set(wrapped["not"]) == {"not"}
+    data = valid()
+    del data["b"]["ds"]
+    assert verdicts(schema, data) == [(["b"], "not")]
+    assert verdicts(compile_schema(form), data) == []
+
+
+def test_composite_conditions_compile(form) -> None:
+    """any/not/empty in the if: ghi_ro is asked when loai is khac or when nam_sinh is empty
+    and co_con is not true."""
+    ghi_ro = form.find(("a", "ghi_ro"))
+    when = Condition(any_of=(
+        Condition(field=("a", "loai"), equals="khac"),
+        Condition(all_of=(Condition(field=("a", "nam_sinh"), empty=True),
+                          Condition(negate=Condition(field=("a", "co_con")))))))
+    section = form.sections[0]
+    fields = tuple(dataclasses.replace(f, when=when) if f is ghi_ro else f
+                   for f in section.fields)
+    composite = dataclasses.replace(
+        form, sections=(dataclasses.replace(section, fields=fields), *form.sections[1:]))
+    schema = compile_schema(composite)
+    verdicts(schema, valid())  # the dialects agree
+
+    def asks(data: dict) -> bool:
+        return any("'ghi_ro' is a required property" in e.message
+                   for e in Draft202012Validator(schema).iter_errors(data))
+
+    data = valid()
+    assert not asks(data)
+    del data["a"]["nam_sinh"]  # empty, and co_con false: asked
+    assert asks(data)
+    data["a"]["co_con"] = True  # not (co_con): no longer holds
+    assert not asks(data)
+    data["a"]["loai"] = "khac"
+    assert asks(data)
+    assert schema["properties"]["a"]["allOf"][0]["then"]["properties"]["ghi_ro"][
+        "x-tokhai-when"]["any"][1] == {"all": [{"field": "a.nam_sinh", "empty": True},
+                                             {"not": {"field": "a.co_con"}}]}
