@@ -72,6 +72,22 @@ class DisputeSchema(Schema):
                                                     "officer closes it"})
 
 
+class PrefillBasisSchema(Schema):
+    pointer = fields.String(metadata={
+        "description": "The section, group or item about the person (JSON pointer into data)"})
+    relation = fields.String(metadata={
+        "description": "How the registers link the person to the citizen who filed it (ward, "
+                       "child, parent, spouse, household_member…; declarant for 'Bản thân')"})
+    named_by = fields.String(metadata={
+        "description": "The field where the citizen typed the person's personal ID number "
+                       "(a person named by a typed number)"})
+    relation_by = fields.String(metadata={
+        "description": "The field whose answer chose the relation (a relation chosen by an "
+                       "answer)"})
+    register = fields.String(metadata={"description": "The register whose record was read"})
+    record_id = fields.String(metadata={"description": "The record read, when known"})
+
+
 class DossierSchema(Schema):
     code = fields.String()
     status = fields.String(validate=validate.OneOf(list(STATES)))
@@ -101,6 +117,13 @@ class DossierSchema(Schema):
     receipt_secret = fields.String(metadata={
         "description": "Shown once, at submission: with the code, it lets anyone holding the "
                        "receipt see the status"})
+    prefill_basis = fields.List(fields.Nested(PrefillBasisSchema), allow_none=True, metadata={
+        "description": "On what basis the records of people other than the citizen were read "
+                       "when the dossier was filed (or last supplemented), recomputed by the "
+                       "service from the answers filed: one entry per person named by a typed "
+                       "number and linked to the citizen by a relation the form allows, or "
+                       "chosen by an answer, and per register. [] when nobody else's; null "
+                       "for dossiers filed before it was recorded"})
     disputes = fields.List(fields.Nested(DisputeSchema), metadata={
         "description": "Only when one dossier is read: the prefilled values the citizen "
                        "reported wrong while filling (báo sai thông tin); they never stop "

@@ -266,6 +266,11 @@ class Dossier(Base):
     #: the citizen's answer to "use my data" when the form was filled in the pages (``use``
     #: or ``type``); None when filed through the API
     prefill_choice: Mapped[str | None] = mapped_column(String(8))
+    #: on what basis the records of people other than the declarant were read at filing
+    #: (service.dossiers.basis): per person named by a typed number or chosen by an answer,
+    #: and per register, {pointer, relation, named_by | relation_by, register, record_id};
+    #: [] when nobody's; None for dossiers filed before migration 0013
+    prefill_basis: Mapped[list | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(24))
     row_version: Mapped[int] = mapped_column(Integer, default=1)
     receipt_secret_hash: Mapped[str] = mapped_column(String(64))

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from forms.compiled import CompiledForm, canonical_json
-from service.dossiers import counts, lateness, names
+from service.dossiers import basis, counts, lateness, names
 from service.dossiers.states import FINISHED, STATES, TRANSITIONS, Transition
 from service.errors import Conflict, DomainError, InvalidData, NotAllowed, VersionMismatch
 from service.records import prefill as pf
@@ -129,6 +129,29 @@ def _replay(earlier: Dossier, request_hash: str | None, installation_key: str,
     return earlier, False, secret if receipt_matches(earlier, secret) else None
 
 
+def _verified_prefill(compiled: CompiledForm, data: Any, declarant: str,
+                      sources: pf.Sources) -> pf.PrefillResult:
+    """The check's prefill (only the verified fields), read with the answers filed."""
+    return pf.prefill(compiled.definition, declarant, sources,
+                      answers=data if isinstance(data, dict) else None, verified_only=True)
+
+
+def _basis(compiled: CompiledForm, data: Any, declarant: str, sources: pf.Sources,
+           checked: pf.PrefillResult, prefill_choice: str | None) -> list[dict[str, Any]]:
+    """On what basis the records of people other than the declarant were read for these
+    answers (``service.dossiers.basis``), recomputed here from the data filed, never taken
+    from the client. Only a form with a person named or chosen by an answer can have any
+    (other forms cost nothing more); its records are read as prefill reads them (all its
+    fields), unless the citizen chose to type everything: then only the verified fields the
+    check read."""
+    form = compiled.definition
+    if not basis.has_people_by_answer(form):
+        return []
+    read = checked if prefill_choice == "type" else pf.prefill(
+        form, declarant, sources, answers=data if isinstance(data, dict) else None)
+    return basis.recorded(form, read)
+
+
 def submit(session: Session, compiled: CompiledForm, principal: Principal, data: Any,
            agency_code: str, idempotency_key: str | None, sources: pf.Sources,
            calendar: WorkCalendar, default_processing_days: int, installation_key: str,
@@ -151,9 +174,11 @@ def submit(session: Session, compiled: CompiledForm, principal: Principal, data:
             return _replay(earlier, request_hash, installation_key)
     # what is stored is what was checked: hidden values removed, computed text made
     data = submissions.prepared(compiled.definition, data)
-    errors = _check(session, compiled, data, citizen, sources)
+    checked = _verified_prefill(compiled, data, citizen, sources)
+    errors = _check(session, compiled, data, citizen, sources, checked)
     if errors:
         raise refuse(errors)
+    prefill_basis = _basis(compiled, data, citizen, sources, checked, prefill_choice)
     submitted_at = now()
     day = submitted_at.astimezone(VIETNAM).strftime("%y%m%d")
     counter = f"dossier:{agency_code}:{day}"
@@ -169,6 +194,7 @@ def submit(session: Session, compiled: CompiledForm, principal: Principal, data:
         "procedure_code": definition.procedure_code,
         "procedure_name": (definition.procedure_name or definition.title)[:300],
         "channel": "online", "citizen_id": citizen, "prefill_choice": prefill_choice,
+        "prefill_basis": prefill_basis,
         **names.columns(definition, data, citizen),  # found by name in the officers' queue
         "data": data, "status": "submitted", "row_version": 1,
         "receipt_secret_hash": _sha256(secret), "idempotency_key": idempotency_key,
@@ -334,13 +360,18 @@ def supplement(session: Session, dossier: Dossier, compiled: CompiledForm,
                        "Hồ sơ không ở trạng thái yêu cầu bổ sung.",
                        "The dossier is not waiting for a supplement.")
     data = submissions.prepared(compiled.definition, data)
-    errors = _check(session, compiled, data, principal.personal_id or "", sources)
+    citizen = principal.personal_id or ""
+    checked = _verified_prefill(compiled, data, citizen, sources)
+    errors = _check(session, compiled, data, citizen, sources, checked)
     if errors:
         raise refuse(errors)
     moment = now()
     back_to = dossier.paused_from or "submitted"
     _write(session, dossier, {
         "data": data, "status": back_to, "paused_at": None, "paused_from": None,
+        # the corrected answers may name someone else: the basis is theirs now
+        "prefill_basis": _basis(compiled, data, citizen, sources, checked,
+                                dossier.prefill_choice),
         "updated_at": moment, **lateness.resumed(dossier, moment, calendar, back_to),
     }, expected_version)
     record_event(session, dossier, lateness.WAITING, "supplement", principal, None, moment)

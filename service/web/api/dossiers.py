@@ -84,7 +84,7 @@ def out(d: Dossier, secret: str | None = None,
         "deadlines": deadlines(d),
         "lateness": lateness.assess(d, ops.now()).as_dict(),
         "explanation": d.late_explanation,
-        "version": d.row_version, "data": d.data,
+        "version": d.row_version, "data": d.data, "prefill_basis": d.prefill_basis,
     }
     if secret is not None:
         body["receipt_secret"] = secret
@@ -209,8 +209,11 @@ class DossierPrefill(MethodView):
         """Prefill the dossier's form from its citizen's records, for an officer of its agency
 
         What the registers hold now for the citizen who filed it (and the people linked to
-        them), with provenance: the officer checks the dossier against it. The access is
-        logged."""
+        them), with provenance: the officer checks the dossier against it. Read with the
+        dossier's answers, as its citizen's prefill was: a person named by a typed number is
+        read only when the registers link them to the citizen by a relation the form allows
+        (each value's provenance says on what basis), a relation or a record chosen by an
+        answer is the one chosen. The access is logged."""
         principal = require_principal()
         dossier = load(code, principal)
         current_app.logger.info("officer prefill on a dossier", extra={
@@ -221,7 +224,8 @@ class DossierPrefill(MethodView):
                        reason="the registers' data of the dossier's citizen")
         compiled = form_ops.published_form(g.db, dossier.form_id, dossier.form_version)
         result = pf.prefill(compiled.definition, dossier.citizen_id,
-                            current_runtime().sources(g.db))
+                            current_runtime().sources(g.db),
+                            answers=dossier.data if isinstance(dossier.data, dict) else None)
         return prefill_response(dossier.form_id, dossier.form_version, result)
 
 
