@@ -25,9 +25,10 @@ from flask import Blueprint, Response, current_app, g, redirect, request, url_fo
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
+from forms import pointers
 from forms.registers import REGISTERS
 from service import catalogue
-from service.dossiers import lateness, queries
+from service.dossiers import basis, lateness, queries
 from service.dossiers import lifecycle as ops
 from service.dossiers.states import STATES, TRANSITIONS
 from service.errors import (
@@ -233,6 +234,61 @@ def _sections(d: Dossier, definition: Any, disputes: list[Any]) -> list[ValueSec
     return out
 
 
+def _relation_words(relation: str) -> str:
+    """A relation of the registers (forms.registers.PERSONS), said of the dossier's citizen."""
+    words = {
+        "declarant": _("chính người nộp"),
+        "father": _("cha của người nộp"),
+        "mother": _("mẹ của người nộp"),
+        "spouse": _("vợ hoặc chồng của người nộp"),
+        "child": _("con của người nộp"),
+        "household_head": _("chủ hộ của người nộp"),
+        "household_member": _("thành viên hộ gia đình của người nộp"),
+        "parent": _("cha hoặc mẹ của người nộp"),
+        "ward": _("người được giám hộ của người nộp"),
+        "guardian": _("người giám hộ của người nộp"),
+    }
+    return words.get(relation, relation)
+
+
+def _label_at(definition: Any, pointer: str) -> str:
+    """The label of the section, group or field at ``pointer`` (with an item's number)."""
+    tokens = pointers.parse(pointer)
+    ids = tuple(t for t in tokens if not t.isdigit())
+    if not ids:
+        return pointer
+    found = definition.find(ids) if len(ids) > 1 else next(
+        (s for s in definition.sections if s.id == ids[0]), None)
+    label = (getattr(found, "label", None) or getattr(found, "title", None)) or pointer
+    items = [int(t) + 1 for t in tokens if t.isdigit()]
+    return f"{label} ({', '.join(map(str, items))})" if items else label
+
+
+def _basis_lines(d: Dossier, definition: Any) -> list[str] | None:
+    """What the dossier records of whose records were read and why, one line per person and
+    register (service.dossiers.basis); [] when nobody else's; None when the form has no
+    person named or chosen by an answer (nothing to say)."""
+    if not basis.has_people_by_answer(definition):
+        return None
+    if d.prefill_basis is None:
+        return [_("Không được ghi lại (hồ sơ nộp trước khi dịch vụ ghi căn cứ điền sẵn).")]
+    lines = []
+    for entry in d.prefill_basis:
+        register = REGISTERS.get(str(entry.get("register")))
+        where = _label_at(definition, str(entry.get("pointer", "")))
+        who = _relation_words(str(entry.get("relation")))
+        source = register.title if register is not None else str(entry.get("register"))
+        if entry.get("named_by"):
+            how = _("số định danh cá nhân ghi tại «%(field)s»",
+                    field=_label_at(definition, entry["named_by"]))
+        else:
+            how = _("quan hệ chọn tại «%(field)s»",
+                    field=_label_at(definition, str(entry.get("relation_by", ""))))
+        lines.append(_("«%(where)s»: %(who)s (%(source)s), theo %(how)s",
+                       where=where, who=who, source=source, how=how))
+    return lines
+
+
 @dataclass(frozen=True)
 class ActionView:
     action: str
@@ -286,7 +342,7 @@ def _dossier_page(d: Dossier, *, status: int = 200, errors: list[dict[str, str]]
         can_explain=officer and found.late, officer=officer, result=result, letter=letter,
         issue_url=issue_url, result_url=result_url, agency=agency_name(d.agency_code),
         agency_name=agency_name,
-        form_title=form_def.title, errors=errs,
+        form_title=form_def.title, basis_lines=_basis_lines(d, form_def), errors=errs,
         error_for={e["field"]: e["message"] for e in errs}, form=form or {},
         conflict=conflict, problem=problem, done=request.args.get("done"),
         verify_endpoint="public.verify_document"

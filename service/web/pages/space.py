@@ -19,6 +19,7 @@ from flask import Blueprint, Response, current_app, g, redirect, request, url_fo
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
+from forms import pointers
 from forms.language import normalise
 from service import catalogue
 from service.dossiers import lateness, notifications, queries
@@ -201,7 +202,16 @@ def supplement(code: str) -> BaseResponse:
     rt = current_runtime()
     compiled = catalogue.published_form(g.db, d.form_id, d.form_version)
     form = compiled.definition
-    prefilled = pf.prefill(form, person.personal_id or "", rt.sources(g.db), verified_only=True)
+
+    def locked(answers: Any) -> pf.PrefillResult:
+        # the answers say whose records a section about a person named or chosen by an
+        # answer reads (and which record a field chosen by an answer reads): its verified
+        # values are locked as the registers hold them for that person
+        return pf.prefill(form, person.personal_id or "", rt.sources(g.db),
+                          answers=answers if isinstance(answers, dict) else None,
+                          verified_only=True)
+
+    prefilled = locked(d.data)
     verified = set(prefilled.verified)
     documents = _supplement_documents(principal)
     events = queries.history(g.db, d)
@@ -226,6 +236,12 @@ def supplement(code: str) -> BaseResponse:
         return page(d.data, {})
     parsed = formfields.parse(form, request.form, prefilled.data, verified=verified,
                               documents=documents)
+    if _answers_moved(form, d.data, parsed.data):
+        # the correction names another person (or picks another record): theirs are locked
+        prefilled = locked(parsed.data)
+        verified = set(prefilled.verified)
+        parsed = formfields.parse(form, request.form, prefilled.data, verified=verified,
+                                  documents=documents)
     data = normalise(parsed.data)
     if parsed.action is not None:  # add or remove an item, refresh a list: shown again
         return page(data, {})
@@ -244,6 +260,15 @@ def supplement(code: str) -> BaseResponse:
         return page(data, errors, status=422)
     g.db.commit()
     return redirect(url_for("space.dossier", code=d.code, done="supplemented"))
+
+
+def _answers_moved(form: Any, before: Any, after: Any) -> bool:
+    """Whether an answer that says whose records (or which record) prefill reads differs
+    between the data filed and the data posted."""
+    for ids in formfields.lookup_triggers(form):
+        if dict(pointers.each(before, ids)) != dict(pointers.each(after, ids)):
+            return True
+    return False
 
 
 @bp.get("/my/dossiers/<code>/result")
