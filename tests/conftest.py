@@ -285,8 +285,8 @@ def citizen_headers(app, personal_id: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {_token(app, 'citizen', personal_id=personal_id)}"}
 
 
-def prefill(client, app, form: str, who: str = DEMO_FATHER):
-    resp = client.get(f"/api/v1/forms/{form}/versions/1/prefill",
+def prefill(client, app, form: str, who: str = DEMO_FATHER, *, version: int = 1):
+    resp = client.get(f"/api/v1/forms/{form}/versions/{version}/prefill",
                       headers=citizen_headers(app, who))
     assert resp.status_code == 200, resp.get_json()
     return resp.get_json()

@@ -84,6 +84,8 @@ def _scopes(fields: tuple[Field, ...], node: Any, person: Person | None,
         for f in fs:
             value = obj.get(f.id) if isinstance(obj, dict) else None
             if not f.is_group:
+                if f.type == "id_document" and isinstance(value, dict):
+                    value = value.get("number")  # a personal ID given as a document
                 if f.prefill is not None:
                     values.setdefault(f.prefill.record, value)
             elif f.person is None and not f.repeat:
