@@ -17,9 +17,10 @@ from tests.conftest import OFFICIAL_FORMS, SHARED_FORMS, node_paths
 
 FILES = sorted(CATALOGUE_DIR.glob("*.yaml"))
 #: the field list a form transcribes: a file of ../shared/forms/ (copied into the fixtures), or,
-#: for a form whose list exists only here, a comment ``# field list: tests/fixtures/official-forms/NAME.json``
-SOURCE = re.compile(r"(?:\.\./shared/forms/|^# field list: tests/fixtures/official-forms/)([\w.-]+\.json)",
-                    re.MULTILINE)
+#: for a form whose list exists only here, a comment
+#: ``# field list: tests/fixtures/official-forms/NAME.json``
+SOURCE = re.compile(r"(?:\.\./shared/forms/|^# field list: tests/fixtures/official-forms/)"
+                    r"([\w.-]+\.json)", re.MULTILINE)
 
 
 def _source(path: Path) -> dict:
@@ -35,6 +36,20 @@ def test_fixture_copies_match_the_shared_folder() -> None:
     copies = {p.name: p.read_bytes() for p in OFFICIAL_FORMS.glob("*.json")}
     # every shared list has an identical copy; lists transcribed for this catalogue only are allowed
     assert {name: copies.get(name) for name in shared} == shared
+
+
+SHARED_PATH = re.compile(r"\.\./shared/forms/([\w.-]+\.json)")
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_every_shared_field_list_named_exists(path: Path) -> None:
+    """A form names ``../shared/forms/NAME.json`` only for a list really there (a list made for
+    this catalogue is named by the ``# field list:`` comment instead); the copies stand in when
+    the shared folder is not beside this clone."""
+    folder = SHARED_FORMS if SHARED_FORMS.is_dir() else OFFICIAL_FORMS
+    missing = [name for name in SHARED_PATH.findall(path.read_text())
+               if not (folder / name).is_file()]
+    assert missing == [], f"{path.name} names field lists not in {folder}"
 
 
 def test_at_least_ten_official_forms() -> None:
