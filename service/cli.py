@@ -858,6 +858,15 @@ class _Main(click.Group):
             return super().invoke(ctx)
         except domain.DomainError as e:
             refused(e)
+        except Exception as e:
+            # a database without tokhai's tables (a fresh machine before `make run`); the
+            # database layer is imported only by the commands that use it
+            exc = sys.modules.get("sqlalchemy.exc")
+            if exc is not None and isinstance(e, exc.ProgrammingError | exc.OperationalError) \
+                    and ("no such table" in str(e.orig) or "does not exist" in str(e.orig)):
+                raise SystemExit("tokhai: the database has no tokhai tables yet; run "
+                                 "`tokhai db upgrade` (or `make run`) first.") from None
+            raise
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in FLASK_COMMANDS:

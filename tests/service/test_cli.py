@@ -152,6 +152,16 @@ def test_db_current_reports_the_database_as_it_is(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
+def test_a_command_on_a_database_without_tables_says_what_to_run(database_url: str,
+                                                                tmp_path: Path) -> None:
+    """Not a traceback: the database exists but was never migrated."""
+    proc, _ = _tokhai("forms", "report", "to-khai-dang-ky-khai-tu", cwd=tmp_path,
+                      env={"DATABASE_URL": database_url, "TOKHAI_DATA_DIR": str(tmp_path)})
+    assert proc.returncode != 0
+    assert "tokhai db upgrade" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 def test_db_current_on_an_empty_database_of_each_backend(database_url: str,
                                                          tmp_path: Path) -> None:
     proc, _ = _tokhai("db", "current", cwd=tmp_path, env={"DATABASE_URL": database_url,
