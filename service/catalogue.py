@@ -275,9 +275,11 @@ def load_catalogue(session: Session, directory: Path = CATALOGUE_DIR,
                    ) -> list[tuple[str, str]]:
     """Publish every catalogue form that is not in the database yet. Idempotent: a version
     already stored is left alone, and one whose file changed is reported, never overwritten,
-    since a published version is frozen."""
+    since a published version is frozen. ``earlier/`` keeps the versions a newer file
+    replaced: dossiers filed on them still name them, so a new installation publishes them too
+    (first, so that the newest is published last)."""
     outcomes: list[tuple[str, str]] = []
-    for path in sorted(directory.glob("*.yaml")):
+    for path in [*sorted(directory.glob("earlier/*.yaml")), *sorted(directory.glob("*.yaml"))]:
         raw = path.read_bytes()
         checked = check_source(raw, "yaml", path.name)
         d = checked.definition

@@ -33,6 +33,12 @@ def test_catalogue_is_published_and_public(client) -> None:
     assert ket_hon["latest_published_version"] == 1
     assert ket_hon["versions"][0]["status"] == "published"
     assert ket_hon["versions"][0]["procedure_code"] == "1.000894"
+    # a version a newer file replaced stays published (forms/catalogue/earlier/): dossiers
+    # filed on it name it; the newest is the one offered
+    guardianship = forms["to-khai-dang-ky-giam-ho"]
+    assert guardianship["latest_published_version"] == 2
+    assert sorted(v["version"] for v in guardianship["versions"]
+                  if v["status"] == "published") == [1, 2]
 
 
 def test_schema_ui_schema_and_report_are_public(client) -> None:
