@@ -309,6 +309,8 @@ class _Checker:
         # the simple conditions of the condition being read, with their place in the file
         self._leaves: list[tuple[str, Condition]] = []
         self._by_path: dict[tuple[str, ...], Field] = {}
+        # where each field's (or group's) ``when`` is in the file
+        self._when_at: dict[tuple[str, ...], str] = {}
         self._repeated: set[tuple[str, ...]] = set()
         # checks of references between fields, run once every field is known
         self._deferred: list[Callable[[], None]] = []
@@ -774,6 +776,7 @@ class _Checker:
         self._by_path[fpath] = f
         if when is not None:
             self._conditions.extend((where, leaf, fpath) for where, leaf in leaves)
+            self._when_at[fpath] = _join(path, "when")
         return f
 
     def _check_typed_scope(self, fields: tuple[Field, ...], path: str,
@@ -971,6 +974,43 @@ class _Checker:
     def _check_conditions(self) -> None:
         for path, leaf, owner in self._conditions:
             self._check_condition(path, leaf, owner)
+        self._check_condition_cycles()
+
+    def _check_condition_cycles(self) -> None:
+        """Refuse conditions that read one another in a circle: whether a field is shown
+        depends on its condition and its groups' conditions; if the fields these read depend,
+        in turn, on the field itself, whether it is shown has no single answer (hiding one
+        may show the other: ``drop_hidden``'s result would depend on the order)."""
+        # edges: field -> (field read, the field or group whose condition reads it)
+        edges: dict[tuple[str, ...], list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
+        for fpath, f in self._by_path.items():
+            if f.is_group:
+                continue
+            out = edges.setdefault(fpath, [])
+            for i in range(len(fpath), 1, -1):
+                owner = self._by_path.get(fpath[:i])
+                if owner is None or owner.when is None:
+                    continue
+                for target in owner.when.fields():
+                    read = self._by_path.get(target)
+                    # unknown fields, groups and a field reading itself are refused already
+                    if read is None or read.is_group or (target == fpath == owner.path):
+                        continue
+                    out.append((target, owner.path))
+        reported: set[tuple[str, ...]] = set()
+        for start in sorted(edges):
+            if start in reported:
+                continue
+            cycle = _shortest_cycle(start, edges)
+            if cycle is None:
+                continue
+            reported.update(node for node, _ in cycle)
+            names = " → ".join(f"'{'.'.join(node)}'" for node, _ in cycle)
+            first = f"'{'.'.join(cycle[0][0])}'"
+            self.problem(self._when_at.get(cycle[0][1], ""), "condition_cycle",
+                         f"Điều kiện hiển thị của các trường phụ thuộc vòng tròn vào nhau: "
+                         f"{names} → {first} (trường nào được hiện không xác định được). "
+                         "Hãy bỏ một điều kiện trong vòng.")
 
     def _check_condition(self, path: str, cond: Condition, owner: tuple[str, ...]) -> None:
         target = self._by_path.get(cond.field)
@@ -1205,6 +1245,27 @@ class _Checker:
             if label is not None:
                 out.append(Dropped(label, section, reason, note))
         return tuple(out)
+
+
+def _shortest_cycle(
+        start: tuple[str, ...],
+        edges: dict[tuple[str, ...], list[tuple[tuple[str, ...], tuple[str, ...]]]],
+) -> list[tuple[tuple[str, ...], tuple[str, ...]]] | None:
+    """The shortest way from ``start`` back to itself along ``edges``, as (field, owner of
+    the condition leaving it) steps; ``None`` when there is none."""
+    came: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    queue = [start]
+    for node in queue:
+        for target, owner in edges.get(node, ()):
+            if target == start:
+                steps = [(node, owner)]
+                while steps[-1][0] != start:
+                    steps.append(came[steps[-1][0]])
+                return steps[::-1]
+            if target not in came:
+                came[target] = (node, owner)
+                queue.append(target)
+    return None
 
 
 def _is_one_of(value: Any, options: Any) -> TypeGuard[str]:

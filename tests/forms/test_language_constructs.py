@@ -423,3 +423,67 @@ def test_every_yaml_example_of_the_documentation_is_yaml() -> None:
     assert len(blocks) >= 10
     for block in blocks:
         assert yaml.safe_load(block) is not None
+
+
+def test_conditions_reading_one_another_in_a_circle_are_refused() -> None:
+    # w1 shown when w2 has a value, w2 when w1 has one
+    data = construct_data()
+    field(data, 0, "tu_ngay")["when"] = "den_ngay"
+    field(data, 0, "den_ngay")["when"] = "tu_ngay"
+    with pytest.raises(DefinitionError) as info:
+        parse(data, "bad.yaml")
+    cycles = [p for p in info.value.problems if p.code == "condition_cycle"]
+    assert len(cycles) == 1
+    assert cycles[0].path in ("sections[0].fields[8].when", "sections[0].fields[9].when")
+    assert "nguoi_khai.tu_ngay" in cycles[0].message
+    assert "nguoi_khai.den_ngay" in cycles[0].message
+    assert "vòng tròn" in cycles[0].message
+    # each shown only when the other is empty, through all/not and a dotted path
+    data = construct_data()
+    field(data, 0, "tu_ngay")["when"] = {"field": "den_ngay", "empty": True}
+    field(data, 0, "den_ngay")["when"] = {
+        "all": [{"not": {"field": "nguoi_khai.tu_ngay", "empty": True}}]}
+    found = problems(data)
+    assert ("sections[0].fields[8].when", "condition_cycle") in found \
+        or ("sections[0].fields[9].when", "condition_cycle") in found
+    # three fields in a circle
+    data = construct_data()
+    field(data, 0, "tu_ngay")["when"] = "den_ngay"
+    field(data, 0, "den_ngay")["when"] = "ngay_su_kien"
+    field(data, 0, "ngay_su_kien")["when"] = {"field": "tu_ngay", "empty": True}
+    with pytest.raises(DefinitionError) as info:
+        parse(data, "bad.yaml")
+    (cycle,) = [p for p in info.value.problems if p.code == "condition_cycle"]
+    for name in ("tu_ngay", "den_ngay", "ngay_su_kien"):
+        assert f"nguoi_khai.{name}" in cycle.message
+    # a chain is not a circle
+    data = construct_data()
+    field(data, 0, "tu_ngay")["when"] = "den_ngay"
+    field(data, 0, "den_ngay")["when"] = "ngay_su_kien"
+    parse(data, "ok.yaml")
+
+
+def test_a_group_condition_counts_in_a_circle() -> None:
+    data = construct_data()
+    group = data["sections"][4]["fields"][0]
+    del group["repeat"]
+    # the group is shown when a field outside has a value, that field when one inside has
+    group["when"] = "con.ghi_them"
+    data["sections"][4]["fields"].append(
+        {"id": "ghi_them", "type": "text", "label": "Ghi thêm", "required": False,
+         "when": "con.ds.ghi_chu"})
+    found = problems(data)
+    assert ("sections[4].fields[0].when", "condition_cycle") in found \
+        or ("sections[4].fields[1].when", "condition_cycle") in found
+    # a group shown only when one of its own fields has a value
+    data = construct_data()
+    group = data["sections"][4]["fields"][0]
+    del group["repeat"]
+    group["when"] = "con.ds.ghi_chu"
+    assert ("sections[4].fields[0].when", "condition_cycle") in problems(data)
+    # a field reading itself keeps its own problem, not a second one
+    data = construct_data()
+    field(data, 0, "tu_ngay")["when"] = "tu_ngay"
+    found = problems(data)
+    assert ("sections[0].fields[8].when.field", "self_condition") in found
+    assert not any(code == "condition_cycle" for _, code in found)
