@@ -513,7 +513,10 @@ def _drop_hidden(form: FormDefinition, result: PrefillResult, answers: dict[str,
         result.verified.pop(pointer, None)
         _remove(result.data, pointer)
     result.missing = [m for m in result.missing if not _hidden(form, merged, m["pointer"])]
-    result.to_type = [p for p in leaf_pointers(form, result.data) if p not in result.provenance]
+    # left to type: the fields shown for the answers and what prefill found, that the
+    # registers did not fill (computed text is the service's, never typed)
+    result.to_type = [p for p in leaf_pointers(form, result.data)
+                      if p not in result.provenance and not _hidden(form, merged, p)]
 
 
 def _laid_over(base: Any, answers: Any) -> Any:
@@ -577,13 +580,15 @@ def _put(data: dict[str, Any], pointer: str, value: Any) -> None:
 
 
 def leaf_pointers(form: FormDefinition, data: dict[str, Any]) -> list[str]:
-    """Pointers of every field to fill: repeated groups by their items, or ``-`` (a new item)
-    when they have none."""
+    """Pointers of every field to fill (computed text is not filled: the service writes it):
+    repeated groups by their items, or ``-`` (a new item) when they have none."""
     out: list[str] = []
 
     def walk(fields: tuple[Field, ...], pointer: str, node: Any) -> None:
         for f in fields:
             here = f"{pointer}/{f.id}"
+            if f.type == "computed":
+                continue
             if not f.is_group:
                 out.append(here)
                 continue

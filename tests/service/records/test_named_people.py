@@ -415,3 +415,19 @@ def test_the_catalogue_guardianship_form_reads_a_ward_or_only_checks(client, app
     resp = client.post(f"{url}/validate", json={"data": right},
                        headers=citizen_headers(app, DAUGHTER))
     assert resp.get_json()["checks"] == [{"person": "/nguoi_duoc_giam_ho", "result": "match"}]
+
+
+def test_to_type_lists_only_shown_fields_a_citizen_types(client, app, forms) -> None:
+    """Computed text and fields hidden for the answers and what prefill found are nobody's
+    to type."""
+    birth = answered(client, app, CHOSEN, FATHER, {"su_kien": {"loai": "khai_sinh"}})
+    assert "/su_kien/quyen_so" in birth["provenance"]
+    assert set(birth["to_type"]) == {"/nguoi_lien_quan/quan_he", "/nguoi_lien_quan/ho_ten",
+                                     "/su_kien/loai", "/su_kien/ngay"}
+    marriage = answered(client, app, CHOSEN, FATHER, {"su_kien": {"loai": "ket_hon"}})
+    assert "/su_kien/quyen_so" not in marriage["to_type"]
+    assert "/su_kien/loi_khai" not in marriage["to_type"]
+    # nothing answered: both branches hidden, the binding chosen by the answer to type
+    nothing = answered(client, app, CHOSEN, FATHER, {})
+    assert set(nothing["to_type"]) == {"/nguoi_lien_quan/quan_he", "/nguoi_lien_quan/ho_ten",
+                                       "/su_kien/loai", "/su_kien/noi_dang_ky", "/su_kien/ngay"}
