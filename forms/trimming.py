@@ -97,6 +97,8 @@ REASONS: dict[str, str] = {
     "source_failed": "nguồn dữ liệu không trả lời",
     "no_value": "bản ghi không có giá trị dùng được cho trường này",
     "no_answer": "chưa có câu trả lời chọn người hoặc nguồn dữ liệu",
+    "old_id_card": "số chứng minh nhân dân cũ (9 số) không tra cứu được: sổ sách ghi theo số "
+                   "định danh cá nhân",
     "unidentified_person": "không xác định được người được khai đúng là người thân đó",
     "not_attempted": "không tra cứu (trường thuộc nhóm lặp lại không gắn với người nào)",
     "condition_hidden": "trường bị ẩn theo câu trả lời, không tính",

@@ -64,7 +64,9 @@ class MissingSchema(Schema):
                        "role in several records of a register reached through roles, e.g. "
                        "owns several businesses), source_failed; no_answer (the personal ID "
                        "number naming the section's person, or the answer that picks the "
-                       "person or the record, is not given yet). For a typed number the "
+                       "person or the record, is not given yet); old_id_card (an old 9-digit "
+                       "identity card number was given: registers are keyed by 12-digit "
+                       "personal ID numbers, so it is not looked up). For a typed number the "
                        "registers do not link to the citizen by a relation the form allows, "
                        "no_linked_person, whether or not the number exists: nothing is read"})
 

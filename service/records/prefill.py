@@ -182,6 +182,9 @@ def scopes(form: FormDefinition) -> Iterator[Scope]:
 
 
 _TYPED_NUMBER = re.compile(r"^[0-9]{12}$")
+#: an old identity card (CMND) number: registers are keyed by personal ID numbers, so it
+#: cannot be looked up
+_OLD_ID_CARD = re.compile(r"^[0-9]{9}$")
 
 
 @dataclass
@@ -242,14 +245,19 @@ def _answers_at(answers: dict[str, Any], scope: Scope, path: tuple[str, ...],
 def _targets(scope: Scope, declarant: str, candidates: dict[str, list[str]],
              answers: dict[str, Any]) -> tuple[list[Target], str | None]:
     """Whom the scope is about, or why nobody (``no_answer``: the number or the answer naming
-    the person is not given yet; ``no_linked_person``: the number typed is not linked to the
-    declarant by an allowed relation, whether or not anyone has it; None: the scope's person
-    is simply typed, or the relations' reason is found later)."""
+    the person is not given yet; ``old_id_card``: an old 9-digit identity card number was
+    given, which no register is keyed by (said from its shape alone: nothing is looked up);
+    ``no_linked_person``: the number typed is not linked to the declarant by an allowed
+    relation, whether or not anyone has it; None: the scope's person is simply typed, or the
+    relations' reason is found later)."""
     person = scope.person
     if person.named_by is not None:
         out: list[Target] = []
         why = "no_answer"
         for base, number in _answers_at(answers, scope, person.named_by):
+            if isinstance(number, str) and _OLD_ID_CARD.match(number):
+                why = "old_id_card" if why == "no_answer" else why
+                continue
             if not (isinstance(number, str) and _TYPED_NUMBER.match(number)):
                 continue
             why = "no_linked_person"

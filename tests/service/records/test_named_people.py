@@ -431,3 +431,28 @@ def test_to_type_lists_only_shown_fields_a_citizen_types(client, app, forms) -> 
     nothing = answered(client, app, CHOSEN, FATHER, {})
     assert set(nothing["to_type"]) == {"/nguoi_lien_quan/quan_he", "/nguoi_lien_quan/ho_ten",
                                        "/su_kien/loai", "/su_kien/noi_dang_ky", "/su_kien/ngay"}
+
+
+def test_an_old_identity_card_number_is_said_so_and_reveals_nothing(client, app) -> None:
+    """Khai tử takes the deceased's old 9-digit CMND number: the registers are keyed by
+    12-digit personal ID numbers, so it cannot be looked up. The reason says so (not
+    'no_answer': an answer was given), from the number's shape alone."""
+    url = "/api/v1/forms/to-khai-dang-ky-khai-tu/versions/1/prefill"
+
+    def missing(who: str, number: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        body = client.post(url, json={"answers": {"nguoi_chet": {"so_dinh_danh": number}}},
+                           headers=citizen_headers(app, who)).get_json()
+        return body, {m["pointer"]: m["reason"] for m in body["missing"]
+                      if m["pointer"].startswith("/nguoi_chet/")}
+
+    body, reasons = missing(FATHER, "012345678")
+    assert reasons and set(reasons.values()) == {"old_id_card"}
+    assert body["data"]["nguoi_chet"] == {}
+    assert not any(p.startswith("/nguoi_chet/") for p in body["provenance"])
+    # any other 9 digits, and any citizen, get the very same answer
+    other, other_reasons = missing(DAUGHTER, DECEASED[-9:])
+    assert other_reasons == reasons and other["data"]["nguoi_chet"] == {}
+    assert "Phạm Thị Lụa" not in json.dumps(other, ensure_ascii=False)
+    # nothing typed is still no answer
+    _, none = missing(FATHER, "")
+    assert set(none.values()) == {"no_answer"}
