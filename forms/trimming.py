@@ -7,7 +7,8 @@ replaced by the electronic signature...). A field the e-form adds (``official: f
 against the reduction when the citizen must type it, so adding fields can never look like
 trimming. Every field counts the same way on both sides: a commitment printed on the paper form
 is one official field there and one box to tick on the e-form; a ``computed`` field is never
-typed.
+typed, so an official one is a paper field the citizen no longer types, in both figures (in the
+baseline when shown, never typed; ``counts.computed`` says how many).
 
 Two figures:
 
@@ -224,6 +225,8 @@ def trimming_report(form: FormDefinition) -> dict[str, Any]:
             if f.prefill.by:
                 row["by"] = "/" + "/".join(f.prefill.by)
                 row["records"] = list(f.prefill.all_records())
+                row["choices"] = _choices(form, f)
+                row["source"] = " hoặc ".join(dict.fromkeys(c["source"] for c in row["choices"]))
             person = _person_of(form, f.path)
             if person:
                 row["person"] = person
@@ -287,6 +290,21 @@ def trimming_report(form: FormDefinition) -> dict[str, Any]:
         "fields": fields,
         "dropped": dropped,
     }
+
+
+def _choices(form: FormDefinition, f: Field) -> list[dict[str, Any]]:
+    """Every record a binding chosen by an answer may read, with the answer that picks it
+    (its code and label) and the register's and the record's names."""
+    assert f.prefill is not None and f.prefill.by is not None
+    by = form.find(f.prefill.by)
+    labels = {c.code: c.label for c in form.codes(by.codes or "")} if by is not None else {}
+    out = []
+    for code, path in f.prefill.records:
+        found = registers.lookup(path)
+        out.append({"answer": code, "answer_label": labels.get(code, code), "record": path,
+                    "source": found[0].title if found else path.split(".", 1)[0],
+                    "record_label": found[2] if found else path})
+    return out
 
 
 def _group_conditional(form: FormDefinition, path: tuple[str, ...]) -> bool:
@@ -523,18 +541,21 @@ def actual_reduction(form: FormDefinition, data: dict[str, Any],
               if _trusted(form, data, p, entry, doubts)}
     distrusted = {_tokens(p) for p in provenance} - filled
     leaves = [f for _, f in form.leaves()]
-    best: tuple[float, int, int, int, set[tuple[str, ...]]] | None = None
+    best: tuple[float, int, int, int, int, set[tuple[str, ...]]] | None = None
     for shown_set in _shown_sets(form, expanded):
         by_field: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
         for tokens in shown_set:
             by_field.setdefault(_definition(tokens), []).append(tokens)
-        typed = prefilled = official = 0
+        typed = prefilled = official = computed = 0
         for f in leaves:
             instances = by_field.get(f.path)
             if not instances:
                 continue
             official += f.official
             if f.type == "computed":
+                # as in the designer's figure: an official computed field is a paper field
+                # the citizen no longer types (on the paper side, not typed)
+                computed += 1
                 continue
             if all(t in filled for t in instances):
                 prefilled += 1
@@ -543,9 +564,9 @@ def actual_reduction(form: FormDefinition, data: dict[str, Any],
         baseline = official + len(form.dropped)
         reduction = _reduction(baseline, typed)
         if best is None or (reduction, -typed) < (best[0], -best[2]):
-            best = (reduction, baseline, typed, prefilled, shown_set)
+            best = (reduction, baseline, typed, prefilled, computed, shown_set)
     assert best is not None
-    reduction, baseline, typed, prefilled, shown_set = best
+    reduction, baseline, typed, prefilled, computed, shown_set = best
     meets = reduction >= TARGET_PERCENT
     listed = _missing(form, data, shown_set, filled, distrusted, doubts, missing)
     gaps = sorted({(m["register"], m["person"], m["reason"]) for m in listed
@@ -558,7 +579,7 @@ def actual_reduction(form: FormDefinition, data: dict[str, Any],
             for r, who, why in gaps)
     return {
         "counts": {"official_fields": baseline, "typed": typed, "prefilled": prefilled,
-                   "shown": len({_definition(t) for t in shown_set}),
+                   "computed": computed, "shown": len({_definition(t) for t in shown_set}),
                    "not_counted": len(distrusted)},
         "reduction_percent": reduction,
         "meets_target": meets,

@@ -51,6 +51,10 @@ class TrimmingFieldSchema(Schema):
                                                    "check_only: why a bound field counts typed"})
     by = fields.String(metadata={"description": "the answer choosing the record"})
     records = fields.List(fields.String())
+    choices = fields.List(fields.Dict(), metadata={
+        "description": "a binding chosen by an answer: every record it may read, each with the "
+                       "answer that picks it (answer, answer_label, record, record_label, "
+                       "source)"})
     record = fields.String()
     source = fields.String()
     person = fields.Dict()

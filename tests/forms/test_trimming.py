@@ -48,8 +48,8 @@ def test_a_commitment_counts_on_both_sides() -> None:
     assert "commitment_counted" in {a["code"] for a in report["assumptions"]}
     actual = actual_reduction(f, {"nguoi": {"ho_ten": "Nguyễn Văn An"}},
                               prov("/nguoi/ho_ten"), [])
-    assert actual["counts"] == {"official_fields": 3, "typed": 2, "prefilled": 1, "shown": 3,
-                                "not_counted": 0}
+    assert actual["counts"] == {"official_fields": 3, "typed": 2, "prefilled": 1, "computed": 0,
+                                "shown": 3, "not_counted": 0}
 
 
 CONDITIONAL = """
@@ -220,3 +220,65 @@ def test_assumptions_are_stated_in_vietnamese_with_a_code() -> None:
             "commitment_counted"} <= set(codes)
     assert "conditional_shown" not in codes  # only what this form relies on
     assert all(a["text"] == ASSUMPTIONS[a["code"]] for a in trimming_report(f)["assumptions"])
+
+
+def test_an_official_computed_field_counts_the_same_in_both_figures() -> None:
+    """An official computed field is a paper field the citizen no longer types: in the
+    baseline, never typed, in the designer's figure and per citizen (when shown)."""
+    f = form("""
+  - id: nguoi
+    title: Người kê khai
+    fields:
+      - {id: quan_he, type: choice, codes: relationship, label: Quan hệ}
+      - {id: ho_ten, type: text, label: Họ tên, prefill: population.full_name}
+      - {id: cam_ket, type: computed, label: Lời cam kết,
+         template: "Tôi cam đoan việc nhận {quan_he} là đúng sự thật."}
+      - {id: ghi_chu, type: computed, official: false, label: Ghi chú, template: "{ho_ten}"}
+      - {id: ve_cha, type: computed, label: Về cha, template: "Cha: {ho_ten}",
+         when: {field: quan_he, equals: cha}}
+""")
+    designer = trimming_report(f)["counts"]
+    assert designer["official_fields"] == 4 and designer["typed"] == 1
+    assert designer["computed"] == 3
+    data = {"nguoi": {"ho_ten": "Nguyễn Văn An", "quan_he": "cha"}}
+    shown = actual_reduction(f, data, prov("/nguoi/ho_ten"), [])
+    assert shown["counts"]["official_fields"] == designer["official_fields"]
+    assert shown["counts"]["typed"] == designer["typed"]
+    assert shown["counts"]["computed"] == designer["computed"]
+    assert shown["reduction_percent"] == trimming_report(f)["reduction_percent"] == 75.0
+    # hidden for this citizen: on neither side, like any other field
+    data["nguoi"]["quan_he"] = "me"
+    hidden = actual_reduction(f, data, prov("/nguoi/ho_ten"), [])
+    assert hidden["counts"]["official_fields"] == 3 and hidden["counts"]["computed"] == 2
+    assert hidden["counts"]["typed"] == 1
+
+
+def test_a_binding_chosen_by_an_answer_lists_every_record() -> None:
+    f = form("""
+  - id: su_kien
+    title: Sự kiện
+    fields:
+      - {id: loai, type: choice, codes: loai_su_kien, label: Loại sự kiện}
+      - id: noi_dang_ky
+        type: text
+        label: Nơi đăng ký
+        prefill:
+          by: loai
+          records:
+            khai_sinh: civil_status.birth_registration_authority
+            ket_hon: civil_status.marriage_registration_authority
+            thuong_tru: population.id_card_issue_place
+""", """code_lists:
+  loai_su_kien:
+    - {code: khai_sinh, label: Khai sinh}
+    - {code: ket_hon, label: Kết hôn}
+    - {code: thuong_tru, label: Thường trú}
+""")
+    row = next(r for r in trimming_report(f)["fields"] if r["path"] == "/su_kien/noi_dang_ky")
+    assert row["by"] == "/su_kien/loai"
+    assert [(c["answer"], c["answer_label"], c["record"]) for c in row["choices"]] == [
+        ("khai_sinh", "Khai sinh", "civil_status.birth_registration_authority"),
+        ("ket_hon", "Kết hôn", "civil_status.marriage_registration_authority"),
+        ("thuong_tru", "Thường trú", "population.id_card_issue_place")]
+    assert all(c["source"] and c["record_label"] for c in row["choices"])
+    assert "hộ tịch" in row["source"].lower() and "dân cư" in row["source"].lower()

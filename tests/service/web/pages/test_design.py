@@ -407,3 +407,14 @@ def test_posts_need_their_csrf_token(app, designer) -> None:
     with app.extensions["tokhai"].sessions() as s:
         assert s.scalar(select(FormVersion.status).where(
             FormVersion.form_id == FORM, FormVersion.version == 1)) == "draft"
+
+
+def test_the_trimming_report_names_every_record_an_answer_may_pick(designer) -> None:
+    form = "to-khai-cap-ban-sao-trich-luc-ho-tich"
+    body = text(designer.get(f"/design/forms/{form}/1/trimming-report"))
+    assert "theo câu trả lời:" in body
+    # the number: a birth's, a marriage's or a death's, by the event chosen
+    for choice in ("Khai sinh – Số đăng ký khai sinh (Cơ sở dữ liệu hộ tịch",
+                   "Kết hôn – Số Giấy chứng nhận kết hôn (Cơ sở dữ liệu hộ tịch",
+                   "Khai tử – Số trích lục khai tử (Cơ sở dữ liệu hộ tịch"):
+        assert choice in body, choice
