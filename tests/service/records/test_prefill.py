@@ -217,8 +217,9 @@ def test_every_catalogue_form_meets_the_target_for_the_demo_citizens(
             report = client.get(f"/api/v1/forms/{form}/versions/{version}/trimming-report",
                                 query_string={"personal_id": who}, headers=designer).get_json()
             actual = report["actual"]
+            # (no comparison with the designer's figure: one citizen's counts only the fields
+            # shown for their answers, on both sides, so it may be the higher)
             assert actual["meets_target"], (form, who, actual["verdict"])
-            assert actual["reduction_percent"] <= report["reduction_percent"]
 
 
 def test_actual_figures_say_which_register_is_missing(client, app, people, designer) -> None:

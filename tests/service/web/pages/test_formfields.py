@@ -5,6 +5,7 @@ problems land at the inputs rendered, answers read as on paper."""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from flask import Flask, render_template_string
 from markupsafe import escape
 from werkzeug.datastructures import MultiDict
 
-from forms import language, units
+from forms import conditions, language, units
 from forms.examples import example_submission
 from forms.model import FormDefinition
 from service.web.pages import formfields as ff
@@ -125,7 +126,9 @@ def test_every_catalogue_form_renders_and_comes_back_unchanged(app: Flask, path:
     empty = render(ff.view(form, {}, {}, {}))
     assert empty.count("<fieldset class=\"eform__section\"") == len(form.sections)
     parsed = round_trip(form, data, documents=DOCUMENTS)
-    assert parsed.data == data
+    # what comes back is what was sent, but for the values of fields the answers hide (an
+    # alternative the example also fills: a passport number when a personal ID is given)
+    assert parsed.data == conditions.drop_hidden(form, copy.deepcopy(data))
     assert parsed.errors == {} and parsed.unknown == [] and parsed.action is None
     # an empty form posts nothing typed: sections only (and repeated groups' minimum items)
     nothing = ff.parse(form, Browser(empty).post(), {})
