@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from forms import registers
-from forms.model import FormDefinition
+from forms.model import FormDefinition, Person
 from service.records import prefill as pf
 from storage.models import Dispute, Dossier, FormDraft, PrefillChoice
 
@@ -49,6 +49,12 @@ class ReadSection:
     title: str
     relations: tuple[str, ...]
     fields: tuple[BoundField, ...]
+    #: a person the citizen names: the label of the field where their personal ID number is
+    #: typed, and the relations to the citizen under which their records are read
+    named_by: str | None = None
+    allowed: tuple[str, ...] = ()
+    #: a person chosen by an answer: the label of the question whose answer picks the relation
+    chosen_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,19 +70,26 @@ def readings(form: FormDefinition) -> list[Reading]:
     """Which registers prefill would read, for which fields, from the form's bindings alone
     (no register is read): what the citizen is shown before choosing. In the form's order."""
     titles = {s.id: s.title for s in form.sections}
-    by_register: dict[str, dict[tuple[str, tuple[str, ...]], list[BoundField]]] = {}
+    by_register: dict[str, dict[tuple[str, Person], list[BoundField]]] = {}
     for scope in pf.scopes(form):
         for f in pf.bound_fields(scope.fields):
             bound = pf.binding(f)
             register = bound.record.split(".", 1)[0]
-            key = (titles.get(f.path[0], f.path[0]), scope.person.relations)
+            key = (titles.get(f.path[0], f.path[0]), scope.person)
             entry = BoundField(f.label, bound.mode == "verified")
             fields = by_register.setdefault(register, {}).setdefault(key, [])
             if entry not in fields:
                 fields.append(entry)
+
+    def label(path: tuple[str, ...] | None) -> str | None:
+        found = form.find(path) if path else None
+        return found.label if found is not None else None
+
     return [Reading(name, registers.REGISTERS[name].title, tuple(
-                ReadSection(title, relations, tuple(fields))
-                for (title, relations), fields in sections.items()))
+                ReadSection(title, person.relations, tuple(fields),
+                            named_by=label(person.named_by), allowed=person.allowed,
+                            chosen_by=label(person.relation_by))
+                for (title, person), fields in sections.items()))
             for name, sections in by_register.items()]
 
 

@@ -155,11 +155,23 @@ def start(form_id: str) -> Response:
     return redirect(url_for("eform.fill", form_id=form.id, version=form.version))
 
 
+def _yours() -> dict[str, str]:
+    """Each relation a named person may have to the citizen, as "… của bạn" ends it
+    (the relations of forms.registers.PERSONS), in the page's language."""
+    return {
+        "father": _("cha"), "mother": _("mẹ"), "parent": _("cha hoặc mẹ"),
+        "spouse": _("vợ/chồng"), "child": _("con"), "household_head": _("chủ hộ"),
+        "household_member": _("người cùng hộ"), "ward": _("người được giám hộ"),
+        "guardian": _("người giám hộ"),
+    }
+
+
 def _start_page(compiled: CompiledForm, offered: list[Agency] | None, agency: str | None,
                 previous: str | None, agency_error: str | None = None) -> Response:
     errors = [{"field": "agency", "message": agency_error}] if agency_error else []
     return render("eform/start.html", form=compiled.definition,
                   readings=drafts.readings(compiled.definition), persons=registers.PERSONS,
+                  yours=_yours(),
                   agencies=offered, agency=agency, previous=previous, errors=errors,
                   agency_error=agency_error, error_count=len(errors))
 

@@ -641,3 +641,23 @@ def test_a_dispute_typed_while_the_session_expired_is_kept(app, monkeypatch) -> 
     assert back.status_code == 200
     body = text(back)
     assert "Tên đúng là Trần Thị Bính." in body and 'value="/nguoi_me/ho_ten"' in body
+
+
+def test_the_first_step_says_whose_records_a_named_or_chosen_person_reads(client) -> None:
+    """A section about a person the citizen names (by a personal ID number) or chooses (by an
+    answer) says so, instead of an empty list of relations."""
+    body = text(client.get("/procedures/to-khai-dang-ky-giam-ho/apply?change=1"))
+    assert "(thông tin của )" not in body and "thông tin của ):" not in body
+    assert ("<strong>Người được giám hộ</strong>\n      <span class=\"meta\">(thông tin của "
+            "người bạn nêu số định danh cá nhân ở câu “Giấy khai sinh/Giấy tờ tùy thân”, nếu "
+            "sổ sách ghi nhận người đó là người được giám hộ, con hoặc người cùng hộ của "
+            "bạn)</span>:") in body
+    copy = text(client.get("/procedures/to-khai-cap-ban-sao-trich-luc-ho-tich/apply?change=1"))
+    assert "thông tin của người bạn chọn ở câu “" in copy
+    assert "(thông tin của )" not in copy
+    client.get("/language/en")
+    english = text(client.get("/procedures/to-khai-dang-ky-giam-ho/apply?change=1"))
+    client.get("/language/vi")
+    assert ("about the person whose personal ID number you give at “Giấy khai sinh/Giấy tờ "
+            "tùy thân”, if the registers record them as your ward, child or household "
+            "member") in english
