@@ -32,7 +32,7 @@ from flask import Blueprint, Flask, current_app, g, redirect, request, session, 
 from flask_babel import gettext as _
 
 from service import staff
-from service.records.demo import DEMO_AGENCY, DEMO_DAUGHTER, DEMO_FATHER
+from service.records.demo import DEMO_AGENCY, DEMO_DAUGHTER, DEMO_FATHER, DEMO_MOTHER
 from service.web.pages import sessions
 from service.web.pages.rendering import PAGE_BLUEPRINTS, page_error, render
 from service.web.runtime import current_runtime
@@ -47,6 +47,8 @@ _PERSONAL_ID = re.compile(r"^[0-9]{12}$")
 DEV_PEOPLE: dict[str, tuple[str, str, str | None, str | None]] = {
     "citizen_father": ("citizen", "Nguyễn Văn An", DEMO_FATHER, None),
     "citizen_daughter": ("citizen", "Lê Thị Thu Hà", DEMO_DAUGHTER, None),
+    # an unmarried mother and her son (a child born out of wedlock): an adult who files
+    "citizen_mother": ("citizen", "Đỗ Thị Mai", DEMO_MOTHER, None),
     "officer": ("officer", "Cán bộ một cửa (phát triển)", None, DEMO_AGENCY),
     "designer": ("designer", "Người thiết kế biểu mẫu (phát triển)", None, None),
     "auditor": ("auditor", "Kiểm toán viên (phát triển)", None, None),

@@ -497,3 +497,19 @@ def test_a_failing_page_is_a_500_page_without_details(app: Any, client: Any,
     html = answer.get_data(as_text=True)
     assert "Xin lỗi, hệ thống đang gặp sự cố" in html
     assert "Traceback" not in html and "a bug in a page" not in html
+
+
+def test_the_development_page_offers_the_unmarried_mother(client: Any) -> None:
+    """The demo families' adult who files for her son (born out of wedlock) can be signed in
+    as without a token, like the two original demo citizens."""
+    from service.records import demo
+    from service.web.pages.signin import DEV_PEOPLE
+
+    page = client.get("/sign-in").get_data(as_text=True)
+    assert "Đỗ Thị Mai" in page and 'value="citizen_mother"' in page
+    role, name, personal_id, _agency = DEV_PEOPLE["citizen_mother"]
+    population = dict(demo.generate(3).records["population"])
+    assert role == "citizen" and personal_id == demo.DEMO_MOTHER
+    assert population[personal_id]["full_name"] == name
+    sign_in(client, "citizen_mother")
+    assert signed_in_name(client) == "Đỗ Thị Mai"
