@@ -60,51 +60,51 @@ PLACE_TITLES = {
 }
 
 
+PLACE_KIND_TITLE = "Loại nơi chốn"
+
+
 def place_schema(places: tuple[str, ...], current: dict[str, Any],
                  country_options: list[dict[str, Any]]) -> dict[str, Any]:
-    """One of the kinds of place the field offers, told apart by ``kind``: ``current`` (the
-    given address schema of today's units), ``abroad`` (a country other than Việt Nam and an
-    optional detail), ``former`` (the name of a unit as it was, as text)."""
-    branches: list[dict[str, Any]] = []
+    """A place: ``kind`` chosen from the kinds the field offers (options ``{"enum": [kind],
+    "title"}`` like every code list, so an empty form has no kind chosen), then the kind's
+    properties in the ``then`` of an ``if`` on ``kind`` (a renderer shows them once the kind
+    is chosen): ``current`` (the given address schema of today's units), ``abroad`` (a country
+    other than Việt Nam and an optional detail), ``former`` (the name of a unit as it was, as
+    text). Each ``then`` closes the object to its kind's keys with ``propertyNames``; the
+    object is closed to the keys of every kind offered (``additionalProperties`` would see
+    only ``kind``)."""
+    kinds: list[tuple[str, dict[str, Any], list[str]]] = []
     for kind in places:
         if kind == "current":
-            branch = copy_with_kind(current, kind)
+            props = dict(current.get("properties", {}))
+            required = list(current.get("required", []))
+            extra = {k: v for k, v in current.items() if k == "allOf"}
         elif kind == "abroad":
-            branch = {
-                "type": "object",
-                "properties": {
-                    "kind": {"const": "abroad"},
-                    "country": {"type": "string", "title": "Quốc gia",
-                                "oneOf": [o for o in country_options
-                                          if o.get("enum") != ["VN"]
-                                          and o.get("const") != "VN"]},
-                    "detail": {"type": "string", "title": "Địa chỉ ở nước ngoài",
-                               "maxLength": 200},
-                },
-                "required": ["kind", "country"],
-                "additionalProperties": False,
+            props = {
+                "country": {"type": "string", "title": "Quốc gia",
+                            "oneOf": [o for o in country_options
+                                      if o.get("enum") != ["VN"] and o.get("const") != "VN"]},
+                "detail": {"type": "string", "title": "Địa chỉ ở nước ngoài",
+                           "maxLength": 200},
             }
+            required, extra = ["country"], {}
         else:
-            branch = {
-                "type": "object",
-                "properties": {
-                    "kind": {"const": "former"},
-                    "text": {"type": "string", "title": "Nơi chốn (tên như khi đó)",
-                             "minLength": 1, "maxLength": 200},
-                },
-                "required": ["kind", "text"],
-                "additionalProperties": False,
-            }
-        branches.append({"title": PLACE_TITLES[kind], **branch})
-    return {"type": "object", "oneOf": branches}
-
-
-def copy_with_kind(address: dict[str, Any], kind: str) -> dict[str, Any]:
-    """An address schema (an object of province, commune, detail) with ``kind`` added."""
-    out = dict(address)
-    out["properties"] = {"kind": {"const": kind}, **address.get("properties", {})}
-    out["required"] = ["kind", *address.get("required", [])]
-    names = address.get("propertyNames")
-    if isinstance(names, dict) and isinstance(names.get("enum"), list):
-        out["propertyNames"] = {**names, "enum": ["kind", *names["enum"]]}
-    return out
+            props = {"text": {"type": "string", "title": "Nơi chốn (tên như khi đó)",
+                              "minLength": 1, "maxLength": 200}}
+            required, extra = ["text"], {}
+        kinds.append((kind, {"properties": props, "required": required,
+                             "propertyNames": {"enum": ["kind", *props]}, **extra},
+                      list(props)))
+    names = ["kind"]
+    for _, _, keys in kinds:
+        names += [k for k in keys if k not in names]
+    return {
+        "type": "object",
+        "properties": {"kind": {"type": "string", "title": PLACE_KIND_TITLE,
+                                "oneOf": [{"enum": [k], "title": PLACE_TITLES[k]}
+                                          for k, _, _ in kinds]}},
+        "required": ["kind"],
+        "propertyNames": {"enum": names},
+        "allOf": [{"if": {"properties": {"kind": {"const": k}}, "required": ["kind"]},
+                   "then": then} for k, then, _ in kinds],
+    }

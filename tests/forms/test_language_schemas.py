@@ -3,8 +3,12 @@ same way: valid and invalid values of each."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
 from typing import Any
 
+import fastjsonschema
+import jsonschema_rs
 import pytest
 from jsonschema import Draft7Validator, Draft202012Validator, FormatChecker
 
@@ -36,11 +40,33 @@ def _property(node: dict[str, Any], name: str) -> dict[str, Any]:
     raise KeyError(name)
 
 
+@cache
+def validators(path: tuple[str, ...]) -> tuple[Callable[[Any], bool], ...]:
+    """python-jsonschema on the 2020-12 schema and on the draft-07 rendition, jsonschema-rs on
+    2020-12, fastjsonschema on draft-07: each a verdict function."""
+    schema = {"$schema": SCHEMA["$schema"], **field_schema(*path)}
+    seven = to_draft07(schema)
+    fast = fastjsonschema.compile(seven)
+
+    def fast_ok(value: Any) -> bool:
+        try:
+            fast(value)
+        except fastjsonschema.JsonSchemaValueException:
+            return False
+        return True
+
+    return (Draft202012Validator(schema, format_checker=FormatChecker()).is_valid,
+            Draft7Validator(seven, format_checker=FormatChecker()).is_valid,
+            jsonschema_rs.Draft202012Validator(schema, validate_formats=True).is_valid,
+            fast_ok)
+
+
 def valid(path: tuple[str, ...], value: Any) -> bool:
-    schema = field_schema(*path)
-    ok = Draft202012Validator(schema, format_checker=FormatChecker()).is_valid(value)
-    seven = to_draft07({"$schema": SCHEMA["$schema"], **schema})
-    assert Draft7Validator(seven, format_checker=FormatChecker()).is_valid(value) == ok, value
+    """The verdict of python-jsonschema on the 2020-12 schema, which the draft-07 rendition
+    (python-jsonschema and fastjsonschema) and jsonschema-rs on 2020-12 must share."""
+    standard, *others = validators(path)
+    ok = standard(value)
+    assert [other(value) for other in others] == [ok] * len(others), value
     return ok
 
 
@@ -93,28 +119,77 @@ def test_id_document_number_depends_on_the_type(value: Any, ok: bool) -> None:
     assert valid(("nguoi_khai", "giay_to"), value) == ok
 
 
-@pytest.mark.parametrize(("value", "ok"), [
+#: values of a place offering every kind (nguoi_khai.noi_sinh), and whether they are valid
+PLACES: list[tuple[Any, bool]] = [
     ({"kind": "current", "province": "01", "commune": "00004"}, True),
     ({"kind": "current", "province": "01", "commune": "00004", "detail": "Số 1"}, True),
     ({"kind": "current", "province": "79", "commune": "00004"}, False),  # not in the province
+    ({"kind": "current", "province": "01"}, False),
+    ({"kind": "current", "province": "01", "commune": "00004", "text": "Hà Tây"}, False),
+    ({"kind": "current", "province": "01", "commune": "00004", "country": "FR"}, False),
     ({"province": "01", "commune": "00004"}, False),  # no kind
+    ({}, False),
     ({"kind": "abroad", "country": "FR", "detail": "Paris"}, True),
+    ({"kind": "abroad", "country": "FR"}, True),
     ({"kind": "abroad", "country": "VN"}, False),
     ({"kind": "abroad", "country": "XX"}, False),
+    ({"kind": "abroad"}, False),
+    ({"kind": "abroad", "country": "FR", "text": "Paris"}, False),
+    ({"kind": "abroad", "country": "FR", "province": "01"}, False),
+    ({"kind": "abroad", "country": "FR", "detail": "x" * 201}, False),
     ({"kind": "former", "text": "Xã Tân Lập, huyện Đan Phượng, tỉnh Hà Tây"}, True),
     ({"kind": "former", "text": ""}, False),
+    ({"kind": "former"}, False),
     ({"kind": "former", "text": "x" * 201}, False),
     ({"kind": "former", "text": "Hà Tây", "province": "01"}, False),
+    ({"kind": "former", "text": "Hà Tây", "detail": "Số 1"}, False),
+    ({"kind": "former", "text": "Hà Tây", "moon": 1}, False),
     ({"kind": "moon"}, False),
-])
+    ({"kind": "moon", "text": "Hà Tây"}, False),
+    ({"kind": None, "text": "Hà Tây"}, False),
+    ("Hà Tây", False),
+]
+
+
+@pytest.mark.parametrize(("value", "ok"), PLACES)
 def test_place(value: Any, ok: bool) -> None:
     assert valid(("nguoi_khai", "noi_sinh"), value) == ok
 
 
 def test_place_offers_only_its_kinds() -> None:
     assert valid(("nguoi_khai", "noi_cu"), {"kind": "former", "text": "Hà Tây"})
+    assert valid(("nguoi_khai", "noi_cu"), {"kind": "abroad", "country": "LA"})
     assert not valid(("nguoi_khai", "noi_cu"),
                      {"kind": "current", "province": "01", "commune": "00004"})
+    assert not valid(("nguoi_khai", "noi_cu"), {"kind": "former", "text": "Hà Tây",
+                                                "province": "01"})
+
+
+def test_a_place_is_a_kind_to_choose_then_the_kinds_fields() -> None:
+    """No kind is chosen by a renderer's defaults: kind's options are {enum: [kind], title}
+    (never const); each kind's fields sit in the then of an if on kind, closed to that
+    kind's keys (propertyNames); the object is closed to every kind's keys."""
+    place = field_schema("nguoi_khai", "noi_cu")
+    assert place["required"] == ["kind"] and set(place["properties"]) == {"kind"}
+    assert place["properties"]["kind"]["oneOf"] == [
+        {"enum": ["former"], "title": "Tên đơn vị hành chính cũ"},
+        {"enum": ["abroad"], "title": "Nước ngoài"}]
+    assert place["propertyNames"] == {"enum": ["kind", "text", "country", "detail"]}
+    assert "oneOf" not in place and "additionalProperties" not in place
+    ifs = [(branch["if"], branch["then"]["propertyNames"]) for branch in place["allOf"]]
+    assert ifs == [
+        ({"properties": {"kind": {"const": "former"}}, "required": ["kind"]},
+         {"enum": ["kind", "text"]}),
+        ({"properties": {"kind": {"const": "abroad"}}, "required": ["kind"]},
+         {"enum": ["kind", "country", "detail"]})]
+
+    def consts(node: Any) -> list[Any]:
+        if isinstance(node, dict):
+            return [c for k, v in node.items() if k != "if" for c in consts(v)] + (
+                [node["const"]] if "const" in node else [])
+        return [c for v in node for c in consts(v)] if isinstance(node, list) else []
+
+    assert consts(field_schema("nguoi_khai", "noi_sinh")) == []  # outside an if
 
 
 @pytest.mark.parametrize(("path", "value", "ok"), [

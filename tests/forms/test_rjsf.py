@@ -21,7 +21,9 @@ from forms.examples import example_submission
 from forms.language import parse_text
 from forms.model import Field, FormDefinition
 from service.catalogue import CATALOGUE_DIR
+from tests.forms.test_language_schemas import PLACES
 from tests.forms.test_rjsf_schema import DEFINITION
+from tests.forms.test_rjsf_schema import valid as valid_sample
 
 ROOT = Path(__file__).resolve().parents[2]
 VERSIONS = {"v5": "5.", "v6": "6."}
@@ -222,6 +224,22 @@ def test_the_page_answers_like_a_person(rjsf: Page, sample) -> None:
     assert options == ["", *cao_bang] and cao_bang != hanoi
     page.select_option("#root_a_noi_o_commune", label=cao_bang[0])
 
+    # a place: no kind chosen, so none of its kinds' inputs; the kind chosen shows its own
+    assert page.eval_on_selector("#root_a_noi_sinh_kind", "s => s.value") == ""
+    assert {"root_a_noi_sinh_province", "root_a_noi_sinh_country",
+            "root_a_noi_sinh_text"}.isdisjoint(rjsf.state()["ids"])
+    page.select_option("#root_a_noi_sinh_kind", label="Tên đơn vị hành chính cũ")
+    page.wait_for_selector("#root_a_noi_sinh_text")
+    assert "root_a_noi_sinh_province" not in rjsf.state()["ids"]
+    page.select_option("#root_a_noi_sinh_kind", label="Trong nước")
+    page.wait_for_selector("#root_a_noi_sinh_province")
+    assert "root_a_noi_sinh_text" not in rjsf.state()["ids"]
+    page.select_option("#root_a_noi_sinh_province", label="Thành phố Hà Nội")
+    options = page.eval_on_selector_all("#root_a_noi_sinh_commune option",
+                                        "os => os.map(o => o.text)")
+    assert options == ["", *hanoi]
+    page.select_option("#root_a_noi_sinh_commune", label=hanoi[1])
+
     page.select_option("#root_a_loai", label="Khác")
     page.wait_for_selector("#root_a_ghi_ro")
     page.fill("#root_a_ghi_ro", "Giấy phép lái xe")
@@ -235,8 +253,23 @@ def test_the_page_answers_like_a_person(rjsf: Page, sample) -> None:
     assert data["a"]["giay_to"] == [{"document_id": "TL-0001", "file_name": "tai-lieu-1.pdf",
                                      "media_type": "application/pdf"}]
     assert data["b"]["so_con"] == 2 and data["a"]["co_con"] is True
+    assert data["a"]["noi_sinh"] == {"kind": "current", "province": "01",
+                                     "commune": units.communes_by_province()["01"][1].code}
     assert rjsf.ajv(schema, data) == []
     data["a"]["noi_o"]["province"] = "01"
     assert [e["property"] for e in rjsf.ajv(schema, data)
             if e["name"] in ("oneOf", "enum")][:1] == [".a.noi_o.commune"]
     assert rjsf.errors == []
+
+
+def test_ajv_gives_a_place_the_verdicts_of_the_other_validators(rjsf: Page, sample) -> None:
+    """Ajv 2020 (RJSF's validator) on the sample's place: valid and invalid values of each
+    kind as python-jsonschema, jsonschema-rs and fastjsonschema judge them
+    (tests/forms/test_language_schemas.py)."""
+    _, schema, _ = sample
+    verdicts = []
+    for value, _ in PLACES:
+        data = valid_sample()
+        data["a"]["noi_sinh"] = value
+        verdicts.append(rjsf.ajv(schema, data) == [])
+    assert verdicts == [ok for _, ok in PLACES]

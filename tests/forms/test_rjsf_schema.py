@@ -37,6 +37,7 @@ sections:
       - {id: giay_to, type: attachment, label: Giấy tờ, media_types: [application/pdf]}
       - {id: giay_khac, type: attachment, label: Giấy khác, required: false,
          media_types: [image/png]}
+      - {id: noi_sinh, type: place, label: Nơi sinh}
   - id: b
     title: Phần B
     fields:
@@ -64,7 +65,8 @@ def valid() -> dict:
     return {
         "a": {"loai": "cccd", "co_con": False, "nam_sinh": "1990-05",
               "noi_o": {"province": "01", "commune": "00004"},
-              "giay_to": [{"document_id": "TL-1", "media_type": "application/pdf"}]},
+              "giay_to": [{"document_id": "TL-1", "media_type": "application/pdf"}],
+              "noi_sinh": {"kind": "current", "province": "01", "commune": "00004"}},
         "b": {"ds": [{"ten": "An", "co_giay_to": False}], "cam_doan": True},
     }
 
