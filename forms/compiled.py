@@ -72,27 +72,41 @@ class CompiledForm:
 
 
 def _string_set(items: Any, key: str | None) -> frozenset[str] | None:
-    """The strings of a code list (``[{const, title}...]`` or an enum), or None when the list
-    is not made only of distinct strings (then the standard keyword applies)."""
+    """The strings of a code list (``oneOf`` options ``[{"enum": [code], "title"}...]``, or
+    ``{"const", "title"}`` as older schemas have them; or an enum), or None when the list is
+    not made only of distinct strings (then the standard keyword applies)."""
     if key is not None:
-        if not all(isinstance(s, dict) and set(s) <= {"const", "title"} and "const" in s
-                   for s in items):
+        codes = [_option_code(s) for s in items] if isinstance(items, list) else [None]
+        if any(c is None for c in codes):
             return None
-        items = [s["const"] for s in items]
+        items = codes
     if not all(isinstance(v, str) for v in items) or len(set(items)) != len(items):
         return None
     return frozenset(items)
 
 
+def _option_code(option: Any) -> Any:
+    """The one value an option ``{"const": v, "title"?}`` or ``{"enum": [v], "title"?}``
+    allows (None when it is not such an option)."""
+    if not isinstance(option, dict):
+        return None
+    if set(option) <= {"const", "title"} and "const" in option:
+        return option["const"]
+    if set(option) <= {"enum", "title"} and isinstance(option.get("enum"), list) \
+            and len(option["enum"]) == 1:
+        return option["enum"][0]
+    return None
+
+
 def _validator_class() -> type[Validator]:
     """Draft 2020-12 with ``oneOf``/``enum`` over code lists checked by set membership.
 
-    A code list of 249 nationalities compiles to a ``oneOf`` of 249 ``const`` branches, which
-    the standard implementation tries one by one. When every branch is a distinct string
-    ``const`` and the value is a string, membership in the set of codes gives exactly the
-    same verdict: at most one branch can match. Anything else falls back to the standard
-    keyword. The memo lives with the validator, keyed by the identity of the list in the
-    schema the validator holds, so it cannot outlive that schema.
+    A code list of 249 nationalities compiles to a ``oneOf`` of 249 one-code branches
+    (``{"enum": [code], "title"}``), which the standard implementation tries one by one. When
+    every branch allows exactly one distinct string and the value is a string, membership in
+    the set of codes gives exactly the same verdict: at most one branch can match. Anything
+    else falls back to the standard keyword. The memo lives with the validator, keyed by the
+    identity of the list in the schema the validator holds, so it cannot outlive that schema.
     """
     memo: dict[int, tuple[Any, frozenset[str] | None]] = {}
     standard = Draft202012Validator.VALIDATORS
