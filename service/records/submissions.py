@@ -24,6 +24,9 @@ from forms.model import Field, FormDefinition
 from service.records import prefill as pf
 from service.worktime import VIETNAM
 
+#: the name of the commune in the address schema ($defs.commune)
+_COMMUNE_TITLE = "Xã, phường, đặc khu"
+
 #: at most this many errors are listed; a count says how many more there were
 MAX_ERRORS = 100
 
@@ -140,6 +143,23 @@ def _explain(e: ValidationError) -> list[dict[str, str]]:  # noqa: C901 - one br
         return [_item(f"{base.rstrip('/')}/{k}", "unknown_field",
                       f"Trường '{k}' không có trên tờ khai.", f"'{k}' is not on the form.")
                 for k in extra]
+    if kw == "not" and _rule_fragment(schema):
+        return []  # a rule across fields (forms.rules): rule_errors names its fields
+    if kw == "pattern" and isinstance(schema.get("x-tokhai-message"), str):
+        return [_item(base, "bad_format", schema["x-tokhai-message"], "Wrong format.")]
+    if kw == "enum" and list(e.relative_schema_path)[-2:] == ["propertyNames", "enum"]:
+        # an object closed by propertyNames (it holds conditional fields, or it is a place):
+        # the error is the object's, its instance the key
+        key = str(e.instance)
+        return [_item(f"{base.rstrip('/')}/{pointers.escape(key)}", "unknown_field",
+                      f"Trường '{key}' không có trên tờ khai.", f"'{key}' is not on the form.")]
+    if kw in ("oneOf", "enum") and base.endswith("/commune"):
+        # the commune list is the chosen province's (a titled list in the then of an if on
+        # the province): a commune of another province is not in it
+        name = f"'{title or _COMMUNE_TITLE}'"
+        return [_item(base, "not_in_list", f"{name} không có trong danh mục (xã, phường "
+                      "không thuộc tỉnh, thành phố đã chọn).",
+                      "Not in the code list (the commune is not in the province chosen).")]
     messages = {
         "type": ("wrong_type", f"{name} sai kiểu dữ liệu.", "Wrong type."),
         "pattern": ("bad_format", f"{name} không đúng định dạng.", "Wrong format."),
@@ -149,9 +169,7 @@ def _explain(e: ValidationError) -> list[dict[str, str]]:  # noqa: C901 - one br
         "anyOf": ("bad_format", f"{name} phải là năm, tháng/năm hoặc ngày/tháng/năm.",
                   "Not a year, month or date."),
         "oneOf": ("not_in_list", f"{name} không có trong danh mục.", "Not in the code list."),
-        "enum": ("not_in_list", f"{name} không có trong danh mục"
-                 + (" (xã, phường không thuộc tỉnh, thành phố đã chọn)."
-                    if base.endswith("/commune") else "."), "Not in the code list."),
+        "enum": ("not_in_list", f"{name} không có trong danh mục.", "Not in the code list."),
         "const": ("commitment", "Cần xác nhận lời cam đoan." if e.validator_value is True
                   else f"{name} không hợp lệ.", "Must be confirmed."),
         "maxLength": ("too_long", f"{name} dài quá {e.validator_value} ký tự.", "Too long."),
@@ -166,6 +184,16 @@ def _explain(e: ValidationError) -> list[dict[str, str]]:  # noqa: C901 - one br
     }
     code, vi, en = messages.get(kw, ("invalid", f"{name} không hợp lệ.", "Invalid value."))
     return [_item(base, code, vi, en)]
+
+
+def _rule_fragment(schema: dict[str, Any]) -> bool:
+    """Whether the schema is a rule across fields as the compiler puts it in an object's
+    ``allOf`` (forms.rules.compile_rules, stated twice negated when it is an anyOf/oneOf):
+    those carry the rule's message, and :func:`data_errors` reports the rule itself."""
+    inner = schema.get("not")
+    twice = inner.get("not") if isinstance(inner, dict) else None
+    return "x-tokhai-message" in schema or (
+        isinstance(twice, dict) and "x-tokhai-message" in twice)
 
 
 def _item(field: str, code: str, message: str, message_en: str) -> dict[str, str]:
