@@ -28,7 +28,7 @@ from typing import Any
 
 from forms import formats, registers, rules, units
 from forms.codelists import Code
-from forms.model import Condition, Field, FormDefinition, common_prefix
+from forms.model import Condition, Field, FormDefinition, Prefill, common_prefix
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
@@ -250,12 +250,7 @@ class _Compiler:
             s["description"] = f.help
         s.update(self.type_schema(f))
         if f.prefill:
-            found = registers.lookup(f.prefill.record)
-            s["x-tokhai-prefill"] = {
-                "record": f.prefill.record,
-                "mode": f.prefill.mode,
-                "source": found[0].title if found else None,
-            }
+            s["x-tokhai-prefill"] = _prefill_doc(f.prefill)
             if f.prefill.mode == "verified":
                 s["readOnly"] = True
         if f.when:
@@ -393,6 +388,21 @@ def _for_renderers(fragment: dict[str, Any]) -> dict[str, Any]:
     return fragment
 
 
+def _source(record: str) -> str:
+    found = registers.lookup(record)
+    return found[0].title if found else record
+
+
+def _prefill_doc(p: Prefill) -> dict[str, Any]:
+    """Where a bound field's value comes from: one record, or (``by``) the record each answer
+    of another field picks."""
+    if p.by is None:
+        return {"record": p.record, "mode": p.mode, "source": _source(p.record)}
+    return {"by": ".".join(p.by), "mode": p.mode,
+            "records": [{"answer": answer, "record": record, "source": _source(record)}
+                        for answer, record in p.records]}
+
+
 def _person(p: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"relation": list(p.relations)}
     if p.sex:
@@ -518,8 +528,7 @@ def _ui_field(f: Field) -> dict[str, Any]:
     if f.help:
         node["ui:help"] = f.help
     if f.prefill:
-        source = registers.lookup(f.prefill.record)
-        src = source[0].title if source else f.prefill.record
+        src = " hoặc ".join(dict.fromkeys(_source(r) for r in f.prefill.all_records()))
         if f.prefill.mode == "verified":
             node["ui:readonly"] = True
             node.setdefault("ui:help", f"Lấy từ {src}; không sửa được trên tờ khai.")

@@ -165,3 +165,39 @@ def test_compiled_forms_are_cached_by_digest(form) -> None:
     errors = first.errors({"nguoi_ke_khai": {}})
     assert {(e["field"], e["keyword"]) for e in errors} == {("/", "required"),
                                                            ("/nguoi_ke_khai", "required")}
+
+
+def test_a_binding_chosen_by_an_answer_names_every_record_it_may_read() -> None:
+    """Not only the first: a client reading the schema learns which answer reads which
+    register (the birth register for a birth, the marriage register for a marriage)."""
+    form = parse_text("""
+id: ban-sao-trich-luc
+version: 1
+title: Tờ khai cấp bản sao trích lục
+legal_basis: Thông tư 04/2020/TT-BTP
+procedure_code: local.1
+agency_level: commune
+code_lists:
+  su_kien: [{code: khai_sinh, label: Khai sinh}, {code: ket_hon, label: Kết hôn}]
+sections:
+  - id: yeu_cau
+    title: Yêu cầu
+    fields:
+      - {id: loai, type: choice, codes: su_kien, label: Loại sự kiện}
+      - id: noi_dang_ky
+        type: text
+        label: Nơi đăng ký
+        prefill:
+          by: loai
+          records: {khai_sinh: civil_status.birth_registration_authority,
+                    ket_hon: civil_status.marriage_registration_authority}
+""", "ban-sao.yaml")
+    field = compile_schema(form)["properties"]["yeu_cau"]["properties"]["noi_dang_ky"]
+    doc = field["x-tokhai-prefill"]
+    assert doc["by"] == "yeu_cau.loai" and doc["mode"] == "suggested" and "record" not in doc
+    assert [(r["answer"], r["record"]) for r in doc["records"]] == [
+        ("khai_sinh", "civil_status.birth_registration_authority"),
+        ("ket_hon", "civil_status.marriage_registration_authority")]
+    assert all(r["source"] == "Cơ sở dữ liệu hộ tịch điện tử" for r in doc["records"])
+    ui = compile_ui_schema(form)["yeu_cau"]["noi_dang_ky"]
+    assert ui["ui:help"] == "Gợi ý từ Cơ sở dữ liệu hộ tịch điện tử; có thể sửa."
