@@ -561,6 +561,7 @@ def dev_setup() -> None:
     wanted = [("designer", "designer", {}), ("auditor", "auditor", {}),
               ("citizen_father", "citizen", {"personal_id": demo.DEMO_FATHER}),
               ("citizen_daughter", "citizen", {"personal_id": demo.DEMO_DAUGHTER}),
+              ("citizen_mother", "citizen", {"personal_id": demo.DEMO_MOTHER}),
               (f"officer_{demo.DEMO_AGENCY}", "officer", {"agency_code": demo.DEMO_AGENCY})]
     missing = [w for w in wanted if w[0] not in dev_tokens]
     if missing:

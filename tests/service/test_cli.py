@@ -22,6 +22,7 @@ def test_dev_setup_makes_tokens_keys_and_demo_data_once(tmp_path: Path) -> None:
     assert first.exit_code == 0, first.output
     made = json.loads((tmp_path / "dev-tokens.json").read_text())
     assert set(made) == {"designer", "auditor", "citizen_father", "citizen_daughter",
+                         "citizen_mother",
                          "officer_UBND-00004"}
     assert (tmp_path / "dev-tokens.json").stat().st_mode & 0o077 == 0
     assert (tmp_path / "dev-pki" / "signing.yaml").exists()
