@@ -549,21 +549,7 @@ def when_doc(form: FormDefinition, cond: Condition, owner: tuple[str, ...]) -> d
 
 def when_hint(form: FormDefinition, cond: Condition) -> str:
     """When a conditional field applies, in words (shown when JavaScript does not hide it)."""
-    if cond.all_of or cond.any_of or cond.negate is not None:
-        return _("Chỉ điền khi %(condition)s.", condition=_clause(form, cond))
-    target = form.find(cond.field)
-    label = target.label if target else ".".join(cond.field)
-    if cond.empty:
-        return _("Chỉ điền khi không điền “%(label)s”.", label=label)
-    if target is not None and cond.equals is not None:
-        return _("Chỉ điền khi “%(label)s” là “%(value)s”.", label=label,
-                 value=printed(form, target, cond.equals))
-    if target is not None and cond.one_of:
-        return _("Chỉ điền khi “%(label)s” là một trong: %(values)s.", label=label,
-                 values=", ".join(f"“{printed(form, target, x)}”" for x in cond.one_of))
-    if target is not None and target.type == "boolean":
-        return _("Chỉ điền khi “%(label)s” là “%(value)s”.", label=label, value=_("Có"))
-    return _("Chỉ điền khi đã điền “%(label)s”.", label=label)
+    return _("Chỉ điền khi %(condition)s.", condition=_clause(form, cond))
 
 
 def _clause(form: FormDefinition, cond: Condition) -> str:
