@@ -85,9 +85,8 @@ def _check(session: Session, compiled: CompiledForm, data: Any, declarant: str,
            sources: pf.Sources, prefilled: pf.PrefillResult | None = None,
            ) -> list[dict[str, str]]:
     """:func:`check` of data already prepared."""
-    result = prefilled if prefilled is not None else pf.prefill(
-        compiled.definition, declarant, sources,
-        answers=data if isinstance(data, dict) else None, verified_only=True)
+    result = prefilled if prefilled is not None else _verified_prefill(
+        compiled, data, declarant, sources)
     errors = submissions.data_errors(compiled, data, result)
     # every problem at once, the repository's too; not the items of a repeated group longer
     # than the form allows, which is refused before its items are looked at
