@@ -9,10 +9,11 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FUZZ_SECONDS ?= 300
 
-#: tools the suite runs against signed PDFs, their QR codes and the PKCS#11 token, and the
-#: browser the pages' tests drive (Debian; Playwright's own browser download does not work here)
-SYSTEM_TOOLS := qpdf pdfsig pdftoppm softhsm2-util pkcs11-tool zbarimg chromium
-SYSTEM_PACKAGES := qpdf poppler-utils softhsm2 opensc zbar-tools chromium
+#: tools the suite runs against signed PDFs, their QR codes and the PKCS#11 token, the browser
+#: the pages' tests drive (Debian; Playwright's own browser download does not work here), and
+#: Tesseract with its Vietnamese model, which reads scanned forms for `tokhai forms import-pdf`
+SYSTEM_TOOLS := qpdf pdfsig pdftoppm softhsm2-util pkcs11-tool zbarimg chromium tesseract
+SYSTEM_PACKAGES := qpdf poppler-utils softhsm2 opensc zbar-tools chromium tesseract-ocr tesseract-ocr-vie
 
 .PHONY: run demo test lint bench fuzz clean system-packages translations rjsf
 
