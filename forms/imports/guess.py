@@ -1,0 +1,244 @@
+"""Guesses for an imported form: a field type from the printed label, and a prefill binding
+learnt from what the catalogue already binds for the same or a similar label.
+
+Nothing here is a second hand-kept list of bindings: :class:`BindingIndex` is built from the
+catalogue's :class:`~forms.model.FormDefinition` objects passed in, so a form added to the
+catalogue teaches the importer. Every guess carries a confidence in [0, 1].
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from forms.model import Field, FormDefinition
+
+#: below this confidence a guess is shown to the designer as a guess (YAML comment, finding)
+LOW_CONFIDENCE = 0.7
+#: the least similarity (0-1) between two labels for one to teach the other's binding
+MIN_SIMILARITY = 0.72
+
+_MARK = re.compile(r"\(\s*\d{1,2}\s*\)|\[\s*\d{1,3}\s*\]\.?|\*")
+_NUMBER = re.compile(
+    r"^\s*(?:(?:[0-9]{1,3}(?:\.[0-9]{1,3})*|[a-zđ]|[IVXLC]{1,6})\s*[.)/]|-|–|•)\s*",
+    re.IGNORECASE)
+_SPACE = re.compile(r"\s+")
+_TOKEN = re.compile(r"\w+")
+
+
+def fold(text: str) -> str:
+    """ASCII, lower-case: 'Ngày, tháng' -> 'ngay, thang' (đ -> d)."""
+    text = unicodedata.normalize("NFD", text.casefold().replace("đ", "d"))
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def label_key(label: str) -> str:
+    """A label as compared across forms: NFC, case-folded, footnote marks and a leading item
+    number removed, whitespace collapsed, trailing ':' and dots dropped."""
+    text = unicodedata.normalize("NFC", label)
+    text = _MARK.sub(" ", text)
+    text = _NUMBER.sub("", text)
+    text = text.replace("…", " ").casefold()
+    return _SPACE.sub(" ", text).strip(" :.;,-–").strip()
+
+
+@dataclass(frozen=True)
+class TypeGuess:
+    type: str
+    confidence: float
+    #: type options: codes, precision, old_id_card
+    options: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+
+
+# (folded words any of which must appear, type, options, confidence); first match wins
+_RULES: tuple[tuple[tuple[str, ...], str, dict[str, Any], float], ...] = (
+    (("email", "e-mail", "thu dien tu"), "email", {}, 0.95),
+    (("dien thoai", "so dt", "sdt", "di dong"), "phone", {}, 0.9),
+    (("ma so thue",), "tax_code", {}, 0.9),
+    (("cmnd", "chung minh nhan dan"), "personal_id", {"old_id_card": True}, 0.8),
+    (("so dinh danh", "cccd", "can cuoc cong dan", "so the can cuoc", "so can cuoc"),
+     "personal_id", {}, 0.85),
+    (("giay to tuy than",), "personal_id", {}, 0.55),
+    (("gio", "phut"), "date_time", {}, 0.0),  # handled below: needs both
+    (("ngay, thang, nam sinh", "ngay thang nam sinh", "ngay sinh", "ngay cap",
+      "ngay het han", "co gia tri den", "ngay dang ky", "ngay chet", "ngay mat",
+      "ngay ... thang ... nam", "ngay thang nam"), "date", {}, 0.9),
+    (("nam sinh",), "partial_date", {"precision": "year"}, 0.85),
+    (("thang, nam", "thang/nam", "thang nam"), "partial_date", {"precision": "month"}, 0.75),
+    (("gioi tinh",), "choice", {"codes": "sex"}, 0.95),
+    (("dan toc",), "choice", {"codes": "ethnicity"}, 0.95),
+    (("quoc tich",), "choice", {"codes": "nationality"}, 0.9),
+    (("ton giao",), "choice", {"codes": "religion"}, 0.9),
+    (("tinh trang hon nhan",), "choice", {"codes": "marital_status"}, 0.9),
+    (("nhom mau",), "choice", {"codes": "blood_group"}, 0.9),
+    (("quan he",), "choice", {"codes": "relationship"}, 0.8),
+    (("noi cu tru", "noi thuong tru", "noi tam tru", "dia chi", "noi o hien tai",
+      "cho o hien tai", "tru so", "que quan"), "address", {}, 0.85),
+    (("noi sinh",), "place", {}, 0.6),
+    (("so tien", "le phi", "muc huong", "von dieu le", "(dong)"), "money", {}, 0.8),
+    (("so luong", "so ban", "so lan", "so con"), "integer", {}, 0.8),
+    (("noi dung", "ly do", "tom tat", "qua trinh"), "long_text", {}, 0.65),
+    (("ngay",), "date", {}, 0.55),
+)
+_NAME = re.compile(r"\bho\b.*\bten\b|\bho ten\b|\bten\b")
+
+
+def guess_type(label: str) -> TypeGuess:
+    """The type a field with this printed label most likely has, with a confidence."""
+    key = fold(label_key(label))
+    key = key.replace("…", "...")
+    words = set(_TOKEN.findall(key))
+    if "gio" in words and "phut" in words:
+        kind = "date_time" if "ngay" in words else "time"
+        return TypeGuess(kind, 0.8, {}, "giờ, phút")
+    for needles, ftype, options, confidence in _RULES:
+        if ftype == "date_time":
+            continue
+        for needle in needles:
+            hit = (needle in words) if " " not in needle and needle.isalpha() else needle in key
+            if hit:
+                return TypeGuess(ftype, confidence, dict(options), needle)
+    if _NAME.search(key):
+        return TypeGuess("text", 0.85, {}, "họ, tên")
+    return TypeGuess("text", 0.7, {}, "")
+
+
+@dataclass(frozen=True)
+class BindingGuess:
+    #: the record path, or None when the catalogue mostly leaves such a field unbound
+    record: str | None
+    confidence: float
+    #: the catalogue label it was learnt from, and how many fields bind it that way
+    learnt_from: str
+    count: int
+    exact: bool
+    #: the type and its options the catalogue gives fields with this label (most common)
+    type: str | None = None
+    options: tuple[tuple[str, Any], ...] = ()
+
+
+_TypeKey = tuple[str, tuple[tuple[str, Any], ...]]
+
+
+_Combo = tuple[_TypeKey, str | None]
+
+
+@dataclass
+class _Entry:
+    label: str
+    tokens: frozenset[str]
+    folded: str
+    #: (type, record) of the catalogue's fields with this label: about the declarant ("own"),
+    #: in a section or group about another person ("other"), and by the section's title
+    own: Counter[_Combo] = field(default_factory=Counter)
+    other: Counter[_Combo] = field(default_factory=Counter)
+    by_section: dict[str, Counter[_Combo]] = field(default_factory=dict)
+
+
+def _type_key(f: Field) -> _TypeKey:
+    options: list[tuple[str, Any]] = []
+    if f.type == "choice" and f.codes:
+        options.append(("codes", f.codes))
+    if f.type == "partial_date" and f.precision != "any":
+        options.append(("precision", f.precision))
+    if f.type == "personal_id" and f.old_id_card:
+        options.append(("old_id_card", True))
+    return f.type, tuple(options)
+
+
+class BindingIndex:
+    """label -> how the catalogue's fields with that label are typed and bound (counts)."""
+
+    def __init__(self, catalogue: Iterable[FormDefinition]):
+        self.entries: dict[str, _Entry] = {}
+        self._cache: dict[tuple[str, str, bool], BindingGuess | None] = {}
+        for form in catalogue:
+            for section in form.sections:
+                self._walk(section.fields, section.person is not None, label_key(section.title))
+
+    def _walk(self, fields: Iterable[Field], other: bool, section: str) -> None:
+        for f in fields:
+            if f.is_group:
+                self._walk(f.fields, other or f.person is not None or bool(f.repeat), section)
+                continue
+            if f.type in ("commitment", "computed", "attachment"):
+                continue
+            key = label_key(f.label)
+            if not key:
+                continue
+            entry = self.entries.get(key)
+            if entry is None:
+                folded = fold(key)
+                entry = self.entries[key] = _Entry(
+                    key, frozenset(_TOKEN.findall(folded)), folded)
+            # a binding chosen by an answer teaches nothing about the label alone
+            record = f.prefill.record if f.prefill and f.prefill.by is None else None
+            combo = (_type_key(f), record)
+            (entry.other if other else entry.own)[combo] += 1
+            entry.by_section.setdefault(section, Counter())[combo] += 1
+
+    def propose(self, label: str, *, section: str = "",
+                other_person: bool = False) -> BindingGuess | None:
+        """The binding (and type) the catalogue suggests for a field with this label, in a
+        section with this title (None: no label like it in the catalogue). ``other_person``:
+        the field is in a section or group that looks like it is about someone other than
+        the declarant."""
+        ck = (label_key(label), label_key(section), other_person)
+        if ck in self._cache:
+            return self._cache[ck]
+        guess = self._propose(*ck)
+        self._cache[ck] = guess
+        return guess
+
+    def _propose(self, key: str, section: str, other_person: bool) -> BindingGuess | None:
+        if not key:
+            return None
+        entry = self.entries.get(key)
+        similarity = 1.0
+        if entry is None:
+            best = self._similar(key)
+            if best is None:
+                return None
+            entry, similarity = best
+        counts = entry.by_section.get(section) if section else None
+        if not counts:
+            preferred = entry.other if other_person else entry.own
+            counts = preferred if preferred else entry.own + entry.other
+        records: Counter[str | None] = Counter()
+        for (_, record), n in counts.items():
+            records[record] += n
+        record, count = records.most_common(1)[0]
+        share = count / sum(records.values())
+        exact = similarity == 1.0
+        confidence = (0.6 + 0.4 * share) * (1.0 if exact else similarity * 0.8)
+        combo = max((c for c in counts if c[1] == record), key=lambda c: counts[c])
+        ftype, options = combo[0]
+        return BindingGuess(record, round(confidence, 2), entry.label, count, exact,
+                            ftype, options)
+
+    def _similar(self, key: str) -> tuple[_Entry, float] | None:
+        folded = fold(key)
+        tokens = frozenset(_TOKEN.findall(folded))
+        if not tokens:
+            return None
+        best: tuple[_Entry, float] | None = None
+        for entry in self.entries.values():
+            common = len(tokens & entry.tokens)
+            if not common:
+                continue
+            overlap = common / len(tokens | entry.tokens)
+            if overlap < 0.5:
+                continue
+            matcher = difflib.SequenceMatcher(None, folded, entry.folded, autojunk=False)
+            if matcher.real_quick_ratio() < MIN_SIMILARITY:
+                continue
+            score = max(overlap, matcher.ratio())
+            if score >= MIN_SIMILARITY and (best is None or score > best[1]):
+                best = (entry, score)
+        return best
