@@ -202,6 +202,8 @@ class _Builder:
     def _items(self) -> list[_Item]:
         lines = sorted(self.layout.lines, key=lambda ln: (ln.page, ln.top, ln.x0))
         keep: list[Line] = []
+        sizes = [max((sp.size for sp in ln.spans), default=0.0) for ln in lines]
+        self._line_size = median(sizes) if sizes else 0.0
         by_page: dict[int, list[Line]] = {}
         for ln in lines:
             by_page.setdefault(ln.page, []).append(ln)
@@ -221,7 +223,8 @@ class _Builder:
         start = None
         for i in range(len(lines) - 1, -1, -1):
             text = _clean(lines[i].text)
-            if _FOOTNOTE.match(text) and "…" not in text and BOX not in text:
+            small = max((sp.size for sp in lines[i].spans), default=0.0) < self._line_size - 0.5
+            if _FOOTNOTE.match(text) and BOX not in text and ("…" not in text or small):
                 start = i
                 continue
             if start is None and ("…" in text or BOX in text or _SIGN_HINT.search(text)):
@@ -395,10 +398,9 @@ class _Builder:
                 self._drop(printed or "Kính gửi", "derived", note=self._notes(text))
                 i += 1
                 continue
-            if _SIGN_HINT.search(text) or (nxt is not None and not nxt.is_table
-                                           and _SIGN_HINT.match(nxt.text)
-                                           and "…" not in text and BOX not in text):
-                i = self._signature(i)
+            hint_at = self._signature_hint(i)
+            if hint_at is not None:
+                i = self._signature(i, hint_at)
                 continue
             if _SUBMISSION.match(text) and "giờ" not in low:
                 self._drop(_strip_label(text) if text[0] != "…" else text, "submission_date")
@@ -473,23 +475,52 @@ class _Builder:
             entry["note"] = note
         self.dropped.append(entry)
 
-    def _signature(self, i: int) -> int:
-        it = self.items[i]
-        labels: list[str] = []
-        hint = _SIGN_HINT.search(it.text)
-        if hint and hint.start() > 0:
-            labels.append(it.text[:hint.start()])
-        elif not hint:
-            labels += self._clusters(it)
-            i += 1
-        i += 1
-        # the hint line(s) and a name printed under them
+    def _signature_hint(self, i: int) -> int | None:
+        """When items ``i``… are a signature block (its title, on one or two lines, then
+        "(Ký, ghi rõ họ tên)"), the index of the line with that hint."""
+        for k in range(i, min(i + 3, len(self.items))):
+            it = self.items[k]
+            if it.is_table:
+                return None
+            hint = _SIGN_HINT.search(it.text)
+            if hint and (k == i or hint.start() == 0):
+                return k
+            if "…" in it.text or BOX in it.text:
+                return None
+            if k > i and not self._capital(self.items[i]):
+                return None
+        return None
+
+    @staticmethod
+    def _capital(it: _Item) -> bool:
+        return it.bold or _upper_ratio(it.text) > 0.8
+
+    def _signature(self, i: int, at: int) -> int:
+        rows = [self._clusters(self.items[k]) for k in range(i, at)]
+        hint_line = self.items[at].text
+        hint = _SIGN_HINT.search(hint_line)
+        assert hint is not None
+        if hint.start() > 0:
+            rows.append([hint_line[:hint.start()]])
+        if len(rows) == 1:
+            labels = rows[0]
+        elif rows and len({len(r) for r in rows}) == 1:
+            labels = [" ".join(col) for col in zip(*rows, strict=True)]  # side by side
+        else:
+            labels = [" ".join(" ".join(r) for r in rows)] if rows else []
+        # the hint, to its closing parenthesis, and further hints under it
+        rest = hint_line[hint.start():]
+        depth = rest.count("(") - rest.count(")")
+        i = at + 1
         while i < len(self.items) and not self.items[i].is_table and (
-                _SIGN_HINT.search(self.items[i].text) or self.items[i].text.startswith("(")):
+                depth > 0 or _SIGN_HINT.match(self.items[i].text)):
+            text = self.items[i].text
+            depth += text.count("(") - text.count(")")
             i += 1
+        labels = [label for label in labels if label.strip()]
         for label in labels:
-            self._drop(_sentence_case(_strip_label(_MARK.sub("", label))) or "Chữ ký", "signature",
-                       note=self._notes(label))
+            self._drop(_sentence_case(_strip_label(_MARK.sub("", label))) or "Chữ ký",
+                       "signature", note=self._notes(label))
         if not labels:
             self._drop("Chữ ký", "signature")
         return i

@@ -279,3 +279,26 @@ def test_the_title_is_under_the_motto_and_an_annex_number_is_part_of_the_basis()
                              "section": "Cơ quan tiếp nhận"}]
     (f,) = d["sections"][0]["fields"]
     assert f["type"] != "choice" or f["codes"] in ("relationship",)
+
+
+def test_signature_blocks_on_two_lines_and_side_by_side() -> None:
+    p = _Page()
+    p.add("TỜ KHAI ĐĂNG KÝ KẾT HÔN", bold=True, size=14)
+    p.add("Giấy tờ tùy thân(5): ..................")
+    p.add("Ý KIẾN CỦA CHỦ SỞ HỮU CHỖ Ở", bold=True)
+    p.add("HỢP PHÁP(4)", bold=True)
+    p.add("(Ký và ghi rõ", size=10)
+    p.add("họ tên)", size=10)
+    p.add("Bên nữ", "Bên nam", bold=True)
+    p.add("(Ký, ghi rõ họ tên)", "(Ký, ghi rõ họ tên)")
+    p.add("(4) Chỉ khi chỗ ở không thuộc sở hữu của người khai.", size=9)
+    p.add("(5) Ví dụ: Thẻ căn cước số … do … cấp ngày …", size=9)
+    draft = draft_from_layout(p.layout(), catalogue=catalogue())
+    parse_text(draft.yaml, "draft.yaml")
+    d = draft.definition
+    assert [(x["label"], x["reason"]) for x in d["dropped"]] == [
+        ("Ý kiến của chủ sở hữu chỗ ở hợp pháp", "signature"),
+        ("Bên nữ", "signature"), ("Bên nam", "signature")]
+    assert d["dropped"][0]["note"] == "Chỉ khi chỗ ở không thuộc sở hữu của người khai."
+    (f,) = d["sections"][0]["fields"]
+    assert f["help"] == "Ví dụ: Thẻ căn cước số … do … cấp ngày …"
