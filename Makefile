@@ -101,6 +101,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/office_pages.py
 	$(BIN)/python bench/issuance.py
 	$(BIN)/python bench/repository.py
+	$(BIN)/python bench/import_pdf.py
 
 clean:
 	rm -rf $(VENV) var tests/rjsf/*/node_modules tests/rjsf/*/dist

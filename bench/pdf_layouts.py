@@ -95,7 +95,9 @@ def is_signing_date(entry: dict[str, Any]) -> bool:
     """The "…, ngày … tháng … năm …" of the signature block (not a date asked in the body)."""
     text = re.sub(r"[\s.…,_]+", " ", entry["label"]).strip().lower()
     text = re.sub(r"\((date|month|year)\)", "", text).strip()
-    return entry["kind"] == "date" and text.startswith("ngày") and "tháng" in text
+    blanks = re.search(r"\.{2,}|…|\(date\)", entry["label"])
+    return (entry["kind"] == "date" and bool(blanks) and text.startswith("ngày")
+            and "tháng" in text)
 
 
 def is_commitment(entry: dict[str, Any]) -> bool:

@@ -85,6 +85,11 @@ def test_the_plan_of_a_form() -> None:
     assert [what for what, _ in ct02.tail].count("signature") == 4
     table = next(item for item in ct02.items() if item.kind == "repeat")
     assert table.columns[0] == "Từ tháng, năm"
+    # a date of birth is asked in the body; only the blank "ngày … tháng … năm" is signed
+    guardianship = pdf_layouts.plan(_field_list("to-khai-dang-ky-giam-ho"))
+    assert [item.label for item in guardianship.items()].count("Ngày, tháng, năm sinh") == 3
+    assert guardianship.tail == (("date", "ngày ... tháng ... năm"),
+                                 ("signature", "Người yêu cầu"))
 
 
 def test_the_scanned_copy_has_no_text(printed: dict[tuple[str, str], bytes]) -> None:
