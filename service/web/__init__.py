@@ -148,6 +148,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from service.web.api import documents as documents_api
     from service.web.api import dossiers as dossiers_api
     from service.web.api import forms as forms_api
+    from service.web.api import imports as imports_api
     from service.web.api import ops
     from service.web.api import prefill as prefill_api
     from service.web.api import repository as repository_api
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     api.register_blueprint(ops.health)
     api.register_blueprint(ops.reference)
     api.register_blueprint(forms_api.blp)
+    api.register_blueprint(imports_api.blp)
     api.register_blueprint(prefill_api.blp)
     api.register_blueprint(digitised_api.blp)
     api.register_blueprint(dossiers_api.blp)
