@@ -252,6 +252,37 @@ def forms_report(form_id: str, version: int | None, as_json: bool,
         click.echo(f"  dropped   {d['label']} ({d['reason_label']})")
 
 
+@forms_cli.command("import-pdf", help="Read an official form's PDF as a draft definition to "
+                                       "review (written to --out, else printed); the findings "
+                                       "go to stderr. Stores nothing.")
+@click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the draft here (an existing file only with --force).")
+@click.option("--force", is_flag=True, help="Overwrite the --out file.")
+def forms_import_pdf(pdf: Path, out: Path | None, force: bool) -> None:
+    from service import imports
+
+    if out is not None and out.exists() and not force:
+        raise click.ClickException(f"{out} exists; use --force to overwrite it")
+    try:
+        if pdf.stat().st_size > imports.MAX_BYTES:  # not even read
+            raise imports.too_large(pdf.stat().st_size)
+        draft = imports.import_pdf(pdf.read_bytes())
+    except domain.DomainError as exc:
+        refused(exc)
+    for f in draft.findings:
+        sure = f" ({f.confidence:.0%})" if f.confidence is not None else ""
+        click.echo(f"{pdf.name}: {f.path or '-'}: [{f.code}]{sure} {f.message}", err=True)
+    if draft.from_ocr:
+        click.echo(f"{pdf.name}: the text was read by OCR: check every label", err=True)
+    if out is None:
+        click.echo(draft.yaml, nl=not draft.yaml.endswith("\n"))
+        return
+    out.write_text(draft.yaml, encoding="utf-8")
+    click.echo(f"{out}: draft written ({len(draft.findings)} findings to review); check it "
+               f"with `tokhai forms check {out}`", err=True)
+
+
 def _print_problems(problems: list[dict[str, str]]) -> None:
     for p in problems:
         click.echo(f"{p.get('file')}: {p.get('path') or '-'}: [{p.get('code')}] "

@@ -228,3 +228,107 @@ def test_verify_exits_0_valid_1_not_valid_2_not_verifiable(tmp_path: Path,
     unsigned = runner.invoke(args=["verify", str(tmp_path / "unsigned.pdf")])
     assert unsigned.exit_code == 2, unsigned.output
     assert "no_signature" in unsigned.output
+
+
+# -- forms import-pdf -------------------------------------------------------------------------
+
+def _fake_import(monkeypatch: pytest.MonkeyPatch, outcome: tuple[str, object]) -> list[bytes]:
+    """service.imports' job replaced (the last test runs the real one)."""
+    from service import imports
+
+    given: list[bytes] = []
+
+    def job(function: object, data: bytes) -> tuple[str, object]:
+        given.append(data)
+        return outcome
+
+    monkeypatch.setattr(imports, "run_job", job)
+    return given
+
+
+def test_forms_import_pdf_prints_the_draft_and_its_findings(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`tokhai forms import-pdf FILE.pdf`: the draft on stdout (or in --out, never over an
+    existing file without --force), the findings on stderr; no application, no database."""
+    from click.testing import CliRunner
+
+    from service.cli import main
+    from tests.service.web.test_api_imports import PDF, draft
+
+    given = _fake_import(monkeypatch, ("draft", draft()))
+    pdf = tmp_path / "mau.pdf"
+    pdf.write_bytes(PDF)
+    runner = CliRunner()
+    printed = runner.invoke(main, ["forms", "import-pdf", str(pdf)])
+    assert printed.exit_code == 0, printed.output
+    assert printed.stdout == draft().yaml
+    assert ("mau.pdf: sections[0].fields[1].type: [type_guessed] (60%) Kiểu đoán từ nhãn: date"
+            in printed.stderr)
+    assert "read by OCR" in printed.stderr
+    out = tmp_path / "draft.yaml"
+    written = runner.invoke(main, ["forms", "import-pdf", str(pdf), "--out", str(out)])
+    assert written.exit_code == 0, written.output
+    assert out.read_text(encoding="utf-8") == draft().yaml and written.stdout == ""
+    assert "1 findings to review" in written.stderr
+    out.write_text("# mine\n")
+    kept = runner.invoke(main, ["forms", "import-pdf", str(pdf), "--out", str(out)])
+    assert kept.exit_code == 1 and "--force" in kept.stderr
+    assert out.read_text() == "# mine\n"
+    forced = runner.invoke(main, ["forms", "import-pdf", str(pdf), "--out", str(out),
+                                  "--force"])
+    assert forced.exit_code == 0 and out.read_text(encoding="utf-8") == draft().yaml
+    assert given == [PDF] * 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["draft.yaml", "mau.pdf"]
+
+
+def test_forms_import_pdf_refuses_bad_input_with_exit_2(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from service import imports
+    from service.cli import main
+
+    given = _fake_import(monkeypatch, ("refused", (
+        "encrypted", "Tệp PDF được mã hóa.", "The PDF is encrypted.")))
+    runner = CliRunner()
+    pdf = tmp_path / "khoa.pdf"
+    pdf.write_bytes(b"%PDF-1.7\n")
+    out = tmp_path / "draft.yaml"
+    refused = runner.invoke(main, ["forms", "import-pdf", str(pdf), "--out", str(out)])
+    assert refused.exit_code == 2
+    assert refused.stderr == "encrypted: Tệp PDF được mã hóa. (The PDF is encrypted.)\n"
+    assert not out.exists()
+    big = tmp_path / "lon.pdf"
+    with big.open("wb") as f:
+        f.truncate(imports.MAX_BYTES + 1)
+    too_large = runner.invoke(main, ["forms", "import-pdf", str(big)])
+    assert too_large.exit_code == 2 and too_large.stderr.startswith("too_large: ")
+    assert "10 MiB" in too_large.stderr
+    empty = tmp_path / "rong.pdf"
+    empty.write_bytes(b"")
+    nothing = runner.invoke(main, ["forms", "import-pdf", str(empty)])
+    assert nothing.exit_code == 2 and nothing.stderr.startswith("empty: ")
+    assert given == [b"%PDF-1.7\n"]  # neither the large file nor the empty one was imported
+
+
+def test_forms_import_pdf_reads_a_real_printed_form(tmp_path: Path) -> None:
+    """The real importer on a PDF made with fpdf2: the draft written passes `forms check`; a
+    form in English is refused with exit 2."""
+    from click.testing import CliRunner
+
+    from service.cli import main
+    from tests.service.web.test_api_imports import ENGLISH, form_pdf
+
+    runner = CliRunner()
+    (tmp_path / "mau.pdf").write_bytes(form_pdf())
+    out = tmp_path / "draft.yaml"
+    made = runner.invoke(main, ["forms", "import-pdf", str(tmp_path / "mau.pdf"),
+                                "--out", str(out)])
+    assert made.exit_code == 0, made.output
+    checked = runner.invoke(main, ["forms", "check", str(out)])
+    assert checked.exit_code == 0, checked.output
+    assert "to-khai-dang-ky-thu-nghiem version 1" in checked.stdout
+    (tmp_path / "en.pdf").write_bytes(form_pdf(ENGLISH))
+    english = runner.invoke(main, ["forms", "import-pdf", str(tmp_path / "en.pdf")])
+    assert english.exit_code == 2 and english.stderr.startswith("not_vietnamese: ")
+    assert english.stdout == ""
