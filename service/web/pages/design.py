@@ -19,6 +19,7 @@ from typing import Any
 
 from flask import Blueprint, g, redirect, request, url_for
 from flask_babel import gettext as _
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from forms.comparison import compare as compare_forms
@@ -26,12 +27,12 @@ from forms.comparison import text_diff
 from forms.language import parse
 from forms.model import DROP_REASONS
 from forms.trimming import TARGET_PERCENT
-from service import catalogue
+from service import catalogue, imports
 from service.errors import Conflict, DomainError, NotFound
 from service.records import prefill as pf
 from service.web import door
 from service.web.api import forms as forms_api
-from service.web.errors import ApiError
+from service.web.errors import ApiError, status_of
 from service.web.pages import eform, sessions
 from service.web.pages.rendering import PAGE_BLUEPRINTS, page_error, render
 from service.web.pages.signin import DEV_PEOPLE
@@ -186,7 +187,7 @@ def edit(form_id: str, version: int) -> Response:
 def _editor(row: FormVersion, text: str, *, status: int = 200, saved: bool = False,
             frozen: bool = False, problems: list[dict[str, Any]] | None = None,
             digest: str | None = None, changed: bool = False, diff: list[Any] | None = None,
-            refused: str | None = None) -> Response:
+            refused: str | None = None, imported: imports.Draft | None = None) -> Response:
     located = catalogue.problem_lines(text, problems) if problems else []
     errors = []
     for p in located:
@@ -210,7 +211,90 @@ def _editor(row: FormVersion, text: str, *, status: int = 200, saved: bool = Fal
                   digest=digest if digest is not None else catalogue.source_digest(row),
                   errors=errors, error_count=len(errors), saved=saved, frozen=frozen,
                   changed=changed, diff=diff or [], refused=refused,
-                  lines=max(text.count("\n") + 1, 1), status_text=status_text)
+                  lines=max(text.count("\n") + 1, 1), status_text=status_text,
+                  imported=imported is not None,
+                  findings=_findings(text, imported) if imported is not None else [],
+                  from_ocr=imported is not None and imported.from_ocr)
+
+
+# -- importing a printed form -----------------------------------------------------------------
+
+#: what a post carries beside the PDF (the multipart boundaries, the CSRF token)
+FORM_OVERHEAD = 64 * 1024
+
+
+@bp.url_value_preprocessor
+def _upload_limit(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """The import page's post may be as large as a PDF the importer takes, not just as large
+    as any other form: set before the pages' CSRF check reads the form (URL value
+    preprocessors run before every ``before_request``)."""
+    if endpoint == "design.import_pdf" and request.method == "POST":
+        request.max_content_length = imports.MAX_BYTES + FORM_OVERHEAD
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(error: RequestEntityTooLarge) -> Response:
+    person = sessions.current()
+    if (request.endpoint == "design.import_pdf" and person is not None
+            and person.role == "designer"):
+        return _import_page(_too_large_text(), 413)
+    return page_error(413)
+
+
+def _too_large_text() -> str:
+    return _("Tệp lớn hơn %(size)s MB: chỉ nhập được tệp PDF tối đa %(size)s MB.",
+             size=imports.MAX_BYTES // imports.MiB)
+
+
+def _import_page(error: str | None = None, status: int = 200) -> Response:
+    errors = [{"field": imports.FIELD, "message": error}] if error else []
+    return render("design/import.html", status=status, errors=errors, error=error,
+                  max_mb=imports.MAX_BYTES // imports.MiB, max_pages=imports.MAX_PAGES,
+                  max_seconds=f"{imports.MAX_SECONDS:g}")
+
+
+def _findings(text: str, draft: imports.Draft) -> list[dict[str, Any]]:
+    """The importer's findings in the page's language, each at its line of the draft's text
+    (None where its path names none)."""
+    english = g.get("lang", "vi") != "vi"
+    located = catalogue.problem_lines(text, [{"path": f.path} for f in draft.findings])
+    out = []
+    for f, at in zip(draft.findings, located, strict=True):
+        said = f.message_en if english else f.message
+        if f.confidence is not None:
+            said = _("%(message)s (độ tin cậy %(percent)s%%)", message=said,
+                     percent=round(100 * f.confidence))
+        out.append({"line": at["line"], "path": f.path, "code": f.code,
+                    "message": (_("Dòng %(line)s: %(message)s", line=at["line"], message=said)
+                                if at["line"] is not None else said)})
+    return out
+
+
+@bp.route("/design/import", methods=["GET", "POST"])
+@sessions.signed_in("designer")
+def import_pdf() -> Response:
+    """An official form's PDF read as a new draft (issue #17): the upload page, then the
+    editor of the draft made, with what to review. A PDF refused stores nothing."""
+    if request.method == "GET":
+        return _import_page()
+    sent = request.files.get(imports.FIELD)
+    if sent is None or not sent.filename:
+        return _import_page(_("Chọn tệp PDF của mẫu tờ khai."), 422)
+    data = sent.stream.read(imports.MAX_BYTES + 1)
+    try:
+        draft = imports.import_pdf(data)
+        row = imports.create_draft(g.db, draft, _person().principal.actor)
+        door.refuse_bad_characters(row.definition, "definition")  # rolled back below
+    except DomainError as refused:
+        g.db.rollback()
+        if status_of(refused) == 413:
+            return _import_page(_too_large_text(), 413)
+        return _import_page(_said(refused), status_of(refused))
+    g.db.commit()
+    log.info("form draft imported from a PDF",
+             extra={"form_id": row.form_id, "version": row.version,
+                    "findings": len(draft.findings), "from_ocr": draft.from_ocr})
+    return _editor(row, row.source, status=201, imported=draft)
 
 
 # -- preview and trimming report --------------------------------------------------------------
