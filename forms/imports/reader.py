@@ -316,8 +316,10 @@ def _count_pages(data: bytes, limits: Limits) -> int:
     try:
         document = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as e:
-        raise _refused("encrypted" if "password" in str(e).lower() else "damaged",
-                       limits) from None
+        # PDFium also refuses a document whose page tree holds no page: pdfminer tells
+        code = ("encrypted" if "password" in str(e).lower() else
+                "empty" if _no_pages(data) else "damaged")
+        raise _refused(code, limits) from None
     try:
         pages = len(document)
     finally:
@@ -327,6 +329,21 @@ def _count_pages(data: bytes, limits: Limits) -> int:
     if pages > limits.max_pages:
         raise _refused("too_many_pages", limits)
     return pages
+
+
+def _no_pages(data: bytes) -> bool:
+    """Whether pdfminer reads the document and its page tree is there, without a page
+    (its streams are measured already)."""
+    from pdfminer.pdfdocument import PDFDocument
+    from pdfminer.pdfparser import PDFParser
+    from pdfminer.pdftypes import resolve1
+
+    try:
+        document = PDFDocument(PDFParser(io.BytesIO(data)))
+        tree = resolve1(document.catalog.get("Pages"))
+        return isinstance(tree, dict) and not resolve1(tree.get("Kids"))
+    except Exception:
+        return False
 
 
 # -- one page ---------------------------------------------------------------------------------

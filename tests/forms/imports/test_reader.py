@@ -343,6 +343,12 @@ def test_a_form_in_another_language_is_refused() -> None:
     assert error.code == "not_vietnamese"
 
 
+def test_a_pdf_without_pages_is_empty() -> None:
+    data = _pdf_with_content(TEXT).replace(b"/Kids [3 0 R] /Count 1", b"/Kids [] /Count 0     ")
+    data = data.replace(b"/Type /Page /Parent", b"/Type /Void /Parent")  # no stray page either
+    assert _refusal(data).code == "empty"
+
+
 def test_a_page_without_text_or_image_has_no_text() -> None:
     assert _refusal(_pdf_with_content(b"0 0 m 100 100 l S\n")).code == "no_text"
 
