@@ -227,6 +227,8 @@ class _Builder:
             if _FOOTNOTE.match(text) and BOX not in text and ("…" not in text or small):
                 start = i
                 continue
+            if small:  # footnotes are printed smaller: a continuation, whatever it says
+                continue
             if start is None and ("…" in text or BOX in text or _SIGN_HINT.search(text)):
                 break
             if start is not None and ("…" in text or BOX in text or _SIGN_HINT.search(text)
@@ -478,7 +480,7 @@ class _Builder:
     def _signature_hint(self, i: int) -> int | None:
         """When items ``i``… are a signature block (its title, on one or two lines, then
         "(Ký, ghi rõ họ tên)"), the index of the line with that hint."""
-        for k in range(i, min(i + 3, len(self.items))):
+        for k in range(i, min(i + 4, len(self.items))):
             it = self.items[k]
             if it.is_table:
                 return None

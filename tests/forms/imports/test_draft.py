@@ -292,7 +292,9 @@ def test_signature_blocks_on_two_lines_and_side_by_side() -> None:
     p.add("Bên nữ", "Bên nam", bold=True)
     p.add("(Ký, ghi rõ họ tên)", "(Ký, ghi rõ họ tên)")
     p.add("(4) Chỉ khi chỗ ở không thuộc sở hữu của người khai.", size=9)
-    p.add("(5) Ví dụ: Thẻ căn cước số … do … cấp ngày …", size=9)
+    p.add("(5) Ví dụ: Thẻ căn cước số … do … cấp ngày …; người chưa đủ 14 tuổi thì người",
+          size=9)
+    p.add("đại diện khai và ký thay (Ký và ghi rõ họ tên).", size=9)
     draft = draft_from_layout(p.layout(), catalogue=catalogue())
     parse_text(draft.yaml, "draft.yaml")
     d = draft.definition
@@ -301,4 +303,5 @@ def test_signature_blocks_on_two_lines_and_side_by_side() -> None:
         ("Bên nữ", "signature"), ("Bên nam", "signature")]
     assert d["dropped"][0]["note"] == "Chỉ khi chỗ ở không thuộc sở hữu của người khai."
     (f,) = d["sections"][0]["fields"]
-    assert f["help"] == "Ví dụ: Thẻ căn cước số … do … cấp ngày …"
+    assert f["help"] == ("Ví dụ: Thẻ căn cước số … do … cấp ngày …; người chưa đủ 14 tuổi "
+                         "thì người đại diện khai và ký thay (Ký và ghi rõ họ tên).")
