@@ -787,7 +787,7 @@ class _Builder:
                guesses: list[tuple[float, str, str]]) -> None:
         label = f.label[:500]
         tg = guess_type(label)
-        bg = self.index.propose(label, section=section, other_person=other)
+        bg = self.index.propose(label, section=section)
         ftype, options, confidence = tg.type, dict(tg.options), tg.confidence
         if bg is not None and bg.exact and bg.type and (
                 bg.type != "choice" or dict(bg.options).get("codes") in codelists.BUILT_IN):

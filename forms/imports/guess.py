@@ -134,10 +134,9 @@ class _Entry:
     label: str
     tokens: frozenset[str]
     folded: str
-    #: (type, record) of the catalogue's fields with this label: about the declarant ("own"),
-    #: in a section or group about another person ("other"), and by the section's title
-    own: Counter[_Combo] = field(default_factory=Counter)
-    other: Counter[_Combo] = field(default_factory=Counter)
+    #: (type, record) of the catalogue's fields with this label, in all, and by the title of
+    #: their section (a child's "Dân tộc" unbound, the mother's bound)
+    combos: Counter[_Combo] = field(default_factory=Counter)
     by_section: dict[str, Counter[_Combo]] = field(default_factory=dict)
 
 
@@ -157,15 +156,15 @@ class BindingIndex:
 
     def __init__(self, catalogue: Iterable[FormDefinition]):
         self.entries: dict[str, _Entry] = {}
-        self._cache: dict[tuple[str, str, bool], BindingGuess | None] = {}
+        self._cache: dict[tuple[str, str], BindingGuess | None] = {}
         for form in catalogue:
             for section in form.sections:
-                self._walk(section.fields, section.person is not None, label_key(section.title))
+                self._walk(section.fields, label_key(section.title))
 
-    def _walk(self, fields: Iterable[Field], other: bool, section: str) -> None:
+    def _walk(self, fields: Iterable[Field], section: str) -> None:
         for f in fields:
             if f.is_group:
-                self._walk(f.fields, other or f.person is not None or bool(f.repeat), section)
+                self._walk(f.fields, section)
                 continue
             if f.type in ("commitment", "computed", "attachment"):
                 continue
@@ -180,23 +179,20 @@ class BindingIndex:
             # a binding chosen by an answer teaches nothing about the label alone
             record = f.prefill.record if f.prefill and f.prefill.by is None else None
             combo = (_type_key(f), record)
-            (entry.other if other else entry.own)[combo] += 1
+            entry.combos[combo] += 1
             entry.by_section.setdefault(section, Counter())[combo] += 1
 
-    def propose(self, label: str, *, section: str = "",
-                other_person: bool = False) -> BindingGuess | None:
+    def propose(self, label: str, *, section: str = "") -> BindingGuess | None:
         """The binding (and type) the catalogue suggests for a field with this label, in a
-        section with this title (None: no label like it in the catalogue). ``other_person``:
-        the field is in a section or group that looks like it is about someone other than
-        the declarant."""
-        ck = (label_key(label), label_key(section), other_person)
+        section with this title (None: no label like it in the catalogue)."""
+        ck = (label_key(label), label_key(section))
         if ck in self._cache:
             return self._cache[ck]
         guess = self._propose(*ck)
         self._cache[ck] = guess
         return guess
 
-    def _propose(self, key: str, section: str, other_person: bool) -> BindingGuess | None:
+    def _propose(self, key: str, section: str) -> BindingGuess | None:
         if not key:
             return None
         entry = self.entries.get(key)
@@ -208,8 +204,7 @@ class BindingIndex:
             entry, similarity = best
         counts = entry.by_section.get(section) if section else None
         if not counts:
-            preferred = entry.other if other_person else entry.own
-            counts = preferred if preferred else entry.own + entry.other
+            counts = entry.combos
         records: Counter[str | None] = Counter()
         for (_, record), n in counts.items():
             records[record] += n
@@ -232,6 +227,11 @@ class BindingIndex:
             common = len(tokens & entry.tokens)
             if not common:
                 continue
+            if common == len(entry.tokens) >= 2:
+                # a catalogue label within this one ("Họ và tên" in "Họ và tên người khai")
+                score = 0.72 + 0.2 * common / len(tokens)
+                if best is None or score > best[1]:
+                    best = (entry, score)
             overlap = common / len(tokens | entry.tokens)
             if overlap < 0.5:
                 continue

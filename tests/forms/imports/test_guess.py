@@ -112,3 +112,11 @@ def test_the_index_is_what_the_catalogue_passed_in_binds() -> None:
     guess = taught.propose("Bí danh thường dùng:")
     assert guess is not None and guess.record == "population.other_name"
     assert guess.count == 3 and guess.confidence == 0.9
+
+
+def test_a_catalogue_label_within_a_longer_one_teaches_it() -> None:
+    taught = BindingIndex([_form("Số hiệu thẻ thư viện", "population.other_name")])
+    guess = taught.propose("3. Số hiệu thẻ thư viện của người đề nghị")
+    assert guess is not None and not guess.exact
+    assert guess.record == "population.other_name"
+    assert guess.learnt_from == "số hiệu thẻ thư viện"
