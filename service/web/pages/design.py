@@ -17,7 +17,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, g, redirect, request, url_for
+from flask import Blueprint, current_app, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
@@ -152,7 +153,8 @@ def edit(form_id: str, version: int) -> Response:
     if row.status == "published":
         return _editor(row, row.source, status=409, frozen=True)
     if request.method == "GET":
-        return _editor(row, row.source, saved=bool(request.args.get("saved")))
+        return _editor(row, row.source, saved=bool(request.args.get("saved")),
+                       imported=_take_imported(row))
     # a text area posts CRLF line ends: the text is kept as the designer sees it
     text = request.form.get(EDITOR, "").replace("\r\n", "\n")
     loaded = request.form.get("digest", "")
@@ -187,7 +189,7 @@ def edit(form_id: str, version: int) -> Response:
 def _editor(row: FormVersion, text: str, *, status: int = 200, saved: bool = False,
             frozen: bool = False, problems: list[dict[str, Any]] | None = None,
             digest: str | None = None, changed: bool = False, diff: list[Any] | None = None,
-            refused: str | None = None, imported: imports.Draft | None = None) -> Response:
+            refused: str | None = None, imported: Imported | None = None) -> Response:
     located = catalogue.problem_lines(text, problems) if problems else []
     errors = []
     for p in located:
@@ -213,7 +215,8 @@ def _editor(row: FormVersion, text: str, *, status: int = 200, saved: bool = Fal
                   changed=changed, diff=diff or [], refused=refused,
                   lines=max(text.count("\n") + 1, 1), status_text=status_text,
                   imported=imported is not None,
-                  findings=_findings(text, imported) if imported is not None else [],
+                  findings=_findings(text, imported.findings) if imported is not None else [],
+                  more_findings=imported.more if imported is not None else 0,
                   from_ocr=imported is not None and imported.from_ocr)
 
 
@@ -253,13 +256,94 @@ def _import_page(error: str | None = None, status: int = 200) -> Response:
                   max_seconds=f"{imports.MAX_SECONDS:g}")
 
 
-def _findings(text: str, draft: imports.Draft) -> list[dict[str, Any]]:
+#: the session key holding an import's findings until the editor of its draft shows them
+IMPORTED = "imported"
+#: the most findings kept for the editor after an import (the rest are counted, and are in the
+#: draft's text as its "# ĐOÁN" comments)
+KEPT_FINDINGS = 12
+#: a finding's message kept up to this many characters
+KEPT_MESSAGE = 300
+#: the session cookie stays under this many bytes with the findings in it (browsers drop a
+#: cookie over 4096 bytes, and the signed-in session with it)
+SESSION_BYTES = 3000
+
+
+@dataclass(frozen=True)
+class Finding:
+    """An importer's finding as the editor shows it (forms.imports.draft.Finding's fields)."""
+
+    path: str
+    code: str
+    message: str
+    message_en: str
+    confidence: float | None
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What the editor says once after an import: the first findings, how many more there
+    are, and whether the text came from OCR."""
+
+    findings: list[Finding]
+    more: int
+    from_ocr: bool
+
+
+def _session_bytes() -> int | None:
+    """The size of the session cookie's value as it stands (None when the session is not
+    Flask's signed cookie)."""
+    interface = current_app.session_interface
+    if not isinstance(interface, SecureCookieSessionInterface):
+        return None
+    serializer = interface.get_signing_serializer(current_app)
+    return None if serializer is None else len(serializer.dumps(dict(session)))
+
+
+def _keep_imported(row: FormVersion, draft: imports.Draft) -> None:
+    """Keep an import's findings in the signed session for the editor of the draft it made
+    (Post/Redirect/Get): at most :data:`KEPT_FINDINGS` of them, as many as keep the cookie
+    under :data:`SESSION_BYTES`, the others counted."""
+    kept: dict[str, Any] = {"form_id": row.form_id, "version": row.version,
+                            "from_ocr": bool(draft.from_ocr), "findings": [],
+                            "total": len(draft.findings)}
+    session[IMPORTED] = kept
+    for f in draft.findings[:KEPT_FINDINGS]:
+        kept["findings"].append([str(f.path)[:200], str(f.code)[:40],
+                                 str(f.message)[:KEPT_MESSAGE],
+                                 str(f.message_en)[:KEPT_MESSAGE],
+                                 None if f.confidence is None else float(f.confidence)])
+        size = _session_bytes()
+        if size is not None and size > SESSION_BYTES:
+            kept["findings"].pop()
+            break
+    session.modified = True
+
+
+def _take_imported(row: FormVersion) -> Imported | None:
+    """The findings kept by the import that made this draft, taken from the session (shown
+    once); None when there are none for this form and version."""
+    kept = session.get(IMPORTED)
+    if not isinstance(kept, dict) or (kept.get("form_id"), kept.get("version")) != (
+            row.form_id, row.version):
+        return None
+    session.pop(IMPORTED, None)
+    try:
+        findings = [Finding(str(p), str(c), str(m), str(e),
+                            None if v is None else float(v))
+                    for p, c, m, e, v in kept.get("findings", [])]
+        more = max(int(kept.get("total", 0)) - len(findings), 0)
+    except (TypeError, ValueError):  # a session written by another version of this page
+        return None
+    return Imported(findings, more, bool(kept.get("from_ocr")))
+
+
+def _findings(text: str, findings: list[Finding]) -> list[dict[str, Any]]:
     """The importer's findings in the page's language, each at its line of the draft's text
     (None where its path names none)."""
     english = g.get("lang", "vi") != "vi"
-    located = catalogue.problem_lines(text, [{"path": f.path} for f in draft.findings])
+    located = catalogue.problem_lines(text, [{"path": f.path} for f in findings])
     out = []
-    for f, at in zip(draft.findings, located, strict=True):
+    for f, at in zip(findings, located, strict=True):
         said = f.message_en if english else f.message
         if f.confidence is not None:
             said = _("%(message)s (độ tin cậy %(percent)s%%)", message=said,
@@ -273,8 +357,9 @@ def _findings(text: str, draft: imports.Draft) -> list[dict[str, Any]]:
 @bp.route("/design/import", methods=["GET", "POST"])
 @sessions.signed_in("designer")
 def import_pdf() -> Response:
-    """An official form's PDF read as a new draft (issue #17): the upload page, then the
-    editor of the draft made, with what to review. A PDF refused stores nothing."""
+    """An official form's PDF read as a new draft (issue #17): the upload page; once the
+    draft is stored, 303 to its editor, which shows what to review once (Post/Redirect/Get:
+    reloading the editor makes no other draft). A PDF refused stores nothing."""
     if request.method == "GET":
         return _import_page()
     sent = request.files.get(imports.FIELD)
@@ -294,7 +379,8 @@ def import_pdf() -> Response:
     log.info("form draft imported from a PDF",
              extra={"form_id": row.form_id, "version": row.version,
                     "findings": len(draft.findings), "from_ocr": draft.from_ocr})
-    return _editor(row, row.source, status=201, imported=draft)
+    _keep_imported(row, draft)
+    return redirect(url_for("design.edit", form_id=row.form_id, version=row.version), 303)
 
 
 # -- preview and trimming report --------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Importing a printed form on the designers' pages: the button on the list, the upload page,
-a new draft opened in the editor with what to review; a refused PDF stores nothing. The
+a new draft, then 303 to its editor, which says what to review once (reloading it makes no
+other draft); a refused PDF stores nothing. The
 importer's job is faked (service.imports.run_job) except in the last tests, which run the real
 importer on PDFs made with fpdf2."""
 
@@ -7,8 +8,9 @@ from __future__ import annotations
 
 import html
 import io
+import random
 import re
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import func, select
@@ -16,7 +18,7 @@ from sqlalchemy import func, select
 from service import imports
 from storage.models import FormVersion
 from tests.service.web.pages.conftest import csrf_of, sign_in
-from tests.service.web.test_api_imports import PDF, draft
+from tests.service.web.test_api_imports import PDF, Draft, Finding, draft
 
 FORM = "mau-nhap-thu"
 
@@ -84,17 +86,28 @@ def test_the_list_has_the_import_button_and_the_upload_page_its_limits(designer)
     assert "không bao giờ được đoán" in body
 
 
+def imported(client: Any, data: bytes = PDF, *, name: str = "mau.pdf") -> Any:
+    """Upload, check the answer is 303 to an editor, and follow it."""
+    answer = upload(client, data, name=name)
+    assert answer.status_code == 303, text(answer)[:2000]
+    assert re.fullmatch(r"/design/forms/[^/]+/\d+/edit", answer.headers["Location"])
+    return client.get(answer.headers["Location"])
+
+
 def test_an_imported_pdf_becomes_a_new_draft_opened_in_the_editor(pages, designer,
                                                                  jobs) -> None:
     before = versions(pages, FORM)
     answer = upload(designer)
-    assert answer.status_code == 201, text(answer)[:2000]
+    assert answer.status_code == 303, text(answer)[:2000]
     assert jobs == [PDF]
     made = versions(pages, FORM)
     assert len(made) == len(before) + 1
     number = made[-1][1]
     assert made[-1] == (FORM, number, "draft")
-    body = text(answer)
+    assert answer.headers["Location"] == f"/design/forms/{FORM}/{number}/edit"
+    shown = designer.get(answer.headers["Location"])
+    assert shown.status_code == 200
+    body = text(shown)
     assert f'action="/design/forms/{FORM}/{number}/edit"' in body  # the editor of the draft
     assert f"version: {number}" in textarea(body)
     assert "Đã tạo bản nháp từ tệp PDF" in body
@@ -104,13 +117,66 @@ def test_an_imported_pdf_becomes_a_new_draft_opened_in_the_editor(pages, designe
     assert f'data-line="{line + 1}">Dòng {line + 1}: Kiểu đoán từ nhãn: date (độ tin cậy 60%)' \
         in body
     assert "nhận dạng ký tự (OCR)" in body
+    # a reload (or a second visit) of the editor makes no draft, and says the findings no more
+    total = count(pages)
+    again = text(designer.get(answer.headers["Location"]))
+    assert f"version: {number}" in textarea(again)
+    assert "Đã tạo bản nháp từ tệp PDF" not in again and "Kiểu đoán từ nhãn" not in again
+    assert "nhận dạng ký tự (OCR)" not in again
+    assert count(pages) == total and jobs == [PDF]
+
+
+def test_the_findings_are_shown_only_at_the_editor_of_the_draft_made(pages, designer,
+                                                                     jobs) -> None:
+    answer = upload(designer)
+    number = versions(pages, FORM)[-1][1]
+    with pages.extensions["tokhai"].sessions() as s:  # another draft, made without the page
+        row = imports.create_draft(s, cast(Any, draft()), "test")
+        s.commit()
+        assert row.version == number + 1
+    elsewhere = text(designer.get(f"/design/forms/{FORM}/{number + 1}/edit"))
+    assert "Đã tạo bản nháp từ tệp PDF" not in elsewhere and "Kiểu đoán" not in elsewhere
+    body = text(designer.get(answer.headers["Location"]))
+    assert "Đã tạo bản nháp từ tệp PDF" in body and "Kiểu đoán từ nhãn: date" in body
+
+
+def test_many_findings_are_kept_bounded_and_the_rest_counted(pages, designer,
+                                                             monkeypatch) -> None:
+    """An import with many long findings keeps the session cookie small: the first few are
+    shown, the others counted (they are in the text as '# ĐOÁN' comments)."""
+    def words(seed: int) -> str:  # text that does not compress away
+        pick = random.Random(seed)
+        return " ".join("".join(pick.choices("aăâbcdđeêghiklmnoôơpqrstuưvxyáàảãạếềểễệ", k=6))
+                        for _ in range(40))
+
+    many = draft()
+    many.findings = [Finding(f"sections[0].fields[{i % 3}].label", "guess",
+                             f"Nhãn đoán số {i}: {words(i)}", f"Guessed label {i}: {words(-i)}",
+                             0.5) for i in range(80)]
+    monkeypatch.setattr(imports, "run_job", lambda f, data: ("draft", many))
+    answer = upload(designer)
+    assert answer.status_code == 303
+    cookie = designer.get_cookie("tokhai")
+    assert cookie is not None and len(cookie.value) < 3200
+    body = text(designer.get(answer.headers["Location"]))
+    shown = re.findall(r"Nhãn đoán số (\d+)", body)
+    assert shown and len(shown) <= 12 and shown == [str(i) for i in range(len(shown))]
+    assert "Cần rà soát (80)" in body
+    assert f"Còn {80 - len(shown)} điểm khác cần rà soát" in body
+
+
+def test_an_import_without_ocr_does_not_say_ocr(designer, monkeypatch) -> None:
+    plain = Draft(draft().yaml, draft().definition, [], from_ocr=False)
+    monkeypatch.setattr(imports, "run_job", lambda f, data: ("draft", plain))
+    body = text(imported(designer))
+    assert "Đã tạo bản nháp từ tệp PDF" in body
+    assert "nhận dạng ký tự (OCR)" not in body and "Cần rà soát" not in body
 
 
 def test_importing_the_same_form_again_takes_the_next_version(pages, designer, jobs) -> None:
-    upload(designer)
+    imported(designer)
     first = versions(pages, FORM)[-1][1]
-    again = upload(designer)
-    assert again.status_code == 201
+    again = imported(designer)
     assert versions(pages, FORM)[-1][1] == first + 1
     assert f"version: {first + 1}" in textarea(text(again))
 
@@ -118,7 +184,7 @@ def test_importing_the_same_form_again_takes_the_next_version(pages, designer, j
 def test_findings_in_english(designer, jobs) -> None:
     designer.get("/language/en")
     try:
-        body = text(upload(designer))
+        body = text(imported(designer))
     finally:
         designer.get("/language/vi")
     assert "Type guessed from the label: date (confidence 60%)" in body
@@ -179,8 +245,7 @@ def test_a_real_printed_form_opens_as_a_draft_that_saves(pages, designer) -> Non
     form read, and the editor saves it unchanged."""
     from tests.service.web.test_api_imports import form_pdf
 
-    answer = upload(designer, form_pdf(), name="to-khai.pdf")
-    assert answer.status_code == 201, text(answer)[:2000]
+    answer = imported(designer, form_pdf(), name="to-khai.pdf")
     made = versions(pages, "to-khai-dang-ky-thu-nghiem")
     assert made and made[-1][2] == "draft"
     body = text(answer)
