@@ -32,8 +32,11 @@ from typing import Any
 
 log = logging.getLogger("tokhai")
 
-#: imported once by the fork server, so that a new child starts with them loaded
-PRELOAD = ["service.pki.validation", "service.records.digitised"]
+#: imported once by the fork server, so that a new child starts with them loaded: the PDF
+#: verification's modules, and the PDF import's (service.imports and the reader, whose
+#: pdfplumber and pypdfium2 it imports only when it runs)
+PRELOAD = ["service.pki.validation", "service.records.digitised", "service.imports",
+           "forms.imports.draft", "pdfplumber", "pypdfium2"]
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(PRELOAD)
 
