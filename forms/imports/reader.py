@@ -29,6 +29,7 @@ This bounds what the input asks for; a caller that must also bound what it canno
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
 import time
@@ -540,6 +541,9 @@ def _span(run: list[_Token]) -> Span:
 OCR_DPI = 300
 #: at most this long for Tesseract on one page (also bounded by the reading's deadline)
 OCR_PAGE_SECONDS = 60.0
+#: one thread: Tesseract's OpenMP threads make it several times slower on a shared machine
+#: (a page took 6.8 s with them and 2.0 s without on two busy cores)
+
 
 
 def _ocr_page(data: bytes, number: int, page: Any, deadline: _Deadline) -> list[Line]:
@@ -554,7 +558,8 @@ def _ocr_page(data: bytes, number: int, page: Any, deadline: _Deadline) -> list[
     try:
         done = subprocess.run(
             ["tesseract", "-", "-", "-l", "vie", "--psm", "4", "tsv"], input=png,
-            capture_output=True, timeout=max(timeout, 0.01), check=True)
+            capture_output=True, timeout=max(timeout, 0.01), check=True,
+            env={**os.environ, "OMP_THREAD_LIMIT": "1"})
     except subprocess.TimeoutExpired:
         raise _refused("too_slow", limits) from None
     except (OSError, subprocess.CalledProcessError):
@@ -583,22 +588,197 @@ def _render(data: bytes, index: int, limits: Limits) -> tuple[bytes, float]:
 
 
 def _ocr_lines(page: int, tsv: str, points_per_pixel: float) -> list[Line]:
-    """Tesseract's words (TSV, level 5) grouped by block, paragraph and line."""
-    groups: dict[tuple[str, str, str], list[_Token]] = {}
+    """Tesseract's words (TSV, level 5) grouped by block, paragraph and line, with what it
+    made of dot leaders and underscores normalised to "…" (see :func:`_ocr_line`)."""
+    groups: dict[tuple[str, str, str], list[_OcrWord]] = {}
     for row in _tsv_rows(tsv):
         if row.get("level") != "5" or not row.get("text", "").strip():
             continue
-        text = _clean(row["text"])
-        if not text:
-            continue
+        text = unicodedata.normalize("NFC", row["text"]).translate(_BOXES)
         left, top = float(row["left"]) * points_per_pixel, float(row["top"]) * points_per_pixel
         width = float(row["width"]) * points_per_pixel
         height = float(row["height"]) * points_per_pixel
+        try:
+            conf = float(row.get("conf") or 0)
+        except ValueError:
+            conf = 0.0
         key = (row["block_num"], row["par_num"], row["line_num"])
         groups.setdefault(key, []).append(
-            _Token(text, left, left + width, top, top + height, False, height))
-    lines = [_line(page, tokens) for tokens in groups.values()]
+            _OcrWord(text, conf, _Token(text, left, left + width, top, top + height, False,
+                                         height)))
+    lines = [_line(page, tokens) for words in groups.values() if (tokens := _ocr_line(words))]
     return sorted(lines, key=lambda line: (line.top, line.x0))
+
+
+@dataclass
+class _OcrWord:
+    text: str
+    conf: float
+    box: _Token
+
+
+#: a word Tesseract is sure enough of (its TSV ``conf``, 0-100) to keep as printed text
+OCR_MIN_CONF = 40.0
+#: marks around a word that are scanner dust or leader debris, not part of a label
+_OCR_EDGE = "\"'`‘’“”«»‹›|¬ˆ°~^*#%&+<>=_—–-•·"
+#: letters and digits of a word that reads as Vietnamese (or an acronym, a number, a code)
+_OCR_PART = re.compile(
+    r"(?:[^\W\d_]{1,7}|[^\W\d_]?[0-9]+[^\W_]*|[A-ZĐ]{2,8}[0-9]*)", re.UNICODE)
+#: what a leader becomes in OCR: runs of dots, ellipses, underscores, dashes, colons…
+_OCR_LEADER_CHARS = set(".…_-–—:;,'`\"·•¬~ˆ")
+
+
+def _word_shape(text: str) -> bool:
+    """Whether ``text`` (edges cleaned) looks like a printed word: letters of one case pattern
+    (lower, Capitalised or UPPER), of syllable length, or a number or code, parts joined by
+    "/" or "-", with at most footnote marks and punctuation around."""
+    core = re.sub(r"\(\s*\d{1,2}\s*\)|\[\s*\d{1,3}\s*\]", "", text)
+    core = core.strip("()[],.;:!?")
+    if not core:
+        return False
+    parts = re.split(r"[/\-]", core)
+    if len(parts) > 1 and not parts[-1]:
+        parts.pop()  # "04/2020/TT-" broken at the end of a line
+    for part in parts:
+        if not part or not _OCR_PART.fullmatch(part):
+            return False
+        letters = "".join(c for c in part if c.isalpha())
+        if letters and not (letters.islower() or letters.isupper() or (
+                letters[0].isupper() and letters[1:].islower())):
+            return False
+    return True
+
+
+def _sure(text: str, conf: float) -> bool:
+    """Whether Tesseract read ``text`` with enough confidence; digits read with little are
+    mostly dust ("c4", "1.1.1")."""
+    return conf >= (70 if re.search(r"\d", text) else OCR_MIN_CONF)
+
+
+def _leaderish(text: str, *, strict: bool = False) -> int:
+    """How many characters of ``text`` are what leaders turn into (``strict``: dots,
+    underscores and dashes only)."""
+    chars = ".…_-–—" if strict else _OCR_LEADER_CHARS
+    return sum(1 for c in text if c in chars)
+
+
+def _case_slip(text: str) -> str:
+    """A word whose case Tesseract mixed up inside it ("trÚ(2):", "tịCh", "tỜ") in its first
+    letter's case (each part of "sinh/Giấy" on its own); a footnote mark that lost its
+    closing parenthesis ("tính(2:") closed."""
+    text = re.sub(r"\((\d{1,2}):$", r"(\1):", text)
+    parts = re.split(r"([/\-])", text)
+    for i, part in enumerate(parts):
+        first = next((k for k, c in enumerate(part) if c.isalpha()), len(part))
+        rest = part[first + 1:]
+        if any(c.isalpha() for c in rest) and not part.isupper() and not rest.islower():
+            parts[i] = part[:first + 1] + rest.lower()
+    return "".join(parts)
+
+
+def _ocr_parts(word: _OcrWord, previous_good: bool) -> list[tuple[str, str]]:
+    """A Tesseract word as (kind, text) parts: "word" (printed text), "end" (a label's end,
+    "tên:"), "lead" (leader debris) or "junk" (anything else unreadable)."""
+    text = word.text.strip()
+    out: list[tuple[str, str]] = []
+    # leader debris glued to the word: "sinh:." "trú(2):……ccc" "ngày.." "…Ũ.Ũ"
+    m = re.match(r"^(.*?\w[^:]*?:)(.+)$", text)
+    if m and re.search(r"\w", m.group(1)):
+        head = m.group(1).lstrip(_OCR_EDGE)
+        if previous_good:
+            head = _case_slip(head)
+        if _word_shape(head) and (word.conf >= OCR_MIN_CONF or previous_good):
+            return [("end", head), ("lead", m.group(2))]
+    m = re.match(r"^(.*?\w\)?)([.…_]{2,}.*)$", text)
+    if m and _word_shape(m.group(1).lstrip(_OCR_EDGE)) and _sure(m.group(1), word.conf):
+        return [("word", m.group(1).lstrip(_OCR_EDGE)), ("lead", m.group(2))]
+    core = text.lstrip(_OCR_EDGE).rstrip(_OCR_EDGE.replace("-", "").replace("_", ""))
+    core = core.rstrip("_—–•·")
+    if word.conf >= OCR_MIN_CONF or core.endswith(":"):
+        core = _case_slip(core)
+    ending = core.endswith(":") and previous_good
+    if ending:
+        core = _case_slip(core)
+        core = re.sub(r"(?<=\w)\)(?=:$)", "", core) if "(" not in core else core
+    if core and _word_shape(core):
+        sure = _sure(core, word.conf)
+        # the end of a label read with little confidence after a word read well: "tính):"
+        if sure or ending:
+            out.append(("end" if core.endswith(":") else "word", core))
+            return out
+    kind = "lead" if _leaderish(text) * 2 >= len(text) or re.search(r"[.…_]{2,}", text) \
+        else "junk"
+    return [(kind, text)]
+
+
+def _ocr_line(words: list[_OcrWord]) -> list[_Token]:
+    """The tokens of one OCR line with leader debris made "…".
+
+    Tesseract reads printed labels well, but a dot leader comes out as dots, dashes, quotes,
+    letters and signs ("..:...- -‹ --+- <<s<<>+*+", "NHS1393/4Š4…"), mostly with a low
+    confidence. A word is kept when it is read with confidence and looks like a word
+    (:func:`_word_shape`); after a label's colon everything is blank up to the next label
+    (two words read well in a row, or one ending in a colon); the blank stretches become one
+    "…" each, as a born-digital leader does. Debris before the line's first word is dropped,
+    and so is debris that shows nothing of a leader (no dots, dashes or colon before it)."""
+    parts: list[tuple[str, str, _Token]] = []
+    previous_good = False
+    for word in words:
+        for kind, text in _ocr_parts(word, previous_good):
+            parts.append((kind, text, word.box))
+        previous_good = parts[-1][0] in ("word", "end")
+    # after a label's end, words up to the next label are what was written in the blank
+    blank = False
+    marked: list[tuple[str, str, _Token]] = []
+    for i, (kind, text, box) in enumerate(parts):
+        if kind in ("word", "end") and blank:
+            run = 0
+            for later in parts[i:]:
+                if later[0] == "end":
+                    run += 2
+                    break
+                if later[0] != "word":
+                    break
+                run += 1
+            if run < 2:
+                kind = "junk"
+            else:
+                blank = False
+        if kind == "end":
+            blank = True
+        marked.append((kind, text, box))
+    tokens: list[_Token] = []
+    debris: list[tuple[str, str, _Token]] = []
+    seen_word = False
+    after_end = False
+
+    def flush(final: bool) -> None:
+        if not debris:
+            return
+        # after a colon, dots or dashes, or much unreadable print after a printed word
+        leader = after_end or sum(_leaderish(t, strict=True) for _, t, _ in debris) >= 3 \
+            or (seen_word and sum(len(t) for _, t, _ in debris) >= 12)
+        if leader and (seen_word or final):
+            first, last = debris[0][2], debris[-1][2]
+            tokens.append(_Token("…", first.x0, last.x1, min(d[2].top for d in debris),
+                                 max(d[2].bottom for d in debris), False, first.size))
+        debris.clear()
+
+    for kind, text, box in marked:
+        if kind in ("word", "end"):
+            flush(False)
+            clean = _clean(text)
+            if clean:
+                tokens.append(_Token(clean, box.x0, box.x1, box.top, box.bottom, False,
+                                     box.size))
+                seen_word = True
+            after_end = kind == "end"
+        else:
+            debris.append((kind, text, box))
+    flush(True)
+    if tokens and all(t.text == "…" for t in tokens):
+        return tokens[:1]
+    return tokens
 
 
 def _tsv_rows(tsv: str) -> Iterator[dict[str, str]]:

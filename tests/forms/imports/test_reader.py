@@ -7,6 +7,7 @@ import io
 import unicodedata
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fontTools.fontBuilder import FontBuilder
@@ -222,6 +223,60 @@ def test_ocr_words_grouped_by_tesseract_lines() -> None:
     assert [line.text for line in lines] == ["Tên", "Nơi ở: …"]
     assert lines[0].page == 2 and lines[0].top == pytest.approx(72)
 
+
+
+def _tsv(*lines: list[tuple[str, int]]) -> str:
+    """Tesseract TSV of the given lines of (word, confidence)."""
+    rows = ["level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth"
+            "\theight\tconf\ttext"]
+    for n, words in enumerate(lines, start=1):
+        left = 100
+        for k, (word, conf) in enumerate(words, start=1):
+            width = 30 * len(word)
+            rows.append(f"5\t1\t1\t1\t{n}\t{k}\t{left}\t{100 * n}\t{width}\t40\t{conf}\t{word}")
+            left += width + 20
+    return "\n".join(rows) + "\n"
+
+
+def test_ocr_leader_debris_becomes_one_leader() -> None:
+    # what Tesseract made of dot leaders on a scanned form (words and confidences as read)
+    tsv = _tsv(
+        [("Họ,", 96), ("chữ", 96), ("đệm,", 96), ("tên", 64), ("người", 91), ("yêu", 96),
+         ("cầu:", 95), ("sào", 10), ("_—", 31), ("đườnnngen", 0), ("“..", 20), ("¬.", 9)],
+        [("Ngày,", 96), ("tháng,", 96), ("năm", 96), ("sinh:", 95), ("_", 29), ("Giới", 96),
+         ("tính):", 4), ("sgeszsosv", 17), ("|", 53)],
+        [("Quốc", 93), ("tịch(2):", 90), (".", 90), ("kuiDd6-;&gkgöcji", 0), ("Xã", 64),
+         ("xui", 0), (".gaaxã36", 0)],
+        [("_", 14), ("Nơi", 94), ("cư", 87), ("trÚ(2):...........ccc.c", 0), ("S221", 0)],
+        [("'Giấy", 59), ("tờ", 89), ("tùy", 89), ("thân(3)", 78), ("So.", 1), ("1.1.1,", 27),
+         ("111...", 42), ("mm.", 27)],
+        [("Người", 69), ("yêu", 76), ("cầu", 96), ("-", 36), ("|", 62), ("c4", 45)],
+        [("ngày..", 90), (".", 90), ("tháng...", 90), (".", 91), ("năm", 93)],
+        [("..:...-", 3), ("-‹", 0), ("--+-", 0), ("<<<<s<<>+*+", 0)],
+    )
+    assert [line.text for line in reader._ocr_lines(1, tsv, 72 / 300)] == [
+        "Họ, chữ đệm, tên người yêu cầu: …",
+        "Ngày, tháng, năm sinh: … Giới tính: …",
+        "Quốc tịch(2): …",
+        "Nơi cư trú(2): …",
+        "Giấy tờ tùy thân(3) …",
+        "Người yêu cầu",
+        "ngày … tháng … năm",
+        "…",
+    ]
+
+
+def test_tesseract_runs_on_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, Any] = {}
+
+    def run(args: list[str], **kwargs: Any) -> Any:
+        seen.update(kwargs)
+        raise OSError("no tesseract here")
+
+    monkeypatch.setattr(reader.subprocess, "run", run)
+    with pytest.raises(ImportRefused):
+        read_pdf(_scan(SCANNED))
+    assert seen["env"]["OMP_THREAD_LIMIT"] == "1"
 
 # -- what is refused --------------------------------------------------------------------------
 
