@@ -23,9 +23,9 @@ LOW_CONFIDENCE = 0.7
 #: the least similarity (0-1) between two labels for one to teach the other's binding
 MIN_SIMILARITY = 0.72
 
-_MARK = re.compile(r"\(\s*\d{1,2}\s*\)|\[\s*\d{1,3}\s*\]\.?|\*")
+_MARK = re.compile(r"\(\s*\d{1,2}\s*\)|\[\s*\d{1,3}(?:\.\d{1,3})*\s*\]\.?|\*")
 _NUMBER = re.compile(
-    r"^\s*(?:(?:[0-9]{1,3}(?:\.[0-9]{1,3})*|[a-zđ]|[IVXLC]{1,6})\s*[.)/]|-|–|•)\s*",
+    r"^\s*(?:(?:[0-9]{1,3}(?:\.[0-9]{1,3})*[a-zđ]?|[a-zđ]|[IVXLC]{1,6})\s*[.)/]|-|–|•)\s*",
     re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 _TOKEN = re.compile(r"\w+")
@@ -87,6 +87,11 @@ _RULES: tuple[tuple[tuple[str, ...], str, dict[str, Any], float], ...] = (
     (("ngay",), "date", {}, 0.55),
 )
 _NAME = re.compile(r"\bho\b.*\bten\b|\bho ten\b|\bten\b")
+#: the parts of a Vietnamese address printed as items of their own ("Xã/Phường/Thị trấn",
+#: "7c. Quận, huyện", "tỉnh/thành phố", "đường/phố"): nothing but unit names
+_ADDRESS_PART = re.compile(
+    r"(?:(?:xa|phuong|thi tran|thi xa|quan|huyen|tinh|thanh pho(?: thuoc tinh)?|"
+    r"thon|ap|ban|to dan pho|to|duong|pho|so nha|quoc gia)[\s/,;\-]*(?:va|hoac)?\s*)+")
 
 
 def guess_type(label: str) -> TypeGuess:
@@ -104,6 +109,10 @@ def guess_type(label: str) -> TypeGuess:
             hit = (needle in words) if " " not in needle and needle.isalpha() else needle in key
             if hit:
                 return TypeGuess(ftype, confidence, dict(options), needle)
+    if _ADDRESS_PART.fullmatch(key.strip()):
+        return TypeGuess("address", 0.6, {}, "đơn vị hành chính")
+    if re.search(r"\bluc$", key.strip()):  # "Đã chết vào lúc …": an hour and a day
+        return TypeGuess("date_time", 0.6, {}, "lúc")
     if _NAME.search(key):
         return TypeGuess("text", 0.85, {}, "họ, tên")
     return TypeGuess("text", 0.7, {}, "")

@@ -46,6 +46,12 @@ def index() -> BindingIndex:
     ("Mã số thuế", "tax_code", {}),
     ("Chết vào lúc … giờ … phút, ngày … tháng … năm …", "date_time", {}),
     ("Họ, chữ đệm và tên", "text", {}),
+    # the parts of an address printed as items of their own
+    ("Xã/Phường/Thị trấn", "address", {}),
+    ("7c. Quận, huyện", "address", {}),
+    ("tỉnh/thành phố", "address", {}),
+    ("đường/phố", "address", {}),
+    ("Đã chết vào lúc", "date_time", {}),
 ])
 def test_type_from_label(label: str, ftype: str, options: dict[str, Any]) -> None:
     guess = guess_type(label)
@@ -62,6 +68,13 @@ def test_label_key_normalises() -> None:
     assert label_key("1. Họ,  chữ đệm và TÊN(1):") == "họ, chữ đệm và tên"
     assert label_key("[16]. Kê khai Phụ lục") == "kê khai phụ lục"
     assert label_key("b) Nơi cấp") == "nơi cấp"
+    assert label_key("[09.1]. Xã") == "xã"
+    assert label_key("2b. Mã số thuế") == "mã số thuế"
+
+
+def test_an_address_part_is_not_a_longer_label_with_a_unit_in_it() -> None:
+    assert guess_type("Tên tổ chức").type == "text"
+    assert guess_type("Nơi sinh (tỉnh, thành phố)").type == "place"
 
 
 @pytest.mark.parametrize(("label", "record"), [
