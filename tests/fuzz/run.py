@@ -245,9 +245,11 @@ def _reproduce(case: Any, role: str, headers: dict[str, str], out: Path) -> str:
 
 
 def fuzz(world: World, *, seconds: float, base_seed: int = 0, examples: int = 2,
-         only: str = "", out: Path | None = None, log: Callable[[str], None] = print) -> Report:
+         only: str = "", out: Path | None = None, log: Callable[[str], None] = print,
+         whole_round: bool = False) -> Report:
     """Fuzz every operation (or those whose label matches the regular expression ``only``) with
-    every role, round after round, until ``seconds`` pass."""
+    every role, round after round, until ``seconds`` pass; with ``whole_round``, the first
+    round is finished whatever the time (a busy machine must not leave operations untried)."""
     out = out or Path(tempfile.mkdtemp(prefix="tokhai-fuzz-"))
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", world.app)
     operations = [op for op in map(_operation, schema.get_all_operations())
@@ -258,15 +260,19 @@ def fuzz(world: World, *, seconds: float, base_seed: int = 0, examples: int = 2,
     impossible: set[tuple[str, str]] = set()
     started = time.monotonic()
     deadline = started + seconds
+
+    def out_of_time() -> bool:
+        return time.monotonic() >= deadline and (report.rounds > 0 or not whole_round)
+
     try:
-        while time.monotonic() < deadline:
+        while not out_of_time():
             complete = True
             for operation in operations:
                 for variant, strategy in _variants(operation, world):
                     if (operation.label, variant) in impossible:
                         continue
                     for role in ROLES:
-                        if time.monotonic() >= deadline:
+                        if out_of_time():
                             complete = False
                             break
                         try:

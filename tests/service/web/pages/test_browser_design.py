@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from service.web.pages import design
 from tests.conftest import _token
 from tests.service.web.pages.browser import check_page, sign_in_page
 from tests.service.web.pages.test_design import BROKEN, DEFINITION, FORM
@@ -81,7 +82,8 @@ def test_a_designer_edits_previews_reads_the_report_and_publishes(page: Any, dra
     # the trimming report, then one citizen's fate of each field
     page.goto(draft)
     page.get_by_role("link", name="Báo cáo cắt giảm trường").click()
-    assert page.locator("svg.design-chart__svg").count() == 4  # paper, e-form, two citizens
+    # the paper form, the e-form, and each demo citizen a designer may preview for
+    assert page.locator("svg.design-chart__svg").count() == 2 + len(design.DEMO_CITIZENS)
     assert page.get_by_role("cell", name="Với Nguyễn Văn An").count() == 0  # a row header
     assert page.get_by_role("rowheader", name="Với Nguyễn Văn An").is_visible()
     check_page(page, "design-report")
