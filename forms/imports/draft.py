@@ -29,6 +29,7 @@ from forms.imports.guess import (
     fold,
     guess_type,
     label_key,
+    names_other_person,
 )
 from forms.imports.reader import Layout, Limits, Line, Table, read_pdf
 from forms.language import DefinitionError, parse_text
@@ -772,6 +773,13 @@ class _Builder:
                 self._typed(f, raw, other, section, guesses)
             if f.help:
                 raw["help"] = f.help[:2000]
+            if not other and f.kind != "commitment" and names_other_person(f.label):
+                self.findings.append(Finding(
+                    fpath, "other_person",
+                    f"Trường “{f.label[:200]}” có vẻ nói về người khác, không phải người khai: "
+                    "thêm person: (quan hệ) cho trường hoặc phần này; trình nhập không tự đoán.",
+                    f"Field “{f.label[:200]}” looks like it is about another person: add "
+                    "person:; the importer never guesses it.", None))
             for confidence, vi, en in guesses:
                 if confidence < LOW_CONFIDENCE:
                     self.findings.append(Finding(fpath, "guess", vi, en, confidence))
@@ -801,9 +809,12 @@ class _Builder:
                         f"type {shown} guessed from the label"))
         if bg is not None and bg.record and bg.confidence >= 0.45:
             raw["prefill"] = bg.record
-            conf = min(bg.confidence, 0.6) if other else bg.confidence
+            someone_else = other or bg.other_person
+            conf = min(bg.confidence, 0.6) if someone_else else bg.confidence
             how = "cùng nhãn" if bg.exact else f"nhãn giống “{bg.learnt_from}”"
-            extra = " (chỉ đúng khi phần này có person:)" if other else ""
+            extra = " (chỉ đúng khi phần này có person:)" if someone_else else ""
+            if bg.generic:
+                extra += " (nhãn ngắn, chung chung, học từ mẫu khác ngữ cảnh)"
             guesses.append((conf, f"điền sẵn từ {bg.record} theo {how} trong danh mục{extra}",
                             f"prefill {bg.record} learnt from the catalogue's label "
                             f"“{bg.learnt_from}”"))

@@ -9,6 +9,7 @@ catalogue teaches the importer. Every guess carries a confidence in [0, 1].
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import unicodedata
 from collections import Counter
@@ -29,6 +30,36 @@ _NUMBER = re.compile(
     re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 _TOKEN = re.compile(r"\w+")
+#: words (NFC, with diacritics: "con" is a child, "còn" is not) and phrases by which a label
+#: or a section title names someone other than the declarant
+_OTHER_WORDS = frozenset({"cha", "bố", "mẹ", "vợ", "chồng", "con"})
+_OTHER_PHRASES = ("người được", "người giám hộ", "người thân", "người chết", "người đã chết",
+                  "người làm chứng")
+#: a share of the catalogue's labels (or section titles) above which a word is common
+_COMMON_SHARE = 0.05
+_COMMON_SECTION_SHARE = 0.2
+#: the most a guess on a short generic label out of its context, or about another person, has
+GENERIC_CAP = 0.55
+OTHER_PERSON_CAP = 0.6
+#: the most a binding taught by a single field of the catalogue has
+WEAK_EVIDENCE_CAP = 0.65
+
+
+def names_other_person(text: str) -> bool:
+    """Whether a label or a section title names someone other than the declarant ("Họ và
+    tên cha", "Người được giám hộ", "vợ/chồng"); "Quan hệ với người được khai sinh" is the
+    declarant's own answer about the link, not the other person's."""
+    key = label_key(text)
+    if not key or "quan hệ" in key:
+        return False
+    if any(p in key for p in _OTHER_PHRASES):
+        return True
+    return bool(_OTHER_WORDS & set(_TOKEN.findall(key)))
+
+
+def _floor2(value: float) -> float:
+    """Two decimals, rounded down: a value shown as 0.70 is never below the 0.7 threshold."""
+    return math.floor(value * 100 + 1e-9) / 100
 
 
 def fold(text: str) -> str:
@@ -130,6 +161,11 @@ class BindingGuess:
     #: the type and its options the catalogue gives fields with this label (most common)
     type: str | None = None
     options: tuple[tuple[str, Any], ...] = ()
+    #: the label (or the section) names someone other than the declarant: a record of the
+    #: declarant's own is only right once the designer adds ``person:``
+    other_person: bool = False
+    #: a short, common label ("Tại", "năm", "Cấp ngày") whose teaching was out of this context
+    generic: bool = False
 
 
 _TypeKey = tuple[str, tuple[tuple[str, Any], ...]]
@@ -169,6 +205,16 @@ class BindingIndex:
         for form in catalogue:
             for section in form.sections:
                 self._walk(section.fields, label_key(section.title))
+        # how many labels (and section titles) each word is in: a word in many is common
+        self._label_df: Counter[str] = Counter()
+        self._section_df: Counter[str] = Counter()
+        titles: set[str] = set()
+        for entry in self.entries.values():
+            self._label_df.update(entry.tokens)
+            titles.update(entry.by_section)
+        for title in titles:
+            self._section_df.update(set(_TOKEN.findall(fold(title))))
+        self._n_titles = len(titles)
 
     def _walk(self, fields: Iterable[Field], section: str) -> None:
         for f in fields:
@@ -213,18 +259,71 @@ class BindingIndex:
             entry, similarity = best
         counts = entry.by_section.get(section) if section else None
         if not counts:
+            # sections like this one ("Giấy phép lái xe hiện có" for "Giấy phép lái xe")
+            counts = Counter()
+            for title in self._like(entry, section):
+                counts.update(entry.by_section[title])
+        if not counts:
             counts = entry.combos
         records: Counter[str | None] = Counter()
         for (_, record), n in counts.items():
             records[record] += n
         record, count = records.most_common(1)[0]
         share = count / sum(records.values())
-        exact = similarity == 1.0
+        # exact: the same label, or the same once diacritics are dropped (OCR); not merely the
+        # same words in another order ("Cha: Họ và tên" is not "Họ và tên cha")
+        exact = entry.folded == fold(key)
         confidence = (0.6 + 0.4 * share) * (1.0 if exact else similarity * 0.8)
+        # the evidence: how many of the catalogue's fields teach this binding in all
+        taught = sum(n for (_, r), n in entry.combos.items() if r == record)
+        # (one is an anecdote, two a weak hint unless they agree)
+        if taught == 1:
+            confidence = min(confidence, WEAK_EVIDENCE_CAP)
+        elif taught == 2:
+            confidence *= 0.85
+        generic = record is not None and self._generic(entry, record, taught) \
+            and not self._in_context(entry, record, section)
+        if generic:
+            confidence = min(confidence, GENERIC_CAP)
+        other = record is not None and (names_other_person(key)
+                                        or names_other_person(section))
+        if other:
+            confidence = min(confidence, OTHER_PERSON_CAP)
         combo = max((c for c in counts if c[1] == record), key=lambda c: counts[c])
         ftype, options = combo[0]
-        return BindingGuess(record, round(confidence, 2), entry.label, count, exact,
-                            ftype, options)
+        return BindingGuess(record, _floor2(confidence), entry.label, count, exact,
+                            ftype, options, other, generic)
+
+    def _common(self, word: str) -> bool:
+        return self._label_df[word] >= max(3, _COMMON_SHARE * len(self.entries))
+
+    def _generic(self, entry: _Entry, record: str, taught: int) -> bool:
+        """A short label made of common words ("Tại", "năm", "Cấp ngày") says little by
+        itself: one word, or two whose catalogue bindings are few or in several registers."""
+        if len(entry.tokens) > 2 or not all(self._common(t) for t in entry.tokens):
+            return False
+        if len(entry.tokens) == 1 or taught <= 2:
+            return True
+        registers = {r.split(".", 1)[0] for (_, r) in entry.combos if r is not None}
+        return len(registers) > 1
+
+    def _like(self, entry: _Entry, section: str) -> list[str]:
+        """The titles of the sections where the catalogue has this label that are like this
+        section: the same title, or two of the same uncommon words ("Giấy phép lái xe")."""
+        if not section:
+            return []
+        if section in entry.by_section:
+            return [section]
+        limit = max(2, _COMMON_SECTION_SHARE * self._n_titles)
+        mine = {t for t in _TOKEN.findall(fold(section)) if self._section_df[t] < limit}
+        return [title for title in entry.by_section if len(mine & {
+            t for t in _TOKEN.findall(fold(title)) if self._section_df[t] < limit}) >= 2]
+
+    def _in_context(self, entry: _Entry, record: str, section: str) -> bool:
+        """Whether the section is like one of those where the catalogue binds the label this
+        way."""
+        return any(r == record for title in self._like(entry, section)
+                   for (_, r) in entry.by_section[title])
 
     def _similar(self, key: str) -> tuple[_Entry, float] | None:
         folded = fold(key)

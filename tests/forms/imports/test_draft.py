@@ -305,3 +305,30 @@ def test_signature_blocks_on_two_lines_and_side_by_side() -> None:
     (f,) = d["sections"][0]["fields"]
     assert f["help"] == ("Ví dụ: Thẻ căn cước số … do … cấp ngày …; người chưa đủ 14 tuổi "
                          "thì người đại diện khai và ký thay (Ký và ghi rõ họ tên).")
+
+
+def test_unrelated_or_other_person_bindings_are_marked_and_found() -> None:
+    p = _Page()
+    p.add("TỜ KHAI YÊU CẦU CẤP PHIẾU LÝ LỊCH TƯ PHÁP", bold=True, size=14)
+    p.add("I. THÔNG TIN NGƯỜI YÊU CẦU", bold=True)
+    p.add("1. Họ và tên: ..................................................")
+    p.add("2. Cấp ngày: ................ Tại: ...............................")
+    p.add("11. Họ và tên cha: ..............................................")
+    p.add("12. Họ và tên mẹ: ...............................................")
+    draft = draft_from_layout(p.layout(), catalogue=catalogue())
+    fields = draft.definition["sections"][0]["fields"]
+    by_label = {f["label"]: (i, f) for i, f in enumerate(fields)}
+    for label in ("2. Cấp ngày", "Tại", "11. Họ và tên cha", "12. Họ và tên mẹ"):
+        i, f = by_label[label]
+        path = f"sections[0].fields[{i}]"
+        if "prefill" in f:  # a binding may stay, marked as a guess
+            assert any(x.code == "guess" and x.path == path and x.confidence is not None
+                       and x.confidence < 0.7 for x in draft.findings), label
+    for label in ("11. Họ và tên cha", "12. Họ và tên mẹ"):
+        i, f = by_label[label]
+        assert f["prefill"] == "population.full_name"
+        assert any(x.code == "other_person" and x.path == f"sections[0].fields[{i}]"
+                   for x in draft.findings)
+    i, _ = by_label["1. Họ và tên"]
+    assert not any(x.path == f"sections[0].fields[{i}]" for x in draft.findings)
+    assert "# ĐOÁN (độ tin cậy 0.60): điền sẵn từ population.full_name" in draft.yaml

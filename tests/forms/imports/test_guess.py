@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from forms.imports.guess import BindingIndex, guess_type, label_key
+from forms.imports.guess import BindingIndex, guess_type, label_key, names_other_person
 from forms.language import parse, parse_text
 from forms.model import FormDefinition
 
@@ -133,3 +133,67 @@ def test_a_catalogue_label_within_a_longer_one_teaches_it() -> None:
     assert guess is not None and not guess.exact
     assert guess.record == "population.other_name"
     assert guess.learnt_from == "số hiệu thẻ thư viện"
+
+
+@pytest.mark.parametrize("label", ["Cấp ngày", "năm", "Tại"])
+def test_a_short_common_label_out_of_its_context_is_weak(label: str) -> None:
+    # taught by one or two forms about another register (driving licences, marriages)
+    guess = index().propose(label, section="I. Thông tin người yêu cầu cấp Phiếu lý lịch tư pháp")
+    assert guess is not None and guess.record is not None
+    assert guess.generic and guess.confidence < 0.7
+
+
+def test_a_short_common_label_in_its_context_is_not_weak() -> None:
+    guess = index().propose("Cấp ngày", section="Giấy phép lái xe hiện có của người đề nghị")
+    assert guess is not None and guess.record == "driving_licence.issue_date"
+    assert not guess.generic and guess.confidence >= 0.7
+
+
+def test_a_specific_short_label_stays_confident() -> None:
+    guess = index().propose("Quốc tịch")
+    assert guess is not None and guess.record == "population.nationality"
+    assert guess.confidence >= 0.7 and not guess.generic
+
+
+def test_few_teaching_fields_are_weak_evidence() -> None:
+    one = BindingIndex([_form("Bí danh thường dùng", "population.other_name")])
+    two = BindingIndex([_form("Bí danh thường dùng", "population.other_name")] * 2)
+    three = BindingIndex([_form("Bí danh thường dùng", "population.other_name")] * 3)
+    assert one.propose("Bí danh thường dùng").confidence < 0.7  # type: ignore[union-attr]
+    assert two.propose("Bí danh thường dùng").confidence == 0.85  # type: ignore[union-attr]
+    assert three.propose("Bí danh thường dùng").confidence == 1.0  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("label", ["11. Họ và tên cha", "12. Họ và tên mẹ",
+                                   "13. Họ và tên vợ/chồng", "Họ, chữ đệm, tên người mẹ",
+                                   "Họ và tên con"])
+def test_a_label_naming_another_person_never_gets_a_confident_own_record(label: str) -> None:
+    guess = index().propose(label)
+    assert guess is not None and guess.record == "population.full_name"
+    assert guess.other_person and guess.confidence < 0.7
+
+
+def test_same_words_in_another_order_are_not_the_same_label() -> None:
+    guess = index().propose("Họ và tên cha")
+    assert guess is not None and not guess.exact
+
+
+@pytest.mark.parametrize(("label", "other"), [
+    ("Họ và tên cha", True), ("Nghề nghiệp của vợ", True), ("Người được khai sinh", True),
+    ("Quan hệ với người được khai sinh", False), ("Họ, chữ đệm, tên người yêu cầu", False),
+    ("Còn hiệu lực đến", False), ("Nơi cư trú", False),
+])
+def test_names_other_person(label: str, other: bool) -> None:
+    assert names_other_person(label) is other
+
+
+def test_the_threshold_is_compared_before_rounding() -> None:
+    # 6 of 25 fields bind A: 0.6 + 0.4 * 0.24 = 0.696, under 0.7; shown as 0.69, never 0.70
+    forms = ([_form("Bí danh thường dùng", "population.other_name")] * 6
+             + [_form("Bí danh thường dùng", "population.full_name")] * 5
+             + [_form("Bí danh thường dùng", "population.surname")] * 5
+             + [_form("Bí danh thường dùng", "population.given_names")] * 5
+             + [_form("Bí danh thường dùng", "population.occupation")] * 4)
+    guess = BindingIndex(forms).propose("Bí danh thường dùng")
+    assert guess is not None and guess.record == "population.other_name"
+    assert guess.confidence == 0.69
