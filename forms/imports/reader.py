@@ -159,11 +159,20 @@ def read_pdf(data: bytes, *, limits: Limits = Limits()) -> Layout:  # noqa: B008
     _check_bytes(data, limits)
     _check_inflation(data, limits)
     deadline.check()
+    try:
+        return _read(data, limits, deadline)
+    except MemoryError:  # a stream inflated past the memory a caller's sandbox allows
+        raise _refused("bomb", limits) from None
+
+
+def _read(data: bytes, limits: Limits, deadline: _Deadline) -> Layout:
     pages = _count_pages(data, limits)
     import pdfplumber
 
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
+    except MemoryError:
+        raise
     except Exception as e:
         raise _refused("encrypted" if "Password" in repr(e) else "damaged", limits) from None
     lines: list[Line] = []
@@ -200,9 +209,15 @@ def _check_bytes(data: bytes, limits: Limits) -> None:
         raise _refused("encrypted", limits)
 
 
-_STREAM = re.compile(rb"(?<!end)stream(?:\r\n|\n)")
+_STREAM = re.compile(rb"(?<!end)stream(?:\r\n|\r|\n)")
 _OBJ = re.compile(rb"\d+\s+\d+\s+obj\b")
-_FILTER = re.compile(rb"/Filter\s*(\[[^\]]*\]|/[A-Za-z0-9]+)")
+_TOKEN = re.compile(rb"%[^\r\n]*|<<|>>|\[|\]|<[0-9A-Fa-f\s]*>|/[^\s/\[\]()<>{}%]*"
+                    rb"|[+-]?(?:\d+\.?\d*|\.\d+)|[A-Za-z]+")
+#: filters whose output :func:`_decoded_size` measures
+_DECODED = {"FlateDecode", "Fl", "LZWDecode", "LZW", "RunLengthDecode", "RL",
+            "ASCII85Decode", "A85", "ASCIIHexDecode", "AHx"}
+#: how far before ``stream`` its dictionary is looked for
+_WINDOW = 4096
 
 
 class _Budget:
@@ -222,35 +237,133 @@ class _Budget:
 def _check_inflation(data: bytes, limits: Limits) -> None:
     """Every stream of the file, found by its ``stream`` keyword (so also those of object and
     cross-reference streams, and those no cross-reference table names), decoded with its
-    filters under the caps, before PDFium or pdfminer decode any of them in full."""
+    filters under the caps, before PDFium or pdfminer decode any of them in full.
+
+    A stream whose filters are not known for certain (an indirect /Filter, a dictionary that
+    does not parse or is longer than the window), or that names no filter measured here, is
+    also inflated as zlib data under the cap (data that is not zlib fails at once). Inflating
+    reads on past ``endstream`` to the end of the zlib data, so neither a wrong /Length nor
+    the bytes "endstream" inside the data shorten what is measured."""
     budget = _Budget(limits)
+    view = memoryview(data)
     for match in _STREAM.finditer(data):
-        window = data[max(0, match.start() - 4096):match.start()]
-        objs = list(_OBJ.finditer(window))
-        head = window[objs[-1].end():] if objs else window[-512:]
-        found = _FILTER.search(head)
-        filters = re.findall(rb"/([A-Za-z0-9]+)", found.group(1)) if found else []
+        filters = _stream_filters(data, match.start())
         end = data.find(b"endstream", match.end())
         raw = data[match.end():end if end >= 0 else len(data)]
-        budget.charge(_decoded_size(raw, [f.decode() for f in filters], budget))
+        tail = view[match.end():]
+        size = _decoded_size(raw, tail, filters, budget) if filters else len(raw)
+        if not filters or filters[0] not in _DECODED:
+            size = max(size, _inflate(tail, budget.cap(), keep=False)[0])
+        budget.charge(size)
 
 
-def _decoded_size(raw: bytes, filters: list[str], budget: _Budget) -> int:
-    current, size = raw, len(raw)
+def _stream_filters(data: bytes, start: int) -> list[str] | None:
+    """The /Filter names of the stream dictionary that ends at ``start`` (where ``stream``
+    begins): [] without a filter, None when they cannot be told for certain."""
+    window = data[max(0, start - _WINDOW):start]
+    objs = list(_OBJ.finditer(window))
+    if not objs:
+        return None  # the dictionary is longer than the window, or not an object's
+    try:
+        tokens = _tokens(window[objs[-1].end():])
+        value, index = _value(tokens, 0)
+    except (IndexError, ValueError):
+        return None
+    if index != len(tokens) or not isinstance(value, dict):
+        return None
+    found = value.get("Filter")
+    if found is None:
+        return []
+    names = found if isinstance(found, list) else [found]
+    if not all(isinstance(n, str) for n in names):
+        return None  # an indirect reference, or anything else
+    return names
+
+
+def _tokens(text: bytes) -> list[bytes]:
+    """PDF tokens of ``text`` (comments dropped, a literal string as one "(" token);
+    ValueError for anything else."""
+    tokens: list[bytes] = []
+    i = 0
+    while i < len(text):
+        if text[i:i + 1].isspace() or text[i] == 0:
+            i += 1
+            continue
+        if text[i:i + 1] == b"(":
+            depth, i = 1, i + 1
+            while depth:
+                c = text[i:i + 1]
+                if not c:
+                    raise ValueError("unterminated string")
+                depth += {b"(": 1, b")": -1}.get(c, 0)
+                i += 2 if c == b"\\" else 1
+            tokens.append(b"(")
+            continue
+        match = _TOKEN.match(text, i)
+        if not match or not match.group():
+            raise ValueError(f"unexpected {text[i:i + 1]!r}")
+        if not match.group().startswith(b"%"):
+            tokens.append(match.group())
+        i = match.end()
+    return tokens
+
+
+def _name(token: bytes) -> str:
+    return re.sub(rb"#([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]),
+                  token[1:]).decode("latin-1")
+
+
+def _value(tokens: list[bytes], i: int) -> tuple[Any, int]:
+    """The PDF object at ``tokens[i]``: a dict (keys without "/"), a list, a name (str
+    without "/"), a reference ("R"), or another token (bytes); and the index after it."""
+    token = tokens[i]
+    if token == b"<<":
+        out: dict[str, Any] = {}
+        i += 1
+        while tokens[i] != b">>":
+            if not tokens[i].startswith(b"/"):
+                raise ValueError("key")
+            key = _name(tokens[i])
+            if key in out:
+                raise ValueError("duplicate key")  # parsers differ on which one holds
+            out[key], i = _value(tokens, i + 1)
+        return out, i + 1
+    if token == b"[":
+        items: list[Any] = []
+        i += 1
+        while tokens[i] != b"]":
+            item, i = _value(tokens, i)
+            items.append(item)
+        return items, i + 1
+    if token in (b">>", b"]"):
+        raise ValueError("unbalanced")
+    if token.startswith(b"/"):
+        return _name(token), i + 1
+    if (token.isdigit() and i + 2 < len(tokens) and tokens[i + 1].isdigit()
+            and tokens[i + 2] == b"R"):
+        return b"R", i + 3
+    return token, i + 1
+
+
+def _decoded_size(raw: bytes, tail: memoryview, filters: list[str], budget: _Budget) -> int:
+    """The decoded size of a stream (``raw`` up to ``endstream``; ``tail`` all the file from
+    its start, which a first Flate filter reads up to the end of its zlib data)."""
+    current: bytes | memoryview = raw
+    size = len(raw)
     for index, name in enumerate(filters):
         last = index == len(filters) - 1
         if name in ("FlateDecode", "Fl"):
-            size, out = _inflate(current, budget.cap(), keep=not last)
+            size, out = _inflate(tail if index == 0 else current, budget.cap(), keep=not last)
         elif name in ("LZWDecode", "LZW"):
-            size, out = _unlzw(current, budget.cap(), keep=not last)
+            size, out = _unlzw(bytes(current), budget.cap(), keep=not last)
         elif name in ("RunLengthDecode", "RL"):
-            out = _unrun(current, budget.cap())
+            out = _unrun(bytes(current), budget.cap())
             size = len(out)
         elif name in ("ASCII85Decode", "A85", "ASCIIHexDecode", "AHx"):
             from pdfminer.ascii85 import ascii85decode, asciihexdecode
 
             try:
-                out = (ascii85decode if "85" in name else asciihexdecode)(current)
+                out = (ascii85decode if "85" in name else asciihexdecode)(bytes(current))
             except Exception:
                 return size
             size = len(out)
@@ -262,19 +375,26 @@ def _decoded_size(raw: bytes, filters: list[str], budget: _Budget) -> int:
     return size
 
 
-def _inflate(data: bytes, cap: int, *, keep: bool) -> tuple[int, bytes]:
+def _inflate(data: bytes | memoryview, cap: int, *, keep: bool) -> tuple[int, bytes]:
+    """How much zlib ``data`` inflates to, up to a little more than ``cap`` (and the bytes,
+    when ``keep``), fed in pieces so that no copy of the input is larger than one piece."""
     inflater = zlib.decompressobj()
-    size, kept = 0, []
-    pending = data
+    view = memoryview(data)
+    size, kept, position = 0, [], 0
     try:
-        while pending and not inflater.eof and size <= cap:
-            chunk = inflater.decompress(pending, 1 * MiB)
-            size += len(chunk)
-            if keep:
-                kept.append(chunk)
-            pending = inflater.unconsumed_tail
+        while position < len(view) and not inflater.eof and size <= cap:
+            pending: bytes | memoryview = view[position:position + 256 * 1024]
+            position += len(pending)
+            while not inflater.eof and size <= cap:
+                chunk = inflater.decompress(pending, 1 * MiB)
+                size += len(chunk)
+                if keep:
+                    kept.append(chunk)
+                pending = inflater.unconsumed_tail
+                if not chunk and not pending:
+                    break
     except zlib.error:
-        pass  # damaged: the parsers read what inflates, as this did
+        pass  # damaged, or not zlib: the parsers read what inflates, as this did
     return size, b"".join(kept)
 
 
@@ -390,6 +510,8 @@ def _timed_layout(page: Any, deadline: _Deadline) -> None:
         interpreter.process_page(page.page_obj)
     except _Stop as e:
         raise _refused(e.code, deadline.limits) from None
+    except MemoryError:  # a stream inflated past the memory a caller's sandbox allows
+        raise _refused("bomb", deadline.limits) from None
     except Exception:
         raise _refused("damaged", deadline.limits) from None
     page._layout = device.get_result()
@@ -411,10 +533,13 @@ def _read_page(page: Any, number: int, data: bytes,
         return not any(x0 <= xm <= x1 and top <= ym <= bottom for x0, top, x1, bottom in areas)
 
     free = page.filter(outside) if areas else page
+    # words by position only: a letter the font lacks is printed in a fallback font in the
+    # middle of a word (Chromium: "C" "ộ" "ng"), so a font change is no word break
     words = free.extract_words(x_tolerance=1.5, y_tolerance=2, keep_blank_chars=False,
-                               extra_attrs=["fontname", "size"])
+                               return_chars=True)
     tokens = [_Token(_clean(w["text"]), w["x0"], w["x1"], w["top"], w["bottom"],
-                     _is_bold(w["fontname"]), float(w["size"])) for w in words]
+                     _bold_chars(w["chars"]), max(float(c["size"]) for c in w["chars"]))
+              for w in words if w["chars"]]
     tokens = [t for t in tokens if t.text]
     tokens += _drawn_boxes(free, tokens)
     return _lines(number, tokens), tables, False
@@ -438,6 +563,12 @@ _BOLD = re.compile(r"bold|black|heavy|demi|semibold", re.IGNORECASE)
 
 def _is_bold(fontname: str) -> bool:
     return bool(_BOLD.search(fontname.split("+")[-1]))
+
+
+def _bold_chars(chars: list[dict[str, Any]]) -> bool:
+    """Whether most of a word's letters are in a bold font."""
+    visible = [c for c in chars if not c["text"].isspace()] or chars
+    return 2 * sum(1 for c in visible if _is_bold(c["fontname"])) > len(visible)
 
 
 #: glyphs printed for a box to tick; all become the one the drafting step looks for

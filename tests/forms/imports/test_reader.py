@@ -4,6 +4,7 @@ input it refuses. The PDFs are generated here (fpdf2, Pillow, by hand)."""
 from __future__ import annotations
 
 import io
+import time
 import unicodedata
 import zlib
 from pathlib import Path
@@ -436,3 +437,113 @@ def test_vietnamese_is_told_from_other_languages() -> None:
     assert reader.is_vietnamese("Họ, chữ đệm, tên người yêu cầu")
     assert not reader.is_vietnamese("Nom, prénom et adresse du déclarant à l'étranger")
     assert not reader.is_vietnamese("Full name and date of birth")
+
+
+def test_a_word_drawn_in_two_fonts_stays_one_word(tmp_path: Path) -> None:
+    """Chromium prints a letter its font lacks (Ộ, ư, ọ) in a fallback font, in the middle of
+    a word: the word is one word, whatever the fonts its letters are drawn in."""
+    pdf = _pdf(tmp_path)
+    pdf.add_font("fallback", "", str(FONTS / "NotoSans-Vietnamese-Regular.ttf"))
+    pdf.add_font("fallback", "B", str(FONTS / "NotoSans-Vietnamese-Bold.ttf"))
+    pdf.add_font("other", "", str(FONTS / "TokhaiSerif-Regular.ttf"))  # same TTF, new name
+    pdf.c_margin = 0
+
+    def word(parts: list[tuple[str, str, str]], y: float, x: float = 20) -> float:
+        pdf.set_xy(x, y)
+        for family, style, text in parts:
+            pdf.set_font(family, style, 12)
+            pdf.cell(text=text)  # each cell starts where the last ended: no gap
+        return pdf.get_x()
+
+    x = word([("serif", "", "C"), ("fallback", "", "ộ"), ("serif", "", "ng")], 20)
+    word([("serif", "", "hòa")], 20, x + 3)
+    x = word([("serif", "", "H"), ("other", "", "ọ")], 30)
+    x = word([("serif", "", " và tên: "), ("serif", "", "……")], 30, x)
+    # a word is bold when most of its letters are (a fallback font may have no bold face)
+    word([("serif", "B", "CH"), ("fallback", "", "Ủ"), ("serif", "B", " NGHĨA")], 40)
+    layout = read_pdf(bytes(pdf.output()))
+    texts = [line.text for line in layout.lines]
+    assert texts == ["Cộng hòa", "Họ và tên: …", "CHỦ NGHĨA"], texts
+    assert layout.lines[2].bold and not layout.lines[1].bold
+    assert [len(line.spans) for line in layout.lines] == [1, 1, 1]
+
+
+@pytest.fixture(scope="module")
+def zeros() -> bytes:
+    """300 MB of zeros, deflated (about 300 KB), built piece by piece."""
+    deflater = zlib.compressobj(9)
+    piece = b"\0" * (1024 * 1024)
+    out = [deflater.compress(piece) for _ in range(286)]
+    return b"".join(out) + deflater.flush()
+
+
+def _bomb(zeros: bytes, trick: str) -> bytes:
+    """A one-page PDF whose content stream is ``zeros``, its filter hidden by ``trick``."""
+    content = {
+        # the filter is an indirect object
+        "indirect": b"<< /Filter 6 0 R /Length %d >>\nstream\n",
+        # "stream" ends with CR alone
+        "cr": b"<< /Filter /FlateDecode /Length %d >>\nstream\r",
+        # a dictionary longer than the window the guard looked back in
+        "long": b"<< /Filter /FlateDecode /Length %d /Pad [" + b" 0" * 4000 + b"] >>\nstream\n",
+        # a /Filter inside a nested dictionary before the stream's own
+        "decoy": b"<< /DecodeParms << /Filter /DCTDecode >> /Filter /FlateDecode /Length %d >>"
+                 b"\nstream\n",
+        # a name with a #xx escape
+        "escaped": b"<< /Filter /Flat#65Decode /Length %d >>\nstream\n",
+        # the bytes "endstream" early in the data (a stored block), /Length telling the rest
+        "endstream": b"<< /Filter /FlateDecode /Length %d >>\nstream\n",
+    }[trick] % len(zeros)
+    data = zeros
+    if trick == "endstream":
+        # a zlib stream: header, a stored block holding "endstream", then the deflated zeros
+        raw = zlib.compressobj(9, zlib.DEFLATED, -15)
+        body = raw.compress(b"\0" * (286 * 1024 * 1024)) + raw.flush()
+        stored = b"\x00" + (9).to_bytes(2, "little") + (0xFFFF ^ 9).to_bytes(2, "little")
+        data = b"\x78\xda" + stored + b"endstream" + body + b"\0\0\0\0"
+        content = content.replace(b"%d" % len(zeros), b"%d" % len(data))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+        content + data + b"\nendstream",
+        b"<< >>",
+        b"/FlateDecode",
+    ]
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    return bytes(out)
+
+
+@pytest.mark.parametrize("trick", ["indirect", "cr", "long", "decoy", "escaped", "endstream"])
+def test_a_bomb_whose_filter_is_hidden_is_refused_before_parsing(
+        zeros: bytes, trick: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pypdfium2
+
+    def parse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("parsed")
+
+    monkeypatch.setattr(pypdfium2, "PdfDocument", parse)
+    data = _bomb(zeros, trick)
+    started = time.monotonic()
+    assert _refusal(data).code == "bomb"
+    assert time.monotonic() - started < 5
+
+
+def test_running_out_of_memory_while_a_page_is_read_is_a_bomb(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pdfminer.pdfinterp import PDFPageInterpreter
+
+    def process_page(*args: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(PDFPageInterpreter, "process_page", process_page)
+    assert _refusal(_simple(tmp_path)).code == "bomb"
