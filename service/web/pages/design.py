@@ -25,6 +25,7 @@ from werkzeug.wrappers import Response
 
 from forms.comparison import compare as compare_forms
 from forms.comparison import text_diff
+from forms.imports.draft import Finding
 from forms.language import parse
 from forms.model import DROP_REASONS
 from forms.trimming import TARGET_PERCENT
@@ -266,17 +267,6 @@ KEPT_MESSAGE = 300
 #: the session cookie stays under this many bytes with the findings in it (browsers drop a
 #: cookie over 4096 bytes, and the signed-in session with it)
 SESSION_BYTES = 3000
-
-
-@dataclass(frozen=True)
-class Finding:
-    """An importer's finding as the editor shows it (forms.imports.draft.Finding's fields)."""
-
-    path: str
-    code: str
-    message: str
-    message_en: str
-    confidence: float | None
 
 
 @dataclass(frozen=True)

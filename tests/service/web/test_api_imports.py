@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import subprocess
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
+from forms.imports.draft import Draft, Finding
 from forms.language import parse_text
 from service import imports
 from service.pki import sandbox
@@ -26,23 +26,6 @@ from tests.conftest import sample_definition
 
 URL = "/api/v1/form-imports"
 PDF = b"%PDF-1.7\n% a form\n"
-
-
-@dataclass
-class Finding:
-    path: str
-    code: str
-    message: str
-    message_en: str
-    confidence: float | None
-
-
-@dataclass
-class Draft:
-    yaml: str
-    definition: dict[str, Any]
-    findings: list[Finding] = field(default_factory=list)
-    from_ocr: bool = False
 
 
 def draft() -> Draft:
